@@ -1,0 +1,44 @@
+//! Evaluators: how good is a sample?
+
+use crate::error::EvalError;
+use crate::metrics::Metrics;
+use crate::sample::Sample;
+
+/// What an evaluation produced.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Evaluation {
+    pub metrics: Metrics,
+    /// Simulated compute cost in seconds: the benchmark's recorded training time or latency, or the measured
+    /// training time for real training. Budgets in simulated seconds and anytime curves use it.
+    pub sim_seconds: f64,
+}
+
+/// Context of one evaluation.
+#[derive(Clone, Copy, Debug)]
+pub struct EvalContext {
+    /// The trial number (0, 1, …) in its study.
+    pub trial: u64,
+    /// A seed derived from the study's seed and the trial number, for evaluators that train.
+    pub seed: u64,
+}
+
+/// Scores samples of one space.
+///
+/// **Required**: [`evaluate`](Evaluator::evaluate) and [`metric_names`](Evaluator::metric_names). Provided:
+/// [`profile`](Evaluator::profile) (cheap metrics known without evaluating, used to check hard constraints first;
+/// default none) and [`contains`](Evaluator::contains) (whether the evaluator can score a sample at all, e.g. a
+/// tabular benchmark's key set; default all).
+///
+/// Contract: `evaluate` may be called from several threads at once and must not panic on any valid sample; errors
+/// are returned and recorded as a `failed` trial.
+pub trait Evaluator: Send + Sync {
+    fn evaluate(&self, sample: &Sample, ctx: &EvalContext) -> Result<Evaluation, EvalError>;
+    /// The metrics `evaluate` and `profile` report, for validating objectives and constraints up front.
+    fn metric_names(&self) -> Vec<String>;
+    fn profile(&self, _sample: &Sample) -> Metrics {
+        Metrics::new()
+    }
+    fn contains(&self, _sample: &Sample) -> bool {
+        true
+    }
+}

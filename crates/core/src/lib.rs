@@ -1,0 +1,45 @@
+//! # tessera-core
+//!
+//! The vocabulary of Tessera and the loop that ties it together. Nothing here depends on a deep-learning framework,
+//! a database or a benchmark file, so this crate builds in seconds and every other crate builds on it.
+//!
+//! How the types connect (see `shared/DESIGN.md` §1–2):
+//!
+//! ```text
+//! Study ──ask──► Strategy ──► Sample ──► Space::lower ──► Network ──► profile ──► constraints ok?
+//!   ▲                                                                            │ no: stored `infeasible`
+//!   └──tell── Storage ◄── Trial(state, metrics, profile, timings) ◄── Evaluator ◄┘ yes
+//! ```
+//!
+//! * [`Space`]: what a network may be. A point is a [`Sample`] (a vector of discrete choices). Three required
+//!   methods (`name`, `dims`, `lower`); sampling, mutation, neighbours, encoding and canonical keys have defaults.
+//! * [`Network`]: the universal IR every space lowers to: a typed DAG of layers with shape inference, parameter and
+//!   FLOP counts.
+//! * [`Strategy`]: proposes samples (`ask`) and learns from results (`tell`). It never evaluates. Deterministic for a
+//!   seed and a told history, which is what makes resume exact.
+//! * [`Evaluator`]: scores a sample (training, benchmark lookup, proxy…), returning [`Metrics`] and a simulated cost.
+//! * [`Storage`]: remembers studies and trials ([`MemoryStorage`] here; SQLite/PostgreSQL in `tessera-store`).
+//! * [`Study`]: the run loop with a [`Budget`], objectives and hard constraints.
+
+pub mod error;
+pub mod evaluator;
+pub mod metrics;
+pub mod network;
+pub mod pareto;
+pub mod rng;
+pub mod sample;
+pub mod space;
+pub mod storage;
+pub mod strategy;
+pub mod study;
+
+pub use error::{CoreError, EvalError};
+pub use evaluator::{EvalContext, Evaluation, Evaluator};
+pub use metrics::{Constraint, Direction, Metrics, Objective};
+pub use network::{Activation, GnnKind, Network, NetworkError, Node, Op, PoolKind, Shape};
+pub use rng::{rng_for, Rng};
+pub use sample::Sample;
+pub use space::{Dim, Space};
+pub use storage::{MemoryStorage, Storage, StoreError, StudyInfo, Trial, TrialState};
+pub use strategy::{Strategy, Told};
+pub use study::{Budget, RunSummary, Study, StudyObserver};

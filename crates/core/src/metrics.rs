@@ -1,0 +1,178 @@
+//! Metrics, objectives and hard constraints.
+
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use smallvec::SmallVec;
+use std::borrow::Cow;
+use std::fmt;
+
+/// A small name → value map. Names are usually `'static` (`"val_accuracy"`), so building metrics on the hot path of a
+/// benchmark lookup does not allocate. Insertion order is kept; serialised as a JSON object.
+#[derive(Clone, Default, PartialEq)]
+pub struct Metrics(SmallVec<[(Cow<'static, str>, f64); 6]>);
+
+impl Metrics {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets `name` to `value`, replacing an earlier value.
+    pub fn set(&mut self, name: impl Into<Cow<'static, str>>, value: f64) {
+        let name = name.into();
+        if let Some(e) = self.0.iter_mut().find(|(n, _)| *n == name) {
+            e.1 = value;
+        } else {
+            self.0.push((name, value));
+        }
+    }
+    pub fn with(mut self, name: impl Into<Cow<'static, str>>, value: f64) -> Self {
+        self.set(name, value);
+        self
+    }
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&str, f64)> {
+        self.0.iter().map(|(n, v)| (n.as_ref(), *v))
+    }
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(n, _)| n.as_ref())
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// Adds every entry of `other` (replacing equal names).
+    pub fn extend(&mut self, other: &Metrics) {
+        for (n, v) in &other.0 {
+            self.set(n.clone(), *v);
+        }
+    }
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.0.iter().map(|(n, v)| (n.as_ref(), v))).finish()
+    }
+}
+
+impl Serialize for Metrics {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (n, v) in &self.0 {
+            // JSON has no NaN/inf: write them as null so a diverged metric never corrupts a study file.
+            if v.is_finite() {
+                m.serialize_entry(n.as_ref(), v)?;
+            } else {
+                m.serialize_entry(n.as_ref(), &Option::<f64>::None)?;
+            }
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Metrics {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Metrics;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of metric names to numbers")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Metrics, A::Error> {
+                let mut m = Metrics::new();
+                while let Some((k, v)) = a.next_entry::<String, Option<f64>>()? {
+                    m.set(k, v.unwrap_or(f64::NAN));
+                }
+                Ok(m)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Whether an objective is to be maximised or minimised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Max,
+    Min,
+}
+
+/// A metric to optimise.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Objective {
+    pub metric: String,
+    pub direction: Direction,
+}
+
+impl Objective {
+    pub fn max(metric: &str) -> Self {
+        Objective { metric: metric.into(), direction: Direction::Max }
+    }
+    pub fn min(metric: &str) -> Self {
+        Objective { metric: metric.into(), direction: Direction::Min }
+    }
+    /// The metric's value oriented so that larger is better (what strategies compare).
+    pub fn oriented(&self, value: f64) -> f64 {
+        match self.direction {
+            Direction::Max => value,
+            Direction::Min => -value,
+        }
+    }
+}
+
+/// A hard constraint `min <= metric <= max`. Checked on the profile *before* evaluation when the metric is known
+/// then (params, FLOPs, tabulated latency): a violating sample is recorded `infeasible` and never evaluated.
+/// Otherwise it is checked on the evaluated metrics.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Constraint {
+    pub metric: String,
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
+}
+
+impl Constraint {
+    /// `Some(true)` when satisfied, `Some(false)` when violated, `None` when the metric is not in `m`.
+    pub fn check(&self, m: &Metrics) -> Option<bool> {
+        let v = m.get(&self.metric)?;
+        Some(!v.is_nan() && self.min.is_none_or(|lo| v >= lo) && self.max.is_none_or(|hi| v <= hi))
+    }
+    pub fn describe(&self) -> String {
+        match (self.min, self.max) {
+            (Some(lo), Some(hi)) => format!("{lo} <= {} <= {hi}", self.metric),
+            (Some(lo), None) => format!("{} >= {lo}", self.metric),
+            (None, Some(hi)) => format!("{} <= {hi}", self.metric),
+            (None, None) => format!("{} (no bound)", self.metric),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_round_trip_json_with_nan_as_null() {
+        let m = Metrics::new().with("acc", 91.5).with("loss", f64::NAN);
+        let s = serde_json::to_string(&m).unwrap();
+        assert_eq!(s, r#"{"acc":91.5,"loss":null}"#);
+        let back: Metrics = serde_json::from_str(&s).unwrap();
+        assert_eq!(back.get("acc"), Some(91.5));
+        assert!(back.get("loss").unwrap().is_nan());
+    }
+
+    #[test]
+    fn constraint_checks_bounds_and_missing_metrics() {
+        let c = Constraint { metric: "params".into(), min: None, max: Some(10.0) };
+        assert_eq!(c.check(&Metrics::new().with("params", 5.0)), Some(true));
+        assert_eq!(c.check(&Metrics::new().with("params", 11.0)), Some(false));
+        assert_eq!(c.check(&Metrics::new()), None);
+    }
+}

@@ -1,0 +1,51 @@
+//! Search strategies: ask/tell.
+
+use crate::metrics::Metrics;
+use crate::sample::Sample;
+use crate::space::Space;
+use crate::storage::TrialState;
+
+/// What a strategy is told about a finished trial.
+#[derive(Clone, Copy, Debug)]
+pub struct Told<'a> {
+    /// The trial's number in its study (0, 1, …).
+    pub number: u64,
+    pub sample: &'a Sample,
+    pub state: TrialState,
+    /// Objective values oriented so that larger is better, in the study's objective order; empty unless the trial
+    /// completed.
+    pub values: &'a [f64],
+    pub metrics: &'a Metrics,
+}
+
+impl Told<'_> {
+    /// The first objective's oriented value, for single-objective strategies.
+    pub fn score(&self) -> Option<f64> {
+        self.values.first().copied().filter(|v| !v.is_nan())
+    }
+}
+
+/// A search strategy. It proposes samples and learns from results; it never evaluates.
+///
+/// **Required**: [`ask`](Strategy::ask). Provided: [`ask_batch`](Strategy::ask_batch) (repeated `ask`),
+/// [`tell`](Strategy::tell) (ignores results: right for random and grid search), [`name`](Strategy::name).
+///
+/// Contract: given the seed it was built with and the same sequence of `ask`/`tell` calls, a strategy returns the
+/// same samples. The study relies on this to resume a killed run exactly: it replays the stored history through a
+/// fresh strategy. Every sample returned is valid in `space`. `ask` returns `None` when the strategy has nothing
+/// left to propose (grid search of a finite space).
+pub trait Strategy: Send {
+    fn ask(&mut self, space: &dyn Space) -> Option<Sample>;
+
+    /// Up to `n` samples to evaluate concurrently. Default: `n` calls of `ask` (pending ones are not told yet).
+    fn ask_batch(&mut self, space: &dyn Space, n: usize) -> Vec<Sample> {
+        (0..n).map_while(|_| self.ask(space)).collect()
+    }
+
+    /// Learns from a finished trial (complete, failed, pruned or infeasible).
+    fn tell(&mut self, _space: &dyn Space, _told: &Told) {}
+
+    fn name(&self) -> &str {
+        "strategy"
+    }
+}
