@@ -1,0 +1,302 @@
+//! NAS-Bench-201 (NATS-Bench topology) cells.
+//!
+//! A cell has 4 nodes; node `j` sums one operation applied to every earlier node `i`, over the 6 edges
+//! `(1←0) (2←0) (2←1) (3←0) (3←1) (3←2)`, each one of [`OPS`]. The text form is the benchmark's string
+//! `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`. NASLib writes the same cell as a 6-tuple over the edges
+//! `(1→2) (1→3) (1→4) (2→3) (2→4) (3→4)` (1-based nodes) with its own op ids ([`NASLIB_OPS`]); see
+//! [`Nb201::to_naslib`] / [`Nb201::from_naslib`].
+//!
+//! The canonical key is NATS-Bench's unique string (`to_unique_str(consider_zero=True)`): skip connections are
+//! inlined, zero (`none`) terms and ops applied to zero collapse to `#`, and the terms of each sum are sorted, so
+//! isomorphic cells share it. The 15,625 cells fall into 6,466 classes.
+//!
+//! Lowering builds the benchmark's skeleton: a 3×3 conv stem with C channels, three stages of N cells at C, 2C and 4C
+//! channels separated by residual reduction blocks, BN + ReLU, global average pooling and a linear classifier.
+
+use smallvec::smallvec;
+use tessera_core::{Activation, Dim, Network, NetworkError, Op, PoolKind, Sample, Space};
+
+/// Operation names, in choice order.
+pub const OPS: [&str; 5] = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"];
+/// NASLib's op ids: 0=skip_connect, 1=none, 2=nor_conv_3x3, 3=nor_conv_1x1, 4=avg_pool_3x3, as indices into [`OPS`].
+pub const NASLIB_OPS: [u16; 5] = [1, 0, 3, 2, 4];
+/// `(to, from)` of the 6 edges in string order.
+pub const EDGES: [(usize, usize); 6] = [(1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2)];
+/// NASLib tuple position of each string-order edge: the string is `|t0~0|+|t1~0|t3~1|+|t2~0|t4~1|t5~2|`.
+const NASLIB_POS: [usize; 6] = [0, 1, 3, 2, 4, 5];
+
+/// The NB201 cell space with its network skeleton's sizes.
+#[derive(Clone, Debug)]
+pub struct Nb201 {
+    dims: Vec<Dim>,
+    /// Channels of the first stage (16 in the benchmark).
+    pub channels: usize,
+    /// Cells per stage (5 in the benchmark).
+    pub cells: usize,
+    /// Input `[C, H, W]` (3×32×32 for CIFAR).
+    pub input: [usize; 3],
+    pub classes: usize,
+}
+
+impl Default for Nb201 {
+    fn default() -> Self {
+        Self::new(16, 5, [3, 32, 32], 10)
+    }
+}
+
+impl Nb201 {
+    pub fn new(channels: usize, cells: usize, input: [usize; 3], classes: usize) -> Self {
+        let names = ["1<-0", "2<-0", "2<-1", "3<-0", "3<-1", "3<-2"];
+        let dims = names.iter().map(|n| Dim::new(format!("edge{n}"), &OPS)).collect();
+        Nb201 { dims, channels, cells, input, classes }
+    }
+
+    /// Options: `channels` (16), `cells` (5), `input` as `CxHxW` (3x32x32), `classes` (10).
+    pub fn from_options(o: &crate::Options) -> Result<Self, String> {
+        crate::check_options(o, &["channels", "cells", "input", "classes"], "nb201")?;
+        let input = match o.get("input") {
+            None => [3, 32, 32],
+            Some(v) => {
+                let p: Vec<usize> = v.split('x').map(|x| x.trim().parse()).collect::<Result<_, _>>().map_err(|_| {
+                    format!("option `input` must look like 3x32x32, got `{v}`")
+                })?;
+                <[usize; 3]>::try_from(p).map_err(|_| format!("option `input` must have 3 sizes (CxHxW), got `{v}`"))?
+            }
+        };
+        let s = Self::new(
+            crate::opt_usize(o, "channels", 16)?,
+            crate::opt_usize(o, "cells", 5)?,
+            input,
+            crate::opt_usize(o, "classes", 10)?,
+        );
+        if s.channels == 0 || s.classes == 0 || input.contains(&0) {
+            return Err("nb201: channels, classes and input sizes must be positive".into());
+        }
+        Ok(s)
+    }
+
+    /// Parses `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`.
+    pub fn parse_str(text: &str) -> Result<Sample, String> {
+        let nodes: Vec<&str> = text.trim().split('+').collect();
+        if nodes.len() != 3 {
+            return Err(format!("expected 3 nodes separated by `+`, got {} in `{text}`", nodes.len()));
+        }
+        let mut s = Sample(smallvec![0; 6]);
+        let mut e = 0;
+        for (j, node) in nodes.iter().enumerate() {
+            let parts: Vec<&str> = node.trim().trim_matches('|').split('|').collect();
+            if parts.len() != j + 1 {
+                return Err(format!("node {} must have {} inputs, got `{node}`", j + 1, j + 1));
+            }
+            for (i, p) in parts.iter().enumerate() {
+                let (op, from) = p.split_once('~').ok_or_else(|| format!("expected op~input, got `{p}`"))?;
+                if from != i.to_string() {
+                    return Err(format!("edge `{p}` of node {} must read node {i}", j + 1));
+                }
+                let c = OPS.iter().position(|o| *o == op).ok_or_else(|| {
+                    format!("unknown op `{op}` in `{text}`; known ops: {}", OPS.join(", "))
+                })?;
+                s[e] = c as u16;
+                e += 1;
+            }
+        }
+        Ok(s)
+    }
+
+    /// The benchmark string of a sample.
+    pub fn to_str(s: &Sample) -> String {
+        let op = |e: usize| OPS[s[e] as usize];
+        format!("|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|", op(0), op(1), op(2), op(3), op(4), op(5))
+    }
+
+    /// NASLib's op tuple of a sample.
+    pub fn to_naslib(s: &Sample) -> [u8; 6] {
+        let mut t = [0u8; 6];
+        for e in 0..6 {
+            t[NASLIB_POS[e]] = NASLIB_OPS.iter().position(|&o| o == s[e]).expect("valid op") as u8;
+        }
+        t
+    }
+
+    /// The sample of a NASLib op tuple.
+    pub fn from_naslib(t: [u8; 6]) -> Result<Sample, String> {
+        let mut s = Sample(smallvec![0; 6]);
+        for e in 0..6 {
+            let id = t[NASLIB_POS[e]] as usize;
+            s[e] = *NASLIB_OPS.get(id).ok_or_else(|| format!("NASLib op id {id} out of range 0..5 in {t:?}"))?;
+        }
+        Ok(s)
+    }
+
+    /// NATS-Bench's unique string (see the module docs).
+    pub fn unique_str(s: &Sample) -> String {
+        let mut nodes: [String; 4] = ["0".to_string(), String::new(), String::new(), String::new()];
+        let mut e = 0;
+        for j in 1..4 {
+            let mut terms: Vec<String> = Vec::with_capacity(j);
+            for i in 0..j {
+                let op = OPS[s[e] as usize];
+                e += 1;
+                let x = &nodes[i];
+                terms.push(if op == "none" || x == "#" {
+                    "#".to_string()
+                } else if op == "skip_connect" {
+                    x.clone()
+                } else {
+                    format!("({x})@{op}")
+                });
+            }
+            terms.sort();
+            nodes[j] = terms.join("+");
+        }
+        std::mem::take(&mut nodes[3])
+    }
+
+    fn cell(&self, net: &mut Network, s: &Sample, x: usize, c: usize) -> usize {
+        let mut nodes = vec![x];
+        let mut e = 0;
+        for _j in 1..4 {
+            let mut terms = Vec::new();
+            for &inp in nodes.iter() {
+                let op = s[e];
+                e += 1;
+                let t = match OPS[op as usize] {
+                    "none" => continue,
+                    "skip_connect" => inp,
+                    "nor_conv_1x1" => net.chain(inp, [Op::act(Activation::Relu), Op::conv(c, 1, 1), Op::BatchNorm]),
+                    "nor_conv_3x3" => net.chain(inp, [Op::act(Activation::Relu), Op::conv(c, 3, 1), Op::BatchNorm]),
+                    _ => net.add(Op::Pool { kind: PoolKind::Avg, kernel: 3, stride: 1, padding: 1 }, &[inp]),
+                };
+                terms.push(t);
+            }
+            let node = if terms.is_empty() { net.add(Op::Zero, &[x]) } else { net.add(Op::Add, &terms) };
+            nodes.push(node);
+        }
+        nodes[3]
+    }
+
+    fn reduction(net: &mut Network, x: usize, c: usize) -> usize {
+        let a = net.chain(x, [
+            Op::act(Activation::Relu),
+            Op::conv(c, 3, 2),
+            Op::BatchNorm,
+            Op::act(Activation::Relu),
+            Op::conv(c, 3, 1),
+            Op::BatchNorm,
+        ]);
+        let b = net.chain(x, [
+            Op::Pool { kind: PoolKind::Avg, kernel: 2, stride: 2, padding: 0 },
+            Op::conv(c, 1, 1),
+        ]);
+        net.add(Op::Add, &[a, b])
+    }
+}
+
+impl Space for Nb201 {
+    fn name(&self) -> &str {
+        "nb201"
+    }
+    fn dims(&self) -> &[Dim] {
+        &self.dims
+    }
+    fn lower(&self, s: &Sample) -> Result<Network, NetworkError> {
+        let mut net = Network::new();
+        let x = net.add(Op::Input { shape: self.input.to_vec() }, &[]);
+        let mut h = net.chain(x, [Op::conv(self.channels, 3, 1), Op::BatchNorm]);
+        for stage in 0..3 {
+            let c = self.channels << stage;
+            if stage > 0 {
+                h = Self::reduction(&mut net, h, c);
+            }
+            for _ in 0..self.cells {
+                h = self.cell(&mut net, s, h, c);
+            }
+        }
+        let h = net.chain(h, [Op::BatchNorm, Op::act(Activation::Relu), Op::GlobalPool { kind: PoolKind::Avg }]);
+        net.add(Op::Output { classes: self.classes }, &[h]);
+        net.shapes()?;
+        Ok(net)
+    }
+    fn key(&self, s: &Sample) -> String {
+        Self::unique_str(s)
+    }
+    fn describe(&self, s: &Sample) -> String {
+        Self::to_str(s)
+    }
+    fn parse(&self, text: &str) -> Result<Sample, String> {
+        if text.trim_start().starts_with('|') {
+            Self::parse_str(text)
+        } else {
+            let s: Sample = serde_json_like(text)?;
+            if self.is_valid(&s) {
+                Ok(s)
+            } else {
+                Err(format!("{s} is not an NB201 sample (6 choices in 0..5)"))
+            }
+        }
+    }
+}
+
+/// Parses `[a, b, …]` without pulling serde_json into this crate.
+fn serde_json_like(text: &str) -> Result<Sample, String> {
+    let t = text.trim();
+    let inner = t.strip_prefix('[').and_then(|t| t.strip_suffix(']')).ok_or_else(|| {
+        format!("expected an NB201 string like |nor_conv_3x3~0|+|…| or a choice array [..], got `{t}`")
+    })?;
+    inner
+        .split(',')
+        .map(|x| x.trim().parse::<u16>().map_err(|_| format!("bad choice `{x}` in `{t}`")))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Sample::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BEST: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
+
+    #[test]
+    fn string_and_naslib_round_trip() {
+        let s = Nb201::parse_str(BEST).unwrap();
+        assert_eq!(Nb201::to_str(&s), BEST);
+        let t = Nb201::to_naslib(&s);
+        // string |t0~0|+|t1~0|t3~1|+|t2~0|t4~1|t5~2| with 2=nor_conv_3x3, 0=skip_connect
+        assert_eq!(t, [2, 2, 0, 2, 2, 2]);
+        assert_eq!(Nb201::from_naslib(t).unwrap(), s);
+    }
+
+    #[test]
+    fn bad_strings_say_what_is_wrong() {
+        assert!(Nb201::parse_str("|conv~0|+|a~0|b~1|+|c~0|d~1|e~2|").unwrap_err().contains("unknown op `conv`"));
+        assert!(Nb201::parse_str("|none~0|+|none~0|").unwrap_err().contains("expected 3 nodes"));
+        assert!(Nb201::parse_str("|none~1|+|none~0|none~1|+|none~0|none~1|none~2|").unwrap_err().contains("must read node 0"));
+    }
+
+    #[test]
+    fn unique_str_matches_nats_examples() {
+        let s = Nb201::parse_str("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|").unwrap();
+        assert_eq!(Nb201::unique_str(&s), "#+#+(#+(0)@nor_conv_3x3)@avg_pool_3x3");
+        let s = Nb201::parse_str("|skip_connect~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|").unwrap();
+        assert_eq!(Nb201::unique_str(&s), "#+#+#+#");
+    }
+
+    #[test]
+    fn lowering_builds_the_benchmark_skeleton() {
+        let sp = Nb201::default();
+        let net = sp.lower(&Nb201::parse_str(BEST).unwrap()).unwrap();
+        let shapes = net.shapes().unwrap();
+        assert_eq!(shapes.last().unwrap().as_slice(), &[10]);
+        // 15 cells, each with 5 convs in the best cell.
+        let convs = net.nodes.iter().filter(|n| matches!(n.op, Op::Conv { .. })).count();
+        assert_eq!(convs, 1 + 15 * 5 + 2 * 3);
+        assert_eq!(net.nodes.iter().filter(|n| matches!(n.op, Op::Output { .. })).count(), 1);
+        // NASLib (zc_nasbench201.json) reports 0.615386 M params and 88.307392 M FLOPs for (0, 2, 3, 2, 3, 1).
+        let s = Nb201::from_naslib([0, 2, 3, 2, 3, 1]).unwrap();
+        let (p, f) = sp.lower(&s).unwrap().costs().unwrap();
+        let (p, f) = (p as f64 / 1e6, f as f64 / 1e6);
+        assert!((p - 0.615386).abs() / 0.615386 < 0.01, "params {p} M");
+        assert!((f - 88.307392).abs() / 88.307392 < 0.03, "flops {f} M (BN/ReLU/pool FLOPs are not counted yet)");
+        eprintln!("params {p} flops {f}");
+    }
+}
