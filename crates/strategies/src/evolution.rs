@@ -1,0 +1,53 @@
+//! Regularized (aging) evolution (Real et al., AAAI 2019).
+//!
+//! Until the population holds `population` members, samples are drawn at random. Then each ask runs a tournament:
+//! `sample` distinct members drawn uniformly, the best (first objective) is the parent, and the child is the space's
+//! mutation of it. Every told result joins the population and the oldest member leaves (aging). Failed and
+//! infeasible trials do not join.
+
+use rand::seq::index;
+use std::collections::VecDeque;
+use tessera_core::{rng_for, Rng, Sample, Space, Strategy, Told};
+
+pub struct Evolution {
+    rng: Rng,
+    population: usize,
+    sample: usize,
+    pop: VecDeque<(Sample, f64)>,
+}
+
+impl Evolution {
+    pub fn new(seed: u64, population: usize, sample: usize) -> Self {
+        Evolution { rng: rng_for(seed, 1), population: population.max(1), sample: sample.max(1), pop: VecDeque::new() }
+    }
+}
+
+impl Strategy for Evolution {
+    fn ask(&mut self, space: &dyn Space) -> Option<Sample> {
+        if self.pop.len() < self.population {
+            return Some(space.sample(&mut self.rng));
+        }
+        let picks = index::sample(&mut self.rng, self.pop.len(), self.sample.min(self.pop.len()));
+        let mut parent = picks.index(0);
+        for i in picks.iter().skip(1) {
+            if self.pop[i].1 > self.pop[parent].1 {
+                parent = i;
+            }
+        }
+        let parent = self.pop[parent].0.clone();
+        Some(space.mutate(&parent, &mut self.rng))
+    }
+
+    fn tell(&mut self, _space: &dyn Space, told: &Told) {
+        if let Some(score) = told.score() {
+            self.pop.push_back((told.sample.clone(), score));
+            if self.pop.len() > self.population {
+                self.pop.pop_front();
+            }
+        }
+    }
+
+    fn name(&self) -> &str {
+        "evolution"
+    }
+}
