@@ -25,6 +25,12 @@ impl Metrics {
             self.0.push((name, value));
         }
     }
+    /// Builds metrics from distinct `'static` names without checking for duplicates (for evaluators on hot paths,
+    /// whose names are constants).
+    pub fn from_static(pairs: &[(&'static str, f64)]) -> Self {
+        debug_assert!(pairs.iter().enumerate().all(|(i, (n, _))| pairs[..i].iter().all(|(m, _)| m != n)));
+        Metrics(pairs.iter().map(|&(n, v)| (Cow::Borrowed(n), v)).collect())
+    }
     pub fn with(mut self, name: impl Into<Cow<'static, str>>, value: f64) -> Self {
         self.set(name, value);
         self

@@ -2,7 +2,7 @@
 
 use crate::error::{CoreError, EvalError};
 use crate::evaluator::{EvalContext, Evaluation, Evaluator};
-use crate::metrics::{Constraint, Metrics, Objective};
+use crate::metrics::{Constraint, Objective};
 use crate::sample::Sample;
 use crate::space::Space;
 use crate::storage::{now, Storage, Trial, TrialState};
@@ -139,9 +139,27 @@ impl<'a> Study<'a> {
         observer: &mut dyn StudyObserver,
     ) -> Result<RunSummary, CoreError> {
         self.validate()?;
-        let t0 = Instant::now();
         let info = storage.open_study(&self.name, &self.config)?;
         let stored = storage.trials(info.id)?;
+        self.drive(strategy, Some((storage, info.id)), stored, observer)
+    }
+
+    /// Runs without any storage (for the evaluation protocol, tests and library users who keep results
+    /// themselves). No key or description strings are built unless `describe` is set, so a tabular-benchmark run
+    /// does not allocate per query.
+    pub fn run_in_memory(&self, strategy: &mut dyn Strategy, observer: &mut dyn StudyObserver) -> Result<RunSummary, CoreError> {
+        self.validate()?;
+        self.drive(strategy, None, Vec::new(), observer)
+    }
+
+    fn drive(
+        &self,
+        strategy: &mut dyn Strategy,
+        mut store: Option<(&mut dyn Storage, i64)>,
+        stored: Vec<Trial>,
+        observer: &mut dyn StudyObserver,
+    ) -> Result<RunSummary, CoreError> {
+        let t0 = Instant::now();
         observer.on_start(stored.len() as u64, &self.budget);
         let mut acc = Accounting::default();
         let mut summary = RunSummary::default();
@@ -166,7 +184,7 @@ impl<'a> Study<'a> {
                 stored_trial
             } else {
                 // Killed mid-evaluation: evaluate it again, as the uninterrupted run did.
-                let t = self.evaluate_trial(stored_trial.number, stored_trial.sample, Some((storage, info.id)))?;
+                let t = self.evaluate_trial(stored_trial.number, stored_trial.sample, reborrow(&mut store))?;
                 observer.on_trial(&t, false);
                 t
             };
@@ -194,7 +212,7 @@ impl<'a> Study<'a> {
                     trial: number,
                 });
             }
-            let trial = self.evaluate_trial(number, sample, Some((storage, info.id)))?;
+            let trial = self.evaluate_trial(number, sample, reborrow(&mut store))?;
             observer.on_trial(&trial, false);
             self.account(&trial, &mut acc, &mut values, &mut best);
             strategy.tell(self.space, &Told { number, sample: &trial.sample, state: trial.state, values: &values, metrics: &trial.metrics });
@@ -206,13 +224,6 @@ impl<'a> Study<'a> {
         summary.infeasible = acc.infeasible;
         summary.best = best.map(|(_, t)| t);
         Ok(summary)
-    }
-
-    /// Runs without any storage and returns every trial (for the evaluation protocol and tests): no key or
-    /// description strings are built unless `describe` is set, so a tabular-benchmark run does not allocate per query.
-    pub fn run_in_memory(&self, strategy: &mut dyn Strategy, observer: &mut dyn StudyObserver) -> Result<RunSummary, CoreError> {
-        let mut storage = crate::storage::MemoryStorage::new();
-        self.run(strategy, &mut storage, observer)
     }
 
     fn account(&self, t: &Trial, acc: &mut Accounting, values: &mut SmallVec<[f64; 4]>, best: &mut Option<(f64, Trial)>) {
@@ -236,14 +247,24 @@ impl<'a> Study<'a> {
         }
     }
 
-    /// Profile → constraints → store as running → evaluate → store finished.
-    fn evaluate_trial(&self, number: u64, sample: Sample, mut store: Option<(&mut dyn Storage, i64)>) -> Result<Trial, CoreError> {
+    /// Profile → constraints → store as running → evaluate → store finished. Works in place: a trial is a few
+    /// hundred bytes and this is the hot path of tabular-benchmark runs.
+    fn evaluate_trial(&self, number: u64, sample: Sample, store: Option<(&mut dyn Storage, i64)>) -> Result<Trial, CoreError> {
         let mut trial = Trial::new(number, sample);
+        self.evaluate_into(&mut trial, store)?;
+        Ok(trial)
+    }
+
+    fn evaluate_into(&self, trial: &mut Trial, mut store: Option<(&mut dyn Storage, i64)>) -> Result<(), CoreError> {
+        // Clocks cost as much as a table lookup: in-memory protocol runs skip them unless a time budget needs them.
+        let timed = self.describe || self.budget.seconds.is_some();
         if self.describe {
             trial.key = self.space.key(&trial.sample);
             trial.description = self.space.describe(&trial.sample);
         }
-        trial.started_at = Some(now());
+        if timed {
+            trial.started_at = Some(now());
+        }
         trial.profile = self.evaluator.profile(&trial.sample);
         if self.profile_network {
             match self.space.lower(&trial.sample).and_then(|n| n.costs()) {
@@ -251,9 +272,7 @@ impl<'a> Study<'a> {
                     trial.profile.set("params", p as f64);
                     trial.profile.set("flops", f as f64);
                 }
-                Err(e) => {
-                    return self.finish(trial, TrialState::Failed, Some(format!("lowering failed: {e}")), store);
-                }
+                Err(e) => return self.finish(trial, TrialState::Failed, Some(format!("lowering failed: {e}")), store),
             }
         }
         // Hard constraints on what is known before evaluation: reject without evaluating.
@@ -262,12 +281,12 @@ impl<'a> Study<'a> {
         }
         trial.state = TrialState::Running;
         if let Some((s, id)) = store.as_mut() {
-            s.put_trial(*id, &trial)?;
+            s.put_trial(*id, trial)?;
         }
-        let t = Instant::now();
-        let ctx = EvalContext { trial: number, seed: self.seed.wrapping_mul(1_000_003).wrapping_add(number) };
+        let t = timed.then(Instant::now);
+        let ctx = EvalContext { trial: trial.number, seed: self.seed.wrapping_mul(1_000_003).wrapping_add(trial.number) };
         let result = self.evaluator.evaluate(&trial.sample, &ctx);
-        trial.wall_seconds = t.elapsed().as_secs_f64();
+        trial.wall_seconds = t.map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0);
         match result {
             Ok(Evaluation { metrics, sim_seconds }) => {
                 trial.metrics = metrics;
@@ -277,14 +296,13 @@ impl<'a> Study<'a> {
                     let msg = format!("evaluator reported no value for objective metric `{}`", o.metric);
                     return self.finish(trial, TrialState::Failed, Some(msg), store);
                 }
-                let all: Metrics = {
-                    let mut m = trial.profile.clone();
-                    m.extend(&trial.metrics);
-                    m
-                };
-                if let Some(c) = self.constraints.iter().find(|c| c.check(&all) == Some(false)) {
-                    let msg = format!("violates {}", c.describe());
-                    return self.finish(trial, TrialState::Infeasible, Some(msg), store);
+                if !self.constraints.is_empty() {
+                    let mut all = trial.profile.clone();
+                    all.extend(&trial.metrics);
+                    if let Some(c) = self.constraints.iter().find(|c| c.check(&all) == Some(false)) {
+                        let msg = format!("violates {}", c.describe());
+                        return self.finish(trial, TrialState::Infeasible, Some(msg), store);
+                    }
                 }
                 self.finish(trial, TrialState::Complete, None, store)
             }
@@ -292,15 +310,21 @@ impl<'a> Study<'a> {
         }
     }
 
-    fn finish(&self, mut trial: Trial, state: TrialState, error: Option<String>, store: Option<(&mut dyn Storage, i64)>) -> Result<Trial, CoreError> {
+    fn finish(&self, trial: &mut Trial, state: TrialState, error: Option<String>, store: Option<(&mut dyn Storage, i64)>) -> Result<(), CoreError> {
         trial.state = state;
         trial.error = error;
-        trial.finished_at = Some(now());
-        if let Some((s, id)) = store {
-            s.put_trial(id, &trial)?;
+        if self.describe || self.budget.seconds.is_some() {
+            trial.finished_at = Some(now());
         }
-        Ok(trial)
+        if let Some((s, id)) = store {
+            s.put_trial(id, trial)?;
+        }
+        Ok(())
     }
+}
+
+fn reborrow<'s>(store: &'s mut Option<(&mut dyn Storage, i64)>) -> Option<(&'s mut dyn Storage, i64)> {
+    store.as_mut().map(|(s, id)| (&mut **s as &mut dyn Storage, *id))
 }
 
 fn eval_message(e: &EvalError) -> String {

@@ -85,6 +85,17 @@ impl Space for NasBenchGraph {
             && s.as_slice()[1..].iter().all(|&o| (o as usize) < OPS.len())
             && !s.as_slice()[1..].iter().all(|&o| o == SKIP as u16)
     }
+    fn sample(&self, rng: &mut Rng) -> Sample {
+        // Same distribution as the default (uniform per dimension, invalid rejected), without iterator overhead.
+        loop {
+            let l = rng.random_range(0..LINKS.len()) as u16;
+            let o: [u16; 4] = std::array::from_fn(|_| rng.random_range(0..OPS.len()) as u16);
+            let s = Sample::new(&[l, o[0], o[1], o[2], o[3]]);
+            if self.is_valid(&s) {
+                return s;
+            }
+        }
+    }
     fn mutate(&self, s: &Sample, rng: &mut Rng) -> Sample {
         loop {
             let mut m = s.clone();

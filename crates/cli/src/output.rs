@@ -1,0 +1,79 @@
+//! Shared output helpers: the exit error, tables and JSON.
+
+use std::fmt::Display;
+
+/// An error with the exit code it deserves.
+pub struct Exit {
+    pub code: i32,
+    pub msg: String,
+}
+
+/// Bad input: exit code 2.
+pub fn bad(msg: impl Display) -> Exit {
+    Exit { code: 2, msg: msg.to_string() }
+}
+
+/// Failure while running: exit code 1.
+pub fn failed(msg: impl Display) -> Exit {
+    Exit { code: 1, msg: msg.to_string() }
+}
+
+/// Maps a storage error to an exit: problems with the file or the study name are bad input.
+pub fn store(e: tessera_core::StoreError) -> Exit {
+    use tessera_core::StoreError::*;
+    match e {
+        Open { .. } | SchemaTooNew { .. } | NotTessera { .. } | ConfigMismatch { .. } | NoSuchStudy { .. } => bad(e),
+        _ => failed(e),
+    }
+}
+
+pub fn print_json(v: &impl serde::Serialize) -> Result<(), Exit> {
+    let s = serde_json::to_string_pretty(v).map_err(failed)?;
+    println!("{s}");
+    Ok(())
+}
+
+/// Prints rows as an aligned table with a header.
+pub fn table(header: &[&str], rows: &[Vec<String>]) {
+    let mut w: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let s: Vec<String> = cells.iter().enumerate().map(|(i, c)| format!("{c:<width$}", width = w[i])).collect();
+        println!("{}", s.join("  ").trim_end());
+    };
+    line(header.iter().map(|s| s.to_string()).collect());
+    line(w.iter().map(|&n| "-".repeat(n)).collect());
+    for r in rows {
+        line(r.clone());
+    }
+}
+
+/// A metric value for humans: integers without decimals, large counts with thousands separators.
+pub fn num(v: f64) -> String {
+    if v.is_nan() {
+        "-".into()
+    } else if v.abs() >= 10_000.0 && v.fract() == 0.0 {
+        let s = format!("{}", v as i64);
+        let mut out = String::new();
+        for (i, ch) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i) % 3 == 0 && ch != '-' {
+                out.push(',');
+            }
+            out.push(ch);
+        }
+        out
+    } else if v.fract() == 0.0 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:.4}").trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// The default storage: `$TESSERA_STORAGE`, else `tessera.db` in the working directory.
+pub fn default_storage() -> String {
+    std::env::var("TESSERA_STORAGE").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "tessera.db".into())
+}

@@ -1,0 +1,240 @@
+//! Study files.
+//!
+//! ```toml
+//! [study]
+//! name = "cora-evolution"
+//! storage = "tessera.db"          # a SQLite file (or sqlite://path); relative to the working directory
+//! seed = 0
+//! budget = { trials = 100 }       # and/or seconds = …, sim_seconds = …
+//!
+//! [evaluator]
+//! kind = "benchmark"
+//! benchmark = "nas-bench-graph:cora"   # or "nb201:cifar10" with data = "DIR"
+//!
+//! [strategy]
+//! kind = "evolution"                   # random | grid | local | evolution; options follow
+//! population = 20
+//! sample = 5
+//!
+//! [[objective]]
+//! metric = "val_accuracy"
+//! direction = "max"
+//!
+//! [[constraint]]
+//! metric = "params"
+//! max = 200000
+//! ```
+//!
+//! `[space]` is optional with a benchmark evaluator (the benchmark names its space); when given, its `kind` must
+//! match the benchmark's.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tessera_bench::benchmarks::{self, Benchmark, DataPaths};
+use tessera_core::{Budget, Constraint, Evaluator, Objective, Space, Storage, Strategy};
+use thiserror::Error;
+
+/// A study-file error: the file, the field, and what is wrong, on one line.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{file}: cannot read: {msg}")]
+    Read { file: String, msg: String },
+    #[error("{file}: {msg}")]
+    Parse { file: String, msg: String },
+    #[error("{file}: {field}: {msg}")]
+    Field { file: String, field: String, msg: String },
+}
+
+/// The `[study]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudySection {
+    pub name: String,
+    #[serde(default = "default_storage")]
+    pub storage: String,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub budget: Budget,
+}
+
+fn default_storage() -> String {
+    "tessera.db".into()
+}
+
+/// A whole study file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudyFile {
+    pub study: StudySection,
+    #[serde(default)]
+    pub space: Option<toml::Table>,
+    pub evaluator: toml::Table,
+    pub strategy: toml::Table,
+    #[serde(default)]
+    pub objective: Vec<Objective>,
+    #[serde(default)]
+    pub constraint: Vec<Constraint>,
+    /// Where the file was read from (for messages and relative data paths).
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+/// Everything a run needs, built from a study file.
+pub struct Setup {
+    pub file: StudyFile,
+    pub space: Box<dyn Space>,
+    pub evaluator: Arc<dyn Evaluator>,
+    pub strategy_kind: String,
+    pub strategy_options: BTreeMap<String, String>,
+    /// The configuration stored with the study (budget and storage excluded, so a budget can be extended).
+    pub config_json: String,
+    pub benchmark: Option<String>,
+}
+
+impl StudyFile {
+    /// Reads and parses a study file. Errors name the file and, from the TOML parser, the line and the field.
+    pub fn load(path: &Path) -> Result<StudyFile, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read { file: file.clone(), msg: e.to_string() })?;
+        Self::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<StudyFile, ConfigError> {
+        let file = path.display().to_string();
+        let mut f: StudyFile = toml::from_str(text).map_err(|e| ConfigError::Parse { file: file.clone(), msg: one_line(&e) })?;
+        f.path = path.to_path_buf();
+        let err = |field: &str, msg: String| ConfigError::Field { file: file.clone(), field: field.into(), msg };
+        if f.study.name.trim().is_empty() {
+            return Err(err("study.name", "must not be empty".into()));
+        }
+        let b = &f.study.budget;
+        for (name, v) in [("study.budget.seconds", b.seconds), ("study.budget.sim_seconds", b.sim_seconds)] {
+            if v.is_some_and(|v| !(v >= 0.0)) {
+                return Err(err(name, format!("must be a non-negative number, got {}", v.unwrap_or_default())));
+            }
+        }
+        if f.objective.is_empty() {
+            return Err(err("objective", "at least one [[objective]] is required (metric and direction)".into()));
+        }
+        Ok(f)
+    }
+
+    /// Builds space, evaluator and strategy options.
+    pub fn setup(self) -> Result<Setup, ConfigError> {
+        let file = self.path.display().to_string();
+        let err = |field: &str, msg: String| ConfigError::Field { file: file.clone(), field: field.into(), msg };
+        let mut ev = options(&self.evaluator);
+        let kind = ev.remove("kind").ok_or_else(|| err("evaluator.kind", "missing (e.g. kind = \"benchmark\")".into()))?;
+        let (space, evaluator, bench_name): (Box<dyn Space>, Arc<dyn Evaluator>, Option<String>) = match kind.as_str() {
+            "benchmark" => {
+                let spec = ev.remove("benchmark").ok_or_else(|| {
+                    err("evaluator.benchmark", format!("missing; one of {}", benchmarks::BENCHMARKS.join(", ")))
+                })?;
+                let base = self.path.parent().unwrap_or(Path::new("."));
+                let paths = DataPaths {
+                    nb201_dir: ev.remove("data").map(|d| resolve(base, &d)),
+                    cache_dir: None,
+                    analog: ev.remove("analog").map(|v| v == "true").unwrap_or(false),
+                };
+                if let Some(k) = ev.keys().next() {
+                    return Err(err(&format!("evaluator.{k}"), "unknown option; known: benchmark, data, analog".into()));
+                }
+                let b: Benchmark = benchmarks::open(&spec, &paths).map_err(|e| err("evaluator.benchmark", e.to_string()))?;
+                if let Some(sp) = &self.space {
+                    let want = sp.get("kind").and_then(|v| v.as_str()).unwrap_or("");
+                    if !b.space.name().starts_with(want) && !(want == "nas-bench-201" && b.space.name() == "nb201") {
+                        return Err(err("space.kind", format!("`{want}` does not match benchmark `{spec}`, whose space is `{}`", b.space.name())));
+                    }
+                }
+                (b.space, b.evaluator, Some(b.name))
+            }
+            other => return Err(err("evaluator.kind", format!("unknown evaluator `{other}`; known: benchmark"))),
+        };
+        let mut st = options(&self.strategy);
+        let strategy_kind = st.remove("kind").ok_or_else(|| err("strategy.kind", "missing (e.g. kind = \"evolution\")".into()))?;
+        // Build once now so a bad strategy or option fails before anything runs.
+        tessera_strategies::build(&strategy_kind, &st, space.as_ref(), 0).map_err(|e| err("strategy", e))?;
+        let known = evaluator.metric_names();
+        let profile_known = |m: &str| m == "params" || m == "flops";
+        for (i, o) in self.objective.iter().enumerate() {
+            if !known.iter().any(|k| k == &o.metric) && !profile_known(&o.metric) {
+                return Err(err(&format!("objective[{i}].metric"), format!("unknown metric `{}`; known: {}, params, flops", o.metric, known.join(", "))));
+            }
+        }
+        for (i, c) in self.constraint.iter().enumerate() {
+            if !known.iter().any(|k| k == &c.metric) && !profile_known(&c.metric) {
+                return Err(err(&format!("constraint[{i}].metric"), format!("unknown metric `{}`; known: {}, params, flops", c.metric, known.join(", "))));
+            }
+            if c.min.is_none() && c.max.is_none() {
+                return Err(err(&format!("constraint[{i}]"), "needs `min` or `max`".into()));
+            }
+        }
+        let config_json = serde_json::json!({
+            "space": space.name(),
+            "evaluator": self.evaluator.to_string(),
+            "strategy": self.strategy.to_string(),
+            "objectives": self.objective,
+            "constraints": self.constraint,
+            "seed": self.study.seed,
+        })
+        .to_string();
+        Ok(Setup { file: self, space, evaluator, strategy_kind, strategy_options: st, config_json, benchmark: bench_name })
+    }
+}
+
+impl Setup {
+    /// A fresh strategy for this study's seed.
+    pub fn strategy(&self) -> Box<dyn Strategy> {
+        tessera_strategies::build(&self.strategy_kind, &self.strategy_options, self.space.as_ref(), self.file.study.seed)
+            .expect("checked in setup")
+    }
+}
+
+/// Opens the storage named in a study file or on the command line: a SQLite path, optionally `sqlite://`-prefixed.
+pub fn open_storage(url: &str, create: bool) -> Result<Box<dyn Storage>, tessera_core::StoreError> {
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(tessera_core::StoreError::Open {
+            location: "postgres://…".into(),
+            msg: "PostgreSQL storage is not available in this build yet; use a SQLite file".into(),
+        });
+    }
+    let s = if create { tessera_store::SqliteStorage::open(path)? } else { tessera_store::SqliteStorage::open_existing(path)? };
+    Ok(Box::new(s))
+}
+
+fn resolve(base: &Path, p: &str) -> PathBuf {
+    let p = Path::new(p);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+/// A TOML table as `name -> value` strings (strings unquoted).
+fn options(t: &toml::Table) -> BTreeMap<String, String> {
+    t.iter()
+        .map(|(k, v)| (k.clone(), match v {
+            toml::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }))
+        .collect()
+}
+
+/// The TOML parser's message on one line ("TOML parse error at line 3, column 9 … expected …").
+fn one_line(e: &toml::de::Error) -> String {
+    let span = e.span().map(|s| s.start);
+    let msg = e.message().trim().replace('\n', " ");
+    match span {
+        Some(_) => {
+            let text = e.to_string();
+            let loc = text.lines().next().unwrap_or("").trim_start_matches("TOML parse error ").to_string();
+            format!("{loc}: {msg}")
+        }
+        None => msg,
+    }
+}

@@ -1,0 +1,16 @@
+//! # tessera
+//!
+//! Tessera as a library: what the `tessera` command does, callable from Rust.
+//!
+//! * [`config`]: a study file (TOML) → a ready [`config::Setup`] (space, evaluator, strategy factory, objectives,
+//!   constraints, budget, storage), with errors that name the file and the field.
+//! * [`protocol`]: the evaluation protocol of the NAS benchmark papers: many seeds of many strategies on a
+//!   tabular benchmark, in parallel, with mean ± std, relative improvement over random sampling and anytime curves.
+//!
+//! The crates underneath: `tessera-core` (traits and the study loop), `tessera-spaces`, `tessera-strategies`,
+//! `tessera-bench` (benchmark files as evaluators), `tessera-store` (SQLite).
+
+pub mod config;
+pub mod protocol;
+
+pub use config::{ConfigError, Setup, StudyFile};
