@@ -42,3 +42,26 @@ pub trait Evaluator: Send + Sync {
         true
     }
 }
+
+/// Adds a fixed wall-clock delay to every evaluation of the wrapped evaluator (to make a fast tabular benchmark
+/// behave like slow training in tests of resume, workers and progress). Metrics and simulated cost are unchanged.
+pub struct Delayed<E: ?Sized> {
+    pub delay: std::time::Duration,
+    pub inner: std::sync::Arc<E>,
+}
+
+impl<E: Evaluator + ?Sized> Evaluator for Delayed<E> {
+    fn evaluate(&self, sample: &Sample, ctx: &EvalContext) -> Result<Evaluation, EvalError> {
+        std::thread::sleep(self.delay);
+        self.inner.evaluate(sample, ctx)
+    }
+    fn metric_names(&self) -> Vec<String> {
+        self.inner.metric_names()
+    }
+    fn profile(&self, sample: &Sample) -> Metrics {
+        self.inner.profile(sample)
+    }
+    fn contains(&self, sample: &Sample) -> bool {
+        self.inner.contains(sample)
+    }
+}

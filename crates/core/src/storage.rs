@@ -97,6 +97,22 @@ impl Trial {
             sim_seconds: 0.0,
         }
     }
+    /// Makes this a fresh pending trial, keeping allocations (for loops that reuse one trial).
+    pub fn reset(&mut self, number: u64, sample: Sample) {
+        self.number = number;
+        self.sample = sample;
+        self.key.clear();
+        self.description.clear();
+        self.state = TrialState::Pending;
+        self.metrics = Metrics::new();
+        self.profile = Metrics::new();
+        self.error = None;
+        self.started_at = None;
+        self.finished_at = None;
+        self.wall_seconds = 0.0;
+        self.sim_seconds = 0.0;
+    }
+
     /// A metric from the evaluation, else from the profile.
     pub fn get(&self, metric: &str) -> Option<f64> {
         self.metrics.get(metric).or_else(|| self.profile.get(metric))

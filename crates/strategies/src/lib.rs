@@ -10,12 +10,14 @@
 //! | local search (hill climbing, restarts) | [`local`] | yes | first objective | infeasible = worst | no | yes: next queued neighbours |
 //! | regularized (aging) evolution | [`evolution`] | yes | first objective | infeasible not in population | no | yes: independent tournaments on the current population |
 //!
-//! [`dedup::Dedup`] wraps any strategy so it does not propose a canonical key it proposed before.
+//! [`dedup::Dedup`] wraps any strategy so it does not propose a canonical key it proposed before;
+//! [`enqueue::Enqueued`] makes any strategy start with given samples (warm start).
 //!
 //! A new strategy is one module plus one line in [`build`] and one line in the shared sanity suite
 //! (`tests/sanity.rs`).
 
 pub mod dedup;
+pub mod enqueue;
 pub mod evolution;
 pub mod grid;
 pub mod local;

@@ -58,6 +58,9 @@ pub struct StudySection {
     pub seed: u64,
     #[serde(default)]
     pub budget: Budget,
+    /// Architectures to evaluate first, in the space's notation (e.g. NB201 strings) or as JSON choice arrays.
+    #[serde(default)]
+    pub enqueue: Vec<String>,
 }
 
 fn default_storage() -> String {
@@ -139,13 +142,26 @@ impl StudyFile {
                     cache_dir: None,
                     analog: ev.remove("analog").map(|v| v == "true").unwrap_or(false),
                 };
+                let delay_ms = match ev.remove("delay_ms") {
+                    None => 0,
+                    Some(v) => v.parse::<u64>().map_err(|_| err("evaluator.delay_ms", format!("must be a non-negative integer, got `{v}`")))?,
+                };
                 if let Some(k) = ev.keys().next() {
-                    return Err(err(&format!("evaluator.{k}"), "unknown option; known: benchmark, data, analog".into()));
+                    return Err(err(&format!("evaluator.{k}"), "unknown option; known: benchmark, data, analog, delay_ms".into()));
                 }
-                let b: Benchmark = benchmarks::open(&spec, &paths).map_err(|e| err("evaluator.benchmark", e.to_string()))?;
                 if let Some(sp) = &self.space {
                     let want = sp.get("kind").and_then(|v| v.as_str()).unwrap_or("");
-                    if !b.space.name().starts_with(want) && !(want == "nas-bench-201" && b.space.name() == "nb201") {
+                    if !tessera_spaces::KINDS.contains(&want) && want != "nas-bench-201" && want != "nbg" {
+                        return Err(err("space.kind", format!("unknown space `{want}`; known spaces: {}", tessera_spaces::KINDS.join(", "))));
+                    }
+                }
+                let mut b: Benchmark = benchmarks::open(&spec, &paths).map_err(|e| err("evaluator.benchmark", e.to_string()))?;
+                if delay_ms > 0 {
+                    b.evaluator = Arc::new(tessera_core::evaluator::Delayed { delay: std::time::Duration::from_millis(delay_ms), inner: b.evaluator });
+                }
+                if let Some(sp) = &self.space {
+                    let want = sp.get("kind").and_then(|v| v.as_str()).unwrap_or("");
+                    if !b.space.name().starts_with(want) && !(want == "nas-bench-201" && b.space.name() == "nb201") && !(want == "nbg" && b.space.name() == "nas-bench-graph") {
                         return Err(err("space.kind", format!("`{want}` does not match benchmark `{spec}`, whose space is `{}`", b.space.name())));
                     }
                 }
@@ -155,8 +171,9 @@ impl StudyFile {
         };
         let mut st = options(&self.strategy);
         let strategy_kind = st.remove("kind").ok_or_else(|| err("strategy.kind", "missing (e.g. kind = \"evolution\")".into()))?;
-        // Build once now so a bad strategy or option fails before anything runs.
-        tessera_strategies::build(&strategy_kind, &st, space.as_ref(), 0).map_err(|e| err("strategy", e))?;
+        // Build once now so a bad strategy, option or enqueued architecture fails before anything runs.
+        let s = tessera_strategies::build(&strategy_kind, &st, space.as_ref(), 0).map_err(|e| err("strategy", e))?;
+        tessera_strategies::enqueue::Enqueued::new(s, space.as_ref(), &self.study.enqueue).map_err(|e| err("study", e))?;
         let known = evaluator.metric_names();
         let profile_known = |m: &str| m == "params" || m == "flops";
         for (i, o) in self.objective.iter().enumerate() {
@@ -179,6 +196,7 @@ impl StudyFile {
             "objectives": self.objective,
             "constraints": self.constraint,
             "seed": self.study.seed,
+            "enqueue": self.study.enqueue,
         })
         .to_string();
         Ok(Setup { file: self, space, evaluator, strategy_kind, strategy_options: st, config_json, benchmark: bench_name })
@@ -188,8 +206,12 @@ impl StudyFile {
 impl Setup {
     /// A fresh strategy for this study's seed.
     pub fn strategy(&self) -> Box<dyn Strategy> {
-        tessera_strategies::build(&self.strategy_kind, &self.strategy_options, self.space.as_ref(), self.file.study.seed)
-            .expect("checked in setup")
+        let s = tessera_strategies::build(&self.strategy_kind, &self.strategy_options, self.space.as_ref(), self.file.study.seed)
+            .expect("checked in setup");
+        if self.file.study.enqueue.is_empty() {
+            return s;
+        }
+        Box::new(tessera_strategies::enqueue::Enqueued::new(s, self.space.as_ref(), &self.file.study.enqueue).expect("checked in setup"))
     }
 }
 
