@@ -107,7 +107,7 @@ impl StudyFile {
 
     pub fn parse(text: &str, path: &Path) -> Result<StudyFile, ConfigError> {
         let file = path.display().to_string();
-        let mut f: StudyFile = toml::from_str(text).map_err(|e| ConfigError::Parse { file: file.clone(), msg: one_line(&e) })?;
+        let mut f: StudyFile = toml::from_str(text).map_err(|e| ConfigError::Parse { file: file.clone(), msg: one_line(&e, text) })?;
         f.path = path.to_path_buf();
         let err = |field: &str, msg: String| ConfigError::Field { file: file.clone(), field: field.into(), msg };
         if f.study.name.trim().is_empty() {
@@ -247,15 +247,17 @@ fn options(t: &toml::Table) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The TOML parser's message on one line ("TOML parse error at line 3, column 9 … expected …").
-fn one_line(e: &toml::de::Error) -> String {
-    let span = e.span().map(|s| s.start);
+/// The TOML parser's message on one line, with the offending line quoted so the field is visible:
+/// `at line 3, column 21 (`budget = { trials = -5 }`): invalid value: integer `-5`, expected u64`.
+fn one_line(e: &toml::de::Error, text: &str) -> String {
     let msg = e.message().trim().replace('\n', " ");
-    match span {
-        Some(_) => {
-            let text = e.to_string();
-            let loc = text.lines().next().unwrap_or("").trim_start_matches("TOML parse error ").to_string();
-            format!("{loc}: {msg}")
+    match e.span() {
+        Some(span) => {
+            let line_no = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            let line_start = text[..span.start.min(text.len())].rfind('\n').map(|i| i + 1).unwrap_or(0);
+            let col = span.start - line_start + 1;
+            let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
+            format!("at line {line_no}, column {col} (`{line}`): {msg}")
         }
         None => msg,
     }
