@@ -3,7 +3,7 @@
 //!
 //! | spec | space | metrics | simulated cost per query |
 //! |---|---|---|---|
-//! | `nas-bench-graph:DATASET` | [`NasBenchGraph`] restricted to the table's keys | `val_accuracy`, `test_accuracy` (%), `latency_ms`, `params` | the recorded inference latency |
+//! | `nas-bench-graph:DATASET` | [`NasBenchGraph`] restricted to the table's keys | `val_accuracy`, `test_accuracy` (%); profile (known before evaluation): `latency_ms`, `params` | the recorded inference latency |
 //! | `nb201:cifar10` / `nb201:cifar100` / `nb201:imagenet16` | [`Nb201`] | `test_accuracy` (% for that dataset), `cifar10_accuracy`, `cifar100_accuracy`, `imagenet16_accuracy`; with HELP files `latency_ms@DEVICE` (profile); with AnalogNAS-Bench `baseline_accuracy`, `ptq_accuracy`, `qat_accuracy`, `analog_accuracy` | none (the CSV export records no training time) |
 //!
 //! Files: NAS-Bench-Graph and AnalogNAS-Bench come from their PyPI wheels (`tessera bench fetch NAME`); the NB201
@@ -46,6 +46,16 @@ pub struct DataPaths {
     pub cache_dir: Option<PathBuf>,
     /// Add AnalogNAS-Bench metrics to NB201 (needs `tessera bench fetch analog-nasbench`).
     pub analog: bool,
+    /// Download a missing registry-hosted file with pip instead of failing (a study file opts in with
+    /// `fetch = true`; by default a missing file is an error that names the fetch command).
+    pub fetch: bool,
+}
+
+fn wheel(name: &str, cache: &Path, fetch_missing: bool) -> Result<PathBuf, BenchError> {
+    match fetch::locate_in(name, cache) {
+        Err(BenchError::Missing { .. }) if fetch_missing => fetch::fetch(name, cache),
+        other => other,
+    }
 }
 
 /// Opens a benchmark by spec (see the module docs).
@@ -54,7 +64,7 @@ pub fn open(spec: &str, paths: &DataPaths) -> Result<Benchmark, BenchError> {
     let cache = paths.cache_dir.clone().unwrap_or_else(fetch::cache_dir);
     match family {
         "nas-bench-graph" | "nbg" => {
-            let wheel = fetch::locate_in("nas-bench-graph", &cache)?;
+            let wheel = wheel("nas-bench-graph", &cache, paths.fetch)?;
             let table = NbgTable::load_from_wheel(&wheel, if dataset.is_empty() { "cora" } else { dataset })?;
             Ok(NbgBenchmark::new(table).into_benchmark())
         }
@@ -67,7 +77,7 @@ pub fn open(spec: &str, paths: &DataPaths) -> Result<Benchmark, BenchError> {
                 },
             })?;
             let analog = if paths.analog {
-                Some(AnalogTable::load_from_wheel(fetch::locate_in("analog-nasbench", &cache)?)?)
+                Some(AnalogTable::load_from_wheel(wheel("analog-nasbench", &cache, paths.fetch)?)?)
             } else {
                 None
             };
@@ -150,13 +160,16 @@ impl Evaluator for NbgBenchmark {
             benchmark: format!("nas-bench-graph:{}", self.dataset),
             sample: s.to_string(),
         })?;
-        let metrics = Metrics::from_static(&[
-            (NBG_METRICS[0], r.valid_perf * 100.0),
-            (NBG_METRICS[1], r.perf * 100.0),
-            (NBG_METRICS[2], r.latency * 1000.0),
-            (NBG_METRICS[3], r.para * 1e6),
-        ]);
+        let metrics = Metrics::from_static(&[(NBG_METRICS[0], r.valid_perf * 100.0), (NBG_METRICS[1], r.perf * 100.0)]);
         Ok(Evaluation { metrics, sim_seconds: r.latency })
+    }
+    /// The tabulated latency and parameter count are known without "training": constraints on them reject samples
+    /// before evaluation.
+    fn profile(&self, s: &Sample) -> Metrics {
+        match self.record(s) {
+            Some(r) => Metrics::from_static(&[(NBG_METRICS[2], r.latency * 1000.0), (NBG_METRICS[3], (r.para * 1e6).round())]),
+            None => Metrics::new(),
+        }
     }
     fn metric_names(&self) -> Vec<String> {
         NBG_METRICS.iter().map(|s| s.to_string()).collect()

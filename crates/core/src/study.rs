@@ -37,7 +37,12 @@ impl Budget {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 struct Accounting {
     evaluated: u64,
+    /// Infeasible samples since the last evaluated one (to stop a study whose constraints reject everything).
     infeasible: u64,
+    /// Infeasible trials in all.
+    infeasible_total: u64,
+    complete: u64,
+    failed: u64,
     wall_seconds: f64,
     sim_seconds: f64,
 }
@@ -225,7 +230,9 @@ impl<'a> Study<'a> {
         summary.trials = number;
         summary.wall_seconds = t0.elapsed().as_secs_f64();
         summary.sim_seconds = acc.sim_seconds;
-        summary.infeasible = acc.infeasible;
+        summary.infeasible = acc.infeasible_total;
+        summary.complete = acc.complete;
+        summary.failed = acc.failed;
         summary.best = best.map(|(_, t)| t);
         Ok(summary)
     }
@@ -233,10 +240,16 @@ impl<'a> Study<'a> {
     fn account(&self, t: &Trial, acc: &mut Accounting, values: &mut SmallVec<[f64; 4]>, best: &mut Option<(f64, Trial)>) {
         values.clear();
         match t.state {
-            TrialState::Infeasible if t.metrics.is_empty() => acc.infeasible += 1,
-            _ => {
+            TrialState::Infeasible if t.metrics.is_empty() => {
+                acc.infeasible += 1;
+                acc.infeasible_total += 1;
+            }
+            state => {
                 acc.evaluated += 1;
                 acc.infeasible = 0;
+                acc.infeasible_total += u64::from(state == TrialState::Infeasible);
+                acc.complete += u64::from(state == TrialState::Complete);
+                acc.failed += u64::from(state == TrialState::Failed);
             }
         }
         acc.wall_seconds += t.wall_seconds;
@@ -273,8 +286,13 @@ impl<'a> Study<'a> {
         if self.profile_network {
             match self.space.lower(&trial.sample).and_then(|n| n.costs()) {
                 Ok((p, f)) => {
-                    trial.profile.set("params", p as f64);
-                    trial.profile.set("flops", f as f64);
+                    // An evaluator's own figures (a benchmark's recorded params) take precedence over the IR's count.
+                    if trial.profile.get("params").is_none() {
+                        trial.profile.set("params", p as f64);
+                    }
+                    if trial.profile.get("flops").is_none() {
+                        trial.profile.set("flops", f as f64);
+                    }
                 }
                 Err(e) => return self.finish(trial, TrialState::Failed, Some(format!("lowering failed: {e}")), store),
             }

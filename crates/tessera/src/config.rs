@@ -141,13 +141,14 @@ impl StudyFile {
                     nb201_dir: ev.remove("data").map(|d| resolve(base, &d)),
                     cache_dir: None,
                     analog: ev.remove("analog").map(|v| v == "true").unwrap_or(false),
+                    fetch: ev.remove("fetch").map(|v| v == "true").unwrap_or(false),
                 };
                 let delay_ms = match ev.remove("delay_ms") {
                     None => 0,
                     Some(v) => v.parse::<u64>().map_err(|_| err("evaluator.delay_ms", format!("must be a non-negative integer, got `{v}`")))?,
                 };
                 if let Some(k) = ev.keys().next() {
-                    return Err(err(&format!("evaluator.{k}"), "unknown option; known: benchmark, data, analog, delay_ms".into()));
+                    return Err(err(&format!("evaluator.{k}"), "unknown option; known: benchmark, data, analog, fetch, delay_ms".into()));
                 }
                 if let Some(sp) = &self.space {
                     let want = sp.get("kind").and_then(|v| v.as_str()).unwrap_or("");

@@ -58,7 +58,12 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     for (rank, t) in trials.iter().enumerate() {
         println!("{}. trial #{}  {} = {}", rank + 1, t.number, objective.metric, num(t.get(&objective.metric).unwrap_or(f64::NAN)));
         println!("   {}", t.description);
-        let m: Vec<String> = t.metrics.iter().chain(t.profile.iter()).map(|(k, v)| format!("{k}={}", num(v))).collect();
+        let m: Vec<String> = t
+            .metrics
+            .iter()
+            .chain(t.profile.iter().filter(|(k, _)| t.metrics.get(k).is_none()))
+            .map(|(k, v)| format!("{k}={}", num(v)))
+            .collect();
         println!("   {}", m.join("  "));
     }
     Ok(())

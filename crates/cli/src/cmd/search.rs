@@ -96,14 +96,19 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         f.study.name, url, summary.trials, summary.replayed, summary.stop
     );
     println!(
-        "  this run: {:.2} s wall; study: {:.1} simulated s, {} infeasible",
-        summary.wall_seconds, summary.sim_seconds, summary.infeasible
+        "  {} complete, {} failed, {} infeasible; this run {:.2} s wall; study {:.1} simulated s",
+        summary.complete, summary.failed, summary.infeasible, summary.wall_seconds, summary.sim_seconds
     );
     match &summary.best {
         Some(t) => {
             println!("best trial #{} by {} ({:?}):", t.number, obj.metric, obj.direction);
             println!("  {}", t.description);
-            let m: Vec<String> = t.metrics.iter().chain(t.profile.iter()).map(|(k, v)| format!("{k}={}", num(v))).collect();
+            let m: Vec<String> = t
+                .metrics
+                .iter()
+                .chain(t.profile.iter().filter(|(k, _)| t.metrics.get(k).is_none()))
+                .map(|(k, v)| format!("{k}={}", num(v)))
+                .collect();
             println!("  {}", m.join("  "));
         }
         None => println!("no complete trial yet"),
