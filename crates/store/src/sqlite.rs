@@ -1,0 +1,505 @@
+//! The SQLite storage: one file, shared by any number of processes on one machine.
+
+use rusqlite::{named_params, Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tessera_core::storage::now;
+use tessera_core::{Metrics, Sample, Storage, StoreError, StudyInfo, Trial, TrialState};
+
+/// One step of the schema. Migration `i` (0-based) takes a database from version `i` to version `i + 1`.
+#[derive(Clone, Copy, Debug)]
+pub struct Migration {
+    /// The version the database has after this migration.
+    pub version: i64,
+    /// One line for logs and docs.
+    pub description: &'static str,
+    /// Statements run inside the migration's transaction.
+    pub sql: &'static str,
+}
+
+/// Every schema change, oldest first. Append new ones; never edit a released one.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "studies and trials",
+    sql: "
+        CREATE TABLE studies (
+            id         INTEGER PRIMARY KEY,
+            name       TEXT NOT NULL UNIQUE,
+            config     TEXT NOT NULL,
+            created_at REAL NOT NULL
+        );
+        CREATE TABLE trials (
+            study_id     INTEGER NOT NULL REFERENCES studies(id),
+            number       INTEGER NOT NULL,
+            sample       TEXT NOT NULL,     -- JSON array of choices
+            key          TEXT NOT NULL,
+            description  TEXT NOT NULL,
+            state        TEXT NOT NULL,     -- pending | running | complete | failed | pruned | infeasible
+            metrics      TEXT NOT NULL,     -- JSON object, NaN stored as null
+            profile      TEXT NOT NULL,     -- JSON object, NaN stored as null
+            error        TEXT,
+            started_at   REAL,              -- Unix seconds
+            finished_at  REAL,
+            wall_seconds REAL,              -- NULL means NaN (SQLite stores NaN as NULL)
+            sim_seconds  REAL,
+            PRIMARY KEY (study_id, number)
+        );
+        CREATE INDEX trials_study_state ON trials(study_id, state);
+    ",
+}];
+
+/// The schema version this build writes and understands (the last migration's).
+pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
+
+/// `PRAGMA application_id` of Tessera databases ("TSRA"), so `file(1)`-like tools and Tessera can tell them apart.
+pub const APPLICATION_ID: i32 = 0x5453_5241;
+
+/// How long a statement waits for another process's lock before failing.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// Studies and trials in an SQLite file. See the crate docs for the schema and the durability settings.
+///
+/// Several handles (in one or several processes) may share one file: each write is one short transaction and a
+/// writer waits up to [`BUSY_TIMEOUT`] for another's lock.
+pub struct SqliteStorage {
+    conn: Connection,
+    /// The path as given, or `:memory:`.
+    location: String,
+    path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for SqliteStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStorage").field("location", &self.location).finish()
+    }
+}
+
+impl SqliteStorage {
+    /// Opens the database at `path`, creating the file and the schema when absent and migrating an older schema.
+    ///
+    /// Errors: [`StoreError::Open`] when the file cannot be opened or created, [`StoreError::NotTessera`] when it is
+    /// not an SQLite file or an SQLite file of something else (the file is then left untouched),
+    /// [`StoreError::SchemaTooNew`] when a newer Tessera wrote it.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_impl(path.as_ref(), true)
+    }
+
+    /// Opens an existing Tessera database; never creates a file or a schema (read-only commands use it, so that a
+    /// mistyped path is an error rather than a new empty database). Migrates an older schema like [`open`](Self::open).
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_impl(path.as_ref(), false)
+    }
+
+    /// A private in-memory database (for tests); it disappears with the handle.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        let location = ":memory:".to_string();
+        let conn = Connection::open_in_memory().map_err(|e| open_err(&location, e))?;
+        let mut s = SqliteStorage { conn, location, path: None };
+        s.init(true)?;
+        Ok(s)
+    }
+
+    /// The file, or `None` for an in-memory database.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The schema version stored in the database (equal to [`SCHEMA_VERSION`] after a successful open).
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        read_version(&self.conn, &self.location)?.ok_or_else(|| self.backend("schema_version is missing"))
+    }
+
+    fn open_impl(path: &Path, create: bool) -> Result<Self, StoreError> {
+        let location = path.display().to_string();
+        let len = match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => return Err(StoreError::Open { location, msg: "it is a directory".into() }),
+            Ok(m) => Some(m.len()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(StoreError::Open { location, msg: e.to_string() }),
+        };
+        match len {
+            None if !create => {
+                return Err(StoreError::Open { location, msg: "no such file (create it with a run first)".into() })
+            }
+            // Look before SQLite touches anything: a text file must stay byte-identical.
+            Some(n) if n > 0 => check_header(path, &location)?,
+            _ => {}
+        }
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if create {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(&location, e))?;
+        let mut s = SqliteStorage { conn, location, path: Some(path.to_path_buf()) };
+        s.init(create)?;
+        Ok(s)
+    }
+
+    /// Checks what the file holds, then sets the connection up and migrates.
+    fn init(&mut self, create: bool) -> Result<(), StoreError> {
+        let loc = self.location.clone();
+        self.conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| open_err(&loc, e))?;
+        // Read-only inspection first: nothing is written to a file that turns out not to be ours.
+        let fresh = inspect(&self.conn, &loc)?;
+        if fresh && !create {
+            return Err(StoreError::NotTessera { location: loc, msg: "the database is empty (no Tessera schema)".into() });
+        }
+        let version = if fresh { 0 } else { read_version(&self.conn, &loc)?.unwrap_or(0) };
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew { location: loc, found: version, supported: SCHEMA_VERSION });
+        }
+        if self.path.is_some() {
+            // Switching to WAL needs a moment alone with the file; SQLite reports "locked" at once, without its
+            // busy handler, when another connection is opening the same new file. Retry within the busy timeout.
+            let mode: String =
+                retry_busy(|| self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))).map_err(|e| open_err(&loc, e))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(StoreError::Open { location: loc, msg: format!("cannot switch to WAL mode (mode is {mode})") });
+            }
+        }
+        self.conn
+            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .map_err(|e| open_err(&loc, e))?;
+        if version < SCHEMA_VERSION {
+            self.migrate()?;
+        }
+        Ok(())
+    }
+
+    /// Applies the missing migrations in one immediate transaction, re-reading the version inside it (so two
+    /// processes opening a new file at once do not both create the schema). An up-to-date database never gets here,
+    /// so opening one takes no write lock.
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let loc = self.location.clone();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| backend(&loc, e))?;
+        let fresh = inspect(&tx, &loc)?;
+        let current = if fresh { 0 } else { read_version(&tx, &loc)?.unwrap_or(0) };
+        if current > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew { location: loc, found: current, supported: SCHEMA_VERSION });
+        }
+        if current == SCHEMA_VERSION {
+            return Ok(()); // dropping `tx` rolls the (empty) transaction back
+        }
+        if fresh {
+            tx.execute_batch(&format!(
+                "PRAGMA application_id = {APPLICATION_ID};
+                 CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+                 INSERT INTO meta (key, value) VALUES ('schema_version', '0');"
+            ))
+            .map_err(|e| backend(&loc, e))?;
+        }
+        for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+            tx.execute_batch(m.sql).map_err(|e| StoreError::Backend {
+                location: loc.clone(),
+                msg: format!("migration to schema version {} ({}) failed: {e}", m.version, m.description),
+            })?;
+            tx.execute("UPDATE meta SET value = ?1 WHERE key = 'schema_version'", [m.version.to_string()])
+                .map_err(|e| backend(&loc, e))?;
+        }
+        tx.commit().map_err(|e| backend(&loc, e))
+    }
+
+    fn backend(&self, msg: impl Into<String>) -> StoreError {
+        StoreError::Backend { location: self.location.clone(), msg: msg.into() }
+    }
+
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        backend(&self.location, e)
+    }
+
+    fn study_name(&self, id: i64) -> String {
+        self.conn
+            .query_row("SELECT name FROM studies WHERE id = ?1", [id], |r| r.get::<_, String>(0))
+            .unwrap_or_else(|_| format!("#{id}"))
+    }
+
+    fn counts(&self, study: i64) -> Result<BTreeMap<String, u64>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT state, count(*) FROM trials WHERE study_id = ?1 GROUP BY state")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([study], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    fn corrupt(&self, study: i64, trial: i64, column: &str, why: impl std::fmt::Display) -> StoreError {
+        StoreError::Corrupt {
+            location: self.location.clone(),
+            msg: format!("study `{}` trial {trial}, column `{column}`: {why}", self.study_name(study)),
+        }
+    }
+
+    fn trial_from_row(&self, study: i64, r: &Row) -> Result<Trial, StoreError> {
+        // Columns: 0 number, 1 sample, 2 key, 3 description, 4 state, 5 metrics, 6 profile, 7 error,
+        // 8 started_at, 9 finished_at, 10 wall_seconds, 11 sim_seconds.
+        let number: i64 = r.get(0).map_err(|e| self.err(e))?;
+        let text = |i: usize, col: &str| -> Result<&str, StoreError> {
+            r.get_ref(i).and_then(|v| v.as_str().map_err(Into::into)).map_err(|e| self.corrupt(study, number, col, e))
+        };
+        let real = |i: usize, col: &str| -> Result<Option<f64>, StoreError> {
+            r.get::<_, Option<f64>>(i).map_err(|e| self.corrupt(study, number, col, e))
+        };
+        let json_err = |col: &str, e: serde_json::Error| self.corrupt(study, number, col, format!("invalid JSON: {e}"));
+        let sample: Sample = serde_json::from_str(text(1, "sample")?).map_err(|e| json_err("sample", e))?;
+        let metrics: Metrics = serde_json::from_str(text(5, "metrics")?).map_err(|e| json_err("metrics", e))?;
+        let profile: Metrics = serde_json::from_str(text(6, "profile")?).map_err(|e| json_err("profile", e))?;
+        let state_text = text(4, "state")?;
+        let state = TrialState::parse(state_text)
+            .ok_or_else(|| self.corrupt(study, number, "state", format!("unknown state `{state_text}`")))?;
+        let number = u64::try_from(number).map_err(|_| self.corrupt(study, number, "number", "negative trial number"))?;
+        Ok(Trial {
+            number,
+            sample,
+            key: text(2, "key")?.to_owned(),
+            description: text(3, "description")?.to_owned(),
+            state,
+            metrics,
+            profile,
+            error: r.get::<_, Option<String>>(7).map_err(|e| self.corrupt(study, number as i64, "error", e))?,
+            started_at: real(8, "started_at")?,
+            finished_at: real(9, "finished_at")?,
+            wall_seconds: real(10, "wall_seconds")?.unwrap_or(f64::NAN),
+            sim_seconds: real(11, "sim_seconds")?.unwrap_or(f64::NAN),
+        })
+    }
+}
+
+impl Storage for SqliteStorage {
+    fn open_study(&mut self, name: &str, config: &str) -> Result<StudyInfo, StoreError> {
+        let loc = self.location.clone();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| backend(&loc, e))?;
+        tx.prepare_cached("INSERT INTO studies (name, config, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING")
+            .and_then(|mut st| st.execute(rusqlite::params![name, config, now()]))
+            .map_err(|e| backend(&loc, e))?;
+        let (id, stored, created_at) = tx
+            .prepare_cached("SELECT id, config, created_at FROM studies WHERE name = ?1")
+            .and_then(|mut st| st.query_row([name], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, f64>(2)?))))
+            .map_err(|e| backend(&loc, e))?;
+        if stored != config {
+            // Nothing was inserted (the name existed); dropping `tx` rolls back.
+            return Err(StoreError::ConfigMismatch { study: name.into(), stored, now: config.into() });
+        }
+        tx.commit().map_err(|e| backend(&loc, e))?;
+        Ok(StudyInfo { id, name: name.into(), config: stored, created_at, counts: self.counts(id)? })
+    }
+
+    fn put_trial(&mut self, study: i64, trial: &Trial) -> Result<(), StoreError> {
+        let number = i64::try_from(trial.number)
+            .map_err(|_| self.backend(format!("trial number {} does not fit in a signed 64-bit integer", trial.number)))?;
+        let json = |v: Result<String, serde_json::Error>, col: &str| {
+            v.map_err(|e| self.backend(format!("cannot serialise column `{col}` of trial {}: {e}", trial.number)))
+        };
+        let sample = json(serde_json::to_string(&trial.sample), "sample")?;
+        let metrics = json(serde_json::to_string(&trial.metrics), "metrics")?;
+        let profile = json(serde_json::to_string(&trial.profile), "profile")?;
+        // Insert, or replace unless the stored trial is finished: the frozen check and the write are one statement.
+        let changed = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO trials (study_id, number, sample, key, description, state, metrics, profile, error,
+                                     started_at, finished_at, wall_seconds, sim_seconds)
+                 VALUES (:study, :number, :sample, :key, :description, :state, :metrics, :profile, :error,
+                         :started_at, :finished_at, :wall_seconds, :sim_seconds)
+                 ON CONFLICT (study_id, number) DO UPDATE SET
+                     sample = excluded.sample, key = excluded.key, description = excluded.description,
+                     state = excluded.state, metrics = excluded.metrics, profile = excluded.profile,
+                     error = excluded.error, started_at = excluded.started_at, finished_at = excluded.finished_at,
+                     wall_seconds = excluded.wall_seconds, sim_seconds = excluded.sim_seconds
+                 WHERE trials.state IN ('pending', 'running')",
+            )
+            .and_then(|mut st| {
+                st.execute(named_params! {
+                    ":study": study,
+                    ":number": number,
+                    ":sample": sample,
+                    ":key": trial.key,
+                    ":description": trial.description,
+                    ":state": trial.state.as_str(),
+                    ":metrics": metrics,
+                    ":profile": profile,
+                    ":error": trial.error,
+                    ":started_at": trial.started_at,
+                    ":finished_at": trial.finished_at,
+                    ":wall_seconds": trial.wall_seconds,
+                    ":sim_seconds": trial.sim_seconds,
+                })
+            });
+        match changed {
+            Ok(1) => Ok(()),
+            Ok(_) => {
+                // Not written: the stored trial is finished. Finished trials never change, so reading its state
+                // after the statement is race-free.
+                let state: Option<String> = self
+                    .conn
+                    .query_row("SELECT state FROM trials WHERE study_id = ?1 AND number = ?2", [study, number], |r| r.get(0))
+                    .optional()
+                    .map_err(|e| self.err(e))?;
+                let state = state.as_deref().and_then(TrialState::parse);
+                match state {
+                    Some(state) => Err(StoreError::Frozen { study: self.study_name(study), trial: trial.number, state }),
+                    None => Err(self.backend(format!("trial {} of study #{study} was not written", trial.number))),
+                }
+            }
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
+                Err(self.backend(format!("no study with id {study}")))
+            }
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    fn trials(&self, study: i64) -> Result<Vec<Trial>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT number, sample, key, description, state, metrics, profile, error,
+                        started_at, finished_at, wall_seconds, sim_seconds
+                 FROM trials WHERE study_id = ?1 ORDER BY number",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = st.query([study]).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            out.push(self.trial_from_row(study, r)?);
+        }
+        Ok(out)
+    }
+
+    fn studies(&self) -> Result<Vec<StudyInfo>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT s.id, s.name, s.config, s.created_at, t.state, count(t.state)
+                 FROM studies s LEFT JOIN trials t ON t.study_id = s.id
+                 GROUP BY s.id, t.state ORDER BY s.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = st.query([]).map_err(|e| self.err(e))?;
+        let mut out: Vec<StudyInfo> = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let id: i64 = r.get(0).map_err(|e| self.err(e))?;
+            if out.last().is_none_or(|s| s.id != id) {
+                out.push(StudyInfo {
+                    id,
+                    name: r.get(1).map_err(|e| self.err(e))?,
+                    config: r.get(2).map_err(|e| self.err(e))?,
+                    created_at: r.get(3).map_err(|e| self.err(e))?,
+                    counts: BTreeMap::new(),
+                });
+            }
+            let state: Option<String> = r.get(4).map_err(|e| self.err(e))?;
+            let n: i64 = r.get(5).map_err(|e| self.err(e))?;
+            if let Some(state) = state {
+                out.last_mut().expect("pushed above").counts.insert(state, n as u64);
+            }
+        }
+        Ok(out)
+    }
+
+    fn location(&self) -> String {
+        self.location.clone()
+    }
+}
+
+/// Runs `f` again while it fails with SQLITE_BUSY / SQLITE_LOCKED, for at most [`BUSY_TIMEOUT`].
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match f() {
+            Err(e)
+                if matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            r => return r,
+        }
+    }
+}
+
+fn open_err(location: &str, e: rusqlite::Error) -> StoreError {
+    StoreError::Open { location: location.into(), msg: e.to_string() }
+}
+
+fn backend(location: &str, e: rusqlite::Error) -> StoreError {
+    StoreError::Backend { location: location.into(), msg: e.to_string() }
+}
+
+fn not_tessera(location: &str, msg: impl Into<String>) -> StoreError {
+    StoreError::NotTessera { location: location.into(), msg: msg.into() }
+}
+
+/// Refuses a non-empty file that does not start with the SQLite header, before SQLite opens it.
+fn check_header(path: &Path, location: &str) -> Result<(), StoreError> {
+    let mut head = [0u8; 16];
+    let mut f = File::open(path).map_err(|e| StoreError::Open { location: location.into(), msg: e.to_string() })?;
+    let mut got = 0;
+    while got < head.len() {
+        match f.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(StoreError::Open { location: location.into(), msg: e.to_string() }),
+        }
+    }
+    if got < head.len() || &head != SQLITE_HEADER {
+        return Err(not_tessera(location, "it is not an SQLite database (the file does not start with the SQLite header)"));
+    }
+    Ok(())
+}
+
+/// Reads (never writes) the database's identity. `Ok(true)`: an empty database, ready for the schema.
+/// `Ok(false)`: a Tessera database (its version is checked by the caller). Otherwise `NotTessera` with the reason.
+fn inspect(conn: &Connection, location: &str) -> Result<bool, StoreError> {
+    let sqlite_err = |e: rusqlite::Error| match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => not_tessera(location, "it is not an SQLite database (or it is encrypted)"),
+        Some(ErrorCode::DatabaseCorrupt) => not_tessera(location, format!("the SQLite file is damaged: {e}")),
+        _ => open_err(location, e),
+    };
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+        .map_err(sqlite_err)?;
+    let app_id: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(sqlite_err)?;
+    if app_id != 0 && app_id != APPLICATION_ID {
+        return Err(not_tessera(location, format!("it belongs to another application (application_id {app_id:#x})")));
+    }
+    if tables.is_empty() {
+        return Ok(true);
+    }
+    if !tables.iter().any(|t| t == "meta") {
+        let mut list = tables.iter().take(5).map(String::as_str).collect::<Vec<_>>().join(", ");
+        if tables.len() > 5 {
+            list.push_str(", …");
+        }
+        return Err(not_tessera(location, format!("it has no `meta` table (tables: {list})")));
+    }
+    match read_version(conn, location)? {
+        Some(_) => Ok(false),
+        None => Err(not_tessera(location, "its `meta` table has no schema_version")),
+    }
+}
+
+/// The `schema_version` from `meta`, `None` when the row is absent.
+fn read_version(conn: &Connection, location: &str) -> Result<Option<i64>, StoreError> {
+    let text: Option<String> = conn
+        .query_row("SELECT CAST(value AS TEXT) FROM meta WHERE key = 'schema_version'", [], |r| r.get(0))
+        .optional()
+        .map_err(|e| not_tessera(location, format!("its `meta` table is not Tessera's: {e}")))?;
+    match text {
+        None => Ok(None),
+        Some(t) => t
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|v| *v >= 0)
+            .map(Some)
+            .ok_or_else(|| not_tessera(location, format!("its schema_version `{t}` is not a version number"))),
+    }
+}
