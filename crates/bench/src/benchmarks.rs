@@ -186,7 +186,8 @@ pub struct Nb201Benchmark {
     row: Vec<u32>,
     acc: [Vec<f64>; 3],
     which: usize,
-    latency: Vec<(String, Vec<f64>)>,
+    /// (`latency_ms@DEVICE` metric name, latency by CSV row).
+    latency: Vec<(&'static str, Vec<f64>)>,
     analog: Option<AnalogTable>,
     metric_names: Vec<String>,
 }
@@ -226,12 +227,12 @@ impl Nb201Benchmark {
                         detail: format!("{} latencies for {} architectures", v.len(), table.len()),
                     });
                 }
-                latency.push((dev.trim_end_matches("_1").to_string(), v));
+                latency.push((tessera_core::intern(&format!("latency_ms@{}", dev.trim_end_matches("_1"))), v));
             }
         }
         let mut metric_names: Vec<String> =
             ["test_accuracy", "cifar10_accuracy", "cifar100_accuracy", "imagenet16_accuracy"].map(String::from).to_vec();
-        metric_names.extend(latency.iter().map(|(d, _)| format!("latency_ms@{d}")));
+        metric_names.extend(latency.iter().map(|(d, _)| d.to_string()));
         if analog.is_some() {
             metric_names.extend(["baseline_accuracy", "ptq_accuracy", "qat_accuracy", "analog_accuracy"].map(String::from));
         }
@@ -278,10 +279,10 @@ impl Evaluator for Nb201Benchmark {
         if let Some(a) = &self.analog {
             let ops: [u8; 6] = std::array::from_fn(|i| s[i] as u8);
             if let Some(rec) = a.get_nb201(ops) {
-                m.set("baseline_accuracy", rec.baseline_accuracy);
-                m.set("ptq_accuracy", rec.ptq_accuracy);
-                m.set("qat_accuracy", rec.qat_accuracy);
-                m.set("analog_accuracy", rec.analog_accuracy);
+                m.set_static("baseline_accuracy", rec.baseline_accuracy);
+                m.set_static("ptq_accuracy", rec.ptq_accuracy);
+                m.set_static("qat_accuracy", rec.qat_accuracy);
+                m.set_static("analog_accuracy", rec.analog_accuracy);
             }
         }
         Ok(Evaluation { metrics: m, sim_seconds: 0.0 })
@@ -294,7 +295,7 @@ impl Evaluator for Nb201Benchmark {
         let mut m = Metrics::new();
         if let Some(r) = self.row_of(s) {
             for (d, v) in &self.latency {
-                m.set(format!("latency_ms@{d}"), v[r]);
+                m.set_static(d, v[r]);
             }
         }
         m

@@ -35,7 +35,7 @@ pub mod study;
 
 pub use error::{CoreError, EvalError};
 pub use evaluator::{EvalContext, Evaluation, Evaluator};
-pub use metrics::{Constraint, Direction, Metrics, Objective};
+pub use metrics::{intern, Constraint, Direction, Metrics, Objective};
 pub use network::{Activation, GnnKind, Network, NetworkError, Node, Op, PoolKind, Shape};
 pub use rng::{rng_for, Rng};
 pub use sample::Sample;

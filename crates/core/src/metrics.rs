@@ -4,21 +4,43 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use smallvec::SmallVec;
-use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
+use std::sync::{Mutex, OnceLock};
 
-/// A small name → value map. Names are usually `'static` (`"val_accuracy"`), so building metrics on the hot path of a
-/// benchmark lookup does not allocate. Insertion order is kept; serialised as a JSON object.
+/// A small name → value map. Names are `&'static str`: literals, or strings interned once ([`intern`]), so entries
+/// are `Copy` and building or dropping metrics on the hot path of a benchmark lookup neither allocates nor runs
+/// destructors. Insertion order is kept; serialised as a JSON object.
 #[derive(Clone, Default, PartialEq)]
-pub struct Metrics(SmallVec<[(Cow<'static, str>, f64); 6]>);
+pub struct Metrics(SmallVec<[(&'static str, f64); 8]>);
+
+/// Interns a metric name: the same `&'static str` for equal names, leaked once per distinct name (metric names are
+/// few). Literals need no interning.
+pub fn intern(name: &str) -> &'static str {
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut set = NAMES.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(&n) = set.get(name) {
+        return n;
+    }
+    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    set.insert(leaked);
+    leaked
+}
 
 impl Metrics {
     pub fn new() -> Self {
         Self::default()
     }
     /// Sets `name` to `value`, replacing an earlier value.
-    pub fn set(&mut self, name: impl Into<Cow<'static, str>>, value: f64) {
-        let name = name.into();
+    pub fn set(&mut self, name: &str, value: f64) {
+        if let Some(e) = self.0.iter_mut().find(|(n, _)| *n == name) {
+            e.1 = value;
+        } else {
+            self.0.push((intern(name), value));
+        }
+    }
+    /// Like [`set`](Metrics::set) for a `'static` name (no interning).
+    pub fn set_static(&mut self, name: &'static str, value: f64) {
         if let Some(e) = self.0.iter_mut().find(|(n, _)| *n == name) {
             e.1 = value;
         } else {
@@ -29,20 +51,20 @@ impl Metrics {
     /// whose names are constants).
     pub fn from_static(pairs: &[(&'static str, f64)]) -> Self {
         debug_assert!(pairs.iter().enumerate().all(|(i, (n, _))| pairs[..i].iter().all(|(m, _)| m != n)));
-        Metrics(pairs.iter().map(|&(n, v)| (Cow::Borrowed(n), v)).collect())
+        Metrics(SmallVec::from_slice(pairs))
     }
-    pub fn with(mut self, name: impl Into<Cow<'static, str>>, value: f64) -> Self {
+    pub fn with(mut self, name: &str, value: f64) -> Self {
         self.set(name, value);
         self
     }
     pub fn get(&self, name: &str) -> Option<f64> {
-        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
     }
-    pub fn iter(&self) -> impl Iterator<Item = (&str, f64)> {
-        self.0.iter().map(|(n, v)| (n.as_ref(), *v))
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, f64)> + '_ {
+        self.0.iter().copied()
     }
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(n, _)| n.as_ref())
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.0.iter().map(|(n, _)| *n)
     }
     pub fn len(&self) -> usize {
         self.0.len()
@@ -50,17 +72,21 @@ impl Metrics {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+    /// Removes every entry, keeping the storage.
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
     /// Adds every entry of `other` (replacing equal names).
     pub fn extend(&mut self, other: &Metrics) {
-        for (n, v) in &other.0 {
-            self.set(n.clone(), *v);
+        for &(n, v) in &other.0 {
+            self.set_static(n, v);
         }
     }
 }
 
 impl fmt::Debug for Metrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.0.iter().map(|(n, v)| (n.as_ref(), v))).finish()
+        f.debug_map().entries(self.0.iter().map(|(n, v)| (n, v))).finish()
     }
 }
 
@@ -70,9 +96,9 @@ impl Serialize for Metrics {
         for (n, v) in &self.0 {
             // JSON has no NaN/inf: write them as null so a diverged metric never corrupts a study file.
             if v.is_finite() {
-                m.serialize_entry(n.as_ref(), v)?;
+                m.serialize_entry(n, v)?;
             } else {
-                m.serialize_entry(n.as_ref(), &Option::<f64>::None)?;
+                m.serialize_entry(n, &Option::<f64>::None)?;
             }
         }
         m.end()
@@ -90,7 +116,7 @@ impl<'de> Deserialize<'de> for Metrics {
             fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Metrics, A::Error> {
                 let mut m = Metrics::new();
                 while let Some((k, v)) = a.next_entry::<String, Option<f64>>()? {
-                    m.set(k, v.unwrap_or(f64::NAN));
+                    m.set(&k, v.unwrap_or(f64::NAN));
                 }
                 Ok(m)
             }

@@ -104,8 +104,8 @@ impl Trial {
         self.key.clear();
         self.description.clear();
         self.state = TrialState::Pending;
-        self.metrics = Metrics::new();
-        self.profile = Metrics::new();
+        self.metrics.clear();
+        self.profile.clear();
         self.error = None;
         self.started_at = None;
         self.finished_at = None;

@@ -288,10 +288,10 @@ impl<'a> Study<'a> {
                 Ok((p, f)) => {
                     // An evaluator's own figures (a benchmark's recorded params) take precedence over the IR's count.
                     if trial.profile.get("params").is_none() {
-                        trial.profile.set("params", p as f64);
+                        trial.profile.set_static("params", p as f64);
                     }
                     if trial.profile.get("flops").is_none() {
-                        trial.profile.set("flops", f as f64);
+                        trial.profile.set_static("flops", f as f64);
                     }
                 }
                 Err(e) => return self.finish(trial, TrialState::Failed, Some(format!("lowering failed: {e}")), store),
