@@ -41,6 +41,20 @@ pub trait Evaluator: Send + Sync {
     fn contains(&self, _sample: &Sample) -> bool {
         true
     }
+
+    /// Evaluates with intermediate results, for multi-fidelity search and pruning (see [`crate::pruner`]): an
+    /// evaluator that trains step by step calls `report(step, &metrics_so_far)` after each step (epoch, 1-based)
+    /// and, when `report` returns `false`, stops and returns the metrics and simulated cost reached so far (the
+    /// study then records the trial `pruned`). Default: [`evaluate`](Evaluator::evaluate), with no intermediate
+    /// reports (so such an evaluator is never pruned).
+    fn evaluate_reporting(
+        &self,
+        sample: &Sample,
+        ctx: &EvalContext,
+        _report: &mut dyn FnMut(u64, &Metrics) -> bool,
+    ) -> Result<Evaluation, EvalError> {
+        self.evaluate(sample, ctx)
+    }
 }
 
 /// Adds a fixed wall-clock delay to every evaluation of the wrapped evaluator (to make a fast tabular benchmark
@@ -63,5 +77,14 @@ impl<E: Evaluator + ?Sized> Evaluator for Delayed<E> {
     }
     fn contains(&self, sample: &Sample) -> bool {
         self.inner.contains(sample)
+    }
+    fn evaluate_reporting(
+        &self,
+        sample: &Sample,
+        ctx: &EvalContext,
+        report: &mut dyn FnMut(u64, &Metrics) -> bool,
+    ) -> Result<Evaluation, EvalError> {
+        std::thread::sleep(self.delay);
+        self.inner.evaluate_reporting(sample, ctx, report)
     }
 }

@@ -20,26 +20,34 @@
 //! * [`Evaluator`]: scores a sample (training, benchmark lookup, proxy…), returning [`Metrics`] and a simulated cost.
 //! * [`Storage`]: remembers studies and trials ([`MemoryStorage`] here; SQLite/PostgreSQL in `tessera-store`).
 //! * [`Study`]: the run loop with a [`Budget`], objectives and hard constraints.
+//! * [`worker`]: many workers (threads, processes, machines) on one study through a storage that leases trials;
+//!   every worker replays the study's event log ([`Event`]) so all share one strategy trajectory.
 
 pub mod error;
 pub mod evaluator;
 pub mod metrics;
 pub mod network;
 pub mod pareto;
+pub mod pruner;
 pub mod rng;
 pub mod sample;
 pub mod space;
 pub mod storage;
 pub mod strategy;
 pub mod study;
+pub mod worker;
 
 pub use error::{CoreError, EvalError};
 pub use evaluator::{EvalContext, Evaluation, Evaluator};
 pub use metrics::{intern, Constraint, Direction, Metrics, Objective};
 pub use network::{Activation, GnnKind, Network, NetworkError, Node, Op, PoolKind, Shape};
+pub use pruner::{NoPruning, Pruner};
 pub use rng::{rng_for, Rng};
 pub use sample::Sample;
 pub use space::{Dim, Space};
-pub use storage::{MemoryStorage, Storage, StoreError, StudyInfo, Trial, TrialState};
+pub use storage::{
+    AskFn, Event, EventKind, Lease, MemoryStorage, NewEvents, Next, SharedMemoryStorage, Storage, StoreError, StudyInfo, Trial,
+    TrialState,
+};
 pub use strategy::{Strategy, Told};
 pub use study::{Budget, RunSummary, Study, StudyObserver};

@@ -176,6 +176,21 @@ impl Constraint {
         let v = m.get(&self.metric)?;
         Some(!v.is_nan() && self.min.is_none_or(|lo| v >= lo) && self.max.is_none_or(|hi| v <= hi))
     }
+    /// How far `m` is outside the bounds, relative to the violated bound's magnitude (`(v - max) / max(|max|, 1)`,
+    /// likewise below `min`), so that constraints in different units add up (Deb's total constraint violation).
+    /// `Some(0.0)` when satisfied, infinite for a NaN value, `None` when the metric is not in `m`.
+    pub fn violation(&self, m: &Metrics) -> Option<f64> {
+        let v = m.get(&self.metric)?;
+        if v.is_nan() {
+            return Some(f64::INFINITY);
+        }
+        let rel = |excess: f64, bound: f64| excess / bound.abs().max(1.0);
+        Some(match (self.min, self.max) {
+            (Some(lo), _) if v < lo => rel(lo - v, lo),
+            (_, Some(hi)) if v > hi => rel(v - hi, hi),
+            _ => 0.0,
+        })
+    }
     pub fn describe(&self) -> String {
         match (self.min, self.max) {
             (Some(lo), Some(hi)) => format!("{lo} <= {} <= {hi}", self.metric),
@@ -206,5 +221,16 @@ mod tests {
         assert_eq!(c.check(&Metrics::new().with("params", 5.0)), Some(true));
         assert_eq!(c.check(&Metrics::new().with("params", 11.0)), Some(false));
         assert_eq!(c.check(&Metrics::new()), None);
+    }
+
+    #[test]
+    fn constraint_violation_is_relative_to_the_bound() {
+        let c = Constraint { metric: "latency_ms".into(), min: Some(2.0), max: Some(10.0) };
+        let v = |x: f64| c.violation(&Metrics::new().with("latency_ms", x));
+        assert_eq!(v(5.0), Some(0.0));
+        assert_eq!(v(15.0), Some(0.5));
+        assert_eq!(v(1.0), Some(0.5));
+        assert_eq!(v(f64::NAN), Some(f64::INFINITY));
+        assert_eq!(c.violation(&Metrics::new()), None);
     }
 }

@@ -78,6 +78,13 @@ pub struct Trial {
     pub wall_seconds: f64,
     /// Simulated compute seconds (see [`crate::Evaluation::sim_seconds`]).
     pub sim_seconds: f64,
+    /// The worker that holds (running) or last held the trial, e.g. `host:1234:5f3a`; `None` for serial runs.
+    #[serde(default)]
+    pub worker: Option<String>,
+    /// How often the trial was re-queued because its worker lost the lease (died, hung or was cut off): each retry
+    /// is one more evaluation of the same trial.
+    #[serde(default)]
+    pub retries: u32,
 }
 
 impl Trial {
@@ -95,6 +102,8 @@ impl Trial {
             finished_at: None,
             wall_seconds: 0.0,
             sim_seconds: 0.0,
+            worker: None,
+            retries: 0,
         }
     }
     /// Makes this a fresh pending trial, keeping allocations (for loops that reuse one trial).
@@ -111,6 +120,8 @@ impl Trial {
         self.finished_at = None;
         self.wall_seconds = 0.0;
         self.sim_seconds = 0.0;
+        self.worker = None;
+        self.retries = 0;
     }
 
     /// A metric from the evaluation, else from the profile.
@@ -145,6 +156,94 @@ impl StudyInfo {
     }
 }
 
+/// What happened to a study, in the order it happened: the study's **event log**.
+///
+/// A storage appends an [`Ask`](EventKind::Ask) event when a trial number is first stored and a
+/// [`Tell`](EventKind::Tell) event when a trial becomes finished, in the same transaction as the write. Strategies are
+/// deterministic given their seed and the sequence of `ask`/`tell` calls, so replaying the log through a fresh strategy
+/// (ask → it must propose the stored sample; tell → tell it that trial) rebuilds its state exactly, however many
+/// workers interleaved their asks and tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Ask,
+    Tell,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Ask => "ask",
+            EventKind::Tell => "tell",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ask" => Some(EventKind::Ask),
+            "tell" => Some(EventKind::Tell),
+            _ => None,
+        }
+    }
+}
+
+/// One entry of a study's event log: `seq` is 1, 2, … per study, without gaps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: u64,
+    pub kind: EventKind,
+    pub trial: u64,
+}
+
+/// A worker's hold on the trials it evaluates: who it is, how long a claim lasts without a heartbeat, and how often
+/// a trial may be re-queued after a lost lease before it is marked `failed`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lease {
+    /// Unique per worker process, e.g. `hostname:pid:nonce` (see `tessera_core::worker::worker_id`).
+    pub worker: String,
+    /// Seconds a claim lasts; a heartbeat renews it.
+    pub seconds: f64,
+    /// Re-queues allowed per trial; the next lost lease marks it `failed`.
+    pub max_retries: u32,
+}
+
+/// The new events a worker has not seen, handed to its ask closure by [`Storage::next_trial`] while the storage
+/// holds the study's lock.
+#[derive(Clone, Copy, Debug)]
+pub struct NewEvents<'a> {
+    /// Events after the worker's cursor, in `seq` order.
+    pub events: &'a [Event],
+    /// Every trial an event names (ordered by number): finished ones for tells, their samples for asks.
+    pub trials: &'a [Trial],
+    /// The number a new trial gets.
+    pub next_number: u64,
+}
+
+impl NewEvents<'_> {
+    /// The trial numbered `number` among [`trials`](NewEvents::trials).
+    pub fn trial(&self, number: u64) -> Option<&Trial> {
+        self.trials.binary_search_by_key(&number, |t| t.number).ok().map(|i| &self.trials[i])
+    }
+}
+
+/// The ask closure of [`Storage::next_trial`]: replays the new events into the worker's strategy and returns the
+/// trial to add (numbered `next_number`, state `running`), or `None` to add none (budget spent, strategy exhausted,
+/// or an error the closure keeps for its caller).
+pub type AskFn<'a> = dyn FnMut(&NewEvents<'_>) -> Option<Trial> + 'a;
+
+/// What [`Storage::next_trial`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Next {
+    /// A pending trial (re-queued after a lost lease) is now `running` under the caller's lease. The ask closure was
+    /// not called and the cursor did not move.
+    Claimed(Trial),
+    /// The ask closure proposed `trial`; it is stored `running` under the caller's lease. `cursor` is the seq of its
+    /// ask event: the caller has seen every event up to it.
+    Asked { trial: Trial, cursor: u64 },
+    /// Nothing was claimed or asked. `cursor`: the last event seen; `unfinished`: trials still pending or running
+    /// (under other workers' leases): when 0, the study is done for this strategy and budget.
+    Idle { cursor: u64, unfinished: u64 },
+}
+
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("cannot open storage {location}: {msg}")]
@@ -166,12 +265,32 @@ pub enum StoreError {
     Corrupt { location: String, msg: String },
     #[error("storage {location}: {msg}")]
     Backend { location: String, msg: String },
+    /// A worker's lease on a trial expired and the trial was re-queued (or another worker holds it now).
+    #[error("worker {worker} lost its lease on trial {trial} of study {study} (now {now})")]
+    LeaseLost { study: String, trial: u64, worker: String, now: String },
+    /// The storage is temporarily unreachable (connection lost, database busy): retrying later may succeed.
+    #[error("storage {location} is unavailable: {msg}")]
+    Unavailable { location: String, msg: String },
+    /// The backend cannot do this (e.g. coordinate workers).
+    #[error("storage {location} does not support {what}")]
+    Unsupported { location: String, what: String },
+}
+
+impl StoreError {
+    /// Whether retrying (after reconnecting) may succeed: [`StoreError::Unavailable`].
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Unavailable { .. })
+    }
 }
 
 /// Where studies and trials persist.
 ///
 /// **Required**: [`open_study`](Storage::open_study), [`put_trial`](Storage::put_trial),
-/// [`trials`](Storage::trials), [`studies`](Storage::studies).
+/// [`trials`](Storage::trials), [`studies`](Storage::studies). Everything else is provided: a storage with only
+/// those four serves serial runs ([`events`](Storage::events) is then derived from the trials, assuming asks and
+/// tells alternated); backends that coordinate workers override the worker methods
+/// ([`next_trial`](Storage::next_trial), [`heartbeat`](Storage::heartbeat), [`put_leased`](Storage::put_leased),
+/// [`release`](Storage::release)), the event log and the study attributes.
 ///
 /// Contract (tested by the conformance suite in `tessera-store` against every backend):
 /// * `open_study` creates the study when absent and returns the existing one when its config is identical; a
@@ -179,6 +298,14 @@ pub enum StoreError {
 /// * `put_trial` inserts or replaces the trial with the same number, durably before returning. A finished trial
 ///   (see [`TrialState::is_finished`]) is frozen: changing it is [`StoreError::Frozen`].
 /// * `trials` returns the study's trials ordered by number; the returned values are snapshots.
+/// * Every write that inserts a trial number appends an `ask` event, and every write that makes a trial finished
+///   appends a `tell` event, atomically with the write (see [`Event`]); `seq` counts 1, 2, … per study.
+/// * Handles may live in many threads and processes (and, for a server database, machines) at once; each write is
+///   atomic. [`next_trial`](Storage::next_trial) serialises the asks of one study: no trial is handed to two
+///   workers, and every worker's strategy sees the same event sequence.
+/// * A running trial whose lease expired is re-queued (`pending`, `retries` + 1) by the next `next_trial` of any
+///   worker, or marked `failed` (with a `tell` event) once its retries reach the lease's `max_retries`. A running
+///   trial without a lease (left by a killed serial run) counts as expired.
 pub trait Storage: Send {
     fn open_study(&mut self, name: &str, config: &str) -> Result<StudyInfo, StoreError>;
     fn put_trial(&mut self, study: i64, trial: &Trial) -> Result<(), StoreError>;
@@ -200,27 +327,161 @@ pub trait Storage: Send {
             known: if known.is_empty() { "(none)".into() } else { known },
         })
     }
+
+    /// The study's events with `seq > after`, in order. Default: derived from [`trials`](Storage::trials) as if
+    /// every trial was asked and told before the next was asked (true of serial runs).
+    fn events(&self, study: i64, after: u64) -> Result<Vec<Event>, StoreError> {
+        let mut out = Vec::new();
+        let mut seq = 0;
+        for t in self.trials(study)? {
+            seq += 1;
+            out.push(Event { seq, kind: EventKind::Ask, trial: t.number });
+            if t.state.is_finished() {
+                seq += 1;
+                out.push(Event { seq, kind: EventKind::Tell, trial: t.number });
+            }
+        }
+        out.retain(|e| e.seq > after);
+        Ok(out)
+    }
+
+    /// Whether this backend implements the worker methods (leases, [`next_trial`](Storage::next_trial)).
+    fn supports_workers(&self) -> bool {
+        false
+    }
+
+    /// One step of a worker, atomically under the study's lock: re-queue (or fail) running trials whose lease
+    /// expired; claim the lowest pending trial if there is one; otherwise read the events after `cursor` and the
+    /// trials they name, call `ask` with them and store the trial it returns as `running` under `lease`.
+    fn next_trial(&mut self, _study: i64, _lease: &Lease, _cursor: u64, _ask: &mut AskFn<'_>) -> Result<Next, StoreError> {
+        Err(self.unsupported("workers"))
+    }
+
+    /// Renews `lease` on running trial `trial`. [`StoreError::LeaseLost`] when the caller does not hold it any more
+    /// (re-queued, claimed by another worker), [`StoreError::Frozen`] when it is finished.
+    fn heartbeat(&mut self, _study: i64, _trial: u64, _lease: &Lease) -> Result<(), StoreError> {
+        Err(self.unsupported("workers"))
+    }
+
+    /// Like [`put_trial`](Storage::put_trial) for a trial the caller holds: writes it only while it is `running`
+    /// under `lease.worker` (renewing the lease if it stays running), else [`StoreError::LeaseLost`] or
+    /// [`StoreError::Frozen`] and nothing changes.
+    fn put_leased(&mut self, _study: i64, _trial: &Trial, _lease: &Lease) -> Result<(), StoreError> {
+        Err(self.unsupported("workers"))
+    }
+
+    /// Gives a running trial the caller holds back (`pending`, no retry counted), e.g. when a worker is stopped.
+    fn release(&mut self, _study: i64, _trial: u64, _lease: &Lease) -> Result<(), StoreError> {
+        Err(self.unsupported("workers"))
+    }
+
+    /// Stores a named text attribute of a study (e.g. the study file a worker rebuilds the study from).
+    fn set_study_attr(&mut self, _study: i64, _key: &str, _value: &str) -> Result<(), StoreError> {
+        Err(self.unsupported("study attributes"))
+    }
+
+    /// A study attribute set by [`set_study_attr`](Storage::set_study_attr), `None` when absent.
+    fn study_attr(&self, _study: i64, _key: &str) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
+
+    /// Stores many new trials at once (copying or seeding a study), with their events. Default: one `put_trial`
+    /// each; backends write them in one transaction.
+    fn import_trials(&mut self, study: i64, trials: &[Trial]) -> Result<(), StoreError> {
+        trials.iter().try_for_each(|t| self.put_trial(study, t))
+    }
+
+    /// [`StoreError::Unsupported`] naming this storage (for default methods).
+    fn unsupported(&self, what: &str) -> StoreError {
+        StoreError::Unsupported { location: self.location(), what: what.into() }
+    }
 }
 
-/// An in-memory storage: for tests, the evaluation protocol and library users who need no persistence.
+/// The message of a trial failed after too many lost leases.
+pub fn lease_failure_message(worker: Option<&str>, losses: u32) -> String {
+    format!(
+        "worker {} lost its lease {losses} time{}: the trial was retried and is given up (raise --max-retries to retry more)",
+        worker.unwrap_or("?"),
+        if losses == 1 { "" } else { "s" }
+    )
+}
+
+/// An in-memory storage: for tests, the evaluation protocol and library users who need no persistence. It
+/// implements the whole contract, workers included (for threads sharing it behind a mutex: see
+/// [`SharedMemoryStorage`]).
 #[derive(Default)]
 pub struct MemoryStorage {
-    studies: Vec<(StudyInfo, Vec<Trial>)>,
+    studies: Vec<MemStudy>,
+}
+
+struct MemStudy {
+    info: StudyInfo,
+    trials: Vec<MemTrial>,
+    events: Vec<Event>,
+    attrs: BTreeMap<String, String>,
+}
+
+struct MemTrial {
+    trial: Trial,
+    lease_until: Option<f64>,
 }
 
 impl MemoryStorage {
     pub fn new() -> Self {
         Self::default()
     }
+
+    fn study_mut(&mut self, study: i64) -> Result<&mut MemStudy, StoreError> {
+        self.studies
+            .iter_mut()
+            .find(|s| s.info.id == study)
+            .ok_or_else(|| StoreError::Backend { location: "memory".into(), msg: format!("no study with id {study}") })
+    }
+
+    fn study_ref(&self, study: i64) -> Option<&MemStudy> {
+        self.studies.iter().find(|s| s.info.id == study)
+    }
+}
+
+impl MemStudy {
+    fn push_event(&mut self, kind: EventKind, trial: u64) -> u64 {
+        let seq = self.events.len() as u64 + 1;
+        self.events.push(Event { seq, kind, trial });
+        seq
+    }
+    fn index(&self, number: u64) -> Result<usize, usize> {
+        self.trials.binary_search_by_key(&number, |t| t.trial.number)
+    }
+    /// The held trial's index, or LeaseLost / Frozen.
+    fn held(&self, number: u64, lease: &Lease) -> Result<usize, StoreError> {
+        let i = self.index(number).map_err(|_| StoreError::Backend { location: "memory".into(), msg: format!("no trial {number}") })?;
+        let t = &self.trials[i].trial;
+        if t.state.is_finished() {
+            return Err(StoreError::Frozen { study: self.info.name.clone(), trial: number, state: t.state });
+        }
+        if t.state != TrialState::Running || t.worker.as_deref() != Some(lease.worker.as_str()) {
+            return Err(lease_lost(&self.info.name, t, &lease.worker));
+        }
+        Ok(i)
+    }
+}
+
+/// [`StoreError::LeaseLost`] for `worker` on trial `t` as it is stored now.
+pub fn lease_lost(study: &str, t: &Trial, worker: &str) -> StoreError {
+    let now = match (t.state, &t.worker) {
+        (TrialState::Running, Some(w)) => format!("running under worker {w}"),
+        (state, _) => state.to_string(),
+    };
+    StoreError::LeaseLost { study: study.into(), trial: t.number, worker: worker.into(), now }
 }
 
 impl Storage for MemoryStorage {
     fn open_study(&mut self, name: &str, config: &str) -> Result<StudyInfo, StoreError> {
-        if let Some((info, _)) = self.studies.iter().find(|(s, _)| s.name == name) {
-            if info.config != config {
-                return Err(StoreError::ConfigMismatch { study: name.into(), stored: info.config.clone(), now: config.into() });
+        if let Some(s) = self.studies.iter().find(|s| s.info.name == name) {
+            if s.info.config != config {
+                return Err(StoreError::ConfigMismatch { study: name.into(), stored: s.info.config.clone(), now: config.into() });
             }
-            return Ok(info.clone());
+            return Ok(s.info.clone());
         }
         let info = StudyInfo {
             id: self.studies.len() as i64 + 1,
@@ -229,47 +490,207 @@ impl Storage for MemoryStorage {
             created_at: now(),
             counts: BTreeMap::new(),
         };
-        self.studies.push((info.clone(), Vec::new()));
+        self.studies.push(MemStudy { info: info.clone(), trials: Vec::new(), events: Vec::new(), attrs: BTreeMap::new() });
         Ok(info)
     }
 
     fn put_trial(&mut self, study: i64, trial: &Trial) -> Result<(), StoreError> {
-        let (info, trials) = self
-            .studies
-            .iter_mut()
-            .find(|(s, _)| s.id == study)
-            .ok_or_else(|| StoreError::Backend { location: "memory".into(), msg: format!("no study with id {study}") })?;
-        match trials.binary_search_by_key(&trial.number, |t| t.number) {
+        let s = self.study_mut(study)?;
+        match s.index(trial.number) {
             Ok(i) => {
-                if trials[i].state.is_finished() {
-                    return Err(StoreError::Frozen { study: info.name.clone(), trial: trial.number, state: trials[i].state });
+                let stored = &s.trials[i].trial;
+                if stored.state.is_finished() {
+                    return Err(StoreError::Frozen { study: s.info.name.clone(), trial: trial.number, state: stored.state });
                 }
-                trials[i] = trial.clone();
+                s.trials[i] = MemTrial { trial: trial.clone(), lease_until: None };
+                if trial.state.is_finished() {
+                    s.push_event(EventKind::Tell, trial.number);
+                }
             }
-            Err(i) => trials.insert(i, trial.clone()),
+            Err(i) => {
+                s.trials.insert(i, MemTrial { trial: trial.clone(), lease_until: None });
+                s.push_event(EventKind::Ask, trial.number);
+                if trial.state.is_finished() {
+                    s.push_event(EventKind::Tell, trial.number);
+                }
+            }
         }
         Ok(())
     }
 
     fn trials(&self, study: i64) -> Result<Vec<Trial>, StoreError> {
-        Ok(self.studies.iter().find(|(s, _)| s.id == study).map(|(_, t)| t.clone()).unwrap_or_default())
+        Ok(self.study_ref(study).map(|s| s.trials.iter().map(|t| t.trial.clone()).collect()).unwrap_or_default())
     }
 
     fn studies(&self) -> Result<Vec<StudyInfo>, StoreError> {
         Ok(self
             .studies
             .iter()
-            .map(|(s, t)| {
-                let mut s = s.clone();
-                for tr in t {
-                    *s.counts.entry(tr.state.as_str().into()).or_default() += 1;
+            .map(|s| {
+                let mut info = s.info.clone();
+                for t in &s.trials {
+                    *info.counts.entry(t.trial.state.as_str().into()).or_default() += 1;
                 }
-                s
+                info
             })
             .collect())
     }
 
     fn location(&self) -> String {
         "memory".into()
+    }
+
+    fn events(&self, study: i64, after: u64) -> Result<Vec<Event>, StoreError> {
+        Ok(self.study_ref(study).map(|s| s.events.iter().filter(|e| e.seq > after).copied().collect()).unwrap_or_default())
+    }
+
+    fn supports_workers(&self) -> bool {
+        true
+    }
+
+    fn next_trial(&mut self, study: i64, lease: &Lease, cursor: u64, ask: &mut AskFn<'_>) -> Result<Next, StoreError> {
+        let s = self.study_mut(study)?;
+        let t_now = now();
+        // Re-queue or fail the trials whose lease expired.
+        for i in 0..s.trials.len() {
+            let mt = &s.trials[i];
+            if mt.trial.state != TrialState::Running || mt.lease_until.is_some_and(|u| u >= t_now) {
+                continue;
+            }
+            let mt = &mut s.trials[i];
+            mt.lease_until = None;
+            if mt.trial.retries >= lease.max_retries {
+                mt.trial.state = TrialState::Failed;
+                mt.trial.error = Some(lease_failure_message(mt.trial.worker.as_deref(), mt.trial.retries + 1));
+                mt.trial.finished_at = Some(t_now);
+                let n = mt.trial.number;
+                s.push_event(EventKind::Tell, n);
+            } else {
+                mt.trial.state = TrialState::Pending;
+                mt.trial.retries += 1;
+            }
+        }
+        if let Some(mt) = s.trials.iter_mut().find(|t| t.trial.state == TrialState::Pending) {
+            mt.trial.state = TrialState::Running;
+            mt.trial.worker = Some(lease.worker.clone());
+            mt.lease_until = Some(t_now + lease.seconds);
+            return Ok(Next::Claimed(mt.trial.clone()));
+        }
+        let events: Vec<Event> = s.events.iter().filter(|e| e.seq > cursor).copied().collect();
+        let mut named: Vec<u64> = events.iter().map(|e| e.trial).collect();
+        named.sort_unstable();
+        named.dedup();
+        let trials: Vec<Trial> = named.iter().filter_map(|&n| s.index(n).ok().map(|i| s.trials[i].trial.clone())).collect();
+        let next_number = s.trials.last().map(|t| t.trial.number + 1).unwrap_or(0);
+        let seen = events.last().map(|e| e.seq).unwrap_or(cursor);
+        match ask(&NewEvents { events: &events, trials: &trials, next_number }) {
+            Some(mut t) => {
+                t.number = next_number;
+                t.state = TrialState::Running;
+                t.worker = Some(lease.worker.clone());
+                s.trials.push(MemTrial { trial: t.clone(), lease_until: Some(t_now + lease.seconds) });
+                let cursor = s.push_event(EventKind::Ask, next_number);
+                Ok(Next::Asked { trial: t, cursor })
+            }
+            None => {
+                let unfinished = s.trials.iter().filter(|t| !t.trial.state.is_finished()).count() as u64;
+                Ok(Next::Idle { cursor: seen, unfinished })
+            }
+        }
+    }
+
+    fn heartbeat(&mut self, study: i64, trial: u64, lease: &Lease) -> Result<(), StoreError> {
+        let s = self.study_mut(study)?;
+        let i = s.held(trial, lease)?;
+        s.trials[i].lease_until = Some(now() + lease.seconds);
+        Ok(())
+    }
+
+    fn put_leased(&mut self, study: i64, trial: &Trial, lease: &Lease) -> Result<(), StoreError> {
+        let s = self.study_mut(study)?;
+        let i = s.held(trial.number, lease)?;
+        let mut t = trial.clone();
+        t.worker = Some(lease.worker.clone());
+        t.retries = s.trials[i].trial.retries;
+        let running = t.state == TrialState::Running;
+        let finished = t.state.is_finished();
+        s.trials[i] = MemTrial { trial: t, lease_until: running.then(|| now() + lease.seconds) };
+        if finished {
+            s.push_event(EventKind::Tell, trial.number);
+        }
+        Ok(())
+    }
+
+    fn release(&mut self, study: i64, trial: u64, lease: &Lease) -> Result<(), StoreError> {
+        let s = self.study_mut(study)?;
+        let i = s.held(trial, lease)?;
+        s.trials[i].trial.state = TrialState::Pending;
+        s.trials[i].lease_until = None;
+        Ok(())
+    }
+
+    fn set_study_attr(&mut self, study: i64, key: &str, value: &str) -> Result<(), StoreError> {
+        self.study_mut(study)?.attrs.insert(key.into(), value.into());
+        Ok(())
+    }
+
+    fn study_attr(&self, study: i64, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.study_ref(study).and_then(|s| s.attrs.get(key).cloned()))
+    }
+}
+
+/// A [`MemoryStorage`] shared by several threads (each worker thread holds a clone): every call locks it, so each
+/// is atomic like a database transaction.
+#[derive(Clone, Default)]
+pub struct SharedMemoryStorage(pub std::sync::Arc<std::sync::Mutex<MemoryStorage>>);
+
+impl SharedMemoryStorage {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryStorage> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Storage for SharedMemoryStorage {
+    fn open_study(&mut self, name: &str, config: &str) -> Result<StudyInfo, StoreError> {
+        self.lock().open_study(name, config)
+    }
+    fn put_trial(&mut self, study: i64, trial: &Trial) -> Result<(), StoreError> {
+        self.lock().put_trial(study, trial)
+    }
+    fn trials(&self, study: i64) -> Result<Vec<Trial>, StoreError> {
+        self.lock().trials(study)
+    }
+    fn studies(&self) -> Result<Vec<StudyInfo>, StoreError> {
+        self.lock().studies()
+    }
+    fn location(&self) -> String {
+        "memory".into()
+    }
+    fn events(&self, study: i64, after: u64) -> Result<Vec<Event>, StoreError> {
+        self.lock().events(study, after)
+    }
+    fn supports_workers(&self) -> bool {
+        true
+    }
+    fn next_trial(&mut self, study: i64, lease: &Lease, cursor: u64, ask: &mut AskFn<'_>) -> Result<Next, StoreError> {
+        self.lock().next_trial(study, lease, cursor, ask)
+    }
+    fn heartbeat(&mut self, study: i64, trial: u64, lease: &Lease) -> Result<(), StoreError> {
+        self.lock().heartbeat(study, trial, lease)
+    }
+    fn put_leased(&mut self, study: i64, trial: &Trial, lease: &Lease) -> Result<(), StoreError> {
+        self.lock().put_leased(study, trial, lease)
+    }
+    fn release(&mut self, study: i64, trial: u64, lease: &Lease) -> Result<(), StoreError> {
+        self.lock().release(study, trial, lease)
+    }
+    fn set_study_attr(&mut self, study: i64, key: &str, value: &str) -> Result<(), StoreError> {
+        self.lock().set_study_attr(study, key, value)
+    }
+    fn study_attr(&self, study: i64, key: &str) -> Result<Option<String>, StoreError> {
+        self.lock().study_attr(study, key)
     }
 }

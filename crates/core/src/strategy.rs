@@ -16,6 +16,10 @@ pub struct Told<'a> {
     /// completed.
     pub values: &'a [f64],
     pub metrics: &'a Metrics,
+    /// Total constraint violation (see [`Constraint::violation`](crate::Constraint::violation), summed over the
+    /// study's constraints on the profile and metrics): 0 for feasible trials, positive for infeasible ones, so a
+    /// strategy can rank infeasible samples (Deb's constraint domination).
+    pub violation: f64,
 }
 
 impl Told<'_> {

@@ -5,10 +5,11 @@ use crate::evaluator::{EvalContext, Evaluation, Evaluator};
 use crate::metrics::{Constraint, Objective};
 use crate::sample::Sample;
 use crate::space::Space;
-use crate::storage::{now, Storage, Trial, TrialState};
+use crate::storage::{now, Event, EventKind, Storage, Trial, TrialState};
 use crate::strategy::{Strategy, Told};
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 /// When a study stops. Any limit reached ends it; all `None` means "until the strategy has nothing to propose".
@@ -27,15 +28,17 @@ impl Budget {
     pub fn trials(n: u64) -> Self {
         Budget { trials: Some(n), ..Self::default() }
     }
-    fn exhausted(&self, acc: &Accounting) -> bool {
-        self.trials.is_some_and(|n| acc.evaluated >= n)
+    /// Whether the budget is spent counting `in_flight` trials (asked, not yet told) as evaluated: workers stop
+    /// asking once the trials they and others hold would spend it.
+    pub(crate) fn exhausted_with(&self, acc: &Accounting, in_flight: u64) -> bool {
+        self.trials.is_some_and(|n| acc.evaluated + in_flight >= n)
             || self.seconds.is_some_and(|s| acc.wall_seconds >= s)
             || self.sim_seconds.is_some_and(|s| acc.sim_seconds >= s)
     }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
-struct Accounting {
+pub(crate) struct Accounting {
     evaluated: u64,
     /// Infeasible samples since the last evaluated one (to stop a study whose constraints reject everything).
     infeasible: u64,
@@ -67,6 +70,20 @@ pub struct RunSummary {
     pub stop: String,
 }
 
+/// What a study knows after replaying events: accounting, the best trial, and the trials asked but not told.
+#[derive(Default)]
+pub(crate) struct Replay {
+    pub(crate) acc: Accounting,
+    pub(crate) best: Option<(f64, Trial)>,
+    pub(crate) values: SmallVec<[f64; 4]>,
+    /// Asked, not yet told (pending or running somewhere).
+    pub(crate) in_flight: BTreeSet<u64>,
+    /// Tell events replayed.
+    pub(crate) told: u64,
+    /// One past the highest trial number seen.
+    pub(crate) next_number: u64,
+}
+
 /// Receives progress. All methods have empty defaults.
 pub trait StudyObserver {
     /// Before the loop: how many trials are stored already and the trial budget.
@@ -95,6 +112,9 @@ pub struct Study<'a> {
     pub profile_network: bool,
     /// Record canonical keys and descriptions (off for in-memory protocol runs, which never show them).
     pub describe: bool,
+    /// Stops unpromising trials from their intermediate results (see [`crate::pruner`]); evaluations then go
+    /// through [`Evaluator::evaluate_reporting`]. `None` (the default): every trial runs to completion.
+    pub pruner: Option<&'a dyn crate::pruner::Pruner>,
 }
 
 impl<'a> Study<'a> {
@@ -110,6 +130,7 @@ impl<'a> Study<'a> {
             seed: 0,
             profile_network: true,
             describe: true,
+            pruner: None,
         }
     }
 
@@ -166,46 +187,31 @@ impl<'a> Study<'a> {
     ) -> Result<RunSummary, CoreError> {
         let t0 = Instant::now();
         observer.on_start(stored.len() as u64, &self.budget);
-        let mut acc = Accounting::default();
         let mut summary = RunSummary::default();
-        let mut best: Option<(f64, Trial)> = None;
-        let mut number = 0u64;
-        let mut values: SmallVec<[f64; 4]> = SmallVec::new();
+        let mut r = Replay::default();
 
-        // Replay: a fresh strategy must propose exactly the stored samples, in order.
-        for stored_trial in stored {
-            let proposed = strategy.ask(self.space);
-            if proposed.as_ref() != Some(&stored_trial.sample) {
-                return Err(CoreError::Diverged {
-                    study: self.name.clone(),
-                    trial: stored_trial.number,
-                    stored: stored_trial.sample.to_string(),
-                    proposed: proposed.map(|s| s.to_string()).unwrap_or_else(|| "nothing".into()),
-                });
-            }
-            let trial = if stored_trial.state.is_finished() {
-                summary.replayed += 1;
-                observer.on_trial(&stored_trial, true);
-                stored_trial
-            } else {
-                // Killed mid-evaluation: evaluate it again, as the uninterrupted run did.
-                let t = self.evaluate_trial(stored_trial.number, stored_trial.sample, reborrow(&mut store))?;
+        if let Some((s, id)) = store.as_mut() {
+            // Resume: replay the event log through the fresh strategy (asks must reproduce the stored samples), then
+            // evaluate again what was asked but never told (killed mid-evaluation), in trial order.
+            let events = s.events(*id, 0)?;
+            self.apply_events(strategy, &mut r, &events, |n| stored.binary_search_by_key(&n, |t| t.number).ok().map(|i| &stored[i]), observer)?;
+            summary.replayed = r.told;
+            r.next_number = r.next_number.max(stored.last().map(|t| t.number + 1).unwrap_or(0));
+            for n in std::mem::take(&mut r.in_flight) {
+                let i = stored.binary_search_by_key(&n, |t| t.number).map_err(|_| missing_trial(&self.name, n))?;
+                let mut t = Trial::new(n, stored[i].sample.clone());
+                t.retries = stored[i].retries;
+                self.evaluate_into(&mut t, reborrow(&mut store))?;
                 observer.on_trial(&t, false);
-                t
-            };
-            self.account(&trial, &mut acc, &mut values, &mut best);
-            strategy.tell(self.space, &Told { number: trial.number, sample: &trial.sample, state: trial.state, values: &values, metrics: &trial.metrics });
-            number = trial.number + 1;
+                self.tell(strategy, &mut r, &t);
+            }
         }
+        let mut number = r.next_number;
 
         let mut buffer = Trial::new(0, Sample::default());
-        let infeasible_cap = self.budget.trials.map(|n| n.saturating_mul(100).max(10_000));
         summary.stop = loop {
-            if self.budget.exhausted(&acc) {
-                break "budget spent".into();
-            }
-            if infeasible_cap.is_some_and(|cap| acc.infeasible >= cap) {
-                break format!("{} samples in a row were infeasible; loosen the constraints", acc.infeasible);
+            if let Some(why) = self.stop_reason(&r, 0) {
+                break why;
             }
             let Some(sample) = strategy.ask(self.space) else {
                 break "strategy has nothing left to propose".into();
@@ -221,20 +227,80 @@ impl<'a> Study<'a> {
             // One trial buffer reused across the loop: no per-query initialisation or moves of a few hundred bytes.
             buffer.reset(number, sample);
             self.evaluate_into(&mut buffer, reborrow(&mut store))?;
-            let trial = &buffer;
-            observer.on_trial(trial, false);
-            self.account(trial, &mut acc, &mut values, &mut best);
-            strategy.tell(self.space, &Told { number, sample: &trial.sample, state: trial.state, values: &values, metrics: &trial.metrics });
+            observer.on_trial(&buffer, false);
+            self.tell(strategy, &mut r, &buffer);
             number += 1;
         };
         summary.trials = number;
         summary.wall_seconds = t0.elapsed().as_secs_f64();
-        summary.sim_seconds = acc.sim_seconds;
-        summary.infeasible = acc.infeasible_total;
-        summary.complete = acc.complete;
-        summary.failed = acc.failed;
-        summary.best = best.map(|(_, t)| t);
+        summary.sim_seconds = r.acc.sim_seconds;
+        summary.infeasible = r.acc.infeasible_total;
+        summary.complete = r.acc.complete;
+        summary.failed = r.acc.failed;
+        summary.best = r.best.map(|(_, t)| t);
         Ok(summary)
+    }
+
+    /// Why no more trials should be asked, counting `in_flight` trials as evaluated; `None` to go on.
+    pub(crate) fn stop_reason(&self, r: &Replay, in_flight: u64) -> Option<String> {
+        if self.budget.exhausted_with(&r.acc, in_flight) {
+            return Some("budget spent".into());
+        }
+        let infeasible_cap = self.budget.trials.map(|n| n.saturating_mul(100).max(10_000));
+        if infeasible_cap.is_some_and(|cap| r.acc.infeasible >= cap) {
+            return Some(format!("{} samples in a row were infeasible; loosen the constraints", r.acc.infeasible));
+        }
+        None
+    }
+
+    /// Accounts a finished trial and tells the strategy.
+    pub(crate) fn tell(&self, strategy: &mut dyn Strategy, r: &mut Replay, t: &Trial) {
+        self.account(t, &mut r.acc, &mut r.values, &mut r.best);
+        let violation = self.violation(t);
+        strategy.tell(self.space, &Told { number: t.number, sample: &t.sample, state: t.state, values: &r.values, metrics: &t.metrics, violation });
+    }
+
+    /// Replays events into `strategy`: an ask must reproduce the stored sample of its trial, a tell tells the
+    /// (finished) trial. `trial(n)` looks trial `n` up.
+    pub(crate) fn apply_events<'t>(
+        &self,
+        strategy: &mut dyn Strategy,
+        r: &mut Replay,
+        events: &[Event],
+        trial: impl Fn(u64) -> Option<&'t Trial>,
+        observer: &mut dyn StudyObserver,
+    ) -> Result<(), CoreError> {
+        for e in events {
+            let t = trial(e.trial).ok_or_else(|| missing_trial(&self.name, e.trial))?;
+            match e.kind {
+                EventKind::Ask => {
+                    let proposed = strategy.ask(self.space);
+                    if proposed.as_ref() != Some(&t.sample) {
+                        return Err(CoreError::Diverged {
+                            study: self.name.clone(),
+                            trial: t.number,
+                            stored: t.sample.to_string(),
+                            proposed: proposed.map(|s| s.to_string()).unwrap_or_else(|| "nothing".into()),
+                        });
+                    }
+                    r.in_flight.insert(t.number);
+                    r.next_number = r.next_number.max(t.number + 1);
+                }
+                EventKind::Tell => {
+                    if !t.state.is_finished() {
+                        return Err(CoreError::Invalid(format!(
+                            "study `{}`: the event log tells trial {} but the trial is stored {}",
+                            self.name, t.number, t.state
+                        )));
+                    }
+                    r.in_flight.remove(&t.number);
+                    r.told += 1;
+                    observer.on_trial(t, true);
+                    self.tell(strategy, r, t);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn account(&self, t: &Trial, acc: &mut Accounting, values: &mut SmallVec<[f64; 4]>, best: &mut Option<(f64, Trial)>) {
@@ -264,18 +330,70 @@ impl<'a> Study<'a> {
         }
     }
 
-    /// Profile → constraints → store as running → evaluate → store finished. Works in place: a trial is a few
-    /// hundred bytes and this is the hot path of tabular-benchmark runs.
-    fn evaluate_trial(&self, number: u64, sample: Sample, store: Option<(&mut dyn Storage, i64)>) -> Result<Trial, CoreError> {
-        let mut trial = Trial::new(number, sample);
-        self.evaluate_into(&mut trial, store)?;
-        Ok(trial)
+    /// The total constraint violation of an infeasible trial (over profile and metrics); 0 for any other trial.
+    fn violation(&self, t: &Trial) -> f64 {
+        if t.state != TrialState::Infeasible {
+            return 0.0;
+        }
+        let v: f64 = self
+            .constraints
+            .iter()
+            .filter_map(|c| c.violation(&t.metrics).or_else(|| c.violation(&t.profile)))
+            .sum();
+        // A trial stored as infeasible violates something even if its metrics are gone (a storage without them).
+        if v > 0.0 { v } else { f64::MIN_POSITIVE }
     }
 
-    fn evaluate_into(&self, trial: &mut Trial, mut store: Option<(&mut dyn Storage, i64)>) -> Result<(), CoreError> {
+    /// Profile → constraints → store as running → evaluate → store finished. Works in place: a trial is a few
+    /// hundred bytes and this is the hot path of tabular-benchmark runs.
+    pub(crate) fn evaluate_into(&self, trial: &mut Trial, mut store: Option<(&mut dyn Storage, i64)>) -> Result<(), CoreError> {
+        if let Some((state, error)) = self.prepare(trial) {
+            return self.finish(trial, state, Some(error), store);
+        }
+        trial.state = TrialState::Running;
+        if let Some((s, id)) = store.as_mut() {
+            s.put_trial(*id, trial)?;
+        }
+        let timed = self.describe || self.budget.seconds.is_some();
+        let t = timed.then(Instant::now);
+        let (result, pruned_at) = self.evaluate_pruned(&trial.sample, trial.number);
+        trial.wall_seconds = t.map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0);
+        let (mut state, mut error) = self.conclude(trial, result);
+        if let (Some(step), TrialState::Complete) = (pruned_at, state) {
+            (state, error) = (TrialState::Pruned, Some(format!("pruned at step {step}")));
+        }
+        self.finish(trial, state, error, store)
+    }
+
+    /// Evaluates, through [`Evaluator::evaluate_reporting`] and the pruner when the study has one; also returns
+    /// the step at which the pruner stopped the trial.
+    pub(crate) fn evaluate_pruned(&self, sample: &Sample, number: u64) -> (Result<Evaluation, EvalError>, Option<u64>) {
+        let ctx = self.context(number);
+        let Some(pruner) = self.pruner else { return (self.evaluator.evaluate(sample, &ctx), None) };
+        let objective = &self.objectives[0];
+        let mut pruned_at = None;
+        let result = self.evaluator.evaluate_reporting(sample, &ctx, &mut |step, m| {
+            let v = m.get(&objective.metric).map(|v| objective.oriented(v)).filter(|v| !v.is_nan());
+            let stop = v.is_some_and(|v| pruner.should_prune(number, step, v));
+            if stop {
+                pruned_at = Some(step);
+            }
+            !stop
+        });
+        (result, pruned_at)
+    }
+
+    /// The evaluation context of trial `number` (its seed derives from the study's).
+    pub(crate) fn context(&self, number: u64) -> EvalContext {
+        EvalContext { trial: number, seed: self.seed.wrapping_mul(1_000_003).wrapping_add(number) }
+    }
+
+    /// Before evaluation: key, description, start time, profile (and the network's params and FLOPs), hard
+    /// constraints on the profile. `Some((state, reason))` when the trial is settled without evaluation.
+    pub(crate) fn prepare(&self, trial: &mut Trial) -> Option<(TrialState, String)> {
         // Clocks cost as much as a table lookup: in-memory protocol runs skip them unless a time budget needs them.
         let timed = self.describe || self.budget.seconds.is_some();
-        if self.describe {
+        if self.describe && trial.key.is_empty() {
             trial.key = self.space.key(&trial.sample);
             trial.description = self.space.describe(&trial.sample);
         }
@@ -294,45 +412,40 @@ impl<'a> Study<'a> {
                         trial.profile.set_static("flops", f as f64);
                     }
                 }
-                Err(e) => return self.finish(trial, TrialState::Failed, Some(format!("lowering failed: {e}")), store),
+                Err(e) => return Some((TrialState::Failed, format!("lowering failed: {e}"))),
             }
         }
         // Hard constraints on what is known before evaluation: reject without evaluating.
-        if let Some(c) = self.constraints.iter().find(|c| c.check(&trial.profile) == Some(false)) {
-            return self.finish(trial, TrialState::Infeasible, Some(format!("violates {}", c.describe())), store);
-        }
-        trial.state = TrialState::Running;
-        if let Some((s, id)) = store.as_mut() {
-            s.put_trial(*id, trial)?;
-        }
-        let t = timed.then(Instant::now);
-        let ctx = EvalContext { trial: trial.number, seed: self.seed.wrapping_mul(1_000_003).wrapping_add(trial.number) };
-        let result = self.evaluator.evaluate(&trial.sample, &ctx);
-        trial.wall_seconds = t.map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0);
+        self.constraints
+            .iter()
+            .find(|c| c.check(&trial.profile) == Some(false))
+            .map(|c| (TrialState::Infeasible, format!("violates {}", c.describe())))
+    }
+
+    /// After evaluation: metrics, missing objectives, constraints on the metrics → the trial's final state.
+    pub(crate) fn conclude(&self, trial: &mut Trial, result: Result<Evaluation, EvalError>) -> (TrialState, Option<String>) {
         match result {
             Ok(Evaluation { metrics, sim_seconds }) => {
                 trial.metrics = metrics;
                 trial.sim_seconds = sim_seconds;
                 let missing = self.objectives.iter().find(|o| trial.get(&o.metric).is_none_or(f64::is_nan));
                 if let Some(o) = missing {
-                    let msg = format!("evaluator reported no value for objective metric `{}`", o.metric);
-                    return self.finish(trial, TrialState::Failed, Some(msg), store);
+                    return (TrialState::Failed, Some(format!("evaluator reported no value for objective metric `{}`", o.metric)));
                 }
                 if !self.constraints.is_empty() {
                     let mut all = trial.profile.clone();
                     all.extend(&trial.metrics);
                     if let Some(c) = self.constraints.iter().find(|c| c.check(&all) == Some(false)) {
-                        let msg = format!("violates {}", c.describe());
-                        return self.finish(trial, TrialState::Infeasible, Some(msg), store);
+                        return (TrialState::Infeasible, Some(format!("violates {}", c.describe())));
                     }
                 }
-                self.finish(trial, TrialState::Complete, None, store)
+                (TrialState::Complete, None)
             }
-            Err(e) => self.finish(trial, TrialState::Failed, Some(eval_message(&e)), store),
+            Err(e) => (TrialState::Failed, Some(eval_message(&e))),
         }
     }
 
-    fn finish(&self, trial: &mut Trial, state: TrialState, error: Option<String>, store: Option<(&mut dyn Storage, i64)>) -> Result<(), CoreError> {
+    pub(crate) fn finish(&self, trial: &mut Trial, state: TrialState, error: Option<String>, store: Option<(&mut dyn Storage, i64)>) -> Result<(), CoreError> {
         trial.state = state;
         trial.error = error;
         if self.describe || self.budget.seconds.is_some() {
@@ -347,6 +460,10 @@ impl<'a> Study<'a> {
 
 fn reborrow<'s>(store: &'s mut Option<(&mut dyn Storage, i64)>) -> Option<(&'s mut dyn Storage, i64)> {
     store.as_mut().map(|(s, id)| (&mut **s as &mut dyn Storage, *id))
+}
+
+fn missing_trial(study: &str, n: u64) -> CoreError {
+    CoreError::Invalid(format!("study `{study}`: the event log names trial {n}, which is not stored"))
 }
 
 fn eval_message(e: &EvalError) -> String {

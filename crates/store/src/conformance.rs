@@ -23,55 +23,95 @@
 //! * A core [`Study`] interrupted after 15 trials (one more killed while `running`) and resumed to 40 stores the same
 //!   trials as an uninterrupted 40-trial run.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
 use tessera_core::network::{Network, NetworkError, Op};
+use tessera_core::worker::{StopSignal, WorkerContext, WorkerOptions};
 use tessera_core::{
-    rng_for, Budget, Dim, EvalContext, EvalError, Evaluation, Evaluator, Metrics, Objective, Rng, Sample, Space,
-    Storage, StoreError, Strategy, Study, StudyInfo, Told, Trial, TrialState,
+    rng_for, Budget, Dim, EvalContext, EvalError, Evaluation, Evaluator, Event, EventKind, Lease, Metrics, NewEvents, Next,
+    Objective, Rng, Sample, Space, Storage, StoreError, Strategy, Study, StudyInfo, Told, Trial, TrialState,
 };
 
 /// A closure returning a fresh, empty storage on each call.
 pub type Factory<'a> = &'a mut dyn FnMut() -> Box<dyn Storage>;
 
-/// One conformance case.
-pub type Case = fn(Factory<'_>);
+/// Opens a new handle on one storage (a file, a database schema); callable from any thread.
+pub type Connector = Arc<dyn Fn() -> Box<dyn Storage> + Send + Sync>;
+
+/// A closure returning, on each call, a connector to a fresh, empty storage: what a backend hands the suite.
+pub type Backend<'a> = &'a mut dyn FnMut() -> Connector;
+
+/// One conformance case: on fresh storages, or on several handles of one storage (workers).
+#[derive(Clone, Copy)]
+pub enum Case {
+    Fresh(fn(Factory<'_>)),
+    Shared(fn(Backend<'_>)),
+}
 
 /// Every case, by name, in the order [`run_all`] runs them.
 pub const CASES: &[(&str, Case)] = &[
-    ("create_and_reopen_study", create_and_reopen_study),
-    ("config_mismatch_changes_nothing", config_mismatch_changes_nothing),
-    ("put_and_replace_trial", put_and_replace_trial),
-    ("finished_trials_are_frozen", finished_trials_are_frozen),
-    ("put_for_unknown_study_is_an_error", put_for_unknown_study_is_an_error),
-    ("trials_ordered_by_number", trials_ordered_by_number),
-    ("trials_round_trip_exactly", trials_round_trip_exactly),
-    ("nan_metrics_round_trip", nan_metrics_round_trip),
-    ("counts_per_state", counts_per_state),
-    ("find_study_lists_known_studies", find_study_lists_known_studies),
-    ("studies_are_isolated", studies_are_isolated),
-    ("resume_equals_uninterrupted_run", resume_equals_uninterrupted_run),
+    ("create_and_reopen_study", Case::Fresh(create_and_reopen_study)),
+    ("config_mismatch_changes_nothing", Case::Fresh(config_mismatch_changes_nothing)),
+    ("put_and_replace_trial", Case::Fresh(put_and_replace_trial)),
+    ("finished_trials_are_frozen", Case::Fresh(finished_trials_are_frozen)),
+    ("put_for_unknown_study_is_an_error", Case::Fresh(put_for_unknown_study_is_an_error)),
+    ("trials_ordered_by_number", Case::Fresh(trials_ordered_by_number)),
+    ("trials_round_trip_exactly", Case::Fresh(trials_round_trip_exactly)),
+    ("nan_metrics_round_trip", Case::Fresh(nan_metrics_round_trip)),
+    ("counts_per_state", Case::Fresh(counts_per_state)),
+    ("find_study_lists_known_studies", Case::Fresh(find_study_lists_known_studies)),
+    ("studies_are_isolated", Case::Fresh(studies_are_isolated)),
+    ("resume_equals_uninterrupted_run", Case::Fresh(resume_equals_uninterrupted_run)),
+    ("events_follow_writes", Case::Fresh(events_follow_writes)),
+    ("study_attributes_and_import", Case::Fresh(study_attributes_and_import)),
+    ("next_trial_asks_under_a_lease", Case::Shared(next_trial_asks_under_a_lease)),
+    ("expired_lease_is_requeued", Case::Shared(expired_lease_is_requeued)),
+    ("retry_limit_fails_the_trial", Case::Shared(retry_limit_fails_the_trial)),
+    ("heartbeat_keeps_the_lease_and_release_gives_back", Case::Shared(heartbeat_keeps_the_lease_and_release_gives_back)),
+    ("concurrent_asks_hand_out_each_trial_once", Case::Shared(concurrent_asks_hand_out_each_trial_once)),
+    ("concurrent_claims_take_each_pending_trial_once", Case::Shared(concurrent_claims_take_each_pending_trial_once)),
+    ("workers_share_one_trajectory_and_resume_serially", Case::Shared(workers_share_one_trajectory_and_resume_serially)),
 ];
 
-/// Runs every case in [`CASES`], each on fresh storages from `factory`.
-pub fn run_all(factory: Factory<'_>) {
-    for (_, case) in CASES {
-        case(factory);
+/// Runs one case with connectors from `backend`.
+pub fn run(case: Case, backend: Backend<'_>) {
+    match case {
+        Case::Fresh(f) => f(&mut || backend()()),
+        Case::Shared(f) => f(backend),
     }
 }
 
-/// Expands to one `#[test]` per conformance case, each calling the case with the given factory expression (a
-/// closure `|| -> Box<dyn Storage>`, evaluated anew in each test). Keep it in step with [`CASES`]
-/// (a unit test checks the count).
+/// Runs the case called `name` (see [`CASES`]).
+pub fn run_named(name: &str, backend: Backend<'_>) {
+    let (_, case) = CASES.iter().find(|(n, _)| *n == name).unwrap_or_else(|| panic!("no conformance case `{name}`"));
+    run(*case, backend);
+}
+
+/// Runs every case in [`CASES`].
+pub fn run_all(backend: Backend<'_>) {
+    for (_, case) in CASES {
+        run(*case, backend);
+    }
+}
+
+/// Expands to one `#[test]` per conformance case. The argument is an expression of type
+/// `Option<impl FnMut() -> Connector>`, evaluated anew in each test: each call of the closure makes a fresh, empty
+/// storage and returns a connector opening handles on it. `None` skips the suite (a backend whose server is not
+/// configured): each test prints why and passes. Keep it in step with [`CASES`] (a generated test checks).
 #[macro_export]
 macro_rules! conformance_tests {
-    ($factory:expr) => {
-        $crate::conformance_tests!(@cases $factory;
+    ($backend:expr) => {
+        $crate::conformance_tests!(@cases $backend;
             create_and_reopen_study, config_mismatch_changes_nothing, put_and_replace_trial,
             finished_trials_are_frozen, put_for_unknown_study_is_an_error, trials_ordered_by_number,
             trials_round_trip_exactly, nan_metrics_round_trip, counts_per_state, find_study_lists_known_studies,
-            studies_are_isolated, resume_equals_uninterrupted_run);
+            studies_are_isolated, resume_equals_uninterrupted_run, events_follow_writes, study_attributes_and_import,
+            next_trial_asks_under_a_lease, expired_lease_is_requeued, retry_limit_fails_the_trial,
+            heartbeat_keeps_the_lease_and_release_gives_back, concurrent_asks_hand_out_each_trial_once,
+            concurrent_claims_take_each_pending_trial_once, workers_share_one_trajectory_and_resume_serially);
     };
-    (@cases $factory:expr; $($case:ident),* $(,)?) => {
+    (@cases $backend:expr; $($case:ident),* $(,)?) => {
         /// Names of the cases this expansion runs (checked against `CASES`).
         #[allow(dead_code)]
         const CONFORMANCE_CASES_EXPANDED: &[&str] = &[$(stringify!($case)),*];
@@ -83,8 +123,10 @@ macro_rules! conformance_tests {
         $(
             #[test]
             fn $case() {
-                let mut f = $factory;
-                $crate::conformance::$case(&mut f);
+                match $backend {
+                    Some(mut b) => $crate::conformance::run_named(stringify!($case), &mut b),
+                    None => eprintln!("skipped: the backend is not configured (see the test file)"),
+                }
             }
         )*
     };
@@ -524,6 +566,384 @@ pub fn resume_equals_uninterrupted_run(factory: Factory<'_>) {
     }
     assert_same_trials(&got, &want, "resumed vs uninterrupted run");
     assert_eq!(study_named(&*part, "resume").counts, study_named(&*full, "resume").counts);
+}
+
+/// Every insert of a trial number appends an `ask` event and every write that finishes a trial a `tell` event;
+/// updates of unfinished trials and refused writes append nothing; `seq` counts 1, 2, … per study.
+pub fn events_follow_writes(factory: Factory<'_>) {
+    let mut s = factory();
+    let a = open(&mut *s, "alpha", CONFIG);
+    let b = open(&mut *s, "beta", CONFIG);
+    let ev = |s: &dyn Storage, id, after| ok(s.events(id, after), "events()");
+    let e = |seq, kind, trial| Event { seq, kind, trial };
+    put(&mut *s, a.id, &full_trial(0, TrialState::Pending));
+    assert_eq!(ev(&*s, a.id, 0), [e(1, EventKind::Ask, 0)], "inserting a trial appends an ask");
+    put(&mut *s, a.id, &full_trial(0, TrialState::Running));
+    assert_eq!(ev(&*s, a.id, 0).len(), 1, "pending -> running appends nothing");
+    put(&mut *s, a.id, &full_trial(0, TrialState::Complete));
+    put(&mut *s, a.id, &full_trial(1, TrialState::Infeasible));
+    put(&mut *s, a.id, &full_trial(2, TrialState::Running));
+    let want = [
+        e(1, EventKind::Ask, 0),
+        e(2, EventKind::Tell, 0),
+        e(3, EventKind::Ask, 1),
+        e(4, EventKind::Tell, 1),
+        e(5, EventKind::Ask, 2),
+    ];
+    assert_eq!(ev(&*s, a.id, 0), want, "finishing appends a tell; inserting a finished trial appends ask and tell");
+    assert_eq!(ev(&*s, a.id, 3), want[3..], "events(after) returns the events after the cursor");
+    assert!(ev(&*s, a.id, 5).is_empty());
+    assert!(s.put_trial(a.id, &full_trial(0, TrialState::Failed)).is_err(), "frozen");
+    assert_eq!(ev(&*s, a.id, 0).len(), 5, "a refused write appends nothing");
+    put(&mut *s, b.id, &full_trial(0, TrialState::Complete));
+    assert_eq!(ev(&*s, b.id, 0), [e(1, EventKind::Ask, 0), e(2, EventKind::Tell, 0)], "each study counts its own seq");
+}
+
+/// Study attributes round-trip and are per study; `import_trials` stores many trials with their events.
+pub fn study_attributes_and_import(factory: Factory<'_>) {
+    let mut s = factory();
+    let a = open(&mut *s, "alpha", CONFIG);
+    let b = open(&mut *s, "beta", CONFIG);
+    assert_eq!(ok(s.study_attr(a.id, "study_file"), "study_attr"), None);
+    ok(s.set_study_attr(a.id, "study_file", "[study]\nname = \"alpha\" # ✓\n"), "set_study_attr");
+    ok(s.set_study_attr(a.id, "dir", "/tmp"), "set_study_attr");
+    ok(s.set_study_attr(a.id, "dir", "/data"), "set_study_attr again");
+    assert_eq!(ok(s.study_attr(a.id, "study_file"), "study_attr").as_deref(), Some("[study]\nname = \"alpha\" # ✓\n"));
+    assert_eq!(ok(s.study_attr(a.id, "dir"), "study_attr").as_deref(), Some("/data"), "set replaces");
+    assert_eq!(ok(s.study_attr(b.id, "dir"), "study_attr"), None, "attributes are per study");
+    let batch = [full_trial(0, TrialState::Complete), full_trial(1, TrialState::Failed), full_trial(2, TrialState::Running)];
+    ok(s.import_trials(b.id, &batch), "import_trials");
+    assert_same_trials(&trials(&*s, b.id), &batch, "imported trials");
+    let kinds: Vec<(EventKind, u64)> = ok(s.events(b.id, 0), "events").iter().map(|e| (e.kind, e.trial)).collect();
+    assert_eq!(
+        kinds,
+        [(EventKind::Ask, 0), (EventKind::Tell, 0), (EventKind::Ask, 1), (EventKind::Tell, 1), (EventKind::Ask, 2)],
+        "imported trials get their events"
+    );
+}
+
+fn lease(worker: &str, seconds: f64, max_retries: u32) -> Lease {
+    Lease { worker: worker.into(), seconds, max_retries }
+}
+
+/// An ask closure that proposes `sample` and records what it was shown.
+fn asking<'s>(sample: &[u16], seen: &'s mut Vec<(Vec<Event>, Vec<u64>, u64)>) -> impl FnMut(&NewEvents<'_>) -> Option<Trial> + 's {
+    let sample = Sample::new(sample);
+    move |ev: &NewEvents<'_>| {
+        seen.push((ev.events.to_vec(), ev.trials.iter().map(|t| t.number).collect(), ev.next_number));
+        let mut t = Trial::new(ev.next_number, sample.clone());
+        t.state = TrialState::Running;
+        t.key = format!("k{}", ev.next_number);
+        Some(t)
+    }
+}
+
+fn never(_: &NewEvents<'_>) -> Option<Trial> {
+    None
+}
+
+fn no_ask(ev: &NewEvents<'_>) -> Option<Trial> {
+    panic!("the ask closure must not be called while a pending trial can be claimed (events {:?})", ev.events)
+}
+
+fn next(s: &mut dyn Storage, study: i64, l: &Lease, cursor: u64, ask: &mut dyn FnMut(&NewEvents<'_>) -> Option<Trial>) -> Next {
+    ok(s.next_trial(study, l, cursor, ask), &format!("next_trial({}, cursor {cursor})", l.worker))
+}
+
+fn finish(mut t: Trial) -> Trial {
+    t.state = TrialState::Complete;
+    t.metrics = Metrics::new().with("score", t.number as f64);
+    t.finished_at = Some(1.7e9);
+    t
+}
+
+/// `next_trial` shows the closure the events after the cursor with the trials they name and the next number, stores
+/// what it asks `running` under the lease (with its ask event), and reports `Idle` with the unfinished count when
+/// it asks nothing. Only the lease holder may heartbeat or finish the trial; finishing it appends the tell.
+pub fn next_trial_asks_under_a_lease(backend: Backend<'_>) {
+    let conn = backend();
+    let mut s = conn();
+    if !s.supports_workers() {
+        panic!("{} must support workers", s.location());
+    }
+    let a = open(&mut *s, "alpha", CONFIG);
+    put(&mut *s, a.id, &full_trial(0, TrialState::Complete));
+    put(&mut *s, a.id, &full_trial(1, TrialState::Failed));
+    let la = lease("host:1:a", 30.0, 3);
+    let mut seen = Vec::new();
+    let got = next(&mut *s, a.id, &la, 0, &mut asking(&[9, 9], &mut seen));
+    let (trial, cursor) = match got {
+        Next::Asked { trial, cursor } => (trial, cursor),
+        other => panic!("expected Asked, got {other:?}"),
+    };
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].0.len(), 4, "the closure sees the 4 events after cursor 0: {:?}", seen[0].0);
+    assert_eq!((seen[0].1.clone(), seen[0].2), (vec![0, 1], 2), "…the trials they name and the next number");
+    assert_eq!((trial.number, trial.state, trial.worker.as_deref()), (2, TrialState::Running, Some("host:1:a")));
+    assert_eq!(cursor, 5, "the cursor is the seq of the new trial's ask event");
+    let stored = trials(&*s, a.id);
+    assert_eq!((stored[2].state, stored[2].worker.as_deref(), stored[2].retries), (TrialState::Running, Some("host:1:a"), 0));
+    assert_eq!(stored[2].sample, Sample::new(&[9, 9]));
+
+    let mut h = conn();
+    let lb = lease("host:2:b", 30.0, 3);
+    match next(&mut *h, a.id, &lb, 0, &mut never) {
+        Next::Idle { cursor, unfinished } => assert_eq!((cursor, unfinished), (5, 1), "another handle sees all 5 events; 1 trial runs"),
+        other => panic!("expected Idle, got {other:?}"),
+    }
+    assert!(matches!(h.heartbeat(a.id, 2, &lb), Err(StoreError::LeaseLost { .. })), "only the holder heartbeats");
+    let done = finish(trial.clone());
+    match h.put_leased(a.id, &done, &lb) {
+        Err(StoreError::LeaseLost { trial: 2, worker, .. }) => assert_eq!(worker, "host:2:b"),
+        other => panic!("a non-holder's put_leased must be LeaseLost, got {other:?}"),
+    }
+    ok(s.heartbeat(a.id, 2, &la), "the holder's heartbeat");
+    ok(s.put_leased(a.id, &done, &la), "the holder finishes its trial");
+    assert!(matches!(s.put_leased(a.id, &done, &la), Err(StoreError::Frozen { trial: 2, .. })), "finished trials are frozen");
+    assert!(matches!(s.heartbeat(a.id, 2, &la), Err(StoreError::Frozen { .. })));
+    let last = ok(h.events(a.id, 5), "events");
+    assert_eq!(last, [Event { seq: 6, kind: EventKind::Tell, trial: 2 }]);
+    let stored = trials(&*h, a.id);
+    assert_eq!((stored[2].state, stored[2].worker.as_deref()), (TrialState::Complete, Some("host:1:a")), "the worker is recorded");
+    match next(&mut *h, a.id, &lb, 5, &mut never) {
+        Next::Idle { cursor, unfinished } => assert_eq!((cursor, unfinished), (6, 0)),
+        other => panic!("expected Idle, got {other:?}"),
+    }
+}
+
+/// A running trial whose lease expired is re-queued (`retries` + 1) and claimed by the next worker, before anything
+/// is asked; the worker that lost it can neither heartbeat nor finish it; the trial is told once.
+pub fn expired_lease_is_requeued(backend: Backend<'_>) {
+    let conn = backend();
+    let (mut s, mut h) = (conn(), conn());
+    let a = open(&mut *s, "alpha", CONFIG);
+    let la = lease("a", 0.2, 3);
+    let lb = lease("b", 30.0, 3);
+    let mut seen = Vec::new();
+    let Next::Asked { trial, .. } = next(&mut *s, a.id, &la, 0, &mut asking(&[1, 2], &mut seen)) else { panic!("asked") };
+    // Not expired yet: nothing to claim.
+    assert!(matches!(next(&mut *h, a.id, &lb, 0, &mut never), Next::Idle { unfinished: 1, .. }));
+    std::thread::sleep(Duration::from_millis(400));
+    let claimed = match next(&mut *h, a.id, &lb, 0, &mut no_ask) {
+        Next::Claimed(t) => t,
+        other => panic!("expected the expired trial to be claimed, got {other:?}"),
+    };
+    assert_eq!((claimed.number, claimed.retries, claimed.state, claimed.worker.as_deref()), (trial.number, 1, TrialState::Running, Some("b")));
+    assert_eq!(claimed.sample, trial.sample);
+    assert!(matches!(s.heartbeat(a.id, trial.number, &la), Err(StoreError::LeaseLost { .. })));
+    match s.put_leased(a.id, &finish(trial.clone()), &la) {
+        Err(e @ StoreError::LeaseLost { .. }) => assert!(e.to_string().contains("lost its lease"), "{e}"),
+        other => panic!("the old holder's result must be refused, got {other:?}"),
+    }
+    assert_eq!(trials(&*s, a.id)[0].state, TrialState::Running, "the refused result changed nothing");
+    ok(h.put_leased(a.id, &finish(claimed), &lb), "the new holder finishes");
+    let t = &trials(&*s, a.id)[0];
+    assert_eq!((t.state, t.retries, t.worker.as_deref()), (TrialState::Complete, 1, Some("b")), "the retry is recorded");
+    let tells = ok(s.events(a.id, 0), "events").iter().filter(|e| e.kind == EventKind::Tell).count();
+    assert_eq!(tells, 1, "told once");
+}
+
+/// Past `max_retries` lost leases a trial is marked `failed` with the reason (and told), not re-queued.
+pub fn retry_limit_fails_the_trial(backend: Backend<'_>) {
+    let conn = backend();
+    let (mut s, mut h) = (conn(), conn());
+    let a = open(&mut *s, "alpha", CONFIG);
+    let short = |w: &str| lease(w, 0.1, 1);
+    let mut seen = Vec::new();
+    let Next::Asked { trial, .. } = next(&mut *s, a.id, &short("a"), 0, &mut asking(&[3], &mut seen)) else { panic!("asked") };
+    std::thread::sleep(Duration::from_millis(300));
+    let Next::Claimed(c) = next(&mut *h, a.id, &short("b"), 0, &mut no_ask) else { panic!("claimed after the first loss") };
+    assert_eq!(c.retries, 1);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut seen2 = Vec::new();
+    let mut third = conn();
+    let r = next(&mut *third, a.id, &short("c"), 0, &mut |ev: &NewEvents<'_>| {
+        seen2.extend(ev.events.iter().copied());
+        None
+    });
+    assert!(matches!(r, Next::Idle { unfinished: 0, .. }), "the failed trial is not handed out again: {r:?}");
+    assert_eq!(seen2.iter().map(|e| (e.kind, e.trial)).collect::<Vec<_>>(), [(EventKind::Ask, 0), (EventKind::Tell, 0)], "the failure is told");
+    let t = &trials(&*s, a.id)[0];
+    assert_eq!((t.number, t.state), (trial.number, TrialState::Failed));
+    let err = t.error.clone().unwrap_or_default();
+    assert!(err.contains("worker b lost its lease 2 times"), "the reason names the worker and the count: {err}");
+    assert!(matches!(h.put_leased(a.id, &finish(c), &short("b")), Err(StoreError::Frozen { .. })));
+}
+
+/// Heartbeats keep a short lease alive past its length; `release` hands the trial back without counting a retry.
+pub fn heartbeat_keeps_the_lease_and_release_gives_back(backend: Backend<'_>) {
+    let conn = backend();
+    let (mut s, mut h) = (conn(), conn());
+    let a = open(&mut *s, "alpha", CONFIG);
+    let la = lease("a", 0.5, 3);
+    let lb = lease("b", 30.0, 3);
+    let mut seen = Vec::new();
+    let Next::Asked { trial, .. } = next(&mut *s, a.id, &la, 0, &mut asking(&[4], &mut seen)) else { panic!("asked") };
+    for _ in 0..6 {
+        std::thread::sleep(Duration::from_millis(150));
+        ok(s.heartbeat(a.id, trial.number, &la), "heartbeat");
+        assert!(matches!(next(&mut *h, a.id, &lb, 0, &mut never), Next::Idle { unfinished: 1, .. }), "a renewed lease is not taken");
+    }
+    ok(s.release(a.id, trial.number, &la), "release");
+    let t = &trials(&*s, a.id)[0];
+    assert_eq!((t.state, t.retries), (TrialState::Pending, 0), "released: pending, no retry counted");
+    let Next::Claimed(c) = next(&mut *h, a.id, &lb, 0, &mut no_ask) else { panic!("the released trial is claimed") };
+    assert_eq!((c.number, c.retries, c.worker.as_deref()), (trial.number, 0, Some("b")));
+    assert!(matches!(s.release(a.id, trial.number, &la), Err(StoreError::LeaseLost { .. })), "only the holder releases");
+}
+
+/// Four handles in four threads ask at once until 120 trials exist: every number is handed out exactly once, the
+/// log has one ask and one tell per trial with gap-free seqs, and every worker's closure saw the other workers' asks
+/// in the global order (so their strategies share one trajectory).
+pub fn concurrent_asks_hand_out_each_trial_once(backend: Backend<'_>) {
+    const N: u64 = 120;
+    let conn = backend();
+    let id = open(&mut *conn(), "alpha", CONFIG).id;
+    let barrier = Arc::new(Barrier::new(4));
+    let handles: Vec<_> = (0..4u16)
+        .map(|w| {
+            let (conn, barrier) = (conn.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let mut s = conn();
+                let l = lease(&format!("w{w}"), 30.0, 3);
+                let (mut cursor, mut mine, mut view) = (0u64, Vec::new(), Vec::new());
+                barrier.wait();
+                loop {
+                    let mut ask = |ev: &NewEvents<'_>| {
+                        view.extend(ev.events.iter().filter(|e| e.kind == EventKind::Ask).map(|e| e.trial));
+                        (ev.next_number < N).then(|| {
+                            let mut t = Trial::new(ev.next_number, Sample::new(&[w, ev.next_number as u16]));
+                            t.state = TrialState::Running;
+                            t
+                        })
+                    };
+                    match next(&mut *s, id, &l, cursor, &mut ask) {
+                        Next::Asked { trial, cursor: c } => {
+                            cursor = c;
+                            view.push(trial.number);
+                            mine.push(trial.number);
+                            ok(s.put_leased(id, &finish(trial), &l), "finish");
+                        }
+                        Next::Idle { cursor: c, unfinished } => {
+                            cursor = c;
+                            if unfinished == 0 {
+                                break;
+                            }
+                            std::thread::sleep(Duration::from_millis(2));
+                        }
+                        Next::Claimed(t) => panic!("nothing was re-queued, yet trial {} was claimed", t.number),
+                    }
+                }
+                (mine, view)
+            })
+        })
+        .collect();
+    let results: Vec<(Vec<u64>, Vec<u64>)> = handles.into_iter().map(|h| h.join().expect("worker thread")).collect();
+    let mut all: Vec<u64> = results.iter().flat_map(|(m, _)| m.iter().copied()).collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..N).collect::<Vec<_>>(), "every trial number handed out exactly once");
+    for (w, (_, view)) in results.iter().enumerate() {
+        assert_eq!(view, &(0..view.len() as u64).collect::<Vec<_>>(), "worker {w} saw the asks in the global order");
+    }
+    let s = conn();
+    let events = ok(s.events(id, 0), "events");
+    assert_eq!(events.len() as u64, 2 * N);
+    assert!(events.iter().enumerate().all(|(i, e)| e.seq == i as u64 + 1), "seqs are 1..=2N without gaps");
+    let mut asked = BTreeSet::new();
+    for e in &events {
+        match e.kind {
+            EventKind::Ask => assert!(asked.insert(e.trial), "trial {} asked twice", e.trial),
+            EventKind::Tell => assert!(asked.contains(&e.trial), "trial {} told before it was asked", e.trial),
+        }
+    }
+    assert!(trials(&*s, id).iter().all(|t| t.state == TrialState::Complete));
+}
+
+/// 60 running trials without a lease (left by killed runs) are claimed by four concurrent workers: each exactly
+/// once, and each counts one retry.
+pub fn concurrent_claims_take_each_pending_trial_once(backend: Backend<'_>) {
+    let conn = backend();
+    let id = {
+        let mut s = conn();
+        let id = open(&mut *s, "alpha", CONFIG).id;
+        let batch: Vec<Trial> = (0..60).map(|n| full_trial(n, TrialState::Running)).collect();
+        ok(s.import_trials(id, &batch), "import");
+        id
+    };
+    let barrier = Arc::new(Barrier::new(4));
+    let handles: Vec<_> = (0..4)
+        .map(|w| {
+            let (conn, barrier) = (conn.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let mut s = conn();
+                let l = lease(&format!("w{w}"), 30.0, 3);
+                let mut mine = Vec::new();
+                barrier.wait();
+                loop {
+                    match next(&mut *s, id, &l, 0, &mut never) {
+                        Next::Claimed(t) => {
+                            mine.push(t.number);
+                            ok(s.put_leased(id, &finish(t), &l), "finish");
+                        }
+                        Next::Idle { unfinished: 0, .. } => break,
+                        Next::Idle { .. } => std::thread::sleep(Duration::from_millis(2)),
+                        Next::Asked { .. } => panic!("the closure asked nothing"),
+                    }
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut all: Vec<u64> = handles.into_iter().flat_map(|h| h.join().expect("worker thread")).collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..60).collect::<Vec<_>>(), "every orphaned trial claimed exactly once");
+    let t = trials(&*conn(), id);
+    assert!(t.iter().all(|t| t.state == TrialState::Complete && t.retries == 1), "each counted one retry");
+}
+
+/// Three core workers (threads, one handle each) run a toy study together; a serial `Study::run` on the same storage
+/// then replays the interleaved log through a fresh strategy without diverging, and a larger budget continues it.
+pub fn workers_share_one_trajectory_and_resume_serially(backend: Backend<'_>) {
+    let conn = backend();
+    let space = ToySpace::new(4, 5);
+    let eval: Arc<dyn Evaluator> = Arc::new(ToyEval);
+    let mut study = Study::new("workers", &space, eval.as_ref(), vec![Objective::max("score")]);
+    study.config = r#"{"space":"toy-4x5","strategy":"toy-random","seed":11}"#.into();
+    study.seed = 11;
+    study.budget = Budget::trials(45);
+    let id = open(&mut *conn(), "workers", &study.config).id;
+    let evaluated: Vec<u64> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..3)
+            .map(|_| {
+                let (conn, eval, study) = (conn.clone(), eval.clone(), &study);
+                sc.spawn(move || {
+                    let stop = StopSignal::new();
+                    let reconnect = conn.clone();
+                    let ctx = WorkerContext {
+                        study_id: id,
+                        evaluator: eval,
+                        new_strategy: &mut || Box::new(ToyRandom::new(11)),
+                        connect: &mut || Ok(reconnect()),
+                        options: WorkerOptions { poll: Duration::from_millis(5), ..WorkerOptions::new() },
+                        stop: &stop,
+                        log: &mut |_| {},
+                    };
+                    study.work(conn(), ctx).unwrap_or_else(|e| panic!("worker: {e}")).evaluated
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().expect("worker thread")).collect()
+    });
+    assert_eq!(evaluated.iter().sum::<u64>(), 45, "the budget is spent exactly: {evaluated:?}");
+    let mut s = conn();
+    let got = trials(&*s, id);
+    assert_eq!(got.len(), 45);
+    assert!(got.iter().all(|t| t.state.is_finished()), "no trial left running");
+    let summary = study.run(&mut ToyRandom::new(11), &mut *s, &mut ()).expect("a serial run replays the workers' log");
+    assert_eq!((summary.replayed, summary.trials), (45, 45));
+    study.budget = Budget::trials(50);
+    let summary = study.run(&mut ToyRandom::new(11), &mut *s, &mut ()).expect("and continues it");
+    assert_eq!(summary.trials, 50);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

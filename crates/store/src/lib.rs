@@ -4,9 +4,12 @@
 //! every storage backend must pass.
 //!
 //! * [`SqliteStorage`]: one SQLite file, the default (`storage = "sqlite://tessera.db"`). Several processes on one
-//!   machine may share the file.
-//! * [`conformance`]: the trait's contract as executable cases (reused by every backend, including the in-memory
-//!   one in core and a future PostgreSQL one).
+//!   machine may share the file (workers of `tessera search --workers N`).
+//! * [`PostgresStorage`]: a PostgreSQL database (`storage = "postgres://user@host/db"`, optionally `?schema=NAME`),
+//!   for workers on many machines; see [`postgres`] for the URL, the schema and how concurrency is handled.
+//! * [`conformance`]: the trait's contract as executable cases, run against core's in-memory storage, SQLite and
+//!   PostgreSQL alike (21 cases: the single-handle contract, the event log, leases, retries, concurrent asks and
+//!   claims from several handles in several threads, workers resuming serially).
 //!
 //! ```no_run
 //! use tessera_core::{Storage, Trial, TrialState, Sample};
@@ -22,11 +25,12 @@
 //! # Ok::<(), tessera_core::StoreError>(())
 //! ```
 //!
-//! ## Schema (version 1)
+//! ## Schema (version 2)
 //!
 //! ```text
-//! meta(key TEXT PRIMARY KEY, value TEXT)            -- 'schema_version' → '1'
-//! studies(id INTEGER PRIMARY KEY, name TEXT UNIQUE, config TEXT, created_at REAL)
+//! meta(key TEXT PRIMARY KEY, value TEXT)            -- 'schema_version' → '2'
+//! studies(id INTEGER PRIMARY KEY, name TEXT UNIQUE, config TEXT, created_at REAL,
+//!         event_seq INTEGER)                        -- the last event's seq (v2)
 //! trials(study_id → studies.id, number INTEGER,
 //!        sample TEXT,                               -- JSON array of choices, e.g. [0,3,1]
 //!        key TEXT, description TEXT,
@@ -36,9 +40,17 @@
 //!        error TEXT NULL,
 //!        started_at REAL NULL, finished_at REAL NULL,   -- Unix seconds
 //!        wall_seconds REAL, sim_seconds REAL,       -- NULL means NaN (SQLite cannot store NaN)
+//!        worker TEXT NULL,                          -- v2: who holds (running) or last held the trial
+//!        lease_until REAL NULL,                     -- v2: Unix seconds; NULL unless running under a lease
+//!        retries INTEGER,                           -- v2: re-queues after lost leases
 //!        PRIMARY KEY (study_id, number))
-//! INDEX trials_study_state ON trials(study_id, state)  -- covers the per-state counts of `studies()`
+//! INDEX trials_study_state ON trials(study_id, state, number)  -- per-state counts, lowest pending, running leases
+//! events(study_id, seq, kind, trial, PRIMARY KEY (study_id, seq))   -- v2: the event log (ask | tell)
+//! study_attrs(study_id, key, value, PRIMARY KEY (study_id, key))   -- v2: e.g. the study file, for workers
 //! ```
+//!
+//! Migration 2 derives the event log of studies written at version 1 from their trials (each trial asked, then told
+//! if finished: what a serial run did). PostgreSQL has the same versions with PostgreSQL types (see [`postgres`]).
 //!
 //! The file's `PRAGMA application_id` is [`sqlite::APPLICATION_ID`] ("TSRA").
 //!
@@ -65,24 +77,33 @@
 //!   file. That is the right trade for a study: a lost trial is re-run on resume.
 //! * `busy_timeout` = 5 s ([`sqlite::BUSY_TIMEOUT`]): several processes (workers, `tessera trials` while a run goes
 //!   on) share one file; a writer waits for another's short transaction.
-//! * `put_trial` is one conditional upsert (`INSERT … ON CONFLICT DO UPDATE … WHERE state IN ('pending','running')`),
-//!   so the frozen check and the write are atomic; `open_study` is an immediate transaction (insert-if-absent, then
-//!   compare configs), so two processes creating one study agree on it.
-//! * Statements are prepared once per connection (`prepare_cached`). On this 2-core machine a put takes tens of
-//!   microseconds; `examples/store_bench.rs` measures it (`cargo run --release -p tessera-store --example store_bench`).
+//! * `put_trial`, `next_trial`, `put_leased` and `import_trials` are `BEGIN IMMEDIATE` transactions: the write lock
+//!   is taken first, so the frozen check, the write and its events are atomic and two workers' asks never
+//!   interleave; `open_study` is an immediate transaction too (insert-if-absent, then compare configs), so two
+//!   processes creating one study agree on it. Heartbeats and releases are single conditional `UPDATE`s.
+//! * Statements are prepared once per connection (`prepare_cached`, a cache large enough for every statement). On
+//!   this 2-core machine a put takes tens of microseconds and a worker's ask+tell round trip about 200 µs;
+//!   `examples/store_bench.rs` and `examples/worker_bench.rs` measure them (`bash
+//!   crates/store/examples/worker_bench.sh` also runs Optuna on the same sizes).
+//! * `SQLITE_BUSY` after the busy timeout is [`StoreError::Unavailable`] (transient: workers retry).
 //!
 //! ## Adding a backend
 //!
 //! 1. Implement [`tessera_core::Storage`] (four required methods; override `location` so messages name the
-//!    database, without credentials) and return the typed [`StoreError`] variants the trait doc names.
-//! 2. Add `tests/<backend>_conformance.rs` with
-//!    `tessera_store::conformance_tests!(|| Box::new(fresh_storage()) as Box<dyn Storage>);` where each call returns a
-//!    new, empty storage (a fresh database or schema). That is one `#[test]` per case of [`conformance::CASES`].
-//! 3. Add backend-specific tests beside it (schema check on open, several handles on one database), as
-//!    `tests/sqlite.rs` does for SQLite.
+//!    database, without credentials) and return the typed [`StoreError`] variants the trait doc names. For
+//!    workers, override the event log and the worker methods (`next_trial`, `heartbeat`, `put_leased`, `release`,
+//!    study attributes, `import_trials`) and return `true` from `supports_workers`.
+//! 2. Add `tests/<backend>_conformance.rs` with `tessera_store::conformance_tests!(Some(backend()));` where
+//!    `backend()` returns a closure that makes a new, empty storage (a fresh database or schema) on each call and
+//!    returns a [`conformance::Connector`] opening handles on it (`Arc<dyn Fn() -> Box<dyn Storage>>`). That is one
+//!    `#[test]` per case of [`conformance::CASES`]; pass `None` to skip (a server that is not configured).
+//! 3. Add backend-specific tests beside it (schema check on open, credentials, dropped connections), as
+//!    `tests/sqlite.rs` and `tests/postgres.rs` do.
 
 pub mod conformance;
+pub mod postgres;
 pub mod sqlite;
 
+pub use self::postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
 pub use tessera_core::{Storage, StoreError};

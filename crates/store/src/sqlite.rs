@@ -6,8 +6,8 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tessera_core::storage::now;
-use tessera_core::{Metrics, Sample, Storage, StoreError, StudyInfo, Trial, TrialState};
+use tessera_core::storage::{lease_failure_message, lease_lost, now};
+use tessera_core::{AskFn, Event, EventKind, Lease, Metrics, NewEvents, Next, Sample, Storage, StoreError, StudyInfo, Trial, TrialState};
 
 /// One step of the schema. Migration `i` (0-based) takes a database from version `i` to version `i + 1`.
 #[derive(Clone, Copy, Debug)]
@@ -48,6 +48,45 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             PRIMARY KEY (study_id, number)
         );
         CREATE INDEX trials_study_state ON trials(study_id, state);
+    ",
+}, Migration {
+    version: 2,
+    description: "event log, leases and retries for workers, study attributes",
+    sql: "
+        ALTER TABLE studies ADD COLUMN event_seq INTEGER NOT NULL DEFAULT 0;
+        -- Workers look up the lowest pending trial and the running ones: (study, state, number) answers both
+        -- without scanning the study (the old index made the planner walk every trial for ORDER BY number).
+        DROP INDEX trials_study_state;
+        CREATE INDEX trials_study_state ON trials(study_id, state, number);
+        ALTER TABLE trials ADD COLUMN worker TEXT;
+        ALTER TABLE trials ADD COLUMN lease_until REAL;     -- Unix seconds; NULL unless running under a lease
+        ALTER TABLE trials ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE events (
+            study_id INTEGER NOT NULL REFERENCES studies(id),
+            seq      INTEGER NOT NULL,                      -- 1, 2, … per study (studies.event_seq is the last)
+            kind     TEXT NOT NULL,                         -- ask | tell
+            trial    INTEGER NOT NULL,
+            PRIMARY KEY (study_id, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE study_attrs (
+            study_id INTEGER NOT NULL REFERENCES studies(id),
+            key      TEXT NOT NULL,
+            value    TEXT NOT NULL,
+            PRIMARY KEY (study_id, key)
+        ) WITHOUT ROWID;
+        -- Studies written before the event log were serial: each trial was asked, then told if finished.
+        INSERT INTO events (study_id, seq, kind, trial)
+            SELECT study_id, cum - fin, 'ask', number FROM (
+                SELECT study_id, number, (state NOT IN ('pending', 'running')) AS fin,
+                       SUM(1 + (state NOT IN ('pending', 'running'))) OVER (PARTITION BY study_id ORDER BY number) AS cum
+                FROM trials);
+        INSERT INTO events (study_id, seq, kind, trial)
+            SELECT study_id, cum, 'tell', number FROM (
+                SELECT study_id, number, state,
+                       SUM(1 + (state NOT IN ('pending', 'running'))) OVER (PARTITION BY study_id ORDER BY number) AS cum
+                FROM trials)
+            WHERE state NOT IN ('pending', 'running');
+        UPDATE studies SET event_seq = (SELECT COALESCE(MAX(seq), 0) FROM events WHERE events.study_id = studies.id);
     ",
 }];
 
@@ -104,6 +143,15 @@ impl SqliteStorage {
         Ok(s)
     }
 
+    /// Sets `PRAGMA synchronous` for this connection: `NORMAL` (the default: a commit survives a crash or kill of
+    /// the process) or `FULL` (it also survives a power loss: every commit waits for an fsync of the WAL).
+    pub fn set_synchronous(&self, mode: &str) -> Result<(), StoreError> {
+        if !["OFF", "NORMAL", "FULL", "EXTRA"].contains(&mode.to_ascii_uppercase().as_str()) {
+            return Err(self.backend(format!("unknown synchronous mode `{mode}` (NORMAL, FULL)")));
+        }
+        self.conn.execute_batch(&format!("PRAGMA synchronous = {mode}")).map_err(|e| self.err(e))
+    }
+
     /// The file, or `None` for an in-memory database.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
@@ -144,8 +192,19 @@ impl SqliteStorage {
     fn init(&mut self, create: bool) -> Result<(), StoreError> {
         let loc = self.location.clone();
         self.conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| open_err(&loc, e))?;
+        // Every statement of the worker protocol stays prepared (the default cache of 16 would evict some each trip).
+        self.conn.set_prepared_statement_cache_capacity(64);
         // Read-only inspection first: nothing is written to a file that turns out not to be ours.
-        let fresh = inspect(&self.conn, &loc)?;
+        let mut fresh = inspect(&self.conn, &loc)?;
+        if fresh && !create && self.path.is_some() {
+            // Another process may have just created the file and be writing the schema (a `tessera trials` racing
+            // the `tessera search` that creates the database): give it a moment before calling the file empty.
+            let deadline = std::time::Instant::now() + Duration::from_millis(1500);
+            while fresh && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+                fresh = inspect(&self.conn, &loc)?;
+            }
+        }
         if fresh && !create {
             return Err(StoreError::NotTessera { location: loc, msg: "the database is empty (no Tessera schema)".into() });
         }
@@ -238,7 +297,7 @@ impl SqliteStorage {
 
     fn trial_from_row(&self, study: i64, r: &Row) -> Result<Trial, StoreError> {
         // Columns: 0 number, 1 sample, 2 key, 3 description, 4 state, 5 metrics, 6 profile, 7 error,
-        // 8 started_at, 9 finished_at, 10 wall_seconds, 11 sim_seconds.
+        // 8 started_at, 9 finished_at, 10 wall_seconds, 11 sim_seconds, 12 worker, 13 retries (see TRIAL_COLUMNS).
         let number: i64 = r.get(0).map_err(|e| self.err(e))?;
         let text = |i: usize, col: &str| -> Result<&str, StoreError> {
             r.get_ref(i).and_then(|v| v.as_str().map_err(Into::into)).map_err(|e| self.corrupt(study, number, col, e))
@@ -267,7 +326,286 @@ impl SqliteStorage {
             finished_at: real(9, "finished_at")?,
             wall_seconds: real(10, "wall_seconds")?.unwrap_or(f64::NAN),
             sim_seconds: real(11, "sim_seconds")?.unwrap_or(f64::NAN),
+            worker: r.get::<_, Option<String>>(12).map_err(|e| self.corrupt(study, number as i64, "worker", e))?,
+            retries: r
+                .get::<_, i64>(13)
+                .ok()
+                .and_then(|v| u32::try_from(v).ok())
+                .ok_or_else(|| self.corrupt(study, number as i64, "retries", "not a small non-negative integer"))?,
         })
+    }
+}
+
+/// The trial columns in the order `trial_from_row` reads them.
+const TRIAL_COLUMNS: &str = "number, sample, key, description, state, metrics, profile, error,
+                             started_at, finished_at, wall_seconds, sim_seconds, worker, retries";
+
+/// A trial's columns as SQL values (JSON text for sample, metrics and profile).
+struct Row13 {
+    number: i64,
+    sample: String,
+    metrics: String,
+    profile: String,
+}
+
+impl SqliteStorage {
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction (the database's write lock is taken at once, so two workers never
+    /// interleave their reads and writes); commits on `Ok`, rolls back on `Err`.
+    fn immediate<T>(&mut self, f: impl FnOnce(&Self) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        if !self.conn.is_autocommit() {
+            // A previous transaction was cut short (a panic in a closure): start clean.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        self.conn.prepare_cached("BEGIN IMMEDIATE").and_then(|mut st| st.execute([])).map_err(|e| self.err(e))?;
+        match f(self) {
+            Ok(v) => match self.conn.prepare_cached("COMMIT").and_then(|mut st| st.execute([])) {
+                Ok(_) => Ok(v),
+                Err(e) => {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    Err(self.err(e))
+                }
+            },
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    fn encode(&self, trial: &Trial) -> Result<Row13, StoreError> {
+        let number = i64::try_from(trial.number)
+            .map_err(|_| self.backend(format!("trial number {} does not fit in a signed 64-bit integer", trial.number)))?;
+        let json = |v: Result<String, serde_json::Error>, col: &str| {
+            v.map_err(|e| self.backend(format!("cannot serialise column `{col}` of trial {}: {e}", trial.number)))
+        };
+        Ok(Row13 {
+            number,
+            sample: json(serde_json::to_string(&trial.sample), "sample")?,
+            metrics: json(serde_json::to_string(&trial.metrics), "metrics")?,
+            profile: json(serde_json::to_string(&trial.profile), "profile")?,
+        })
+    }
+
+    /// Appends an event (inside a transaction) and returns its seq.
+    fn push_event(&self, study: i64, kind: EventKind, trial: i64) -> Result<u64, StoreError> {
+        let seq: i64 = self
+            .conn
+            .prepare_cached("UPDATE studies SET event_seq = event_seq + 1 WHERE id = ?1 RETURNING event_seq")
+            .and_then(|mut st| st.query_row([study], |r| r.get(0)))
+            .map_err(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => self.backend(format!("no study with id {study}")),
+                e => self.err(e),
+            })?;
+        self.conn
+            .prepare_cached("INSERT INTO events (study_id, seq, kind, trial) VALUES (?1, ?2, ?3, ?4)")
+            .and_then(|mut st| st.execute(rusqlite::params![study, seq, kind.as_str(), trial]))
+            .map_err(|e| self.err(e))?;
+        Ok(seq as u64)
+    }
+
+    /// The stored state of a trial (inside a transaction), `None` when absent.
+    fn state_of(&self, study: i64, number: i64) -> Result<Option<(TrialState, Option<String>)>, StoreError> {
+        let row: Option<(String, Option<String>)> = self
+            .conn
+            .prepare_cached("SELECT state, worker FROM trials WHERE study_id = ?1 AND number = ?2")
+            .and_then(|mut st| st.query_row([study, number], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            .map_err(|e| self.err(e))?;
+        match row {
+            None => Ok(None),
+            Some((s, w)) => {
+                let state = TrialState::parse(&s).ok_or_else(|| self.corrupt(study, number, "state", format!("unknown state `{s}`")))?;
+                Ok(Some((state, w)))
+            }
+        }
+    }
+
+    /// Inserts a new trial (inside a transaction) with its ask (and tell) events; `lease`: worker and lease end.
+    fn insert_trial(&self, study: i64, trial: &Trial, lease: Option<(&str, f64)>) -> Result<u64, StoreError> {
+        let enc = self.encode(trial)?;
+        let r = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO trials (study_id, number, sample, key, description, state, metrics, profile, error,
+                                     started_at, finished_at, wall_seconds, sim_seconds, worker, lease_until, retries)
+                 VALUES (:study, :number, :sample, :key, :description, :state, :metrics, :profile, :error,
+                         :started_at, :finished_at, :wall_seconds, :sim_seconds, :worker, :lease_until, :retries)",
+            )
+            .and_then(|mut st| {
+                st.execute(named_params! {
+                    ":study": study,
+                    ":number": enc.number,
+                    ":sample": enc.sample,
+                    ":key": trial.key,
+                    ":description": trial.description,
+                    ":state": trial.state.as_str(),
+                    ":metrics": enc.metrics,
+                    ":profile": enc.profile,
+                    ":error": trial.error,
+                    ":started_at": trial.started_at,
+                    ":finished_at": trial.finished_at,
+                    ":wall_seconds": trial.wall_seconds,
+                    ":sim_seconds": trial.sim_seconds,
+                    ":worker": lease.map(|l| l.0).or(trial.worker.as_deref()),
+                    ":lease_until": lease.map(|l| l.1),
+                    ":retries": trial.retries,
+                })
+            });
+        match r {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
+                return Err(self.backend(format!("no study with id {study}")))
+            }
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                return Err(self.backend(format!("trial {} of study #{study} exists already", trial.number)))
+            }
+            Err(e) => return Err(self.err(e)),
+        }
+        let seq = self.push_event(study, EventKind::Ask, enc.number)?;
+        if trial.state.is_finished() {
+            return self.push_event(study, EventKind::Tell, enc.number);
+        }
+        Ok(seq)
+    }
+
+    /// Replaces an unfinished trial's fields (inside a transaction), appending a tell event when it becomes
+    /// finished. `worker`: only while running under this worker (then the lease is renewed to `lease_until`).
+    /// Returns whether a row changed.
+    fn update_trial(&self, study: i64, trial: &Trial, worker: Option<&str>, lease_until: Option<f64>) -> Result<bool, StoreError> {
+        let enc = self.encode(trial)?;
+        let sql = if worker.is_some() {
+            "UPDATE trials SET sample = :sample, key = :key, description = :description, state = :state,
+                    metrics = :metrics, profile = :profile, error = :error, started_at = :started_at,
+                    finished_at = :finished_at, wall_seconds = :wall_seconds, sim_seconds = :sim_seconds,
+                    lease_until = :lease_until
+             WHERE study_id = :study AND number = :number AND state = 'running' AND worker = :worker"
+        } else {
+            "UPDATE trials SET sample = :sample, key = :key, description = :description, state = :state,
+                    metrics = :metrics, profile = :profile, error = :error, started_at = :started_at,
+                    finished_at = :finished_at, wall_seconds = :wall_seconds, sim_seconds = :sim_seconds,
+                    lease_until = :lease_until, worker = :worker, retries = :retries
+             WHERE study_id = :study AND number = :number AND state IN ('pending', 'running')"
+        };
+        let changed = self
+            .conn
+            .prepare_cached(sql)
+            .and_then(|mut st| {
+                let worker_param = worker.or(trial.worker.as_deref());
+                let state = trial.state.as_str();
+                let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = vec![
+                    (":study", &study),
+                    (":number", &enc.number),
+                    (":sample", &enc.sample),
+                    (":key", &trial.key),
+                    (":description", &trial.description),
+                    (":state", &state),
+                    (":metrics", &enc.metrics),
+                    (":profile", &enc.profile),
+                    (":error", &trial.error),
+                    (":started_at", &trial.started_at),
+                    (":finished_at", &trial.finished_at),
+                    (":wall_seconds", &trial.wall_seconds),
+                    (":sim_seconds", &trial.sim_seconds),
+                    (":lease_until", &lease_until),
+                    (":worker", &worker_param),
+                ];
+                if worker.is_none() {
+                    params.push((":retries", &trial.retries));
+                }
+                st.execute(params.as_slice())
+            })
+            .map_err(|e| self.err(e))?;
+        if changed == 1 && trial.state.is_finished() {
+            self.push_event(study, EventKind::Tell, enc.number)?;
+        }
+        Ok(changed == 1)
+    }
+
+    /// Why a worker's write to `number` was refused: `Frozen` or `LeaseLost`.
+    fn refused(&self, study: i64, number: u64, worker: &str) -> StoreError {
+        let n = number as i64;
+        let read = self
+            .conn
+            .prepare_cached(&format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1 AND number = ?2"))
+            .and_then(|mut st| st.query_row([study, n], |r| Ok(self.trial_from_row(study, r))).optional());
+        match read {
+            Ok(Some(Ok(t))) if t.state.is_finished() => StoreError::Frozen { study: self.study_name(study), trial: number, state: t.state },
+            Ok(Some(Ok(t))) => lease_lost(&self.study_name(study), &t, worker),
+            Ok(Some(Err(e))) => e,
+            Ok(None) => self.backend(format!("trial {number} of study #{study} does not exist")),
+            Err(e) => self.err(e),
+        }
+    }
+
+    fn query_trials(&self, study: i64, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Trial>, StoreError> {
+        let mut st = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+        let mut rows = st.query(params).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            out.push(self.trial_from_row(study, r)?);
+        }
+        Ok(out)
+    }
+
+    fn read_events(&self, study: i64, after: u64) -> Result<Vec<Event>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT seq, kind, trial FROM events WHERE study_id = ?1 AND seq > ?2 ORDER BY seq")
+            .map_err(|e| self.err(e))?;
+        let mut rows = st.query(rusqlite::params![study, after as i64]).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let (seq, kind, trial): (i64, String, i64) =
+                (r.get(0).map_err(|e| self.err(e))?, r.get(1).map_err(|e| self.err(e))?, r.get(2).map_err(|e| self.err(e))?);
+            let kind = EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+                location: self.location.clone(),
+                msg: format!("study `{}` event {seq}: unknown kind `{kind}`", self.study_name(study)),
+            })?;
+            out.push(Event { seq: seq as u64, kind, trial: trial as u64 });
+        }
+        Ok(out)
+    }
+
+    /// Re-queues (or fails) the running trials whose lease expired (inside a transaction).
+    fn requeue_expired(&self, study: i64, lease: &Lease, t_now: f64) -> Result<(), StoreError> {
+        let expired: Vec<(i64, i64, Option<String>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT number, retries, worker FROM trials
+                 WHERE study_id = ?1 AND state = 'running' AND (lease_until IS NULL OR lease_until < ?2)",
+            )
+            .and_then(|mut st| st.query_map(rusqlite::params![study, t_now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect())
+            .map_err(|e| self.err(e))?;
+        for (number, retries, worker) in expired {
+            if retries >= i64::from(lease.max_retries) {
+                let msg = lease_failure_message(worker.as_deref(), retries as u32 + 1);
+                self.conn
+                    .prepare_cached(
+                        "UPDATE trials SET state = 'failed', error = ?3, finished_at = ?4, lease_until = NULL
+                         WHERE study_id = ?1 AND number = ?2",
+                    )
+                    .and_then(|mut st| st.execute(rusqlite::params![study, number, msg, t_now]))
+                    .map_err(|e| self.err(e))?;
+                self.push_event(study, EventKind::Tell, number)?;
+            } else {
+                self.conn
+                    .prepare_cached(
+                        "UPDATE trials SET state = 'pending', retries = retries + 1, lease_until = NULL
+                         WHERE study_id = ?1 AND number = ?2",
+                    )
+                    .and_then(|mut st| st.execute([study, number]))
+                    .map_err(|e| self.err(e))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn ensure_study(&self, study: i64) -> Result<(), StoreError> {
+        let found: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT id FROM studies WHERE id = ?1")
+            .and_then(|mut st| st.query_row([study], |r| r.get(0)).optional())
+            .map_err(|e| self.err(e))?;
+        found.map(|_| ()).ok_or_else(|| self.backend(format!("no study with id {study}")))
     }
 }
 
@@ -291,84 +629,26 @@ impl Storage for SqliteStorage {
     }
 
     fn put_trial(&mut self, study: i64, trial: &Trial) -> Result<(), StoreError> {
-        let number = i64::try_from(trial.number)
-            .map_err(|_| self.backend(format!("trial number {} does not fit in a signed 64-bit integer", trial.number)))?;
-        let json = |v: Result<String, serde_json::Error>, col: &str| {
-            v.map_err(|e| self.backend(format!("cannot serialise column `{col}` of trial {}: {e}", trial.number)))
-        };
-        let sample = json(serde_json::to_string(&trial.sample), "sample")?;
-        let metrics = json(serde_json::to_string(&trial.metrics), "metrics")?;
-        let profile = json(serde_json::to_string(&trial.profile), "profile")?;
-        // Insert, or replace unless the stored trial is finished: the frozen check and the write are one statement.
-        let changed = self
-            .conn
-            .prepare_cached(
-                "INSERT INTO trials (study_id, number, sample, key, description, state, metrics, profile, error,
-                                     started_at, finished_at, wall_seconds, sim_seconds)
-                 VALUES (:study, :number, :sample, :key, :description, :state, :metrics, :profile, :error,
-                         :started_at, :finished_at, :wall_seconds, :sim_seconds)
-                 ON CONFLICT (study_id, number) DO UPDATE SET
-                     sample = excluded.sample, key = excluded.key, description = excluded.description,
-                     state = excluded.state, metrics = excluded.metrics, profile = excluded.profile,
-                     error = excluded.error, started_at = excluded.started_at, finished_at = excluded.finished_at,
-                     wall_seconds = excluded.wall_seconds, sim_seconds = excluded.sim_seconds
-                 WHERE trials.state IN ('pending', 'running')",
-            )
-            .and_then(|mut st| {
-                st.execute(named_params! {
-                    ":study": study,
-                    ":number": number,
-                    ":sample": sample,
-                    ":key": trial.key,
-                    ":description": trial.description,
-                    ":state": trial.state.as_str(),
-                    ":metrics": metrics,
-                    ":profile": profile,
-                    ":error": trial.error,
-                    ":started_at": trial.started_at,
-                    ":finished_at": trial.finished_at,
-                    ":wall_seconds": trial.wall_seconds,
-                    ":sim_seconds": trial.sim_seconds,
-                })
-            });
-        match changed {
-            Ok(1) => Ok(()),
-            Ok(_) => {
-                // Not written: the stored trial is finished. Finished trials never change, so reading its state
-                // after the statement is race-free.
-                let state: Option<String> = self
-                    .conn
-                    .query_row("SELECT state FROM trials WHERE study_id = ?1 AND number = ?2", [study, number], |r| r.get(0))
-                    .optional()
-                    .map_err(|e| self.err(e))?;
-                let state = state.as_deref().and_then(TrialState::parse);
-                match state {
-                    Some(state) => Err(StoreError::Frozen { study: self.study_name(study), trial: trial.number, state }),
-                    None => Err(self.backend(format!("trial {} of study #{study} was not written", trial.number))),
+        self.immediate(|s| {
+            let number = s.encode(trial)?.number;
+            match s.state_of(study, number)? {
+                None => s.insert_trial(study, trial, None).map(|_| ()),
+                Some((state, _)) if state.is_finished() => {
+                    Err(StoreError::Frozen { study: s.study_name(study), trial: trial.number, state })
+                }
+                Some(_) => {
+                    if s.update_trial(study, trial, None, None)? {
+                        Ok(())
+                    } else {
+                        Err(s.backend(format!("trial {} of study #{study} was not written", trial.number)))
+                    }
                 }
             }
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
-                Err(self.backend(format!("no study with id {study}")))
-            }
-            Err(e) => Err(self.err(e)),
-        }
+        })
     }
 
     fn trials(&self, study: i64) -> Result<Vec<Trial>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "SELECT number, sample, key, description, state, metrics, profile, error,
-                        started_at, finished_at, wall_seconds, sim_seconds
-                 FROM trials WHERE study_id = ?1 ORDER BY number",
-            )
-            .map_err(|e| self.err(e))?;
-        let mut rows = st.query([study]).map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            out.push(self.trial_from_row(study, r)?);
-        }
-        Ok(out)
+        self.query_trials(study, &format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1 ORDER BY number"), &[&study])
     }
 
     fn studies(&self) -> Result<Vec<StudyInfo>, StoreError> {
@@ -405,6 +685,147 @@ impl Storage for SqliteStorage {
     fn location(&self) -> String {
         self.location.clone()
     }
+
+    fn events(&self, study: i64, after: u64) -> Result<Vec<Event>, StoreError> {
+        self.read_events(study, after)
+    }
+
+    fn supports_workers(&self) -> bool {
+        true
+    }
+
+    fn next_trial(&mut self, study: i64, lease: &Lease, cursor: u64, ask: &mut AskFn<'_>) -> Result<Next, StoreError> {
+        self.immediate(|s| {
+            s.ensure_study(study)?;
+            let t_now = now();
+            s.requeue_expired(study, lease, t_now)?;
+            let pending = s.query_trials(
+                study,
+                &format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1 AND state = 'pending' ORDER BY number LIMIT 1"),
+                &[&study],
+            )?;
+            if let Some(mut t) = pending.into_iter().next() {
+                s.conn
+                    .prepare_cached(
+                        "UPDATE trials SET state = 'running', worker = ?3, lease_until = ?4 WHERE study_id = ?1 AND number = ?2",
+                    )
+                    .and_then(|mut st| st.execute(rusqlite::params![study, t.number as i64, lease.worker, t_now + lease.seconds]))
+                    .map_err(|e| s.err(e))?;
+                t.state = TrialState::Running;
+                t.worker = Some(lease.worker.clone());
+                return Ok(Next::Claimed(t));
+            }
+            let events = s.read_events(study, cursor)?;
+            let trials = if events.is_empty() {
+                Vec::new()
+            } else {
+                s.query_trials(
+                    study,
+                    &format!(
+                        "SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1
+                         AND number IN (SELECT trial FROM events WHERE study_id = ?1 AND seq > ?2) ORDER BY number"
+                    ),
+                    &[&study, &(cursor as i64)],
+                )?
+            };
+            let next_number: i64 = s
+                .conn
+                .prepare_cached("SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = ?1")
+                .and_then(|mut st| st.query_row([study], |r| r.get(0)))
+                .map_err(|e| s.err(e))?;
+            let seen = events.last().map(|e| e.seq).unwrap_or(cursor);
+            match ask(&NewEvents { events: &events, trials: &trials, next_number: next_number as u64 }) {
+                Some(mut t) => {
+                    t.number = next_number as u64;
+                    t.state = TrialState::Running;
+                    t.worker = Some(lease.worker.clone());
+                    let cursor = s.insert_trial(study, &t, Some((&lease.worker, t_now + lease.seconds)))?;
+                    Ok(Next::Asked { trial: t, cursor })
+                }
+                None => {
+                    let unfinished: i64 = s
+                        .conn
+                        .prepare_cached("SELECT count(*) FROM trials WHERE study_id = ?1 AND state IN ('pending', 'running')")
+                        .and_then(|mut st| st.query_row([study], |r| r.get(0)))
+                        .map_err(|e| s.err(e))?;
+                    Ok(Next::Idle { cursor: seen, unfinished: unfinished as u64 })
+                }
+            }
+        })
+    }
+
+    fn heartbeat(&mut self, study: i64, trial: u64, lease: &Lease) -> Result<(), StoreError> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE trials SET lease_until = ?4 WHERE study_id = ?1 AND number = ?2 AND state = 'running' AND worker = ?3",
+            )
+            .and_then(|mut st| st.execute(rusqlite::params![study, trial as i64, lease.worker, now() + lease.seconds]))
+            .map_err(|e| self.err(e))?;
+        if changed == 1 {
+            Ok(())
+        } else {
+            Err(self.refused(study, trial, &lease.worker))
+        }
+    }
+
+    fn put_leased(&mut self, study: i64, trial: &Trial, lease: &Lease) -> Result<(), StoreError> {
+        self.immediate(|s| {
+            let until = (trial.state == TrialState::Running).then(|| now() + lease.seconds);
+            if s.update_trial(study, trial, Some(&lease.worker), until)? {
+                Ok(())
+            } else {
+                Err(s.refused(study, trial.number, &lease.worker))
+            }
+        })
+    }
+
+    fn release(&mut self, study: i64, trial: u64, lease: &Lease) -> Result<(), StoreError> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE trials SET state = 'pending', lease_until = NULL
+                 WHERE study_id = ?1 AND number = ?2 AND state = 'running' AND worker = ?3",
+            )
+            .and_then(|mut st| st.execute(rusqlite::params![study, trial as i64, lease.worker]))
+            .map_err(|e| self.err(e))?;
+        if changed == 1 {
+            Ok(())
+        } else {
+            Err(self.refused(study, trial, &lease.worker))
+        }
+    }
+
+    fn set_study_attr(&mut self, study: i64, key: &str, value: &str) -> Result<(), StoreError> {
+        let r = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO study_attrs (study_id, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (study_id, key) DO UPDATE SET value = excluded.value",
+            )
+            .and_then(|mut st| st.execute(rusqlite::params![study, key, value]));
+        match r {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
+                Err(self.backend(format!("no study with id {study}")))
+            }
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    fn study_attr(&self, study: i64, key: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT value FROM study_attrs WHERE study_id = ?1 AND key = ?2")
+            .and_then(|mut st| st.query_row(rusqlite::params![study, key], |r| r.get(0)).optional())
+            .map_err(|e| self.err(e))
+    }
+
+    fn import_trials(&mut self, study: i64, trials: &[Trial]) -> Result<(), StoreError> {
+        self.immediate(|s| {
+            s.ensure_study(study)?;
+            trials.iter().try_for_each(|t| s.insert_trial(study, t, None).map(|_| ()))
+        })
+    }
 }
 
 /// Runs `f` again while it fails with SQLITE_BUSY / SQLITE_LOCKED, for at most [`BUSY_TIMEOUT`].
@@ -428,7 +849,13 @@ fn open_err(location: &str, e: rusqlite::Error) -> StoreError {
 }
 
 fn backend(location: &str, e: rusqlite::Error) -> StoreError {
-    StoreError::Backend { location: location.into(), msg: e.to_string() }
+    match e.sqlite_error_code() {
+        // Another process held the write lock for longer than the busy timeout: worth retrying.
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            StoreError::Unavailable { location: location.into(), msg: e.to_string() }
+        }
+        _ => StoreError::Backend { location: location.into(), msg: e.to_string() },
+    }
 }
 
 fn not_tessera(location: &str, msg: impl Into<String>) -> StoreError {

@@ -1,6 +1,11 @@
-//! The conformance suite against core's `MemoryStorage`, the reference implementation: a case that fails here is a
-//! bug in the suite (or in core), not in a backend.
+//! The conformance suite against core's in-memory storage, the reference implementation: a case that fails here is
+//! a bug in the suite (or in core), not in a backend. Handles on one storage share it behind a mutex.
 
-use tessera_core::{MemoryStorage, Storage};
+use std::sync::Arc;
+use tessera_core::{SharedMemoryStorage, Storage};
+use tessera_store::conformance::Connector;
 
-tessera_store::conformance_tests!(|| Box::new(MemoryStorage::new()) as Box<dyn Storage>);
+tessera_store::conformance_tests!(Some(|| {
+    let shared = SharedMemoryStorage::new();
+    Arc::new(move || Box::new(shared.clone()) as Box<dyn Storage>) as Connector
+}));

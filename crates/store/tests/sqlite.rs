@@ -404,3 +404,36 @@ fn simultaneous_first_opens_of_a_new_file_agree() {
         assert_eq!(SqliteStorage::open_existing(&path).unwrap().schema_version().unwrap(), SCHEMA_VERSION);
     }
 }
+
+// --- schema version 2: event log, leases -------------------------------------------------------------------------
+
+#[test]
+fn version_1_file_is_migrated_with_its_event_log() {
+    // A database written by a Tessera with schema 1 (serial runs; trial 2 was running when the run was killed).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    let c = Connection::open(&path).unwrap();
+    c.execute_batch(&format!(
+        "PRAGMA application_id = {APPLICATION_ID};
+         CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+         INSERT INTO meta VALUES ('schema_version', '1');
+         {}
+         INSERT INTO studies VALUES (1, 'old', '{{}}', 1.0), (2, 'other', '{{}}', 2.0);
+         INSERT INTO trials VALUES (1, 0, '[1]', '', '', 'complete', '{{}}', '{{}}', NULL, NULL, NULL, 1, 1),
+                                   (1, 1, '[2]', '', '', 'infeasible', '{{}}', '{{}}', 'x', NULL, NULL, 1, 1),
+                                   (1, 2, '[3]', '', '', 'running', '{{}}', '{{}}', NULL, NULL, NULL, 0, 0),
+                                   (2, 0, '[4]', '', '', 'failed', '{{}}', '{{}}', 'y', NULL, NULL, 1, 1);",
+        tessera_store::sqlite::MIGRATIONS[0].sql
+    ))
+    .unwrap();
+    drop(c);
+    let mut s = SqliteStorage::open_existing(&path).expect("migrated on open");
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    let kinds = |s: &SqliteStorage, id| s.events(id, 0).unwrap().iter().map(|e| (e.kind.as_str(), e.seq, e.trial)).collect::<Vec<_>>();
+    assert_eq!(kinds(&s, 1), [("ask", 1, 0), ("tell", 2, 0), ("ask", 3, 1), ("tell", 4, 1), ("ask", 5, 2)]);
+    assert_eq!(kinds(&s, 2), [("ask", 1, 0), ("tell", 2, 0)]);
+    let t = &s.trials(1).unwrap()[2];
+    assert_eq!((t.worker.as_deref(), t.retries), (None, 0));
+    s.put_trial(1, &trial(2, TrialState::Complete)).unwrap();
+    assert_eq!(kinds(&s, 1).last(), Some(&("tell", 6, 2)), "new events continue the sequence");
+}

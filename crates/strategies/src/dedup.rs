@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use tessera_core::{Metrics, Sample, Space, Strategy, Told, TrialState};
 
-type Known = Option<(TrialState, Vec<f64>, Metrics)>;
+type Known = Option<(TrialState, Vec<f64>, Metrics, f64)>;
 
 pub struct Dedup {
     inner: Box<dyn Strategy>,
@@ -31,8 +31,8 @@ impl Strategy for Dedup {
                     self.seen.insert(key, None);
                     return Some(s);
                 }
-                Some(Some((state, values, metrics))) => {
-                    let told = Told { number: u64::MAX, sample: &s, state: *state, values, metrics };
+                Some(Some((state, values, metrics, violation))) => {
+                    let told = Told { number: u64::MAX, sample: &s, state: *state, values, metrics, violation: *violation };
                     self.inner.tell(space, &told);
                 }
                 Some(None) => {}
@@ -42,7 +42,7 @@ impl Strategy for Dedup {
     }
 
     fn tell(&mut self, space: &dyn Space, told: &Told) {
-        self.seen.insert(space.key(told.sample), Some((told.state, told.values.to_vec(), told.metrics.clone())));
+        self.seen.insert(space.key(told.sample), Some((told.state, told.values.to_vec(), told.metrics.clone(), told.violation)));
         self.inner.tell(space, told);
     }
 

@@ -55,6 +55,20 @@ const CASES: &[(&str, &[(&str, &str)], u64)] = &[
     ("grid", &[], 1_080),
     ("local", &[], 150),
     ("evolution", &[], 300),
+    ("nsga2", &[], 300),
+    ("gp-bo", &[], 60),
+    ("tpe", &[], 200),
+    // The neural predictors train in this (unoptimised) test profile: lighter settings keep the suite fast; the
+    // defaults are exercised by tests/batch_ask.rs and the protocol tables.
+    ("bananas", &[("steps", "10"), ("first_steps", "100"), ("ensemble", "3")], 120),
+    // REINFORCE's and MCTS's defaults (lr 0.6, c 0.1) are tuned greedy for NB201; on the bowl they can lock in
+    // early, and since neither repeats a sample they still finish by exhausting the space.
+    ("reinforce", &[("lr", "0.3")], 300),
+    ("reinforce", &[], 1_080),
+    ("mcts", &[("c", "0.5")], 300),
+    ("mcts", &[], 1_080),
+    ("adaptive-evolution", &[], 300),
+    ("linas", &[("steps", "20"), ("inner_evals", "100"), ("ensemble", "2")], 150),
 ];
 
 fn run(kind: &str, opts: &[(&str, &str)], seed: u64, budget: u64) -> Vec<(Sample, f64)> {
@@ -94,7 +108,8 @@ fn every_strategy_finds_the_optimum_validly_and_deterministically() {
 fn unknown_strategy_and_bad_options_are_clear_errors() {
     let space = Bowl::new();
     let e = tessera_strategies::build("anneal", &Default::default(), &space, 0).err().unwrap();
-    assert_eq!(e, "unknown strategy `anneal`; known strategies: random, grid, local, evolution");
+    assert_eq!(e, format!("unknown strategy `anneal`; known strategies: {}", tessera_strategies::KINDS.join(", ")));
+    assert!(e.contains("random, grid, local, evolution"), "{e}");
     let o = [("population".to_string(), "x".to_string())].into_iter().collect();
     let e = tessera_strategies::build("evolution", &o, &space, 0).err().unwrap();
     assert!(e.contains("`population` must be a non-negative integer"), "{e}");

@@ -3,7 +3,8 @@
 //! ```toml
 //! [study]
 //! name = "cora-evolution"
-//! storage = "tessera.db"          # a SQLite file (or sqlite://path); relative to the working directory
+//! storage = "tessera.db"          # a SQLite file (or sqlite://path), relative to the working directory; or a
+//!                                 # PostgreSQL URL postgres://user[:password]@host[:port]/db[?schema=NAME]
 //! seed = 0
 //! budget = { trials = 100 }       # and/or seconds = …, sim_seconds = …
 //!
@@ -83,6 +84,9 @@ pub struct StudyFile {
     /// Where the file was read from (for messages and relative data paths).
     #[serde(skip)]
     pub path: PathBuf,
+    /// The file's text as read (stored with the study so workers can rebuild it: see [`Setup::register`]).
+    #[serde(skip)]
+    pub text: String,
 }
 
 /// Everything a run needs, built from a study file.
@@ -109,6 +113,7 @@ impl StudyFile {
         let file = path.display().to_string();
         let mut f: StudyFile = toml::from_str(text).map_err(|e| ConfigError::Parse { file: file.clone(), msg: one_line(&e, text) })?;
         f.path = path.to_path_buf();
+        f.text = text.to_string();
         let err = |field: &str, msg: String| ConfigError::Field { file: file.clone(), field: field.into(), msg };
         if f.study.name.trim().is_empty() {
             return Err(err("study.name", "must not be empty".into()));
@@ -204,7 +209,64 @@ impl StudyFile {
     }
 }
 
+/// Study attribute holding the study file's text (see [`Setup::register`]).
+pub const ATTR_STUDY_FILE: &str = "study_file";
+/// Study attribute holding the study file's absolute path (its directory anchors relative data paths).
+pub const ATTR_STUDY_PATH: &str = "study_path";
+
+/// Why a worker cannot rebuild a study from its storage.
+#[derive(Debug, Error)]
+pub enum WorkerSetupError {
+    #[error(transparent)]
+    Store(#[from] tessera_core::StoreError),
+    #[error("study `{study}` in {location} has no stored study file (it was created by an older Tessera or by the library); run `tessera search STUDY.toml --workers N` or `tessera worker --file STUDY.toml` once to store it")]
+    NoStudyFile { study: String, location: String },
+    #[error("study `{study}`: the stored study file no longer builds: {source}")]
+    Config { study: String, source: ConfigError },
+    #[error("study `{study}`: the stored study file does not match the study's configuration (stored: {stored}; file: {file})")]
+    Mismatch { study: String, stored: String, file: String },
+}
+
+/// Rebuilds the setup of study `name` from the study file stored with it (what `tessera worker --study NAME` does
+/// on any machine). Relative data paths resolve against the stored file's directory.
+pub fn setup_from_storage(storage: &dyn Storage, name: &str) -> Result<(Setup, tessera_core::StudyInfo), WorkerSetupError> {
+    let info = storage.find_study(name)?;
+    let no_file = || WorkerSetupError::NoStudyFile { study: name.into(), location: storage.location() };
+    let text = storage.study_attr(info.id, ATTR_STUDY_FILE)?.ok_or_else(no_file)?;
+    let path = storage.study_attr(info.id, ATTR_STUDY_PATH)?.unwrap_or_else(|| format!("{name}.toml"));
+    let cfg = |source| WorkerSetupError::Config { study: name.into(), source };
+    let setup = StudyFile::parse(&text, Path::new(&path)).map_err(cfg)?.setup().map_err(cfg)?;
+    if setup.config_json != info.config {
+        return Err(WorkerSetupError::Mismatch { study: name.into(), stored: info.config.clone(), file: setup.config_json });
+    }
+    Ok((setup, info))
+}
+
 impl Setup {
+    /// The study this setup describes (objectives, constraints, budget, seed, stored configuration).
+    pub fn study(&self) -> tessera_core::Study<'_> {
+        let f = &self.file;
+        let mut study = tessera_core::Study::new(&f.study.name, self.space.as_ref(), self.evaluator.as_ref(), f.objective.clone());
+        study.config = self.config_json.clone();
+        study.constraints = f.constraint.clone();
+        study.budget = f.study.budget;
+        study.seed = f.study.seed;
+        study
+    }
+
+    /// Opens (or creates) the study in `storage` and stores the study file's text and absolute path with it, so
+    /// that workers anywhere can rebuild it with [`setup_from_storage`]. The latest registration wins (a larger
+    /// budget reaches workers that start afterwards).
+    pub fn register(&self, storage: &mut dyn Storage) -> Result<tessera_core::StudyInfo, tessera_core::StoreError> {
+        let info = storage.open_study(&self.file.study.name, &self.config_json)?;
+        if storage.supports_workers() {
+            let path = std::path::absolute(&self.file.path).unwrap_or_else(|_| self.file.path.clone());
+            storage.set_study_attr(info.id, ATTR_STUDY_FILE, &self.file.text)?;
+            storage.set_study_attr(info.id, ATTR_STUDY_PATH, &path.display().to_string())?;
+        }
+        Ok(info)
+    }
+
     /// A fresh strategy for this study's seed.
     pub fn strategy(&self) -> Box<dyn Strategy> {
         let s = tessera_strategies::build(&self.strategy_kind, &self.strategy_options, self.space.as_ref(), self.file.study.seed)
@@ -216,15 +278,15 @@ impl Setup {
     }
 }
 
-/// Opens the storage named in a study file or on the command line: a SQLite path, optionally `sqlite://`-prefixed.
+/// Opens the storage named in a study file or on the command line: a PostgreSQL URL (`postgres://…` or
+/// `postgresql://…`, see `tessera_store::postgres`), else a SQLite path, optionally `sqlite://`-prefixed. `create`:
+/// create the file or schema when absent (runs); read-only commands pass `false`.
 pub fn open_storage(url: &str, create: bool) -> Result<Box<dyn Storage>, tessera_core::StoreError> {
-    let path = url.strip_prefix("sqlite://").unwrap_or(url);
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(tessera_core::StoreError::Open {
-            location: "postgres://…".into(),
-            msg: "PostgreSQL storage is not available in this build yet; use a SQLite file".into(),
-        });
+    if tessera_store::PostgresStorage::is_url(url) {
+        let s = if create { tessera_store::PostgresStorage::open(url)? } else { tessera_store::PostgresStorage::open_existing(url)? };
+        return Ok(Box::new(s));
     }
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
     let s = if create { tessera_store::SqliteStorage::open(path)? } else { tessera_store::SqliteStorage::open_existing(path)? };
     Ok(Box::new(s))
 }

@@ -2,10 +2,13 @@
 
 mod best;
 mod bench;
+mod pareto;
 mod protocol;
+mod report;
 mod search;
 mod studies;
 mod trials;
+mod worker;
 
 use crate::output::Exit;
 use clap::Subcommand;
@@ -25,6 +28,12 @@ pub enum Command {
     Bench(bench::Command),
     /// Run the NAS evaluation protocol: many seeds of many strategies on a tabular benchmark
     Protocol(protocol::Args),
+    /// The non-dominated trials of a study (all objectives) and their hypervolume
+    Pareto(pareto::Args),
+    /// Write one self-contained HTML report of a study: Pareto front, anytime curves, per-choice view, trials
+    Report(report::Args),
+    /// Join a study as a worker (from any machine): claim trials under a lease, evaluate, store, until done
+    Worker(worker::Args),
 }
 
 pub fn exec(c: Command) -> Result<(), Exit> {
@@ -35,5 +44,8 @@ pub fn exec(c: Command) -> Result<(), Exit> {
         Command::Best(a) => best::exec(a),
         Command::Bench(a) => bench::exec(a),
         Command::Protocol(a) => protocol::exec(a),
+        Command::Pareto(a) => pareto::exec(a),
+        Command::Report(a) => report::exec(a),
+        Command::Worker(a) => worker::exec(a),
     }
 }

@@ -19,6 +19,16 @@ pub struct Args {
     /// No progress bar
     #[arg(long, short)]
     pub quiet: bool,
+    /// Run N worker processes (`tessera worker`) on this machine instead of one serial loop; they share the study
+    /// through the storage (a SQLite file in WAL mode, or PostgreSQL), and more can join from other machines
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// With --workers: seconds a claimed trial stays reserved without a heartbeat
+    #[arg(long, default_value_t = 30.0, requires = "workers")]
+    pub lease_seconds: f64,
+    /// With --workers: re-queues of a trial whose worker died before it is marked failed
+    #[arg(long, default_value_t = 3, requires = "workers")]
+    pub max_retries: u32,
 }
 
 struct Progress {
@@ -58,6 +68,15 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     let f = &setup.file;
     let url = a.storage.clone().unwrap_or_else(|| f.study.storage.clone());
     let mut storage = open_storage(&url, true).map_err(store)?;
+    // Where the study lives, for messages: the storage's own location never shows a password.
+    let location = storage.location();
+    if let Some(n) = a.workers {
+        return super::worker::search_with_workers(&setup, storage, &url, n, &a);
+    }
+    if storage.supports_workers() {
+        // Store the study file with the study, so `tessera worker --study NAME` can join later from anywhere.
+        setup.register(storage.as_mut()).map_err(store)?;
+    }
     let mut study = Study::new(&f.study.name, setup.space.as_ref(), setup.evaluator.as_ref(), f.objective.clone());
     study.config = setup.config_json.clone();
     study.constraints = f.constraint.clone();
@@ -87,13 +106,13 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     if a.json {
         return print_json(&serde_json::json!({
             "study": f.study.name,
-            "storage": url,
+            "storage": location,
             "summary": summary,
         }));
     }
     println!(
         "study `{}` in {}: {} trials ({} replayed from storage), stopped: {}",
-        f.study.name, url, summary.trials, summary.replayed, summary.stop
+        f.study.name, location, summary.trials, summary.replayed, summary.stop
     );
     println!(
         "  {} complete, {} failed, {} infeasible; this run {:.2} s wall; study {:.1} simulated s",

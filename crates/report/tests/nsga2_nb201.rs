@@ -1,0 +1,132 @@
+//! NSGA-II on NAS-Bench-201 (CIFAR-10 test accuracy, HELP device latencies), judged against the exhaustive truth
+//! over all 15,625 architectures.
+//!
+//! * A hard latency constraint that ~30 % of architectures meet: the stored trials show that no infeasible
+//!   architecture was ever evaluated (they are stored `infeasible`, without metrics), and how often the best feasible
+//!   architecture found is the true best feasible one.
+//! * Two objectives (accuracy max, raspi4 latency min): the hypervolume NSGA-II reaches in 500 queries, as a fraction
+//!   of the true front's, against random search.
+//!
+//! The numbers behind the issue's targets, and how they compare, are printed (`cargo test -- --nocapture`); the
+//! `nb201_moo` example measures the same with more strategies.
+
+mod common;
+
+use common::{code, nb201, table};
+use tessera_core::pareto::{front, hypervolume};
+use tessera_core::{Budget, Constraint, Objective, Storage, Study, StudyObserver, Trial, TrialState};
+use tessera_store::SqliteStorage;
+
+const SEEDS: u64 = 50;
+
+#[test]
+fn latency_constraint_never_lets_an_infeasible_architecture_be_evaluated() {
+    let b = nb201();
+    let (acc, pixel3) = table(&b, "pixel3");
+    let mut sorted = pixel3.clone();
+    sorted.sort_by(f64::total_cmp);
+    let limit = sorted[(sorted.len() as f64 * 0.3) as usize];
+    let feasible: Vec<usize> = (0..acc.len()).filter(|&c| pixel3[c] <= limit).collect();
+    let frac = feasible.len() as f64 / acc.len() as f64;
+    assert!((0.29..=0.31).contains(&frac), "{frac}");
+    let best_feasible = feasible.iter().map(|&c| acc[c]).fold(f64::NEG_INFINITY, f64::max);
+    let mut by_acc: Vec<f64> = feasible.iter().map(|&c| acc[c]).collect();
+    by_acc.sort_by(|x, y| y.total_cmp(x));
+    let top_1_percent = by_acc[by_acc.len() / 100];
+
+    let (mut hits, mut near, mut rejected, mut evaluated) = (0, 0, 0, 0);
+    for seed in 0..SEEDS {
+        let mut strategy = tessera_strategies::build("nsga2", &Default::default(), b.space.as_ref(), seed).unwrap();
+        let mut study = Study::new("constrained", b.space.as_ref(), b.evaluator.as_ref(), vec![Objective::max("test_accuracy")]);
+        study.constraints = vec![Constraint { metric: "latency_ms@pixel3".into(), min: None, max: Some(limit) }];
+        study.budget = Budget::trials(300);
+        study.seed = seed;
+        study.profile_network = false;
+        let mut store = SqliteStorage::in_memory().unwrap();
+        let summary = study.run(strategy.as_mut(), &mut store, &mut ()).unwrap();
+        let trials = store.trials(store.find_study("constrained").unwrap().id).unwrap();
+        assert_eq!(summary.complete, 300, "seed {seed}: {}", summary.stop);
+
+        for t in &trials {
+            // Judged by the benchmark's table, not by what the trial says about itself.
+            let violates = pixel3[code(&t.sample)] > limit;
+            assert_eq!(violates, t.state == TrialState::Infeasible, "seed {seed} trial {}: {:?}", t.number, t.state);
+            if violates {
+                assert!(t.metrics.is_empty(), "seed {seed}: infeasible trial {} was evaluated: {:?}", t.number, t.metrics);
+                assert!(t.error.as_deref().is_some_and(|e| e.contains("latency_ms@pixel3")), "{:?}", t.error);
+                rejected += 1;
+            } else {
+                assert_eq!(t.state, TrialState::Complete);
+                evaluated += 1;
+            }
+        }
+        // The best feasible architecture found, by the table's accuracy (stored JSON values may differ in the last
+        // bit from the table's).
+        let best = trials.iter().filter(|t| t.state == TrialState::Complete).map(|t| acc[code(&t.sample)]).fold(f64::NEG_INFINITY, f64::max);
+        hits += usize::from(best == best_feasible);
+        near += usize::from(best >= top_1_percent);
+    }
+    println!(
+        "constraint latency_ms@pixel3 <= {limit} ms ({:.1}% of 15,625 feasible): {SEEDS} seeds × 300 queries: {evaluated} feasible \
+         evaluated, {rejected} infeasible rejected unevaluated, 0 infeasible evaluated; best feasible found = the true best \
+         ({best_feasible}%) in {hits}/{SEEDS} seeds, within the top 1% of feasible architectures in {near}/{SEEDS}",
+        100.0 * frac
+    );
+    assert!(rejected > 0, "the constraint was never exercised");
+    // Deterministic for these seeds; the exact hits are a needle among 4,688 feasible architectures with 162 local
+    // optima under one-edge moves (random search: 3/50).
+    assert!(hits >= 4, "exact best feasible found in only {hits}/{SEEDS} seeds");
+    assert!(near as u64 >= SEEDS * 3 / 4, "best found within the top 1% in only {near}/{SEEDS} seeds");
+}
+
+struct Complete(Vec<usize>);
+impl StudyObserver for Complete {
+    fn on_trial(&mut self, t: &Trial, _: bool) {
+        if t.state == TrialState::Complete {
+            self.0.push(code(&t.sample));
+        }
+    }
+}
+
+#[test]
+fn nsga2_hypervolume_on_accuracy_and_raspi4_latency() {
+    let b = nb201();
+    let (acc, raspi4) = table(&b, "raspi4");
+    let mut sorted = raspi4.clone();
+    sorted.sort_by(f64::total_cmp);
+    let reference = [90.0, -sorted[sorted.len() / 2]];
+    assert!((reference[1] + 25.68).abs() < 0.01, "median raspi4 latency {}", -reference[1]);
+    let points: Vec<[f64; 2]> = acc.iter().zip(&raspi4).map(|(&a, &l)| [a, -l]).collect();
+    let true_front = front(&points.iter().map(|p| p.to_vec()).collect::<Vec<_>>());
+    assert_eq!(true_front.len(), 43);
+    let true_hv = hypervolume(&points, &reference);
+
+    let run = |kind: &str, seed: u64| -> (f64, f64) {
+        let mut strategy = tessera_strategies::build(kind, &Default::default(), b.space.as_ref(), seed).unwrap();
+        let mut study = Study::new("hv", b.space.as_ref(), b.evaluator.as_ref(), vec![Objective::max("test_accuracy"), Objective::min("latency_ms@raspi4")]);
+        study.budget = Budget::trials(500);
+        study.seed = seed;
+        study.profile_network = false;
+        study.describe = false;
+        let mut seen = Complete(Vec::new());
+        study.run_in_memory(strategy.as_mut(), &mut seen).unwrap();
+        let found: Vec<[f64; 2]> = seen.0.iter().map(|&c| points[c]).collect();
+        let on_front = true_front.iter().filter(|c| seen.0.contains(c)).count();
+        (hypervolume(&found, &reference) / true_hv, on_front as f64 / true_front.len() as f64)
+    };
+    let mean = |v: &[(f64, f64)], k: usize| v.iter().map(|x| if k == 0 { x.0 } else { x.1 }).sum::<f64>() / v.len() as f64;
+    let nsga: Vec<(f64, f64)> = (0..SEEDS).map(|s| run("nsga2", s)).collect();
+    let random: Vec<(f64, f64)> = (0..SEEDS).map(|s| run("random", s)).collect();
+    println!(
+        "hypervolume / true front's (ref 90%, 25.68 ms), 500 queries, {SEEDS} seeds: nsga2 {:.4} (true front found {:.1}%), \
+         random {:.4} ({:.1}%)",
+        mean(&nsga, 0),
+        100.0 * mean(&nsga, 1),
+        mean(&random, 0),
+        100.0 * mean(&random, 1)
+    );
+    assert!(mean(&random, 0) > 0.65 && mean(&random, 0) < 0.78, "random search should reach ~71%");
+    assert!(mean(&nsga, 0) >= 0.82, "nsga2 reaches {:.4} of the true hypervolume", mean(&nsga, 0));
+    assert!(mean(&nsga, 0) >= mean(&random, 0) + 0.1);
+    assert!(mean(&nsga, 1) >= 3.0 * mean(&random, 1));
+}

@@ -1,0 +1,373 @@
+//! NSGA-II (Deb, Pratap, Agarwal & Meyarivan, "A fast and elitist multiobjective genetic algorithm: NSGA-II",
+//! IEEE TEVC 2002) with Deb's constraint domination, over the study's objectives.
+//!
+//! Generational, as in the paper, driven by ask/tell:
+//!
+//! 1. Generation 0 is `population` distinct random samples.
+//! 2. When every queued sample of a generation has been asked, the next `ask` runs **environmental selection** on
+//!    the current parents plus every trial told since the last selection: exact non-dominated sorting under
+//!    constraint domination ([`tessera_core::pareto::constrained_sort`]: feasible trials by Pareto dominance of
+//!    the oriented objective values; infeasible ones after them, by total violation), whole fronts are kept while
+//!    they fit and the last one is cut by crowding distance (largest first).
+//! 3. It then **breeds** `offspring` children: two binary tournaments (lower rank wins, then larger crowding
+//!    distance), uniform crossover with probability `crossover`, and per-dimension mutation with probability
+//!    `mutation` (default 1 / number of dimensions) to a different choice.
+//!
+//! Tabular benchmarks and expensive training alike charge every query, so NSGA-II never proposes a sample it has
+//! proposed before (exact duplicates; wrap it in [`Dedup`](crate::dedup::Dedup) to also skip isomorphic ones): a
+//! child equal to an earlier sample is bred again (up to 100 times), then replaced by an unseen random sample.
+//!
+//! Infeasible samples rejected before evaluation cost no budget but still take part in selection, ranked behind
+//! every feasible one; failed and pruned trials are dropped. Asking more than a generation before telling (batch
+//! asks) breeds from the parents known so far; late results join the next selection.
+//!
+//! Options: `population` (default 20), `offspring` (default = population), `crossover` (0.9), `mutation`
+//! (1 / dimensions).
+
+use rand::Rng as _;
+use std::collections::{HashSet, VecDeque};
+use tessera_core::pareto::{constrained_sort, crowding_distance};
+use tessera_core::{rng_for, Rng, Sample, Space, Strategy, Told, TrialState};
+
+/// NSGA-II's settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Nsga2Options {
+    /// Parents kept by environmental selection.
+    pub population: usize,
+    /// Children bred per generation.
+    pub offspring: usize,
+    /// Probability of uniform crossover (otherwise the child starts as a copy of the first parent).
+    pub crossover: f64,
+    /// Per-dimension mutation probability; `None`: 1 / number of dimensions.
+    pub mutation: Option<f64>,
+}
+
+impl Default for Nsga2Options {
+    fn default() -> Self {
+        Nsga2Options { population: 20, offspring: 20, crossover: 0.9, mutation: None }
+    }
+}
+
+impl Nsga2Options {
+    /// Reads `population`, `offspring`, `crossover` and `mutation` from a study file's `[strategy]` options
+    /// (removing them), validating ranges.
+    pub fn take(o: &mut crate::Options) -> Result<Self, String> {
+        let d = Self::default();
+        let population = crate::take_usize(o, "population", d.population)?;
+        let offspring = crate::take_usize(o, "offspring", population)?;
+        let prob = |o: &mut crate::Options, name: &str| -> Result<Option<f64>, String> {
+            match o.remove(name) {
+                None => Ok(None),
+                Some(v) => match v.parse::<f64>() {
+                    Ok(p) if (0.0..=1.0).contains(&p) => Ok(Some(p)),
+                    _ => Err(format!("strategy `nsga2`: option `{name}` must be a probability between 0 and 1, got `{v}`")),
+                },
+            }
+        };
+        let crossover = prob(o, "crossover")?.unwrap_or(d.crossover);
+        let mutation = prob(o, "mutation")?;
+        if population < 2 || offspring < 1 {
+            return Err(format!("strategy `nsga2`: population ({population}) must be at least 2 and offspring ({offspring}) at least 1"));
+        }
+        Ok(Nsga2Options { population, offspring, crossover, mutation })
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Member {
+    sample: Sample,
+    /// Oriented objective values (larger is better); empty for infeasible members.
+    values: Vec<f64>,
+    violation: f64,
+    rank: usize,
+    crowding: f64,
+}
+
+pub struct Nsga2 {
+    rng: Rng,
+    opts: Nsga2Options,
+    parents: Vec<Member>,
+    /// Told since the last environmental selection.
+    fresh: Vec<Member>,
+    queue: VecDeque<Sample>,
+    seen: HashSet<Sample>,
+    started: bool,
+    generation: u64,
+}
+
+impl Nsga2 {
+    pub fn new(seed: u64, opts: Nsga2Options) -> Self {
+        let opts = Nsga2Options { population: opts.population.max(2), offspring: opts.offspring.max(1), ..opts };
+        Nsga2 {
+            rng: rng_for(seed, 1),
+            opts,
+            parents: Vec::new(),
+            fresh: Vec::new(),
+            queue: VecDeque::new(),
+            seen: HashSet::new(),
+            started: false,
+            generation: 0,
+        }
+    }
+
+    /// Generations bred so far (0 while the random initial population is being evaluated).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The current parents' samples and (rank, crowding distance), rank 0 = first front.
+    pub fn parents(&self) -> impl Iterator<Item = (&Sample, usize, f64)> {
+        self.parents.iter().map(|m| (&m.sample, m.rank, m.crowding))
+    }
+
+    /// Environmental selection: parents ∪ fresh → `population` members with rank and crowding distance.
+    fn select(&mut self) {
+        let mut all = std::mem::take(&mut self.parents);
+        all.append(&mut self.fresh);
+        let values: Vec<&[f64]> = all.iter().map(|m| m.values.as_slice()).collect();
+        let violations: Vec<f64> = all.iter().map(|m| m.violation).collect();
+        let fronts = constrained_sort(&values, &violations);
+        let mut rank = vec![usize::MAX; all.len()];
+        let mut crowding = vec![0.0; all.len()];
+        let mut keep: Vec<usize> = Vec::with_capacity(self.opts.population);
+        for (r, front) in fronts.iter().enumerate() {
+            if keep.len() >= self.opts.population {
+                break;
+            }
+            for (&i, c) in front.iter().zip(crowding_distance(&values, front)) {
+                rank[i] = r;
+                crowding[i] = c;
+            }
+            if keep.len() + front.len() <= self.opts.population {
+                keep.extend(front);
+            } else {
+                let mut by_crowd: Vec<usize> = front.clone();
+                // Largest crowding distance first; ties keep the earlier member (parents before children).
+                by_crowd.sort_by(|&a, &b| crowding[b].total_cmp(&crowding[a]).then(a.cmp(&b)));
+                keep.extend(by_crowd.into_iter().take(self.opts.population - keep.len()));
+            }
+        }
+        drop(values);
+        for (i, m) in all.iter_mut().enumerate() {
+            m.rank = rank[i];
+            m.crowding = crowding[i];
+        }
+        keep.sort_unstable();
+        let mut all: Vec<Option<Member>> = all.into_iter().map(Some).collect();
+        self.parents = keep.into_iter().filter_map(|i| all[i].take()).collect();
+    }
+
+    fn tournament(&mut self) -> usize {
+        let n = self.parents.len();
+        let a = self.rng.random_range(0..n);
+        let b = if n > 1 { (a + self.rng.random_range(1..n)) % n } else { a };
+        let (ma, mb) = (&self.parents[a], &self.parents[b]);
+        if mb.rank < ma.rank || (mb.rank == ma.rank && mb.crowding > ma.crowding) {
+            b
+        } else {
+            a
+        }
+    }
+
+    fn child(&mut self, space: &dyn Space) -> Sample {
+        let dims = space.dims();
+        let pm = self.opts.mutation.unwrap_or(1.0 / dims.len().max(1) as f64);
+        for _ in 0..100 {
+            let a = self.tournament();
+            let b = self.tournament();
+            let mut c = self.parents[a].sample.clone();
+            if self.rng.random_bool(self.opts.crossover.clamp(0.0, 1.0)) {
+                let other = &self.parents[b].sample;
+                for d in 0..c.len() {
+                    if self.rng.random_bool(0.5) {
+                        c[d] = other[d];
+                    }
+                }
+            }
+            for (d, dim) in dims.iter().enumerate() {
+                if dim.len() > 1 && self.rng.random_bool(pm.clamp(0.0, 1.0)) {
+                    let v = self.rng.random_range(0..dim.len() - 1) as u16;
+                    c[d] = if v >= c[d] { v + 1 } else { v };
+                }
+            }
+            if space.is_valid(&c) && !self.seen.contains(&c) {
+                return c;
+            }
+        }
+        self.random_unseen(space)
+    }
+
+    fn random_unseen(&mut self, space: &dyn Space) -> Sample {
+        for _ in 0..1000 {
+            let s = space.sample(&mut self.rng);
+            if !self.seen.contains(&s) {
+                return s;
+            }
+        }
+        // The space is (nearly) exhausted: repeat a sample rather than stop.
+        space.sample(&mut self.rng)
+    }
+
+    fn push(&mut self, s: Sample) {
+        self.seen.insert(s.clone());
+        self.queue.push_back(s);
+    }
+}
+
+impl Strategy for Nsga2 {
+    fn ask(&mut self, space: &dyn Space) -> Option<Sample> {
+        if self.queue.is_empty() {
+            if !self.fresh.is_empty() {
+                self.select();
+            }
+            if !self.started || self.parents.is_empty() {
+                self.started = true;
+                for _ in 0..self.opts.population {
+                    let s = self.random_unseen(space);
+                    self.push(s);
+                }
+            } else {
+                self.generation += 1;
+                for _ in 0..self.opts.offspring {
+                    let s = self.child(space);
+                    self.push(s);
+                }
+            }
+        }
+        self.queue.pop_front()
+    }
+
+    fn tell(&mut self, _space: &dyn Space, told: &Told) {
+        let member = match told.state {
+            TrialState::Complete if !told.values.is_empty() && told.values.iter().all(|v| !v.is_nan()) => {
+                Member { sample: told.sample.clone(), values: told.values.to_vec(), violation: 0.0, rank: 0, crowding: 0.0 }
+            }
+            TrialState::Infeasible => Member {
+                sample: told.sample.clone(),
+                values: Vec::new(),
+                violation: if told.violation > 0.0 { told.violation } else { f64::MIN_POSITIVE },
+                rank: 0,
+                crowding: 0.0,
+            },
+            _ => return,
+        };
+        // Samples told without being asked (warm starts, replays through wrappers) are remembered too.
+        self.seen.insert(told.sample.clone());
+        self.fresh.push(member);
+    }
+
+    fn name(&self) -> &str {
+        "nsga2"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_core::{Dim, Metrics, Network, NetworkError, Op};
+
+    /// `n` dimensions of `k` choices, all valid.
+    struct Toy(Vec<Dim>);
+    impl Toy {
+        fn new(n: usize, k: usize) -> Self {
+            let names: Vec<String> = (0..k).map(|c| c.to_string()).collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            Toy((0..n).map(|d| Dim::new(format!("d{d}"), &names)).collect())
+        }
+    }
+    impl Space for Toy {
+        fn name(&self) -> &str {
+            "toy"
+        }
+        fn dims(&self) -> &[Dim] {
+            &self.0
+        }
+        fn lower(&self, _: &Sample) -> Result<Network, NetworkError> {
+            let mut n = Network::new();
+            let x = n.add(Op::Input { shape: vec![1] }, &[]);
+            n.add(Op::Output { classes: 2 }, &[x]);
+            Ok(n)
+        }
+    }
+
+    /// Two objectives on a toy space: maximise the first choice, maximise (n - 1 - second choice).
+    fn tell_all(s: &mut Nsga2, space: &Toy, asked: &[Sample]) {
+        for x in asked {
+            let v = [x[0] as f64, -(x[1] as f64)];
+            let m = Metrics::new();
+            s.tell(space, &Told { number: 0, sample: x, state: TrialState::Complete, values: &v, metrics: &m, violation: 0.0 });
+        }
+    }
+
+    #[test]
+    fn never_repeats_a_sample_and_keeps_the_front() {
+        let space = Toy::new(3, 6);
+        let mut s = Nsga2::new(1, Nsga2Options { population: 8, offspring: 8, ..Default::default() });
+        let mut all = Vec::new();
+        for _ in 0..12 {
+            let batch: Vec<Sample> = (0..8).map(|_| s.ask(&space).unwrap()).collect();
+            tell_all(&mut s, &space, &batch);
+            all.extend(batch);
+        }
+        let distinct: HashSet<&Sample> = all.iter().collect();
+        assert_eq!(distinct.len(), all.len(), "a sample was proposed twice");
+        s.ask(&space);
+        // The optimum of both objectives at once ([5, 0, *]) is found and kept as a rank-0 parent.
+        assert!(s.parents().any(|(p, rank, _)| p[0] == 5 && p[1] == 0 && rank == 0));
+    }
+
+    /// Two objectives and a constraint on a profile metric (known before evaluation).
+    struct TwoObj;
+    impl tessera_core::Evaluator for TwoObj {
+        fn evaluate(&self, s: &Sample, _: &tessera_core::EvalContext) -> Result<tessera_core::Evaluation, tessera_core::EvalError> {
+            let a = s[0] as f64 + 0.1 * s[2] as f64;
+            Ok(tessera_core::Evaluation { metrics: Metrics::new().with("a", a), sim_seconds: 1.0 })
+        }
+        fn profile(&self, s: &Sample) -> Metrics {
+            Metrics::new().with("cost", (s[0] + s[1]) as f64)
+        }
+        fn metric_names(&self) -> Vec<String> {
+            vec!["a".into(), "cost".into()]
+        }
+    }
+
+    #[test]
+    fn resumed_constrained_study_equals_an_uninterrupted_one() {
+        use tessera_core::{Budget, Constraint, MemoryStorage, Objective, Storage, Study};
+        let space = Toy::new(4, 6);
+        let mut study = Study::new("r", &space, &TwoObj, vec![Objective::max("a"), Objective::min("cost")]);
+        study.constraints = vec![Constraint { metric: "cost".into(), min: None, max: Some(6.0) }];
+        study.profile_network = false;
+        let opts = Nsga2Options { population: 6, offspring: 6, ..Default::default() };
+        let run = |study: &mut Study, store: &mut MemoryStorage, n: u64| {
+            study.budget = Budget::trials(n);
+            study.run(&mut Nsga2::new(4, opts), store, &mut ()).unwrap();
+        };
+        let mut full = MemoryStorage::new();
+        run(&mut study, &mut full, 60);
+        let mut part = MemoryStorage::new();
+        run(&mut study, &mut part, 25);
+        run(&mut study, &mut part, 60);
+        let strip = |s: &MemoryStorage| s.trials(1).unwrap().into_iter().map(|t| (t.number, t.sample, t.state, t.metrics)).collect::<Vec<_>>();
+        let trials = strip(&full);
+        assert_eq!(trials, strip(&part));
+        assert!(trials.iter().any(|t| t.2 == TrialState::Infeasible), "the constraint was exercised");
+        assert!(trials.iter().all(|t| (t.1[0] + t.1[1] > 6) == (t.2 == TrialState::Infeasible) && (t.2 != TrialState::Infeasible || t.3.is_empty())));
+    }
+
+    #[test]
+    fn infeasible_members_rank_behind_feasible_ones_by_violation() {
+        let space = Toy::new(2, 5);
+        let mut s = Nsga2::new(0, Nsga2Options { population: 3, offspring: 3, ..Default::default() });
+        let asked: Vec<Sample> = (0..3).map(|_| s.ask(&space).unwrap()).collect();
+        let m = Metrics::new();
+        let v = [1.0];
+        s.tell(&space, &Told { number: 0, sample: &asked[0], state: TrialState::Infeasible, values: &[], metrics: &m, violation: 0.5 });
+        s.tell(&space, &Told { number: 1, sample: &asked[1], state: TrialState::Complete, values: &v, metrics: &m, violation: 0.0 });
+        s.tell(&space, &Told { number: 2, sample: &asked[2], state: TrialState::Infeasible, values: &[], metrics: &m, violation: 0.1 });
+        s.ask(&space);
+        let ranks: Vec<(Sample, usize)> = s.parents().map(|(p, r, _)| (p.clone(), r)).collect();
+        let rank_of = |x: &Sample| ranks.iter().find(|(p, _)| p == x).unwrap().1;
+        assert_eq!((rank_of(&asked[1]), rank_of(&asked[2]), rank_of(&asked[0])), (0, 1, 2));
+    }
+}

@@ -1,0 +1,85 @@
+//! Training throughput of the reference networks on this machine, to compare with PyTorch CPU.
+//!
+//! `cargo run -p tessera-train --release --example train_bench [-- --steps 200 --batch 64 --repeats 3]`
+//!
+//! Trains each network for `steps` optimiser steps (SGD with momentum, batch 64, random 28×28 inputs) through the
+//! same `train` loop studies use (batch assembly, forward, loss, backward, optimiser step, divergence check), and
+//! prints the median steps/s of `repeats` runs. The networks are the ones of DESIGN.md §4:
+//! MLP 784-256-256-10 and CNN conv3x3 1→16, conv3x3 16→32 stride 2, global average pool, linear.
+
+use rand::Rng as _;
+use std::time::Instant;
+use tessera_core::{Activation, Network, Op, PoolKind};
+use tessera_train::{train, Control, Dataset, Optimizer, Split, TrainConfig};
+
+fn mlp() -> Network {
+    let mut n = Network::new();
+    let x = n.add(Op::Input { shape: vec![784] }, &[]);
+    let x = n.chain(
+        x,
+        [
+            Op::Linear { out: 256, bias: true },
+            Op::act(Activation::Relu),
+            Op::Linear { out: 256, bias: true },
+            Op::act(Activation::Relu),
+        ],
+    );
+    n.add(Op::Output { classes: 10 }, &[x]);
+    n
+}
+
+fn cnn() -> Network {
+    let mut n = Network::new();
+    let x = n.add(Op::Input { shape: vec![1, 28, 28] }, &[]);
+    let x = n.chain(x, [Op::conv(16, 3, 1), Op::act(Activation::Relu), Op::conv(32, 3, 2), Op::act(Activation::Relu)]);
+    let x = n.add(Op::GlobalPool { kind: PoolKind::Avg }, &[x]);
+    n.add(Op::Output { classes: 10 }, &[x]);
+    n
+}
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn main() {
+    let steps = arg("--steps", 200);
+    let batch = arg("--batch", 64);
+    let repeats = arg("--repeats", 3).max(1);
+    let n = steps * batch;
+    let mut rng = tessera_core::rng_for(0, 0);
+    let features: Vec<f32> = (0..n * 784).map(|_| rng.random::<f32>()).collect();
+    let labels: Vec<u32> = (0..n).map(|_| rng.random_range(0..10)).collect();
+    let split = Split { train: (0..n).collect(), val: vec![], test: vec![] };
+    println!(
+        "burn 0.22.1 flex, {} rayon threads, batch {batch}, {steps} steps, median of {repeats}",
+        rayon::current_num_threads()
+    );
+    println!("{:<22} {:>10} {:>12} {:>10}", "network", "steps/s", "MFLOP/step", "GFLOP/s");
+    for (name, net, shape) in
+        [("mlp 784-256-256-10", mlp(), vec![784]), ("cnn conv16-conv32s2", cnn(), vec![1, 28, 28])]
+    {
+        let data = Dataset::new(name, features.clone(), shape, labels.clone(), 10).expect("valid dataset");
+        let cfg = TrainConfig {
+            epochs: 1,
+            max_steps: Some(steps as u64),
+            batch_size: batch,
+            optimizer: Optimizer::SGD,
+            lr: 0.01,
+            max_loss: None,
+            ..TrainConfig::default()
+        };
+        let mut rates = Vec::new();
+        for _ in 0..repeats {
+            let t = Instant::now();
+            let r = train(&net, &data, &split, &cfg, &mut |_| Control::Continue).expect("training runs");
+            assert_eq!(r.steps, steps as u64);
+            rates.push(steps as f64 / t.elapsed().as_secs_f64());
+        }
+        rates.sort_by(f64::total_cmp);
+        let rate = rates[rates.len() / 2];
+        // a training step is ≈ 3× the forward MACs × 2 FLOP per MAC
+        let mflop = net.flops().expect("valid network") as f64 * batch as f64 * 6.0 / 1e6;
+        println!("{name:<22} {rate:>10.1} {mflop:>12.1} {:>10.2}", rate * mflop / 1e3);
+    }
+}

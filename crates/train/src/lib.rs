@@ -1,0 +1,51 @@
+//! # tessera-train
+//!
+//! Real training for Tessera on [burn](https://burn.dev) 0.22 with its pure-Rust CPU backend `flex` (SIMD + rayon).
+//! Any `tessera_core::Network` becomes a burn module, trains on real data, and is measured on this machine.
+//!
+//! How the parts connect:
+//!
+//! ```text
+//! Space::lower ─► Network ─► model::Model (burn Module running the DAG)
+//!                               │
+//! data::Dataset + Split ──► train::train(net, data, split, TrainConfig, on_epoch) ─► TrainReport
+//!                               │                                                     │
+//!                               └──► latency::measure_latency(model) ─► Latency ◄─────┘
+//! evaluator::TrainEvaluator = lower + train + latency, as a tessera_core::Evaluator
+//! ```
+//!
+//! * [`data`]: datasets in memory and one reader per format (CSV/CSV.gz, bundled digits, IDX, Planetoid pickles,
+//!   MNIST-1D pickle and generator), stratified splits, normalisation. Typed errors name the file and position.
+//! * [`model`]: the lowering. Every IR op is supported, including graph layers (gather + scatter-add message
+//!   passing) and attention.
+//! * [`train`]: SGD (momentum, Nesterov), Adam, AdamW; constant, cosine (with warm-up) and step schedules; weight
+//!   decay, label smoothing, global-norm gradient clipping, annealed gradient noise, early stopping on validation
+//!   accuracy; per-epoch callback that may stop the run; NaN/inf loss → [`TrainError::Diverged`]. Deterministic
+//!   for a seed on the CPU.
+//! * [`latency`]: warm-up, repeated runs, median and spread, with batch size and threads.
+//! * [`evaluator`]: [`TrainEvaluator`], lowering + training + latency as a `tessera_core::Evaluator`.
+//!
+//! Accuracies are percentages (0–100), like the tabular benchmarks' numbers.
+//!
+//! Backends: only `flex` is built and tested. burn's `Device` API would let the same code target `wgpu`, `cuda`
+//! or burn's `cpu` (CubeCL) backend, but the latter two cannot build offline (their build scripts download LLVM)
+//! and none is enabled here.
+
+pub mod data;
+pub mod error;
+pub mod evaluator;
+pub mod latency;
+pub mod model;
+pub mod train;
+
+pub use data::{Dataset, Graph, Normalization, Split};
+pub use error::{DataError, TrainError};
+pub use evaluator::{EpochHook, TrainEvaluator};
+pub use latency::{measure_latency, Latency, LatencyConfig};
+pub use model::Model;
+pub use train::{
+    train, Control, EarlyStopping, EpochReport, Optimizer, Schedule, StopReason, TrainConfig, TrainReport,
+};
+
+/// The burn version this crate is built and tested against.
+pub use burn;
