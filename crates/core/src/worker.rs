@@ -290,10 +290,7 @@ impl Study<'_> {
                 cursor = cursor_cell.get();
                 r
             };
-            let next = match next {
-                Ok(n) => n,
-                Err(e) => return Err(e.into()),
-            };
+            let next = next?;
             if let Some(e) = ask_error {
                 return Err(e);
             }

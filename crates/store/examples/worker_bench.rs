@@ -214,7 +214,9 @@ fn main() {
             let sep = if url.contains('?') { '&' } else { '?' };
             let full = format!("{url}{sep}schema={schema}");
             bench("postgres", &|| Box::new(PostgresStorage::open(&full).unwrap()) as Box<dyn Storage>, &sizes, trips);
-            if let Ok(mut c) = postgres::Client::connect(url.split('?').next().unwrap(), postgres::NoTls) {
+            if std::env::var("TESSERA_BENCH_KEEP").is_ok() {
+                println!("kept schema {schema}");
+            } else if let Ok(mut c) = postgres::Client::connect(url.split('?').next().unwrap(), postgres::NoTls) {
                 let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
             }
         }

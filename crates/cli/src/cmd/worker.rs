@@ -64,7 +64,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     let mut delay = Duration::from_millis(100);
     let mut from_file = from_file;
     let (storage, setup, id) = loop {
-        let attempt = || -> Result<(Box<dyn Storage>, Option<Setup>, i64), WorkerSetupError> {
+        let attempt = || -> Result<Joined, WorkerSetupError> {
             let mut storage = open_storage(&url, from_file.is_some())?;
             match &from_file {
                 Some(setup) => {
@@ -114,6 +114,9 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     }
     Ok(())
 }
+
+/// An open storage, the setup rebuilt from it (when joining by name) and the study's id.
+type Joined = (Box<dyn Storage>, Option<Setup>, i64);
 
 /// Ctrl-C once: finish the running trial, take no more. Twice: hand it back and exit (130); if the storage does not
 /// answer, the process exits anyway after a few seconds and the lease expires.
