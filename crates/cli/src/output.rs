@@ -77,3 +77,14 @@ pub fn num(v: f64) -> String {
 pub fn default_storage() -> String {
     std::env::var("TESSERA_STORAGE").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "tessera.db".into())
 }
+
+/// A trial's metrics, then the profile entries the metrics do not repeat, as `name=value` pairs on one line.
+pub fn metrics_line(t: &tessera_core::Trial) -> String {
+    let m: Vec<String> = t
+        .metrics
+        .iter()
+        .chain(t.profile.iter().filter(|(k, _)| t.metrics.get(k).is_none()))
+        .map(|(k, v)| format!("{k}={}", num(v)))
+        .collect();
+    m.join("  ")
+}

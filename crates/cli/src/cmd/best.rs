@@ -8,7 +8,7 @@ use tessera_core::{Direction, Objective, TrialState};
 pub struct Args {
     /// The study's name
     pub study: String,
-    /// The storage (a SQLite file); default $TESSERA_STORAGE or tessera.db
+    /// The storage: a SQLite file or a postgres:// URL; default $TESSERA_STORAGE or tessera.db
     #[arg(long)]
     pub storage: Option<String>,
     /// Rank by this metric (default: the study's first objective)
@@ -58,13 +58,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     for (rank, t) in trials.iter().enumerate() {
         println!("{}. trial #{}  {} = {}", rank + 1, t.number, objective.metric, num(t.get(&objective.metric).unwrap_or(f64::NAN)));
         println!("   {}", t.description);
-        let m: Vec<String> = t
-            .metrics
-            .iter()
-            .chain(t.profile.iter().filter(|(k, _)| t.metrics.get(k).is_none()))
-            .map(|(k, v)| format!("{k}={}", num(v)))
-            .collect();
-        println!("   {}", m.join("  "));
+        println!("   {}", crate::output::metrics_line(t));
     }
     Ok(())
 }

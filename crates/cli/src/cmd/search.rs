@@ -122,13 +122,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         Some(t) => {
             println!("best trial #{} by {} ({:?}):", t.number, obj.metric, obj.direction);
             println!("  {}", t.description);
-            let m: Vec<String> = t
-                .metrics
-                .iter()
-                .chain(t.profile.iter().filter(|(k, _)| t.metrics.get(k).is_none()))
-                .map(|(k, v)| format!("{k}={}", num(v)))
-                .collect();
-            println!("  {}", m.join("  "));
+            println!("  {}", crate::output::metrics_line(t));
         }
         None => println!("no complete trial yet"),
     }

@@ -6,7 +6,7 @@ use tessera_core::TrialState;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The storage (a SQLite file); default $TESSERA_STORAGE or tessera.db
+    /// The storage: a SQLite file or a postgres:// URL; default $TESSERA_STORAGE or tessera.db
     #[arg(long)]
     pub storage: Option<String>,
     /// Print as JSON

@@ -8,7 +8,7 @@ use tessera_core::TrialState;
 pub struct Args {
     /// The study's name
     pub study: String,
-    /// The storage (a SQLite file); default $TESSERA_STORAGE or tessera.db
+    /// The storage: a SQLite file or a postgres:// URL; default $TESSERA_STORAGE or tessera.db
     #[arg(long)]
     pub storage: Option<String>,
     /// Only trials in this state (pending, running, complete, failed, pruned, infeasible)

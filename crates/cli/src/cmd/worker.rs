@@ -330,13 +330,7 @@ pub fn search_with_workers(setup: &Setup, mut storage: Box<dyn Storage>, url: &s
             Some(t) => {
                 println!("best trial #{} by {} ({:?}):", t.number, obj.metric, obj.direction);
                 println!("  {}", t.description);
-                let m: Vec<String> = t
-                    .metrics
-                    .iter()
-                    .chain(t.profile.iter().filter(|(k, _)| t.metrics.get(k).is_none()))
-                    .map(|(k, v)| format!("{k}={}", num(v)))
-                    .collect();
-                println!("  {}", m.join("  "));
+                println!("  {}", crate::output::metrics_line(t));
             }
             None => println!("no complete trial yet"),
         }
