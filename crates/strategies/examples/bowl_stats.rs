@@ -3,37 +3,12 @@
 //! `cargo run --release -p tessera-strategies --example bowl_stats [KIND[:k=v;…] …]`
 
 use std::time::Instant;
-use tessera_core::{Budget, Dim, EvalContext, EvalError, Evaluation, Evaluator, Metrics, Network, NetworkError, Objective, Op, Sample, Space, Study, Trial};
+use tessera_core::{Budget, Objective, Study, Trial};
 
-struct Bowl(Vec<Dim>);
-impl Space for Bowl {
-    fn name(&self) -> &str {
-        "bowl"
-    }
-    fn dims(&self) -> &[Dim] {
-        &self.0
-    }
-    fn lower(&self, _: &Sample) -> Result<Network, NetworkError> {
-        let mut n = Network::new();
-        let x = n.add(Op::Input { shape: vec![4] }, &[]);
-        n.add(Op::Output { classes: 2 }, &[x]);
-        Ok(n)
-    }
-    fn is_valid(&self, s: &Sample) -> bool {
-        s.len() == 4 && s.as_slice().iter().all(|&c| c < 6) && s[0] != s[1]
-    }
-}
-struct BowlEval;
-impl Evaluator for BowlEval {
-    fn evaluate(&self, s: &Sample, _: &EvalContext) -> Result<Evaluation, EvalError> {
-        let t = [5.0, 0.0, 5.0, 0.0];
-        let d: f64 = s.as_slice().iter().zip(t).map(|(&c, t)| (c as f64 - t).powi(2)).sum();
-        Ok(Evaluation { metrics: Metrics::new().with("score", -d), sim_seconds: 1.0 })
-    }
-    fn metric_names(&self) -> Vec<String> {
-        vec!["score".into()]
-    }
-}
+#[path = "../tests/common/bowl.rs"]
+mod bowl;
+use bowl::{Bowl, BowlEval};
+
 struct Hit(Option<u64>, u64);
 impl tessera_core::StudyObserver for Hit {
     fn on_trial(&mut self, t: &Trial, _: bool) {
@@ -45,7 +20,7 @@ impl tessera_core::StudyObserver for Hit {
 }
 
 fn main() {
-    let space = Bowl((0..4).map(|d| Dim::new(format!("d{d}"), &["0", "1", "2", "3", "4", "5"])).collect());
+    let space = Bowl::new();
     let kinds: Vec<String> = std::env::args().skip(1).collect();
     for spec in kinds {
         let (kind, opts) = spec.split_once(':').unwrap_or((&spec, ""));

@@ -1,35 +1,15 @@
 //! Batch asks of the learning strategies: asking 4 samples before telling any gives 4 distinct valid samples, the
 //! strategies learn from results told in any order, and a batched run repeats exactly per seed.
 
-use tessera_core::{Dim, Metrics, Network, NetworkError, Op, Sample, Space, Told, TrialState};
+use tessera_core::{Metrics, Sample, Space, Told, TrialState};
 
-struct Bowl(Vec<Dim>);
-
-impl Space for Bowl {
-    fn name(&self) -> &str {
-        "bowl"
-    }
-    fn dims(&self) -> &[Dim] {
-        &self.0
-    }
-    fn lower(&self, _: &Sample) -> Result<Network, NetworkError> {
-        let mut n = Network::new();
-        let x = n.add(Op::Input { shape: vec![4] }, &[]);
-        n.add(Op::Output { classes: 2 }, &[x]);
-        Ok(n)
-    }
-    fn is_valid(&self, s: &Sample) -> bool {
-        s.len() == 4 && s.as_slice().iter().all(|&c| c < 6) && s[0] != s[1]
-    }
-}
-
-fn score(s: &Sample) -> f64 {
-    -s.as_slice().iter().zip([5.0, 0.0, 5.0, 0.0]).map(|(&c, t)| (c as f64 - t).powi(2)).sum::<f64>()
-}
+#[path = "common/bowl.rs"]
+mod bowl;
+use bowl::{score, Bowl};
 
 /// 15 rounds of 4 asks; results told in reverse order. Returns every sample with its score.
 fn run(kind: &str, seed: u64) -> Vec<(Sample, f64)> {
-    let space = Bowl((0..4).map(|d| Dim::new(format!("d{d}"), &["0", "1", "2", "3", "4", "5"])).collect());
+    let space = Bowl::new();
     let mut st = tessera_strategies::build(kind, &Default::default(), &space, seed).unwrap();
     let mut out = Vec::new();
     let m = Metrics::new();

@@ -4,39 +4,16 @@
 //! than the same strategy without pruning; pruned trials are recorded as such, and runs repeat exactly per seed.
 
 use tessera_core::{
-    Budget, Dim, EvalContext, EvalError, Evaluation, Evaluator, Metrics, Network, NetworkError, Objective, Op, Pruner,
-    Sample, Space, Study, StudyObserver, Trial, TrialState,
+    Budget, EvalContext, EvalError, Evaluation, Evaluator, Metrics, Objective, Pruner,
+    Sample, Study, StudyObserver, Trial, TrialState,
 };
 use tessera_strategies::hyperband::{build_pruner, Hyperband, SuccessiveHalving};
 
 const EPOCHS: u64 = 27;
 
-/// The sanity suite's bowl: 4 dimensions of 6 choices, invalid when the first two are equal, optimum [5, 0, 5, 0].
-struct Bowl(Vec<Dim>);
-
-impl Bowl {
-    fn new() -> Self {
-        Bowl((0..4).map(|d| Dim::new(format!("d{d}"), &["0", "1", "2", "3", "4", "5"])).collect())
-    }
-}
-
-impl Space for Bowl {
-    fn name(&self) -> &str {
-        "bowl"
-    }
-    fn dims(&self) -> &[Dim] {
-        &self.0
-    }
-    fn lower(&self, _: &Sample) -> Result<Network, NetworkError> {
-        let mut n = Network::new();
-        let x = n.add(Op::Input { shape: vec![4] }, &[]);
-        n.add(Op::Output { classes: 2 }, &[x]);
-        Ok(n)
-    }
-    fn is_valid(&self, s: &Sample) -> bool {
-        s.len() == 4 && s.as_slice().iter().all(|&c| c < 6) && s[0] != s[1]
-    }
-}
+#[path = "common/bowl.rs"]
+mod bowl;
+use bowl::Bowl;
 
 /// Score at epoch `t`: the bowl's value plus deterministic noise of amplitude 10·(1 − t/27), and a learning curve
 /// offset that every sample shares (so early values are lower than final ones).

@@ -2,51 +2,13 @@
 //! the optimum within a stated budget, never proposes an invalid sample, and repeats itself exactly for a seed.
 
 use tessera_core::{
-    Budget, Dim, EvalContext, EvalError, Evaluation, Evaluator, Metrics, Network, NetworkError, Objective, Op, Sample,
+    Budget, Objective, Sample,
     Space, Study, TrialState,
 };
 
-/// 4 dimensions of 6 choices; invalid when the first two choices are equal. Score: a smooth bowl with its single
-/// optimum at [5, 0, 5, 0].
-struct Bowl {
-    dims: Vec<Dim>,
-}
-
-impl Bowl {
-    fn new() -> Self {
-        Bowl { dims: (0..4).map(|d| Dim::new(format!("d{d}"), &["0", "1", "2", "3", "4", "5"])).collect() }
-    }
-}
-
-impl Space for Bowl {
-    fn name(&self) -> &str {
-        "bowl"
-    }
-    fn dims(&self) -> &[Dim] {
-        &self.dims
-    }
-    fn lower(&self, _: &Sample) -> Result<Network, NetworkError> {
-        let mut n = Network::new();
-        let x = n.add(Op::Input { shape: vec![4] }, &[]);
-        n.add(Op::Output { classes: 2 }, &[x]);
-        Ok(n)
-    }
-    fn is_valid(&self, s: &Sample) -> bool {
-        s.len() == 4 && s.as_slice().iter().all(|&c| c < 6) && s[0] != s[1]
-    }
-}
-
-struct BowlEval;
-impl Evaluator for BowlEval {
-    fn evaluate(&self, s: &Sample, _: &EvalContext) -> Result<Evaluation, EvalError> {
-        let target = [5.0, 0.0, 5.0, 0.0];
-        let d: f64 = s.as_slice().iter().zip(target).map(|(&c, t)| (c as f64 - t).powi(2)).sum();
-        Ok(Evaluation { metrics: Metrics::new().with("score", -d), sim_seconds: 1.0 })
-    }
-    fn metric_names(&self) -> Vec<String> {
-        vec!["score".into()]
-    }
-}
+#[path = "common/bowl.rs"]
+mod bowl;
+use bowl::{Bowl, BowlEval};
 
 /// Every strategy of the registry with the budget in which it must reach the optimum on every one of 10 seeds.
 /// The space has 6⁴ − 6³ = 1,080 valid samples.
