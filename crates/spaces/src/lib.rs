@@ -8,9 +8,17 @@
 //! |---|---|---|---|
 //! | NAS-Bench-201 cells | [`nb201`] | 5⁶ = 15,625 | NATS-Bench's unique string (6,466 classes) |
 //! | NAS-Bench-Graph cells | [`nbg`] | 9 link patterns × 9⁴ ops | the official `valid_hash` |
+//! | MobileNet-like MBConv chains (ProxylessNAS / OFA) | [`chain`] | 3 widths × (Σ_d (3 kernels × 3 expansions)^d)³ | active choices only (blocks beyond a stage's depth ignored) |
+//! | MLPs, plain or hourglass (wide–narrow–wide residual blocks) | [`mlp`] | depth × widths^depth × activations | active choices only |
+//! | 1-D conv nets (MNIST-1D) | [`conv1d`] | layers × (channels × kernels × downsampling)^layers × acts × heads | active choices only |
 //!
-//! A new space is one module plus one line in [`build`].
+//! A new space is one module plus one line in [`build`] and [`KINDS`]. The variable-depth spaces share
+//! [`gated`]'s key, encoding, mutation and neighbours, which ignore choices a sample's depth leaves unused.
 
+pub mod chain;
+pub mod conv1d;
+pub(crate) mod gated;
+pub mod mlp;
 pub mod nb201;
 pub mod nbg;
 pub mod nbg_canon;
@@ -22,13 +30,16 @@ use tessera_core::Space;
 pub type Options = BTreeMap<String, String>;
 
 /// The names [`build`] knows.
-pub const KINDS: &[&str] = &["nb201", "nas-bench-graph"];
+pub const KINDS: &[&str] = &["nb201", "nas-bench-graph", "chain", "mlp", "conv1d"];
 
 /// Builds a space by kind. Unknown kinds and options are errors naming what is known.
 pub fn build(kind: &str, options: &Options) -> Result<Box<dyn Space>, String> {
     match kind {
         "nb201" | "nas-bench-201" => Ok(Box::new(nb201::Nb201::from_options(options)?)),
         "nas-bench-graph" | "nbg" => Ok(Box::new(nbg::NasBenchGraph::from_options(options)?)),
+        "chain" | "mbconv" => Ok(Box::new(chain::Chain::from_options(options)?)),
+        "mlp" => Ok(Box::new(mlp::Mlp::from_options(options)?)),
+        "conv1d" => Ok(Box::new(conv1d::Conv1d::from_options(options)?)),
         _ => Err(format!("unknown space `{kind}`; known spaces: {}", KINDS.join(", "))),
     }
 }
