@@ -42,7 +42,7 @@ pub use evaluator::{EvalContext, Evaluation, Evaluator};
 pub use metrics::{intern, Constraint, Direction, Metrics, Objective};
 pub use network::{Activation, GnnKind, Network, NetworkError, Node, Op, PoolKind, Shape};
 pub use pruner::{NoPruning, Pruner};
-pub use rng::{rng_for, Rng};
+pub use rng::{below, rng_for, Rng};
 pub use sample::Sample;
 pub use space::{Dim, Space};
 pub use storage::{

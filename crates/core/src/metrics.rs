@@ -40,6 +40,7 @@ impl Metrics {
         }
     }
     /// Like [`set`](Metrics::set) for a `'static` name (no interning).
+    #[inline]
     pub fn set_static(&mut self, name: &'static str, value: f64) {
         if let Some(e) = self.0.iter_mut().find(|(n, _)| *n == name) {
             e.1 = value;
@@ -49,6 +50,7 @@ impl Metrics {
     }
     /// Builds metrics from distinct `'static` names without checking for duplicates (for evaluators on hot paths,
     /// whose names are constants).
+    #[inline]
     pub fn from_static(pairs: &[(&'static str, f64)]) -> Self {
         debug_assert!(pairs.iter().enumerate().all(|(i, (n, _))| pairs[..i].iter().all(|(m, _)| m != n)));
         Metrics(SmallVec::from_slice(pairs))
@@ -57,6 +59,7 @@ impl Metrics {
         self.set(name, value);
         self
     }
+    #[inline]
     pub fn get(&self, name: &str) -> Option<f64> {
         self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
     }
@@ -66,9 +69,11 @@ impl Metrics {
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.0.iter().map(|(n, _)| *n)
     }
+    #[inline]
     pub fn len(&self) -> usize {
         self.0.len()
     }
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -149,6 +154,7 @@ impl Objective {
         Objective { metric: metric.into(), direction: Direction::Min }
     }
     /// The metric's value oriented so that larger is better (what strategies compare).
+    #[inline]
     pub fn oriented(&self, value: f64) -> f64 {
         match self.direction {
             Direction::Max => value,

@@ -3,7 +3,6 @@
 use crate::network::{Network, NetworkError};
 use crate::rng::Rng;
 use crate::sample::Sample;
-use rand::Rng as _;
 
 /// One discrete dimension of a space: a name and its choices.
 #[derive(Clone, Debug, PartialEq)]
@@ -51,7 +50,7 @@ pub trait Space: Send + Sync {
     /// A uniformly random valid sample (per-dimension uniform, invalid draws rejected).
     fn sample(&self, rng: &mut Rng) -> Sample {
         loop {
-            let s = Sample(self.dims().iter().map(|d| rng.random_range(0..d.len()) as u16).collect());
+            let s = Sample(self.dims().iter().map(|d| crate::rng::below(rng, d.len()) as u16).collect());
             if self.is_valid(&s) {
                 return s;
             }
@@ -66,9 +65,9 @@ pub trait Space: Send + Sync {
             return sample.clone();
         }
         for _ in 0..1000 {
-            let d = free[rng.random_range(0..free.len())];
+            let d = free[crate::rng::below(rng, free.len())];
             let mut s = sample.clone();
-            let v = rng.random_range(0..dims[d].len() - 1) as u16;
+            let v = crate::rng::below(rng, dims[d].len() - 1) as u16;
             s[d] = if v >= sample[d] { v + 1 } else { v };
             if self.is_valid(&s) {
                 return s;

@@ -125,6 +125,7 @@ impl Trial {
     }
 
     /// A metric from the evaluation, else from the profile.
+    #[inline]
     pub fn get(&self, metric: &str) -> Option<f64> {
         self.metrics.get(metric).or_else(|| self.profile.get(metric))
     }

@@ -24,6 +24,7 @@ pub struct Told<'a> {
 
 impl Told<'_> {
     /// The first objective's oriented value, for single-objective strategies.
+    #[inline]
     pub fn score(&self) -> Option<f64> {
         self.values.first().copied().filter(|v| !v.is_nan())
     }

@@ -112,6 +112,10 @@ pub struct Study<'a> {
     pub profile_network: bool,
     /// Record canonical keys and descriptions (off for in-memory protocol runs, which never show them).
     pub describe: bool,
+    /// Ask the evaluator for its [profile](Evaluator::profile) before each evaluation and keep it with the trial
+    /// (default). With constraints it is always asked (they are checked on it). In-memory protocol runs switch it
+    /// off when `evaluate` itself reports every metric they read.
+    pub profile: bool,
     /// Stops unpromising trials from their intermediate results (see [`crate::pruner`]); evaluations then go
     /// through [`Evaluator::evaluate_reporting`]. `None` (the default): every trial runs to completion.
     pub pruner: Option<&'a dyn crate::pruner::Pruner>,
@@ -130,6 +134,7 @@ impl<'a> Study<'a> {
             seed: 0,
             profile_network: true,
             describe: true,
+            profile: true,
             pruner: None,
         }
     }
@@ -176,6 +181,57 @@ impl<'a> Study<'a> {
     pub fn run_in_memory(&self, strategy: &mut dyn Strategy, observer: &mut dyn StudyObserver) -> Result<RunSummary, CoreError> {
         self.validate()?;
         self.drive(strategy, None, Vec::new(), observer)
+    }
+
+    /// The study loop stripped to ask → evaluate → tell, for in-memory runs on cheap evaluators (the evaluation
+    /// protocol on tabular benchmarks, where bookkeeping costs more than a query): no storage, trial records,
+    /// profiles, keys or clocks. It proposes, evaluates and tells exactly what [`run_in_memory`](Study::run_in_memory)
+    /// would (a test compares the two), and calls `on_told` with each told result and its simulated seconds.
+    /// Only trial budgets, without constraints or a pruner; anything else is an error. Returns the trials run.
+    pub fn run_lean(&self, strategy: &mut dyn Strategy, on_told: &mut dyn FnMut(&Told, f64)) -> Result<u64, CoreError> {
+        self.validate()?;
+        if !self.constraints.is_empty() || self.pruner.is_some() || self.budget.seconds.is_some() || self.budget.sim_seconds.is_some() {
+            return Err(CoreError::Invalid("the lean loop runs trial budgets only, without constraints or pruners".into()));
+        }
+        let budget = self.budget.trials.unwrap_or(u64::MAX);
+        let mut values: SmallVec<[f64; 4]> = SmallVec::new();
+        let empty = crate::Metrics::new();
+        for number in 0..budget {
+            let Some(sample) = strategy.ask(self.space) else { return Ok(number) };
+            if !self.space.is_valid(&sample) {
+                return Err(CoreError::InvalidSample {
+                    strategy: strategy.name().into(),
+                    space: self.space.name().into(),
+                    sample: sample.to_string(),
+                    trial: number,
+                });
+            }
+            values.clear();
+            let (state, evaluation) = match self.evaluator.evaluate(&sample, &self.context(number)) {
+                Ok(e) => {
+                    // As `conclude` and `account`: an objective missing from the metrics (and the profile) fails it.
+                    let mut profile = None;
+                    for o in &self.objectives {
+                        let v = e.metrics.get(&o.metric).or_else(|| {
+                            profile.get_or_insert_with(|| self.evaluator.profile(&sample)).get(&o.metric)
+                        });
+                        values.push(o.oriented(v.unwrap_or(f64::NAN)));
+                    }
+                    if values.iter().any(|v| v.is_nan()) {
+                        values.clear();
+                        (TrialState::Failed, Some(e))
+                    } else {
+                        (TrialState::Complete, Some(e))
+                    }
+                }
+                Err(_) => (TrialState::Failed, None),
+            };
+            let (metrics, sim) = evaluation.as_ref().map(|e| (&e.metrics, e.sim_seconds)).unwrap_or((&empty, 0.0));
+            let told = Told { number, sample: &sample, state, values: &values, metrics, violation: 0.0 };
+            on_told(&told, sim);
+            strategy.tell(self.space, &told);
+        }
+        Ok(budget)
     }
 
     fn drive(
@@ -400,7 +456,9 @@ impl<'a> Study<'a> {
         if timed {
             trial.started_at = Some(now());
         }
-        trial.profile = self.evaluator.profile(&trial.sample);
+        if self.profile || !self.constraints.is_empty() {
+            trial.profile = self.evaluator.profile(&trial.sample);
+        }
         if self.profile_network {
             match self.space.lower(&trial.sample).and_then(|n| n.costs()) {
                 Ok((p, f)) => {

@@ -17,8 +17,7 @@
 //! here is a 2-layer MLP and ARMA's unused `T-1` weight is not counted, so those differ more).
 
 use crate::nbg_canon::{valid_hash, LINKS, OPS, SKIP};
-use rand::Rng as _;
-use tessera_core::{Activation, Dim, GnnKind, Network, NetworkError, Op, Rng, Sample, Space};
+use tessera_core::{below, Activation, Dim, GnnKind, Network, NetworkError, Op, Rng, Sample, Space};
 
 /// The NAS-Bench-Graph space for one dataset's feature and class counts.
 #[derive(Clone, Debug)]
@@ -140,8 +139,8 @@ impl Space for NasBenchGraph {
     fn sample(&self, rng: &mut Rng) -> Sample {
         // Same distribution as the default (uniform per dimension, invalid rejected), without iterator overhead.
         loop {
-            let l = rng.random_range(0..LINKS.len()) as u16;
-            let o: [u16; 4] = std::array::from_fn(|_| rng.random_range(0..OPS.len()) as u16);
+            let l = below(rng, LINKS.len()) as u16;
+            let o: [u16; 4] = std::array::from_fn(|_| below(rng, OPS.len()) as u16);
             let s = Sample::new(&[l, o[0], o[1], o[2], o[3]]);
             if self.is_valid(&s) {
                 return s;
@@ -151,11 +150,10 @@ impl Space for NasBenchGraph {
     fn mutate(&self, s: &Sample, rng: &mut Rng) -> Sample {
         loop {
             let mut m = s.clone();
-            if rng.random::<f64>() < 0.5 {
-                m[0] = rng.random_range(0..LINKS.len()) as u16;
-            } else {
-                let i = rng.random_range(0..4);
-                m[1 + i] = rng.random_range(0..OPS.len()) as u16;
+            // One draw picks what changes: the link pattern (half the time) or one of the four ops.
+            match below(rng, 8) {
+                0..=3 => m[0] = below(rng, LINKS.len()) as u16,
+                i => m[i - 3] = below(rng, OPS.len()) as u16,
             }
             if self.is_valid(&m) {
                 return m;

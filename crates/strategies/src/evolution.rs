@@ -5,9 +5,8 @@
 //! mutation of it. Every told result joins the population and the oldest member leaves (aging). Failed and
 //! infeasible trials do not join.
 
-use rand::Rng as _;
 use std::collections::VecDeque;
-use tessera_core::{rng_for, Rng, Sample, Space, Strategy, Told};
+use tessera_core::{below, rng_for, Rng, Sample, Space, Strategy, Told};
 
 pub struct Evolution {
     rng: Rng,
@@ -36,7 +35,7 @@ impl Strategy for Evolution {
         }
         let k = self.sample.min(n);
         for i in 0..k {
-            let j = self.rng.random_range(i..n);
+            let j = i + below(&mut self.rng, n - i);
             self.perm.swap(i, j);
         }
         let mut parent = self.perm[0];
