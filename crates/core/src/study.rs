@@ -194,7 +194,8 @@ impl<'a> Study<'a> {
             return Err(CoreError::Invalid("the lean loop runs trial budgets only, without constraints or pruners".into()));
         }
         let budget = self.budget.trials.unwrap_or(u64::MAX);
-        let mut values: SmallVec<[f64; 4]> = SmallVec::new();
+        // A plain Vec: pushes without SmallVec's inline/heap check (measurably cheaper on this path).
+        let mut values: Vec<f64> = Vec::with_capacity(self.objectives.len());
         let empty = crate::Metrics::new();
         for number in 0..budget {
             let Some(sample) = strategy.ask(self.space) else { return Ok(number) };

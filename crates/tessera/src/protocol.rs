@@ -166,7 +166,8 @@ pub fn run_on(bench: &Benchmark, opts: &ProtocolOptions, load_s: f64) -> Result<
         Ok(e) => [&search, &report].iter().any(|m| e.metrics.get(m).is_none()),
         Err(_) => true,
     };
-    let jobs: Vec<(usize, u64)> = (0..specs.len()).flat_map(|i| (0..opts.seeds).map(move |s| (i, s))).collect();
+    // Seed-major order interleaves cheap and expensive strategies, so both threads get an even share of work.
+    let jobs: Vec<(usize, u64)> = (0..opts.seeds).flat_map(|s| (0..specs.len()).map(move |i| (i, s))).collect();
     // Start the thread pool before the clock: its start-up is not search time.
     rayon::broadcast(|_| ());
     let t1 = Instant::now();
