@@ -199,14 +199,7 @@ impl<'a> Study<'a> {
         let empty = crate::Metrics::new();
         for number in 0..budget {
             let Some(sample) = strategy.ask(self.space) else { return Ok(number) };
-            if !self.space.is_valid(&sample) {
-                return Err(CoreError::InvalidSample {
-                    strategy: strategy.name().into(),
-                    space: self.space.name().into(),
-                    sample: sample.to_string(),
-                    trial: number,
-                });
-            }
+            self.check_proposal(strategy, &sample, number)?;
             values.clear();
             let (state, evaluation) = match self.evaluator.evaluate(&sample, &self.context(number)) {
                 Ok(e) => {
@@ -273,14 +266,7 @@ impl<'a> Study<'a> {
             let Some(sample) = strategy.ask(self.space) else {
                 break "strategy has nothing left to propose".into();
             };
-            if !self.space.is_valid(&sample) {
-                return Err(CoreError::InvalidSample {
-                    strategy: strategy.name().into(),
-                    space: self.space.name().into(),
-                    sample: sample.to_string(),
-                    trial: number,
-                });
-            }
+            self.check_proposal(strategy, &sample, number)?;
             // One trial buffer reused across the loop: no per-query initialisation or moves of a few hundred bytes.
             buffer.reset(number, sample);
             self.evaluate_into(&mut buffer, reborrow(&mut store))?;
@@ -296,6 +282,14 @@ impl<'a> Study<'a> {
         summary.failed = r.acc.failed;
         summary.best = r.best.map(|(_, t)| t);
         Ok(summary)
+    }
+
+    /// A strategy's proposal must be a member of the space; an invalid one is a bug in the strategy, reported as such.
+    pub(crate) fn check_proposal(&self, strategy: &dyn Strategy, sample: &Sample, trial: u64) -> Result<(), CoreError> {
+        if self.space.is_valid(sample) {
+            return Ok(());
+        }
+        Err(CoreError::InvalidSample { strategy: strategy.name().into(), space: self.space.name().into(), sample: sample.to_string(), trial })
     }
 
     /// Why no more trials should be asked, counting `in_flight` trials as evaluated; `None` to go on.

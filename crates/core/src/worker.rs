@@ -338,14 +338,7 @@ impl Study<'_> {
         let Some(sample) = strategy.ask(self.space) else {
             return Ok(Err("strategy has nothing left to propose".into()));
         };
-        if !self.space.is_valid(&sample) {
-            return Err(CoreError::InvalidSample {
-                strategy: strategy.name().into(),
-                space: self.space.name().into(),
-                sample: sample.to_string(),
-                trial: number,
-            });
-        }
+        self.check_proposal(strategy, &sample, number)?;
         let mut t = Trial::new(number, sample);
         t.state = TrialState::Running;
         t.started_at = Some(now());
