@@ -164,7 +164,9 @@ impl Chain {
         (((c as f64 * mult) / 4.0).round() as usize * 4).max(4)
     }
 
-    fn mbconv(&self, net: &mut Network, x: usize, cin: usize, cout: usize, stride: usize, k: usize, e: usize) -> usize {
+    /// One inverted-residual block; `ke` is its (kernel, expansion).
+    fn mbconv(&self, net: &mut Network, x: usize, (cin, cout): (usize, usize), stride: usize, ke: (usize, usize)) -> usize {
+        let (k, e) = ke;
         let hidden = cin * e;
         let mut h = x;
         if e != 1 {
@@ -221,7 +223,7 @@ impl Space for Chain {
             let cout = Self::scaled(self.channels[i], mult);
             for (j, (k, e)) in blocks.into_iter().enumerate() {
                 let stride = if j == 0 { self.strides[i] } else { 1 };
-                h = self.mbconv(&mut net, h, cin, cout, stride, k, e);
+                h = self.mbconv(&mut net, h, (cin, cout), stride, (k, e));
                 cin = cout;
             }
         }

@@ -156,10 +156,9 @@ impl Nb201 {
         let mut e = 0;
         for j in 1..4 {
             let mut terms: Vec<String> = Vec::with_capacity(j);
-            for i in 0..j {
+            for x in &nodes[..j] {
                 let op = OPS[s[e] as usize];
                 e += 1;
-                let x = &nodes[i];
                 terms.push(if op == "none" || x == "#" {
                     "#".to_string()
                 } else if op == "skip_connect" {

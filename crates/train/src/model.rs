@@ -273,6 +273,20 @@ fn linear_default(rng: &mut Rng, i: usize, o: usize, bias: bool, device: &Device
     }
 }
 
+/// A frozen `[i, o]` weight with N(0, 1/i) entries (Box–Muller on the op's own ChaCha8 stream), no bias.
+fn random_projection(i: usize, o: usize, seed: u64, device: &Device) -> Linear {
+    let mut rng = rng_for(seed, 0x7072_6f6a);
+    let std = 1.0 / (i as f64).sqrt();
+    let w: Vec<f32> = (0..i * o)
+        .map(|_| {
+            let u1 = 1.0 - rng.random::<f64>(); // (0, 1]
+            let u2 = rng.random::<f64>();
+            ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos() * std) as f32
+        })
+        .collect();
+    Linear { weight: param(w, [i, o], device).set_require_grad(false), bias: None }
+}
+
 /// Glorot/Xavier uniform weight, zero bias (PyG graph layers, attention projections).
 fn linear_glorot(rng: &mut Rng, i: usize, o: usize, bias: bool, device: &Device) -> Linear {
     let b = (6.0 / (i + o) as f64).sqrt();
@@ -349,6 +363,8 @@ impl Model {
                 Op::LayerNorm => Layer::LayerNorm(LayerNormConfig::new(last_in).init(device)),
                 Op::Linear { out, bias } => Layer::Linear(linear_default(&mut rng, last_in, *out, *bias, device)),
                 Op::Output { classes } => Layer::Linear(linear_default(&mut rng, last_in, *classes, true, device)),
+                // fixed random projection: N(0, 1/in) weights from the op's own seed, never trained (no gradient)
+                Op::RandomProjection { out, seed } => Layer::Linear(random_projection(last_in, *out, *seed, device)),
                 Op::Attention { .. } => {
                     let d = last_in;
                     Layer::Attention(Attention {
@@ -394,9 +410,11 @@ impl Model {
     pub fn trainable_params(&self) -> usize {
         self.layers
             .iter()
-            .map(|l| match l {
-                Layer::BatchNorm(bn) => bn.gamma.num_params() + bn.beta.num_params(),
-                other => other.num_params(),
+            .zip(&self.plan.nodes)
+            .map(|(l, n)| match (l, &n.op) {
+                (_, Op::RandomProjection { .. }) => 0,
+                (Layer::BatchNorm(bn), _) => bn.gamma.num_params() + bn.beta.num_params(),
+                (other, _) => other.num_params(),
             })
             .sum()
     }
@@ -527,7 +545,9 @@ impl Model {
             (Op::BatchNorm, Layer::BatchNorm(bn)) => each!(x, t => bn.forward(t)),
             (Op::LayerNorm, Layer::LayerNorm(ln)) => each!(x, t => ln.forward(t)),
             (Op::Act { act }, _) => each!(x, t => activate(t, *act)),
-            (Op::Linear { .. } | Op::Output { .. }, Layer::Linear(l)) => each!(x, t => l.forward(t)),
+            (Op::Linear { .. } | Op::Output { .. } | Op::RandomProjection { .. }, Layer::Linear(l)) => {
+                each!(x, t => l.forward(t))
+            }
             (Op::Flatten, _) => {
                 let b = x.batch();
                 Val::D2(match x {
