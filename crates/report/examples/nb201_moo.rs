@@ -13,7 +13,8 @@
 //! 2. **Constraint**: maximise CIFAR-10 test accuracy subject to `latency_ms@pixel3 <= L`, L the 30 % quantile of
 //!    pixel3 latency. Studies run on an SQLite storage (in memory); from the stored trials: how many infeasible
 //!    architectures were evaluated (must be 0) and in how many seeds the best feasible found is the true best
-//!    (`--latency-objective`: pixel3 latency as a second objective, min).
+//!    (`--latency-objective`: pixel3 latency as a second objective, min). The budget counts evaluated queries only:
+//!    samples the constraint rejects before evaluation are stored `infeasible` and do not count.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -64,10 +65,10 @@ fn args() -> Args {
         }
     }
     if a.strategies.is_empty() {
-        a.strategies = vec!["nsga2".into(), "random".into()];
+        a.strategies = vec!["nsga2:archive=true,variation=neighbour".into(), "nsga2".into(), "random".into()];
     }
     if a.constraint_strategies.is_empty() {
-        a.constraint_strategies = vec!["nsga2".into(), "evolution".into(), "random".into()];
+        a.constraint_strategies = vec!["nsga2:archive=true,variation=neighbour".into(), "nsga2".into(), "evolution".into(), "random".into()];
     }
     a
 }

@@ -7,8 +7,11 @@
 //! * Two objectives (accuracy max, raspi4 latency min): the hypervolume NSGA-II reaches in 500 queries, as a fraction
 //!   of the true front's, against random search.
 //!
-//! The numbers behind the issue's targets, and how they compare, are printed (`cargo test -- --nocapture`); the
-//! `nb201_moo` example measures the same with more strategies.
+//! Both run the engineered NSGA-II ([`ENGINEERED`]: archive elitism, one-edge neighbour variation; see
+//! `tessera_strategies::nsga2`) beside the textbook one. The numbers behind the issue's targets, and how they
+//! compare, are printed (`cargo test -- --nocapture`); the `nb201_moo` example (`benches/nb201_moo.sh`) measures
+//! the same with more strategies and the Python baseline. The issue's targets (hypervolume ≥ 95 % of the true
+//! front's; exact best feasible in ≥ 80 % of seeds) are **not** reached yet: the asserts pin what is reached.
 
 mod common;
 
@@ -18,6 +21,13 @@ use tessera_core::{Budget, Constraint, Objective, Storage, Study, StudyObserver,
 use tessera_store::SqliteStorage;
 
 const SEEDS: u64 = 50;
+
+/// The engineered NSGA-II's options.
+const ENGINEERED: &[(&str, &str)] = &[("archive", "true"), ("variation", "neighbour")];
+
+fn options(opts: &[(&str, &str)]) -> tessera_strategies::Options {
+    opts.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
 
 #[test]
 fn latency_constraint_never_lets_an_infeasible_architecture_be_evaluated() {
@@ -36,7 +46,7 @@ fn latency_constraint_never_lets_an_infeasible_architecture_be_evaluated() {
 
     let (mut hits, mut near, mut rejected, mut evaluated) = (0, 0, 0, 0);
     for seed in 0..SEEDS {
-        let mut strategy = tessera_strategies::build("nsga2", &Default::default(), b.space.as_ref(), seed).unwrap();
+        let mut strategy = tessera_strategies::build("nsga2", &options(ENGINEERED), b.space.as_ref(), seed).unwrap();
         let mut study = Study::new("constrained", b.space.as_ref(), b.evaluator.as_ref(), vec![Objective::max("test_accuracy")]);
         study.constraints = vec![Constraint { metric: "latency_ms@pixel3".into(), min: None, max: Some(limit) }];
         study.budget = Budget::trials(300);
@@ -74,8 +84,9 @@ fn latency_constraint_never_lets_an_infeasible_architecture_be_evaluated() {
     );
     assert!(rejected > 0, "the constraint was never exercised");
     // Deterministic for these seeds; the exact hits are a needle among 4,688 feasible architectures with 162 local
-    // optima under one-edge moves (random search: 3/50).
-    assert!(hits >= 4, "exact best feasible found in only {hits}/{SEEDS} seeds");
+    // optima under one-edge moves, whose basin of attraction holds 96 of them (random search: 3/50, textbook
+    // NSGA-II 5/50, engineered 10/50).
+    assert!(hits >= 8, "exact best feasible found in only {hits}/{SEEDS} seeds");
     assert!(near as u64 >= SEEDS * 3 / 4, "best found within the top 1% in only {near}/{SEEDS} seeds");
 }
 
@@ -101,8 +112,8 @@ fn nsga2_hypervolume_on_accuracy_and_raspi4_latency() {
     assert_eq!(true_front.len(), 43);
     let true_hv = hypervolume(&points, &reference);
 
-    let run = |kind: &str, seed: u64| -> (f64, f64) {
-        let mut strategy = tessera_strategies::build(kind, &Default::default(), b.space.as_ref(), seed).unwrap();
+    let run = |kind: &str, opts: &[(&str, &str)], seed: u64| -> (f64, f64) {
+        let mut strategy = tessera_strategies::build(kind, &options(opts), b.space.as_ref(), seed).unwrap();
         let mut study = Study::new("hv", b.space.as_ref(), b.evaluator.as_ref(), vec![Objective::max("test_accuracy"), Objective::min("latency_ms@raspi4")]);
         study.budget = Budget::trials(500);
         study.seed = seed;
@@ -115,18 +126,24 @@ fn nsga2_hypervolume_on_accuracy_and_raspi4_latency() {
         (hypervolume(&found, &reference) / true_hv, on_front as f64 / true_front.len() as f64)
     };
     let mean = |v: &[(f64, f64)], k: usize| v.iter().map(|x| if k == 0 { x.0 } else { x.1 }).sum::<f64>() / v.len() as f64;
-    let nsga: Vec<(f64, f64)> = (0..SEEDS).map(|s| run("nsga2", s)).collect();
-    let random: Vec<(f64, f64)> = (0..SEEDS).map(|s| run("random", s)).collect();
+    let textbook: Vec<(f64, f64)> = (0..SEEDS).map(|s| run("nsga2", &[], s)).collect();
+    let nsga: Vec<(f64, f64)> = (0..SEEDS).map(|s| run("nsga2", ENGINEERED, s)).collect();
+    let random: Vec<(f64, f64)> = (0..SEEDS).map(|s| run("random", &[], s)).collect();
     println!(
-        "hypervolume / true front's (ref 90%, 25.68 ms), 500 queries, {SEEDS} seeds: nsga2 {:.4} (true front found {:.1}%), \
-         random {:.4} ({:.1}%)",
+        "hypervolume / true front's (ref 90%, 25.68 ms), 500 queries, {SEEDS} seeds: nsga2 archive+neighbour {:.4} (true front \
+         found {:.1}%), textbook nsga2 {:.4} ({:.1}%), random {:.4} ({:.1}%)",
         mean(&nsga, 0),
         100.0 * mean(&nsga, 1),
+        mean(&textbook, 0),
+        100.0 * mean(&textbook, 1),
         mean(&random, 0),
         100.0 * mean(&random, 1)
     );
     assert!(mean(&random, 0) > 0.65 && mean(&random, 0) < 0.78, "random search should reach ~71%");
-    assert!(mean(&nsga, 0) >= 0.82, "nsga2 reaches {:.4} of the true hypervolume", mean(&nsga, 0));
+    assert!(mean(&textbook, 0) >= 0.82, "textbook nsga2 reaches {:.4} of the true hypervolume", mean(&textbook, 0));
+    // Measured 0.8800 (textbook 0.8447); the issue's target is 0.95.
+    assert!(mean(&nsga, 0) >= 0.87, "engineered nsga2 reaches {:.4} of the true hypervolume", mean(&nsga, 0));
+    assert!(mean(&nsga, 0) >= mean(&textbook, 0) + 0.02);
     assert!(mean(&nsga, 0) >= mean(&random, 0) + 0.1);
     assert!(mean(&nsga, 1) >= 3.0 * mean(&random, 1));
 }

@@ -22,7 +22,26 @@
 //! asks) breeds from the parents known so far; late results join the next selection.
 //!
 //! Options: `population` (default 20), `offspring` (default = population), `crossover` (0.9), `mutation`
-//! (1 / dimensions).
+//! (1 / dimensions), `init` (default = population), `archive` (false), `variation` (`uniform` | `neighbour`).
+//!
+//! ## The engineered variant (`archive = true`, `variation = "neighbour"`)
+//!
+//! Changes against the textbook algorithm above, for expensive discrete spaces such as NAS cells:
+//!
+//! * **Archive elitism** (`archive = true`): environmental selection runs over *every* trial told so far, not over
+//!   parents ∪ the last offspring, and the whole first front is always kept as parents, even when it is larger than
+//!   `population` (the later fronts fill up to `population`, the last one cut by crowding distance). Nothing good
+//!   is ever forgotten, and a front member found early keeps breeding.
+//! * **Neighbour variation** (`variation = "neighbour"`): no crossover; a child is the space's
+//!   [`mutate`](tessera_core::Space::mutate) of a tournament winner, i.e. one dimension (one edge of a cell)
+//!   changed. On NB201 latency is close to additive in the edges' operations, so one-edge moves walk along the front.
+//! * `init`: the size of the random initial population can differ from `population` (a small start leaves more
+//!   budget to variation).
+//! * As always, no sample is proposed twice. Deduplication is on exact samples, **not** canonical keys: in the
+//!   tabular benchmarks isomorphic cells carry different recorded accuracies and latencies (on NB201 the raspi4
+//!   latency of one isomorphism class spans e.g. 15.6–51 ms, because dead operations are still timed), so skipping
+//!   isomorphic samples would hide front points (one random representative per class caps the hypervolume at
+//!   ~85 % of the true front's).
 
 use rand::Rng as _;
 use std::collections::{HashSet, VecDeque};
@@ -40,11 +59,26 @@ pub struct Nsga2Options {
     pub crossover: f64,
     /// Per-dimension mutation probability; `None`: 1 / number of dimensions.
     pub mutation: Option<f64>,
+    /// Size of the random initial population; `None`: `population`.
+    pub init: Option<usize>,
+    /// Environmental selection over the whole history, keeping the whole first front.
+    pub archive: bool,
+    /// How children are bred.
+    pub variation: Variation,
+}
+
+/// How NSGA-II breeds a child from tournament winners.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variation {
+    /// Uniform crossover with probability `crossover`, then per-dimension mutation (textbook).
+    Uniform,
+    /// The space's one-dimension mutation of one parent (a neighbour), no crossover.
+    Neighbour,
 }
 
 impl Default for Nsga2Options {
     fn default() -> Self {
-        Nsga2Options { population: 20, offspring: 20, crossover: 0.9, mutation: None }
+        Nsga2Options { population: 20, offspring: 20, crossover: 0.9, mutation: None, init: None, archive: false, variation: Variation::Uniform }
     }
 }
 
@@ -66,10 +100,19 @@ impl Nsga2Options {
         };
         let crossover = prob(o, "crossover")?.unwrap_or(d.crossover);
         let mutation = prob(o, "mutation")?;
-        if population < 2 || offspring < 1 {
-            return Err(format!("strategy `nsga2`: population ({population}) must be at least 2 and offspring ({offspring}) at least 1"));
+        let init = crate::take_usize(o, "init", population)?;
+        let archive = crate::take_bool(o, "archive", d.archive)?;
+        let variation = match o.remove("variation").as_deref() {
+            None | Some("uniform") => Variation::Uniform,
+            Some("neighbour") | Some("neighbor") => Variation::Neighbour,
+            Some(v) => return Err(format!("strategy `nsga2`: option `variation` must be uniform or neighbour, got `{v}`")),
+        };
+        if population < 2 || offspring < 1 || init < 1 {
+            return Err(format!(
+                "strategy `nsga2`: population ({population}) must be at least 2, offspring ({offspring}) and init ({init}) at least 1"
+            ));
         }
-        Ok(Nsga2Options { population, offspring, crossover, mutation })
+        Ok(Nsga2Options { population, offspring, crossover, mutation, init: Some(init), archive, variation })
     }
 }
 
@@ -89,6 +132,8 @@ pub struct Nsga2 {
     parents: Vec<Member>,
     /// Told since the last environmental selection.
     fresh: Vec<Member>,
+    /// With `archive`: every member told before the last selection that is not a parent.
+    rest: Vec<Member>,
     queue: VecDeque<Sample>,
     seen: HashSet<Sample>,
     started: bool,
@@ -103,6 +148,7 @@ impl Nsga2 {
             opts,
             parents: Vec::new(),
             fresh: Vec::new(),
+            rest: Vec::new(),
             queue: VecDeque::new(),
             seen: HashSet::new(),
             started: false,
@@ -123,6 +169,7 @@ impl Nsga2 {
     /// Environmental selection: parents ∪ fresh → `population` members with rank and crowding distance.
     fn select(&mut self) {
         let mut all = std::mem::take(&mut self.parents);
+        all.append(&mut self.rest);
         all.append(&mut self.fresh);
         let values: Vec<&[f64]> = all.iter().map(|m| m.values.as_slice()).collect();
         let violations: Vec<f64> = all.iter().map(|m| m.violation).collect();
@@ -138,7 +185,7 @@ impl Nsga2 {
                 rank[i] = r;
                 crowding[i] = c;
             }
-            if keep.len() + front.len() <= self.opts.population {
+            if keep.len() + front.len() <= self.opts.population || (self.opts.archive && r == 0) {
                 keep.extend(front);
             } else {
                 let mut by_crowd: Vec<usize> = front.clone();
@@ -155,6 +202,9 @@ impl Nsga2 {
         keep.sort_unstable();
         let mut all: Vec<Option<Member>> = all.into_iter().map(Some).collect();
         self.parents = keep.into_iter().filter_map(|i| all[i].take()).collect();
+        if self.opts.archive {
+            self.rest = all.into_iter().flatten().collect();
+        }
     }
 
     fn tournament(&mut self) -> usize {
@@ -174,6 +224,13 @@ impl Nsga2 {
         let pm = self.opts.mutation.unwrap_or(1.0 / dims.len().max(1) as f64);
         for _ in 0..100 {
             let a = self.tournament();
+            if self.opts.variation == Variation::Neighbour {
+                let c = space.mutate(&self.parents[a].sample, &mut self.rng);
+                if !self.seen.contains(&c) {
+                    return c;
+                }
+                continue;
+            }
             let b = self.tournament();
             let mut c = self.parents[a].sample.clone();
             if self.rng.random_bool(self.opts.crossover.clamp(0.0, 1.0)) {
@@ -222,7 +279,7 @@ impl Strategy for Nsga2 {
             }
             if !self.started || self.parents.is_empty() {
                 self.started = true;
-                for _ in 0..self.opts.population {
+                for _ in 0..self.opts.init.unwrap_or(self.opts.population).max(1) {
                     let s = self.random_unseen(space);
                     self.push(s);
                 }
@@ -353,6 +410,39 @@ mod tests {
         assert_eq!(trials, strip(&part));
         assert!(trials.iter().any(|t| t.2 == TrialState::Infeasible), "the constraint was exercised");
         assert!(trials.iter().all(|t| (t.1[0] + t.1[1] > 6) == (t.2 == TrialState::Infeasible) && (t.2 != TrialState::Infeasible || t.3.is_empty())));
+    }
+
+    #[test]
+    fn engineered_variant_keeps_the_whole_first_front_and_breeds_neighbours() {
+        let space = Toy::new(3, 6);
+        let mut o = crate::Options::new();
+        for (k, v) in [("archive", "true"), ("variation", "neighbour"), ("population", "4"), ("init", "12")] {
+            o.insert(k.into(), v.into());
+        }
+        let opts = Nsga2Options::take(&mut o).unwrap();
+        assert!(o.is_empty());
+        assert_eq!((opts.archive, opts.variation, opts.init), (true, Variation::Neighbour, Some(12)));
+        let mut s = Nsga2::new(2, opts);
+        let first: Vec<Sample> = (0..12).map(|_| s.ask(&space).unwrap()).collect();
+        tell_all(&mut s, &space, &first);
+        let mut all = first.clone();
+        // Three whole generations of `offspring` (4), so the next ask selects over everything told.
+        for _ in 0..12 {
+            let child = s.ask(&space).unwrap();
+            // One dimension away from some parent, never seen before.
+            assert!(s.parents().any(|(p, _, _)| p.as_slice().iter().zip(child.as_slice()).filter(|(a, b)| a != b).count() == 1));
+            assert!(!all.contains(&child));
+            tell_all(&mut s, &space, std::slice::from_ref(&child));
+            all.push(child);
+        }
+        s.ask(&space);
+        // Every non-dominated sample told so far is a parent, however many there are.
+        let pts: Vec<Vec<f64>> = all.iter().map(|x| vec![x[0] as f64, -(x[1] as f64)]).collect();
+        let nd = tessera_core::pareto::front(&pts);
+        assert!(nd.iter().all(|&i| s.parents().any(|(p, r, _)| *p == all[i] && r == 0)));
+        let mut bad = crate::Options::new();
+        bad.insert("variation".into(), "blend".into());
+        assert!(Nsga2Options::take(&mut bad).unwrap_err().contains("uniform or neighbour"));
     }
 
     #[test]
