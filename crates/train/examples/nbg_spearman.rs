@@ -1,0 +1,173 @@
+//! Does Tessera's training rank NAS-Bench-Graph cells like the benchmark does?
+//!
+//! Samples `--archs` random valid cells that are in the benchmark's table (seeded, distinct `valid_hash` keys),
+//! lowers each with the benchmark's tuned model sizes for the dataset, trains it on the Planetoid standard split
+//! with the benchmark's tuned hyper-parameters (`--runs` seeds averaged; test accuracy at the best validation
+//! epoch), and prints per cell (ours, the table's `perf`), then the Spearman (average ranks for ties) and Pearson
+//! correlations and the wall time.
+//!
+//! ```sh
+//! cargo run --release -p tessera-train --example nbg_spearman -- [--archs 40] [--seed 0] [--dataset cora]
+//!     [--epochs 400] [--runs 1] [--optimizer sgd|adam] [--lr 0.1] [--wd 5e-4] [--dropout 0.7]
+//! ```
+//!
+//! Defaults are the benchmark's Cora setting (paper's tuned hyper-parameters: SGD, lr 0.1, weight decay 5e-4,
+//! dropout 0.7, 400 epochs; width 256, no pre-processing layer, one post-processing layer). Data: the Planetoid
+//! files in `$TESSERA_SHARED_DATA/planetoid` (default `../shared/data` beside the repository); the table: the
+//! `nas-bench-graph` wheel in the Tessera cache (`tessera bench fetch nas-bench-graph`).
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use tessera_bench::benchmarks::NbgBenchmark;
+use tessera_bench::{fetch, NbgTable};
+use tessera_core::{rng_for, Space};
+use tessera_spaces::nbg::NasBenchGraph;
+use tessera_train::data::planetoid::planetoid;
+use tessera_train::{train, Control, Normalization, Optimizer, TrainConfig};
+
+fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
+    match args.iter().position(|a| a == name) {
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} needs a value of the right type")),
+        None => default,
+    }
+}
+
+/// Ranks 1..n, tied values sharing their average rank.
+fn ranks(x: &[f64]) -> Vec<f64> {
+    let mut idx: Vec<usize> = (0..x.len()).collect();
+    idx.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
+    let mut r = vec![0.0; x.len()];
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && x[idx[j + 1]] == x[idx[i]] {
+            j += 1;
+        }
+        let avg = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &idx[i..=j] {
+            r[k] = avg;
+        }
+        i = j + 1;
+    }
+    r
+}
+
+fn pearson(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in x.iter().zip(y) {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx) * (a - mx);
+        syy += (b - my) * (b - my);
+    }
+    sxy / (sxx * syy).sqrt()
+}
+
+fn spearman(x: &[f64], y: &[f64]) -> f64 {
+    pearson(&ranks(x), &ranks(y))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n_archs: usize = arg(&args, "--archs", 40);
+    let seed: u64 = arg(&args, "--seed", 0);
+    let dataset: String = arg(&args, "--dataset", "cora".to_string());
+    let epochs: u32 = arg(&args, "--epochs", 400);
+    let runs: u64 = arg(&args, "--runs", 1);
+    let lr: f64 = arg(&args, "--lr", 0.1);
+    let wd: f64 = arg(&args, "--wd", 5e-4);
+    let dropout: f32 = arg(&args, "--dropout", 0.7);
+    let optimizer = match arg(&args, "--optimizer", "sgd".to_string()).as_str() {
+        "sgd" => Optimizer::Sgd { momentum: 0.0, nesterov: false },
+        "adam" => Optimizer::ADAM,
+        o => panic!("--optimizer: sgd or adam, got {o}"),
+    };
+
+    let wheel = fetch::locate("nas-bench-graph").expect("run `tessera bench fetch nas-bench-graph` first");
+    let bench = NbgBenchmark::new(NbgTable::load_from_wheel(&wheel, &dataset).expect("benchmark table"));
+    let opts = [("dataset".to_string(), dataset.clone()), ("dropout".to_string(), dropout.to_string())];
+    let space = NasBenchGraph::from_options(&opts.into_iter().collect()).expect("space options");
+    let data_dir = std::env::var("TESSERA_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    let mut data = planetoid(data_dir.join("planetoid"), &dataset).expect("Planetoid data (Cora or CiteSeer)");
+    let split = data.split.clone().expect("standard split");
+    data.normalize(Normalization::RowL1, &split.train);
+
+    // distinct benchmark cells, drawn uniformly over (link, ops) like the space's sampler
+    let mut rng = rng_for(seed, 0x6e62_6773);
+    let mut seen = HashSet::new();
+    let mut cells = Vec::new();
+    while cells.len() < n_archs {
+        let s = space.sample(&mut rng);
+        if let Some(r) = bench.record(&s) {
+            if seen.insert(space.key(&s)) {
+                cells.push((s, r.perf * 100.0));
+            }
+        }
+    }
+
+    println!(
+        "NAS-Bench-Graph {dataset}: {n_archs} cells (seed {seed}); width {}, pre {}, post {}, dropout {dropout}; \
+         {optimizer:?} lr {lr} wd {wd}, {epochs} epochs, {runs} run(s) each",
+        space.dim, space.pre, space.post
+    );
+    let start = Instant::now();
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for (i, (s, perf)) in cells.iter().enumerate() {
+        let net = space.lower(s).expect("lowering");
+        let mut accs = Vec::new();
+        for r in 0..runs {
+            let cfg = TrainConfig {
+                epochs,
+                optimizer,
+                lr,
+                weight_decay: wd,
+                seed: seed * 1000 + r,
+                max_loss: None,
+                ..TrainConfig::default()
+            };
+            match train(&net, &data, &split, &cfg, &mut |_| Control::Continue) {
+                Ok(rep) => accs.push(rep.test_accuracy),
+                Err(e) => {
+                    eprintln!("  {}: run {r} failed: {e}", space.describe(s));
+                    accs.push(100.0 / data.classes as f64);
+                }
+            }
+        }
+        let acc = accs.iter().sum::<f64>() / accs.len() as f64;
+        ours.push(acc);
+        theirs.push(*perf);
+        println!(
+            "[{:>2}/{n_archs}] {:<40} key {:>5}  ours {acc:6.2}  bench {perf:6.2}  ({:.0}s)",
+            i + 1,
+            space.describe(s),
+            space.key(s),
+            start.elapsed().as_secs_f64()
+        );
+    }
+    println!(
+        "Spearman {:.3}  Pearson {:.3}  over {n_archs} cells; wall {:.1}s",
+        spearman(&ours, &theirs),
+        pearson(&ours, &theirs),
+        start.elapsed().as_secs_f64()
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spearman_uses_average_ranks() {
+        assert_eq!(ranks(&[3.0, 1.0, 3.0, 2.0]), vec![3.5, 1.0, 3.5, 2.0]);
+        assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]) - 1.0).abs() < 1e-12);
+        assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
+    }
+}
