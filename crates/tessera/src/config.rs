@@ -27,7 +27,8 @@
 //! ```
 //!
 //! `[space]` is optional with a benchmark evaluator (the benchmark names its space); when given, its `kind` must
-//! match the benchmark's.
+//! match the benchmark's. With `[evaluator] kind = "train"` every sampled network is trained for real: `[space]`
+//! is then required and the evaluator names a dataset and the training options (see [`crate::train_setup`]).
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -99,6 +100,9 @@ pub struct Setup {
     /// The configuration stored with the study (budget and storage excluded, so a budget can be extended).
     pub config_json: String,
     pub benchmark: Option<String>,
+    /// With `kind = "train"`: the parts of the training evaluator (data, split, training and latency options), to
+    /// attach a progress hook or an artifacts directory.
+    pub train: Option<crate::train_setup::TrainSetup>,
 }
 
 impl StudyFile {
@@ -136,7 +140,15 @@ impl StudyFile {
         let err = |field: &str, msg: String| ConfigError::Field { file: file.clone(), field: field.into(), msg };
         let mut ev = options(&self.evaluator);
         let kind = ev.remove("kind").ok_or_else(|| err("evaluator.kind", "missing (e.g. kind = \"benchmark\")".into()))?;
+        let mut train = None;
         let (space, evaluator, bench_name): (Box<dyn Space>, Arc<dyn Evaluator>, Option<String>) = match kind.as_str() {
+            "train" => {
+                let base = self.path.parent().unwrap_or(Path::new("."));
+                let t = crate::train_setup::build(&self.evaluator, self.space.as_ref(), base, &file)?;
+                let parts = (t.boxed_space(), Arc::new(t.evaluator()) as Arc<dyn Evaluator>, None);
+                train = Some(t);
+                parts
+            }
             "benchmark" => {
                 let spec = ev.remove("benchmark").ok_or_else(|| {
                     err("evaluator.benchmark", format!("missing; one of {}", benchmarks::BENCHMARKS.join(", ")))
@@ -173,7 +185,7 @@ impl StudyFile {
                 }
                 (b.space, b.evaluator, Some(b.name))
             }
-            other => return Err(err("evaluator.kind", format!("unknown evaluator `{other}`; known: benchmark"))),
+            other => return Err(err("evaluator.kind", format!("unknown evaluator `{other}`; known: benchmark, train"))),
         };
         let mut st = options(&self.strategy);
         let strategy_kind = st.remove("kind").ok_or_else(|| err("strategy.kind", "missing (e.g. kind = \"evolution\")".into()))?;
@@ -195,7 +207,7 @@ impl StudyFile {
                 return Err(err(&format!("constraint[{i}]"), "needs `min` or `max`".into()));
             }
         }
-        let config_json = serde_json::json!({
+        let mut config = serde_json::json!({
             "space": space.name(),
             "evaluator": self.evaluator.to_string(),
             "strategy": self.strategy.to_string(),
@@ -203,9 +215,13 @@ impl StudyFile {
             "constraints": self.constraint,
             "seed": self.study.seed,
             "enqueue": self.study.enqueue,
-        })
-        .to_string();
-        Ok(Setup { file: self, space, evaluator, strategy_kind, strategy_options: st, config_json, benchmark: bench_name })
+        });
+        if let (Some(_), Some(sp)) = (&train, &self.space) {
+            // A trained space's options (sizes, input, classes) change what every trial means.
+            config["space_options"] = serde_json::Value::String(sp.to_string());
+        }
+        let config_json = config.to_string();
+        Ok(Setup { file: self, space, evaluator, strategy_kind, strategy_options: st, config_json, benchmark: bench_name, train })
     }
 }
 
@@ -265,6 +281,22 @@ impl Setup {
             storage.set_study_attr(info.id, ATTR_STUDY_PATH, &path.display().to_string())?;
         }
         Ok(info)
+    }
+
+    /// With a training evaluator: calls `hook` after every epoch of every trial (a progress bar). No-op otherwise.
+    pub fn set_epoch_hook(&self, hook: tessera_train::EpochHook) {
+        if let Some(t) = &self.train {
+            t.set_epoch_hook(hook);
+        }
+    }
+
+    /// With a training evaluator: save each trial's trained weights under `dir` (rebuilds the evaluator; call before
+    /// running). No-op otherwise.
+    pub fn set_artifacts(&mut self, dir: PathBuf) {
+        if let Some(t) = &mut self.train {
+            t.artifacts = Some(dir);
+            self.evaluator = Arc::new(t.evaluator());
+        }
     }
 
     /// A fresh strategy for this study's seed.

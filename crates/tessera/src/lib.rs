@@ -4,13 +4,17 @@
 //!
 //! * [`config`]: a study file (TOML) → a ready [`config::Setup`] (space, evaluator, strategy factory, objectives,
 //!   constraints, budget, storage), with errors that name the file and the field.
+//! * [`train_setup`]: `[evaluator] kind = "train"`: a dataset, a split, training and latency options → a
+//!   `tessera_train::TrainEvaluator` that really trains every sampled network.
 //! * [`protocol`]: the evaluation protocol of the NAS benchmark papers: many seeds of many strategies on a
 //!   tabular benchmark, in parallel, with mean ± std, relative improvement over random sampling and anytime curves.
 //!
 //! The crates underneath: `tessera-core` (traits and the study loop), `tessera-spaces`, `tessera-strategies`,
-//! `tessera-bench` (benchmark files as evaluators), `tessera-store` (SQLite).
+//! `tessera-bench` (benchmark files as evaluators), `tessera-train` (real training), `tessera-store` (SQLite,
+//! PostgreSQL).
 
 pub mod config;
 pub mod protocol;
+pub mod train_setup;
 
 pub use config::{ConfigError, Setup, StudyFile};

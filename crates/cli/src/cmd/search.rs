@@ -1,6 +1,6 @@
 //! `tessera search STUDY.toml`: run a study, or resume it.
 
-use crate::output::{bad, failed, num, print_json, store, Exit};
+use crate::output::{bad, failed, num, print_json, store, table, Exit};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use tessera::config::{open_storage, StudyFile};
@@ -29,6 +29,9 @@ pub struct Args {
     /// With --workers: re-queues of a trial whose worker died before it is marked failed
     #[arg(long, default_value_t = 3, requires = "workers")]
     pub max_retries: u32,
+    /// How many of the best architectures to list at the end of a training study
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
 }
 
 struct Progress {
@@ -64,7 +67,8 @@ impl StudyObserver for Progress {
 
 pub fn exec(a: Args) -> Result<(), Exit> {
     let file = StudyFile::load(&a.study).map_err(bad)?;
-    let setup = file.setup().map_err(bad)?;
+    #[allow(unused_mut)] // `mut` is for the artifacts line below
+    let mut setup = file.setup().map_err(bad)?;
     let f = &setup.file;
     let url = a.storage.clone().unwrap_or_else(|| f.study.storage.clone());
     let mut storage = open_storage(&url, true).map_err(store)?;
@@ -73,6 +77,9 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     if let Some(n) = a.workers {
         return super::worker::search_with_workers(&setup, storage, &url, n, &a);
     }
+    // ARTIFACTS: once `tessera::artifacts_dir` is committed, keep every trained network's weights beside the study:
+    // `if let Some(dir) = tessera::artifacts_dir(&url, &setup.file.study.name) { setup.set_artifacts(dir); }`
+    let f = &setup.file;
     if storage.supports_workers() {
         // Store the study file with the study, so `tessera worker --study NAME` can join later from anywhere.
         setup.register(storage.as_mut()).map_err(store)?;
@@ -86,10 +93,20 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     let obj = &f.objective[0];
     let bar = if a.quiet || a.json { ProgressBar::hidden() } else { ProgressBar::new(0) };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} trials  {msg}")
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} trials  {prefix}{msg}")
             .expect("valid template")
             .progress_chars("=> "),
     );
+    if let Some(t) = &setup.train {
+        // Training trials take seconds: show the running trial's epoch and keep the clock ticking.
+        let epochs = t.epochs();
+        let b = bar.clone();
+        setup.set_epoch_hook(std::sync::Arc::new(move |ctx: &tessera_core::EvalContext, r: &tessera::train_setup::EpochReport| {
+            b.set_prefix(format!("trial #{} epoch {}/{epochs} val {:.1}%  ", ctx.trial, r.epoch, r.val_accuracy));
+            tessera::train_setup::Control::Continue
+        }));
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    }
     let mut progress = Progress {
         bar,
         metric: obj.metric.clone(),
@@ -98,6 +115,9 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     };
     let result = study.run(strategy.as_mut(), storage.as_mut(), &mut progress);
     progress.bar.finish_and_clear();
+    setup.set_epoch_hook(std::sync::Arc::new(|_: &tessera_core::EvalContext, _: &tessera::train_setup::EpochReport| {
+        tessera::train_setup::Control::Continue
+    }));
     let summary = result.map_err(|e| match e {
         CoreError::Store(s) => store(s),
         CoreError::Diverged { .. } | CoreError::UnknownMetric { .. } | CoreError::Invalid(_) => bad(e),
@@ -118,6 +138,9 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         "  {} complete, {} failed, {} infeasible; this run {:.2} s wall; study {:.1} simulated s",
         summary.complete, summary.failed, summary.infeasible, summary.wall_seconds, summary.sim_seconds
     );
+    if setup.train.is_some() {
+        return print_top(storage.as_ref(), &f.study.name, obj, a.top);
+    }
     match &summary.best {
         Some(t) => {
             println!("best trial #{} by {} ({:?}):", t.number, obj.metric, obj.direction);
@@ -126,5 +149,58 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         }
         None => println!("no complete trial yet"),
     }
+    Ok(())
+}
+
+/// The best `top` complete trials of a training study as a table: objective first, then accuracy, size, cost and
+/// latency, and the architecture's text form.
+fn print_top(storage: &dyn tessera_core::Storage, study: &str, obj: &tessera_core::Objective, top: usize) -> Result<(), Exit> {
+    let info = storage.find_study(study).map_err(store)?;
+    let mut trials: Vec<Trial> = storage
+        .trials(info.id)
+        .map_err(store)?
+        .into_iter()
+        .filter(|t| t.state == TrialState::Complete && t.get(&obj.metric).is_some_and(|v| !v.is_nan()))
+        .collect();
+    if trials.is_empty() {
+        println!("no complete trial yet");
+        return Ok(());
+    }
+    trials.sort_by(|x, y| obj.oriented(y.get(&obj.metric).unwrap_or(f64::NAN)).total_cmp(&obj.oriented(x.get(&obj.metric).unwrap_or(f64::NAN))));
+    trials.truncate(top);
+    println!("best {} architectures by {} ({:?}):", trials.len(), obj.metric, obj.direction);
+    let mut cols: Vec<&str> = vec![obj.metric.as_str()];
+    for c in ["val_accuracy", "test_accuracy", "params", "flops", "latency_ms", "train_seconds"] {
+        if !cols.contains(&c) {
+            cols.push(c);
+        }
+    }
+    let mut header = vec!["#", "trial"];
+    header.extend(cols.iter().map(|c| match *c {
+        "val_accuracy" => "val acc %",
+        "test_accuracy" => "test acc %",
+        "latency_ms" => "latency ms",
+        "train_seconds" => "train s",
+        other => other,
+    }));
+    header.push("architecture");
+    let rows: Vec<Vec<String>> = trials
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let mut r = vec![format!("{}", i + 1), format!("#{}", t.number)];
+            for c in &cols {
+                let v = t.get(c).unwrap_or(f64::NAN);
+                r.push(match *c {
+                    "val_accuracy" | "test_accuracy" | "train_seconds" => if v.is_nan() { "-".into() } else { format!("{v:.1}") },
+                    "latency_ms" => if v.is_nan() { "-".into() } else { format!("{v:.3}") },
+                    _ => num(v),
+                });
+            }
+            r.push(t.description.clone());
+            r
+        })
+        .collect();
+    table(&header, &rows);
     Ok(())
 }
