@@ -2,6 +2,7 @@
 //!
 //! Tessera as a library: what the `tessera` command does, callable from Rust.
 //!
+//! * [`artifacts`]: where a study keeps its trials' trained weights ([`artifacts_dir`]), for `tessera export`.
 //! * [`config`]: a study file (TOML) → a ready [`config::Setup`] (space, evaluator, strategy factory, objectives,
 //!   constraints, budget, storage), with errors that name the file and the field.
 //! * [`train_setup`]: `[evaluator] kind = "train"`: a dataset, a split, training and latency options → a
@@ -13,8 +14,10 @@
 //! `tessera-bench` (benchmark files as evaluators), `tessera-train` (real training), `tessera-store` (SQLite,
 //! PostgreSQL).
 
+pub mod artifacts;
 pub mod config;
 pub mod protocol;
 pub mod train_setup;
 
+pub use artifacts::artifacts_dir;
 pub use config::{ConfigError, Setup, StudyFile};

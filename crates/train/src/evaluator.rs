@@ -1,10 +1,14 @@
 //! [`TrainEvaluator`]: the `tessera_core::Evaluator` that really trains every sampled network.
 
 use crate::data::{Dataset, Split};
+use crate::error::TrainError;
 use crate::latency::{measure_latency, LatencyConfig};
+use crate::model::Model;
 use crate::train::{train, Control, EpochReport, TrainConfig};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tessera_core::{EvalContext, EvalError, Evaluation, Evaluator, Metrics, Sample, Space};
+use tessera_core::{EvalContext, EvalError, Evaluation, Evaluator, Metrics, Network, Sample, Space};
 
 /// A per-epoch hook: sees the trial and its epoch report, may stop the trial (a pruner, a progress bar).
 /// The study's intermediate-report callback (`Evaluator::evaluate_reporting`).
@@ -25,6 +29,9 @@ pub type EpochHook = Arc<dyn Fn(&EvalContext, &EpochReport) -> Control + Send + 
 /// | `train_seconds` | training wall time; also the trial's `sim_seconds` |
 ///
 /// A diverging run returns `EvalError::Diverged` (the study records the trial as failed and goes on).
+///
+/// With [`with_artifacts`](TrainEvaluator::with_artifacts) the trained model of every finished trial is kept on
+/// disk (see [`TrialArtifact`]), so `tessera export` can write it as ONNX later.
 pub struct TrainEvaluator {
     space: Arc<dyn Space>,
     data: Arc<Dataset>,
@@ -32,12 +39,21 @@ pub struct TrainEvaluator {
     config: TrainConfig,
     latency: Option<LatencyConfig>,
     hook: Option<EpochHook>,
+    artifacts: Option<PathBuf>,
 }
 
 impl TrainEvaluator {
     /// `split` decides which examples train, select and test; `config.seed` is replaced by each trial's seed.
     pub fn new(space: Arc<dyn Space>, data: Arc<Dataset>, split: Split, config: TrainConfig) -> Self {
-        TrainEvaluator { space, data, split, config, latency: Some(LatencyConfig::default()), hook: None }
+        TrainEvaluator {
+            space,
+            data,
+            split,
+            config,
+            latency: Some(LatencyConfig::default()),
+            hook: None,
+            artifacts: None,
+        }
     }
     /// How latency is measured; `None` skips it (`latency_ms` is then NaN).
     pub fn with_latency(mut self, latency: Option<LatencyConfig>) -> Self {
@@ -48,9 +64,97 @@ impl TrainEvaluator {
         self.hook = Some(hook);
         self
     }
+    /// Keeps the trained weights of each trial in `dir` (created when needed): `trial-{N}.bpk` (burnpack, the
+    /// weights [`TrainReport::model`](crate::TrainReport) ends with, i.e. the best-validation ones by default) and
+    /// `trial-{N}.json` ([`TrialArtifact`]: the sample, its text form and the lowered network). `N` is the trial
+    /// number. A trial that cannot save its weights fails with the reason.
+    pub fn with_artifacts(mut self, dir: PathBuf) -> Self {
+        self.artifacts = Some(dir);
+        self
+    }
+    /// The artifacts directory, if weights are kept.
+    pub fn artifacts(&self) -> Option<&Path> {
+        self.artifacts.as_deref()
+    }
     pub fn config(&self) -> &TrainConfig {
         &self.config
     }
+}
+
+/// The sidecar of a trial's saved weights: enough to rebuild the model without the study's space.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrialArtifact {
+    pub trial: u64,
+    /// The space's name (`nb201`, `nas-bench-graph`, …).
+    pub space: String,
+    pub sample: Sample,
+    /// The sample's text form in its space.
+    pub description: String,
+    /// The lowered network the weights belong to.
+    pub network: Network,
+    /// Per-example input shape (node features `[F]` for graph networks, which also need the graph).
+    pub input_shape: Vec<usize>,
+    pub classes: usize,
+    /// File name of the weights, beside the sidecar.
+    pub weights: String,
+}
+
+/// `{dir}/trial-{trial}.bpk`: where [`TrainEvaluator::with_artifacts`] saves a trial's weights.
+pub fn trial_weights_path(dir: &Path, trial: u64) -> PathBuf {
+    dir.join(format!("trial-{trial}.bpk"))
+}
+
+/// `{dir}/trial-{trial}.json`: the [`TrialArtifact`] sidecar.
+pub fn trial_meta_path(dir: &Path, trial: u64) -> PathBuf {
+    dir.join(format!("trial-{trial}.json"))
+}
+
+impl TrialArtifact {
+    /// Reads the sidecar of `trial` in `dir`.
+    pub fn read(dir: &Path, trial: u64) -> Result<TrialArtifact, TrainError> {
+        let path = trial_meta_path(dir, trial);
+        let err = |msg: String| TrainError::Weights { path: path.clone(), msg };
+        let text = std::fs::read_to_string(&path).map_err(|e| err(e.to_string()))?;
+        serde_json::from_str(&text).map_err(|e| err(format!("not a trial sidecar: {e}")))
+    }
+    /// The weights file beside the sidecar in `dir`.
+    pub fn weights_path(&self, dir: &Path) -> PathBuf {
+        dir.join(&self.weights)
+    }
+    /// Lowers the stored network on `device` and loads the saved weights.
+    pub fn load_model(&self, dir: &Path, device: &burn::tensor::Device) -> Result<Model, TrainError> {
+        Model::load(&self.network, &self.weights_path(dir), device)
+    }
+}
+
+/// Saves `model` and its sidecar for trial `ctx.trial`; files appear complete or not at all (write, then rename).
+fn save_artifacts(
+    dir: &Path,
+    space: &dyn Space,
+    sample: &Sample,
+    net: &Network,
+    model: &Model,
+    trial: u64,
+) -> Result<(), TrainError> {
+    let weights = trial_weights_path(dir, trial);
+    let meta = trial_meta_path(dir, trial);
+    let io = |path: &Path, e: std::io::Error| TrainError::Weights { path: path.to_path_buf(), msg: e.to_string() };
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    model.save(&weights)?; // burnpack writes through a scratch file and renames
+    let artifact = TrialArtifact {
+        trial,
+        space: space.name().to_string(),
+        sample: sample.clone(),
+        description: space.describe(sample),
+        network: net.clone(),
+        input_shape: model.input_shape().to_vec(),
+        classes: model.classes(),
+        weights: weights.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+    };
+    let text = serde_json::to_string_pretty(&artifact).expect("a sidecar serialises");
+    let tmp = dir.join(format!(".trial-{trial}.json.tmp"));
+    std::fs::write(&tmp, text).map_err(|e| io(&tmp, e))?;
+    std::fs::rename(&tmp, &meta).map_err(|e| io(&meta, e))
 }
 
 pub const METRICS: [&str; 7] =
@@ -86,6 +190,10 @@ impl TrainEvaluator {
             go
         };
         let report = train(&net, &self.data, &self.split, &cfg, &mut on_epoch)?;
+        if let Some(dir) = &self.artifacts {
+            save_artifacts(dir, self.space.as_ref(), sample, &net, &report.model, ctx.trial)
+                .map_err(|e| EvalError::Other(format!("trial {}: saving the trained weights: {e}", ctx.trial)))?;
+        }
         let latency = match &self.latency {
             Some(l) => {
                 let l = LatencyConfig { threads: l.threads.or(cfg.threads), ..*l };

@@ -23,7 +23,10 @@
 //!   accuracy; per-epoch callback that may stop the run; NaN/inf loss → [`TrainError::Diverged`]. Deterministic
 //!   for a seed on the CPU.
 //! * [`latency`]: warm-up, repeated runs, median and spread, with batch size and threads.
-//! * [`evaluator`]: [`TrainEvaluator`], lowering + training + latency as a `tessera_core::Evaluator`.
+//! * [`evaluator`]: [`TrainEvaluator`], lowering + training + latency as a `tessera_core::Evaluator`; with
+//!   [`TrainEvaluator::with_artifacts`] it keeps each trial's trained weights (`trial-N.bpk` + `trial-N.json`).
+//! * [`onnx`]: [`export_onnx`] writes any lowered model as an ONNX file (opset 17, dynamic batch), from the IR;
+//!   [`Model::save`] / [`Model::load`] keep weights in burn's own burnpack format.
 //!
 //! Accuracies are percentages (0–100), like the tabular benchmarks' numbers.
 //!
@@ -36,13 +39,15 @@ pub mod error;
 pub mod evaluator;
 pub mod latency;
 pub mod model;
+pub mod onnx;
 pub mod train;
 
 pub use data::{Dataset, Graph, Normalization, Split};
 pub use error::{DataError, TrainError};
-pub use evaluator::{EpochHook, TrainEvaluator};
+pub use evaluator::{trial_meta_path, trial_weights_path, EpochHook, TrainEvaluator, TrialArtifact};
 pub use latency::{measure_latency, Latency, LatencyConfig};
 pub use model::Model;
+pub use onnx::{export_onnx, ExportError};
 pub use train::{
     train, Control, EarlyStopping, EpochReport, Optimizer, Schedule, StopReason, TrainConfig, TrainReport,
 };

@@ -2,6 +2,7 @@
 
 mod best;
 mod bench;
+mod export;
 mod pareto;
 mod protocol;
 mod report;
@@ -34,6 +35,8 @@ pub enum Command {
     Report(report::Args),
     /// Join a study as a worker (from any machine): claim trials under a lease, evaluate, store, until done
     Worker(worker::Args),
+    /// Export a trained trial: ONNX (from the Network IR, with its weights) or burn's weight file
+    Export(export::Args),
 }
 
 pub fn exec(c: Command) -> Result<(), Exit> {
@@ -47,5 +50,6 @@ pub fn exec(c: Command) -> Result<(), Exit> {
         Command::Pareto(a) => pareto::exec(a),
         Command::Report(a) => report::exec(a),
         Command::Worker(a) => worker::exec(a),
+        Command::Export(a) => export::exec(a),
     }
 }
