@@ -95,8 +95,7 @@ impl TrainSetup {
             .with_latency(self.latency)
             .with_epoch_hook(forward);
         match &self.artifacts {
-            // ARTIFACTS: once `TrainEvaluator::with_artifacts` is committed: `Some(dir) => ev.with_artifacts(dir.clone()),`
-            Some(_dir) => ev,
+            Some(dir) => ev.with_artifacts(dir.clone()),
             None => ev,
         }
     }

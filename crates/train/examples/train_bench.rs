@@ -1,15 +1,17 @@
 //! Training throughput of the reference networks on this machine, to compare with PyTorch CPU.
 //!
-//! `cargo run -p tessera-train --release --example train_bench [-- --steps 200 --batch 64 --repeats 3]`
+//! `cargo run -p tessera-train --release --example train_bench [-- --steps 200 --batch 64 --repeats 3 --json]`
 //!
 //! Trains each network for `steps` optimiser steps (SGD with momentum, batch 64, random 28×28 inputs) through the
 //! same `train` loop studies use (batch assembly, forward, loss, backward, optimiser step, divergence check), and
 //! prints the median steps/s of `repeats` runs. The networks are the ones of DESIGN.md §4:
-//! MLP 784-256-256-10 and CNN conv3x3 1→16, conv3x3 16→32 stride 2, global average pool, linear.
+//! MLP 784-256-256-10 and CNN conv3x3 1→16, conv3x3 16→32 stride 2, global average pool, linear; plus an
+//! NAS-Bench-201 network (C = 16, N = 1 cell per stage, the benchmark's best CIFAR-10 cell) on 1×28×28.
+//! `benches/train_vs_pytorch.sh` runs the same networks in PyTorch beside it.
 
 use rand::Rng as _;
 use std::time::Instant;
-use tessera_core::{Activation, Network, Op, PoolKind};
+use tessera_core::{Activation, Network, Op, PoolKind, Space};
 use tessera_train::{train, Control, Dataset, Optimizer, Split, TrainConfig};
 
 fn mlp() -> Network {
@@ -37,6 +39,16 @@ fn cnn() -> Network {
     n
 }
 
+/// The NB201 skeleton with one cell per stage at C = 16 on MNIST-sized input, with the best CIFAR-10 cell.
+fn nb201() -> Network {
+    let space = tessera_spaces::nb201::Nb201::new(16, 1, [1, 28, 28], 10);
+    let cell = tessera_spaces::nb201::Nb201::parse_str(
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+    )
+    .expect("a valid cell");
+    space.lower(&cell).expect("lowers")
+}
+
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -46,19 +58,23 @@ fn main() {
     let steps = arg("--steps", 200);
     let batch = arg("--batch", 64);
     let repeats = arg("--repeats", 3).max(1);
+    let json = std::env::args().any(|a| a == "--json");
     let n = steps * batch;
     let mut rng = tessera_core::rng_for(0, 0);
     let features: Vec<f32> = (0..n * 784).map(|_| rng.random::<f32>()).collect();
     let labels: Vec<u32> = (0..n).map(|_| rng.random_range(0..10)).collect();
     let split = Split { train: (0..n).collect(), val: vec![], test: vec![] };
-    println!(
-        "burn 0.22.1 flex, {} rayon threads, batch {batch}, {steps} steps, median of {repeats}",
-        rayon::current_num_threads()
-    );
-    println!("{:<22} {:>10} {:>12} {:>10}", "network", "steps/s", "MFLOP/step", "GFLOP/s");
-    for (name, net, shape) in
-        [("mlp 784-256-256-10", mlp(), vec![784]), ("cnn conv16-conv32s2", cnn(), vec![1, 28, 28])]
-    {
+    let backend = format!("burn 0.22.1 flex, {} rayon threads", rayon::current_num_threads());
+    if !json {
+        println!("{backend}, batch {batch}, {steps} steps, median of {repeats}");
+        println!("{:<22} {:>10} {:>12} {:>10}", "network", "steps/s", "MFLOP/step", "GFLOP/s");
+    }
+    let mut results = Vec::new();
+    for (name, net, shape) in [
+        ("mlp 784-256-256-10", mlp(), vec![784]),
+        ("cnn conv16-conv32s2", cnn(), vec![1, 28, 28]),
+        ("nb201 C16 N1 28x28", nb201(), vec![1, 28, 28]),
+    ] {
         let data = Dataset::new(name, features.clone(), shape, labels.clone(), 10).expect("valid dataset");
         let cfg = TrainConfig {
             epochs: 1,
@@ -80,6 +96,13 @@ fn main() {
         let rate = rates[rates.len() / 2];
         // a training step is ≈ 3× the forward MACs × 2 FLOP per MAC
         let mflop = net.flops().expect("valid network") as f64 * batch as f64 * 6.0 / 1e6;
-        println!("{name:<22} {rate:>10.1} {mflop:>12.1} {:>10.2}", rate * mflop / 1e3);
+        if json {
+            results.push(format!(r#"{{"network": "{name}", "steps_per_s": {rate:.3}, "mflop_per_step": {mflop:.1}}}"#));
+        } else {
+            println!("{name:<22} {rate:>10.1} {mflop:>12.1} {:>10.2}", rate * mflop / 1e3);
+        }
+    }
+    if json {
+        println!(r#"{{"backend": "{backend}", "batch": {batch}, "steps": {steps}, "results": [{}]}}"#, results.join(", "));
     }
 }

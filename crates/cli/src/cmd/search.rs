@@ -67,7 +67,6 @@ impl StudyObserver for Progress {
 
 pub fn exec(a: Args) -> Result<(), Exit> {
     let file = StudyFile::load(&a.study).map_err(bad)?;
-    #[allow(unused_mut)] // `mut` is for the artifacts line below
     let mut setup = file.setup().map_err(bad)?;
     let f = &setup.file;
     let url = a.storage.clone().unwrap_or_else(|| f.study.storage.clone());
@@ -77,8 +76,10 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     if let Some(n) = a.workers {
         return super::worker::search_with_workers(&setup, storage, &url, n, &a);
     }
-    // ARTIFACTS: once `tessera::artifacts_dir` is committed, keep every trained network's weights beside the study:
-    // `if let Some(dir) = tessera::artifacts_dir(&url, &setup.file.study.name) { setup.set_artifacts(dir); }`
+    // Training studies keep every trained network's weights beside the study (`tessera export` reads them).
+    if let Some(dir) = tessera::artifacts_dir(&url, &setup.file.study.name) {
+        setup.set_artifacts(dir);
+    }
     let f = &setup.file;
     if storage.supports_workers() {
         // Store the study file with the study, so `tessera worker --study NAME` can join later from anywhere.
