@@ -23,6 +23,8 @@
 //!   accuracy; per-epoch callback that may stop the run; NaN/inf loss → [`TrainError::Diverged`]. Deterministic
 //!   for a seed on the CPU.
 //! * [`latency`]: warm-up, repeated runs, median and spread, with batch size and threads.
+//! * [`latency_table`]: latency predicted on this machine: a cached per-layer lookup table with a fitted
+//!   overhead ([`LatencyTable::predict`]) and a ridge-regression [`Predictor`] on network features.
 //! * [`evaluator`]: [`TrainEvaluator`], lowering + training + latency as a `tessera_core::Evaluator`; with
 //!   [`TrainEvaluator::with_artifacts`] it keeps each trial's trained weights (`trial-N.bpk` + `trial-N.json`).
 //! * [`onnx`]: [`export_onnx`] writes any lowered model as an ONNX file (opset 17, dynamic batch), from the IR;
@@ -38,6 +40,7 @@ pub mod data;
 pub mod error;
 pub mod evaluator;
 pub mod latency;
+pub mod latency_table;
 pub mod model;
 pub mod onnx;
 pub mod train;
@@ -46,6 +49,7 @@ pub use data::{Dataset, Graph, Normalization, Split};
 pub use error::{DataError, TrainError};
 pub use evaluator::{trial_meta_path, trial_weights_path, EpochHook, TrainEvaluator, TrialArtifact};
 pub use latency::{measure_latency, Latency, LatencyConfig};
+pub use latency_table::{LatencyTable, Predictor};
 pub use model::Model;
 pub use onnx::{export_onnx, ExportError};
 pub use train::{

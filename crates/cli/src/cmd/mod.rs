@@ -3,6 +3,7 @@
 mod best;
 mod bench;
 mod export;
+mod latency;
 mod pareto;
 mod protocol;
 mod report;
@@ -37,6 +38,9 @@ pub enum Command {
     Worker(worker::Args),
     /// Export a trained trial: ONNX (from the Network IR, with its weights) or burn's weight file
     Export(export::Args),
+    /// Latency on this machine: per-layer lookup table and learned predictor (`latency build --space …`)
+    #[command(subcommand)]
+    Latency(latency::Command),
 }
 
 pub fn exec(c: Command) -> Result<(), Exit> {
@@ -51,5 +55,6 @@ pub fn exec(c: Command) -> Result<(), Exit> {
         Command::Report(a) => report::exec(a),
         Command::Worker(a) => worker::exec(a),
         Command::Export(a) => export::exec(a),
+        Command::Latency(a) => latency::exec(a),
     }
 }
