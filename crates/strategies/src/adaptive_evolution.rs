@@ -139,9 +139,7 @@ fn c_or(c: &Sample, fallback: &Sample, space: &dyn Space) -> Sample {
 impl Strategy for AdaptiveEvolution {
     fn ask(&mut self, space: &dyn Space) -> Option<Sample> {
         if self.pop.len() < self.population {
-            let s = self.hist.fresh_sample(space, &mut self.rng);
-            self.hist.propose(&s);
-            return Some(s);
+            return Some(self.hist.propose_or_fresh(None, space, &mut self.rng));
         }
         let state = self.state();
         let action = if self.rng.random::<f64>() < self.epsilon {

@@ -97,9 +97,7 @@ impl Bananas {
 impl Strategy for Bananas {
     fn ask(&mut self, space: &dyn Space) -> Option<Sample> {
         if self.hist.len() < self.cfg.init.max(2) {
-            let s = self.hist.fresh_sample(space, &mut self.rng);
-            self.hist.propose(&s);
-            return Some(s);
+            return Some(self.hist.propose_or_fresh(None, space, &mut self.rng));
         }
         self.train();
         let (m, sd) = mean_sd(&self.hist.scores);
@@ -125,12 +123,7 @@ impl Strategy for Bananas {
                 })
                 .collect()
         });
-        let s = match chosen {
-            Some((s, _)) => s,
-            None => self.hist.fresh_sample(space, &mut self.rng),
-        };
-        self.hist.propose(&s);
-        Some(s)
+        Some(self.hist.propose_or_fresh(chosen.map(|(s, _)| s), space, &mut self.rng))
     }
 
     fn tell(&mut self, space: &dyn Space, told: &Told) {

@@ -219,9 +219,7 @@ impl GpBo {
 impl Strategy for GpBo {
     fn ask(&mut self, space: &dyn Space) -> Option<Sample> {
         if self.hist.len() < self.cfg.init.max(2) {
-            let s = self.hist.fresh_sample(space, &mut self.rng);
-            self.hist.propose(&s);
-            return Some(s);
+            return Some(self.hist.propose_or_fresh(None, space, &mut self.rng));
         }
         let model = self.model(space);
         let mut starts: Vec<Sample> = self.hist.top(self.cfg.starts).into_iter().map(|i| self.hist.samples[i].clone()).collect();
@@ -244,12 +242,7 @@ impl Strategy for GpBo {
                     .collect()
             })
         });
-        let s = match chosen {
-            Some((s, _)) => s,
-            None => self.hist.fresh_sample(space, &mut self.rng),
-        };
-        self.hist.propose(&s);
-        Some(s)
+        Some(self.hist.propose_or_fresh(chosen.map(|(s, _)| s), space, &mut self.rng))
     }
 
     fn tell(&mut self, space: &dyn Space, told: &Told) {

@@ -78,6 +78,13 @@ impl History {
         self.scores.iter().copied().max_by(f64::total_cmp)
     }
 
+    /// Records and returns `chosen`, or a fresh sample when there is none: how every model-guided ask ends.
+    pub fn propose_or_fresh(&mut self, chosen: Option<Sample>, space: &dyn Space, rng: &mut Rng) -> Sample {
+        let s = chosen.unwrap_or_else(|| self.fresh_sample(space, rng));
+        self.propose(&s);
+        s
+    }
+
     /// A uniformly random valid sample not proposed before (after 1,000 tries, any random sample).
     pub fn fresh_sample(&self, space: &dyn Space, rng: &mut Rng) -> Sample {
         for _ in 0..1000 {
