@@ -49,5 +49,5 @@ pub use storage::{
     AskFn, Event, EventKind, Lease, MemoryStorage, NewEvents, Next, SharedMemoryStorage, Storage, StoreError, StudyInfo, Trial,
     TrialState,
 };
-pub use strategy::{Strategy, Told};
+pub use strategy::{Foresight, NoForesight, Strategy, Told};
 pub use study::{Budget, RunSummary, Study, StudyObserver};

@@ -4,6 +4,7 @@ use crate::metrics::Metrics;
 use crate::sample::Sample;
 use crate::space::Space;
 use crate::storage::TrialState;
+use smallvec::SmallVec;
 
 /// What a strategy is told about a finished trial.
 #[derive(Clone, Copy, Debug)]
@@ -30,10 +31,36 @@ impl Told<'_> {
     }
 }
 
+/// What a study knows about a sample *before* evaluating it, for strategies that search with it (see
+/// [`Strategy::ask_informed`]): whether it passes the hard constraints on the profile, and the objectives the
+/// profile already determines (a tabulated latency, params, FLOPs). Hardware-aware NAS searches this way: cost is
+/// cheap and exact, only accuracy needs training (ProxylessNAS's latency table, NSGANetV2's known FLOPs).
+pub trait Foresight {
+    /// False when the sample's profile violates a hard constraint (the study would record it `infeasible`,
+    /// unevaluated). Constraints on evaluated metrics are not checked here.
+    fn feasible(&self, sample: &Sample) -> bool;
+    /// The objective values known before evaluation, oriented (larger is better), in the study's objective order;
+    /// `None` for the objectives only evaluation reports.
+    fn known(&self, sample: &Sample) -> SmallVec<[Option<f64>; 4]>;
+}
+
+/// No foresight: every sample is feasible, no objective is known (what [`Strategy::ask`] sees).
+pub struct NoForesight;
+
+impl Foresight for NoForesight {
+    fn feasible(&self, _sample: &Sample) -> bool {
+        true
+    }
+    fn known(&self, _sample: &Sample) -> SmallVec<[Option<f64>; 4]> {
+        SmallVec::new()
+    }
+}
+
 /// A search strategy. It proposes samples and learns from results; it never evaluates.
 ///
 /// **Required**: [`ask`](Strategy::ask). Provided: [`ask_batch`](Strategy::ask_batch) (repeated `ask`),
-/// [`tell`](Strategy::tell) (ignores results: right for random and grid search), [`name`](Strategy::name).
+/// [`tell`](Strategy::tell) (ignores results: right for random and grid search), [`name`](Strategy::name),
+/// [`ask_informed`](Strategy::ask_informed) (`ask` with the study's [`Foresight`]; default: plain `ask`).
 ///
 /// Contract: given the seed it was built with and the same sequence of `ask`/`tell` calls, a strategy returns the
 /// same samples. The study relies on this to resume a killed run exactly: it replays the stored history through a
@@ -41,6 +68,14 @@ impl Told<'_> {
 /// left to propose (grid search of a finite space).
 pub trait Strategy: Send {
     fn ask(&mut self, space: &dyn Space) -> Option<Sample>;
+
+    /// What studies call: `ask` with the study's [`Foresight`]. Strategies that use it override this and define
+    /// `ask` as `ask_informed(space, &NoForesight)`; the same determinism contract holds (a study's foresight is a
+    /// pure function of the sample).
+    fn ask_informed(&mut self, space: &dyn Space, foresight: &dyn Foresight) -> Option<Sample> {
+        let _ = foresight;
+        self.ask(space)
+    }
 
     /// Up to `n` samples to evaluate concurrently. Default: `n` calls of `ask` (pending ones are not told yet).
     fn ask_batch(&mut self, space: &dyn Space, n: usize) -> Vec<Sample> {

@@ -2,11 +2,11 @@
 
 use crate::error::{CoreError, EvalError};
 use crate::evaluator::{EvalContext, Evaluation, Evaluator};
-use crate::metrics::{Constraint, Objective};
+use crate::metrics::{Constraint, Metrics, Objective};
 use crate::sample::Sample;
 use crate::space::Space;
 use crate::storage::{now, Event, EventKind, Storage, Trial, TrialState};
-use crate::strategy::{Strategy, Told};
+use crate::strategy::{Foresight, Strategy, Told};
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 use std::collections::BTreeSet;
@@ -198,7 +198,7 @@ impl<'a> Study<'a> {
         let mut values: Vec<f64> = Vec::with_capacity(self.objectives.len());
         let empty = crate::Metrics::new();
         for number in 0..budget {
-            let Some(sample) = strategy.ask(self.space) else { return Ok(number) };
+            let Some(sample) = self.ask(strategy) else { return Ok(number) };
             self.check_proposal(strategy, &sample, number)?;
             values.clear();
             let (state, evaluation) = match self.evaluator.evaluate(&sample, &self.context(number)) {
@@ -263,7 +263,7 @@ impl<'a> Study<'a> {
             if let Some(why) = self.stop_reason(&r, 0) {
                 break why;
             }
-            let Some(sample) = strategy.ask(self.space) else {
+            let Some(sample) = self.ask(strategy) else {
                 break "strategy has nothing left to propose".into();
             };
             self.check_proposal(strategy, &sample, number)?;
@@ -282,6 +282,28 @@ impl<'a> Study<'a> {
         summary.failed = r.acc.failed;
         summary.best = r.best.map(|(_, t)| t);
         Ok(summary)
+    }
+
+    /// Asks `strategy` for its next sample, with this study's [`Foresight`].
+    pub(crate) fn ask(&self, strategy: &mut dyn Strategy) -> Option<Sample> {
+        strategy.ask_informed(self.space, &StudyForesight(self))
+    }
+
+    /// What is known about `sample` before evaluation: the evaluator's profile, plus the network's `params` and
+    /// `flops` (when `profile_network` is on and the evaluator does not report them). `Err` when lowering fails.
+    pub(crate) fn profile_of(&self, sample: &Sample) -> Result<Metrics, String> {
+        let mut profile = self.evaluator.profile(sample);
+        if self.profile_network && (profile.get("params").is_none() || profile.get("flops").is_none()) {
+            let (p, f) = self.space.lower(sample).and_then(|n| n.costs()).map_err(|e| format!("lowering failed: {e}"))?;
+            // An evaluator's own figures (a benchmark's recorded params) take precedence over the IR's count.
+            if profile.get("params").is_none() {
+                profile.set_static("params", p as f64);
+            }
+            if profile.get("flops").is_none() {
+                profile.set_static("flops", f as f64);
+            }
+        }
+        Ok(profile)
     }
 
     /// A strategy's proposal must be a member of the space; an invalid one is a bug in the strategy, reported as such.
@@ -325,7 +347,7 @@ impl<'a> Study<'a> {
             let t = trial(e.trial).ok_or_else(|| missing_trial(&self.name, e.trial))?;
             match e.kind {
                 EventKind::Ask => {
-                    let proposed = strategy.ask(self.space);
+                    let proposed = self.ask(strategy);
                     if proposed.as_ref() != Some(&t.sample) {
                         return Err(CoreError::Diverged {
                             study: self.name.clone(),
@@ -451,21 +473,10 @@ impl<'a> Study<'a> {
         if timed {
             trial.started_at = Some(now());
         }
-        if self.profile || !self.constraints.is_empty() {
-            trial.profile = self.evaluator.profile(&trial.sample);
-        }
-        if self.profile_network {
-            match self.space.lower(&trial.sample).and_then(|n| n.costs()) {
-                Ok((p, f)) => {
-                    // An evaluator's own figures (a benchmark's recorded params) take precedence over the IR's count.
-                    if trial.profile.get("params").is_none() {
-                        trial.profile.set_static("params", p as f64);
-                    }
-                    if trial.profile.get("flops").is_none() {
-                        trial.profile.set_static("flops", f as f64);
-                    }
-                }
-                Err(e) => return Some((TrialState::Failed, format!("lowering failed: {e}"))),
+        if self.profile || self.profile_network || !self.constraints.is_empty() {
+            match self.profile_of(&trial.sample) {
+                Ok(p) => trial.profile = p,
+                Err(e) => return Some((TrialState::Failed, e)),
             }
         }
         // Hard constraints on what is known before evaluation: reject without evaluating.
@@ -508,6 +519,26 @@ impl<'a> Study<'a> {
             s.put_trial(id, trial)?;
         }
         Ok(())
+    }
+}
+
+/// A study's [`Foresight`]: its profile (see [`Study::profile_of`]) against its constraints and objectives.
+struct StudyForesight<'s, 'a>(&'s Study<'a>);
+
+impl Foresight for StudyForesight<'_, '_> {
+    fn feasible(&self, sample: &Sample) -> bool {
+        let study = self.0;
+        if study.constraints.is_empty() {
+            return true;
+        }
+        // A sample whose lowering fails is not infeasible: the study records it failed.
+        study.profile_of(sample).is_ok_and(|p| study.constraints.iter().all(|c| c.check(&p) != Some(false)))
+    }
+
+    fn known(&self, sample: &Sample) -> SmallVec<[Option<f64>; 4]> {
+        let study = self.0;
+        let profile = study.profile_of(sample).unwrap_or_default();
+        study.objectives.iter().map(|o| profile.get(&o.metric).map(|v| o.oriented(v))).collect()
     }
 }
 

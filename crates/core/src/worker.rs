@@ -335,7 +335,7 @@ impl Study<'_> {
             return Ok(Err(why));
         }
         let number = ev.next_number.max(r.next_number);
-        let Some(sample) = strategy.ask(self.space) else {
+        let Some(sample) = self.ask(strategy) else {
             return Ok(Err("strategy has nothing left to propose".into()));
         };
         self.check_proposal(strategy, &sample, number)?;

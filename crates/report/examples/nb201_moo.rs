@@ -123,6 +123,11 @@ fn main() {
         reference[1],
         true_hv
     );
+    if std::env::var("DUMP").is_ok() {
+        let mut f: Vec<usize> = in_box.clone();
+        f.sort_by(|&x, &y| raspi[x].total_cmp(&raspi[y]));
+        for i in f { eprintln!("front {:.3} {:.3} {:?}", acc[i], raspi[i], all[i]); }
+    }
     println!("budget {} queries, {} seeds", a.budget, a.seeds);
     for spec in &a.strategies {
         let (kind, opts) = parse_strategy(spec);
@@ -140,6 +145,10 @@ fn main() {
             let codes: std::collections::HashSet<usize> = c.0.iter().filter(|t| t.state == TrialState::Complete).map(|t| code(&t.sample)).collect();
             let pts: Vec<Vec<f64>> = codes.iter().map(|&i| oriented[i].clone()).collect();
             ratios.push(hypervolume(&pts, &r_or) / true_hv);
+            if std::env::var("DUMP").is_ok() {
+                let miss: Vec<String> = in_box.iter().filter(|i| !codes.contains(i)).map(|&i| format!("{:.2}@{:.1}", acc[i], raspi[i])).collect();
+                eprintln!("seed {seed} hv {:.3} missed {}", ratios.last().unwrap(), miss.join(" "));
+            }
             found.push(true_front.iter().filter(|i| codes.contains(i)).count() as f64 / true_front.len() as f64);
             found_box.push(in_box.iter().filter(|i| codes.contains(i)).count() as f64 / in_box.len() as f64);
         }
@@ -166,6 +175,11 @@ fn main() {
     let feasible = pixel.iter().filter(|&&l| l <= limit).count();
     let best_feasible_arch = (0..all.len()).filter(|&i| pixel[i] <= limit).fold(None, |b: Option<usize>, i| if b.is_none_or(|b| acc[i] > acc[b]) { Some(i) } else { b }).unwrap();
     let best_feasible = acc[best_feasible_arch];
+    if std::env::var("DUMP").is_ok() {
+        let mut f: Vec<usize> = (0..all.len()).filter(|&i| pixel[i] <= limit).collect();
+        f.sort_by(|&x, &y| acc[y].total_cmp(&acc[x]));
+        for &i in &f[..12] { eprintln!("feasible {:.3} {:.3} {:?}", acc[i], pixel[i], all[i]); }
+    }
     println!();
     println!(
         "constraint latency_ms@pixel3 <= {limit} ms: {feasible} of 15,625 feasible ({:.1}%), true best feasible {best_feasible}%; \
@@ -207,6 +221,7 @@ fn main() {
                 .map(|t| code(&t.sample))
                 .fold(None, |b: Option<usize>, c| if b.is_none_or(|b| acc[c] > acc[b]) { Some(c) } else { b });
             hits += usize::from(best.is_some_and(|b| acc[b] == best_feasible));
+            if std::env::var("DUMP").is_ok() { eprintln!("seed {seed} best {:.3}", best.map(|b| acc[b]).unwrap_or(0.0)); }
         }
         println!(
             "tessera {spec:<28} best feasible = true best in {hits}/{} seeds ({:.0}%); infeasible archs evaluated: {evaluated_infeasible}; \

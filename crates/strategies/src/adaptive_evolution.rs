@@ -27,7 +27,7 @@
 use crate::surrogate::History;
 use rand::Rng as _;
 use std::collections::{HashMap, VecDeque};
-use tessera_core::{rng_for, Rng, Sample, Space, Strategy, Told};
+use tessera_core::{rng_for, NoForesight, Rng, Sample, Space, Strategy, Told};
 
 const ACTIONS: usize = 5;
 const STATES: usize = 3;
@@ -139,7 +139,7 @@ fn c_or(c: &Sample, fallback: &Sample, space: &dyn Space) -> Sample {
 impl Strategy for AdaptiveEvolution {
     fn ask(&mut self, space: &dyn Space) -> Option<Sample> {
         if self.pop.len() < self.population {
-            return Some(self.hist.propose_or_fresh(None, space, &mut self.rng));
+            return Some(self.hist.propose_or_fresh(None, space, &NoForesight, &mut self.rng));
         }
         let state = self.state();
         let action = if self.rng.random::<f64>() < self.epsilon {

@@ -20,8 +20,8 @@
 //! (0.01), `acquisition` (its|ei|mean), `encoding` (onehot|pairs), `starts` (5), `random_starts` (5),
 //! `max_evals` (600).
 
-use crate::surrogate::{expected_improvement, local_search_max, mean_sd, normal, Encoding, History, Mlp};
-use tessera_core::{rng_for, Rng, Sample, Space, Strategy, Told};
+use crate::surrogate::{expected_improvement, local_search_max, normal, Encoding, Ensemble, History};
+use tessera_core::{rng_for, Foresight, NoForesight, Rng, Sample, Space, Strategy, Told};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BananasAcquisition {
@@ -70,51 +70,42 @@ pub struct Bananas {
     cfg: BananasConfig,
     hist: History,
     x: Vec<Vec<f64>>,
-    nets: Vec<Mlp>,
+    model: Ensemble,
 }
 
 impl Bananas {
     pub fn new(seed: u64, cfg: BananasConfig) -> Self {
-        Bananas { rng: rng_for(seed, 1), cfg, hist: History::default(), x: Vec::new(), nets: Vec::new() }
-    }
-
-    fn train(&mut self) {
-        let (m, sd) = mean_sd(&self.hist.scores);
-        let y: Vec<f64> = self.hist.scores.iter().map(|v| (v - m) / sd).collect();
-        let steps = if self.nets.is_empty() {
-            let d = self.x[0].len();
-            self.nets = (0..self.cfg.ensemble.max(1)).map(|_| Mlp::new(d, self.cfg.hidden.max(1), &mut self.rng)).collect();
-            self.cfg.first_steps
-        } else {
-            self.cfg.steps
-        };
-        for net in &mut self.nets {
-            net.train(&self.x, &y, steps, self.cfg.batch.max(1), self.cfg.lr, 1e-4, &mut self.rng);
-        }
+        let c = &cfg;
+        let model = Ensemble::new(c.ensemble, c.hidden, c.steps, c.first_steps, c.batch, c.lr);
+        Bananas { rng: rng_for(seed, 1), cfg, hist: History::default(), x: Vec::new(), model }
     }
 }
 
 impl Strategy for Bananas {
     fn ask(&mut self, space: &dyn Space) -> Option<Sample> {
+        self.ask_informed(space, &NoForesight)
+    }
+
+    /// With the study's foresight, only samples that pass its hard constraints are proposed (the model's search
+    /// skips the others), so a constrained study spends its whole budget on feasible samples.
+    fn ask_informed(&mut self, space: &dyn Space, fore: &dyn Foresight) -> Option<Sample> {
         if self.hist.len() < self.cfg.init.max(2) {
-            return Some(self.hist.propose_or_fresh(None, space, &mut self.rng));
+            return Some(self.hist.propose_or_fresh(None, space, fore, &mut self.rng));
         }
-        self.train();
-        let (m, sd) = mean_sd(&self.hist.scores);
+        self.model.fit(&self.x, &self.hist.scores, &mut self.rng);
+        let (m, sd) = self.model.scale();
         let best = self.hist.best().map(|b| (b - m) / sd).unwrap_or(0.0);
-        let mut starts: Vec<Sample> = self.hist.top(self.cfg.starts).into_iter().map(|i| self.hist.samples[i].clone()).collect();
-        for _ in 0..self.cfg.random_starts {
-            starts.push(self.hist.fresh_sample(space, &mut self.rng));
-        }
-        let (nets, enc, acq, seen) = (&self.nets, self.cfg.encoding, self.cfg.acquisition, &self.hist.seen);
+        let starts = self.hist.starts(self.cfg.starts, self.cfg.random_starts, space, fore, &mut self.rng);
+        let (model, enc, acq, seen) = (&self.model, self.cfg.encoding, self.cfg.acquisition, &self.hist.seen);
         let rng = &mut self.rng;
-        let chosen = local_search_max(space, &starts, self.cfg.max_evals, &|s| !seen.contains(s), &mut |batch| {
+        // The climb passes through infeasible samples (measured: confining it to the feasible region finds the best
+        // feasible architecture less often) but only a feasible one is proposed.
+        let free = |s: &Sample| !seen.contains(s) && fore.feasible(s);
+        let chosen = local_search_max(space, &starts, self.cfg.max_evals, &free, &mut |batch| {
             batch
                 .iter()
                 .map(|s| {
-                    let x = enc.encode(space, s);
-                    let preds: Vec<f64> = nets.iter().map(|n| n.predict(&x)).collect();
-                    let (mu, sigma) = mean_sd(&preds);
+                    let (mu, sigma) = model.predict_standard(&enc.encode(space, s));
                     match acq {
                         BananasAcquisition::Its => mu + sigma * normal(rng),
                         BananasAcquisition::Ei => expected_improvement(mu, sigma, best),
@@ -123,7 +114,7 @@ impl Strategy for Bananas {
                 })
                 .collect()
         });
-        Some(self.hist.propose_or_fresh(chosen.map(|(s, _)| s), space, &mut self.rng))
+        Some(self.hist.propose_or_fresh(chosen.map(|(s, _)| s), space, fore, &mut self.rng))
     }
 
     fn tell(&mut self, space: &dyn Space, told: &Told) {

@@ -24,7 +24,7 @@
 
 use crate::surrogate::{expected_improvement, local_search_max, mean_sd, Encoding, History};
 use nalgebra::{DMatrix, DVector};
-use tessera_core::{rng_for, Rng, Sample, Space, Strategy, Told};
+use tessera_core::{rng_for, Foresight, NoForesight, Rng, Sample, Space, Strategy, Told};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Acquisition {
@@ -218,19 +218,21 @@ impl GpBo {
 
 impl Strategy for GpBo {
     fn ask(&mut self, space: &dyn Space) -> Option<Sample> {
+        self.ask_informed(space, &NoForesight)
+    }
+
+    /// As BANANAS: with the study's foresight only samples that pass its hard constraints are proposed.
+    fn ask_informed(&mut self, space: &dyn Space, fore: &dyn Foresight) -> Option<Sample> {
         if self.hist.len() < self.cfg.init.max(2) {
-            return Some(self.hist.propose_or_fresh(None, space, &mut self.rng));
+            return Some(self.hist.propose_or_fresh(None, space, fore, &mut self.rng));
         }
         let model = self.model(space);
-        let mut starts: Vec<Sample> = self.hist.top(self.cfg.starts).into_iter().map(|i| self.hist.samples[i].clone()).collect();
-        for _ in 0..self.cfg.random_starts {
-            starts.push(self.hist.fresh_sample(space, &mut self.rng));
-        }
+        let starts = self.hist.starts(self.cfg.starts, self.cfg.random_starts, space, fore, &mut self.rng);
         let chosen = model.and_then(|model| {
             let enc = self.cfg.encoding;
             let acq = self.cfg.acquisition;
             let seen = &self.hist.seen;
-            local_search_max(space, &starts, self.cfg.max_evals, &|s| !seen.contains(s), &mut |batch| {
+            local_search_max(space, &starts, self.cfg.max_evals, &|s| !seen.contains(s) && fore.feasible(s), &mut |batch| {
                 let xs: Vec<Vec<f64>> = batch.iter().map(|s| enc.encode(space, s)).collect();
                 model
                     .predict(&xs)
@@ -242,7 +244,7 @@ impl Strategy for GpBo {
                     .collect()
             })
         });
-        Some(self.hist.propose_or_fresh(chosen.map(|(s, _)| s), space, &mut self.rng))
+        Some(self.hist.propose_or_fresh(chosen.map(|(s, _)| s), space, fore, &mut self.rng))
     }
 
     fn tell(&mut self, space: &dyn Space, told: &Told) {

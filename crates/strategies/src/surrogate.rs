@@ -8,7 +8,7 @@
 
 use rand::Rng as _;
 use std::collections::{HashMap, HashSet};
-use tessera_core::{Rng, Sample, Space, Told, TrialState};
+use tessera_core::{Foresight, Rng, Sample, Space, Told, TrialState};
 
 /// What a model-based strategy remembers: complete trials with their score (first objective, larger is better),
 /// every sample proposed or told (never proposed again: on a tabular benchmark a repeated query is a wasted one),
@@ -78,11 +78,32 @@ impl History {
         self.scores.iter().copied().max_by(f64::total_cmp)
     }
 
-    /// Records and returns `chosen`, or a fresh sample when there is none: how every model-guided ask ends.
-    pub fn propose_or_fresh(&mut self, chosen: Option<Sample>, space: &dyn Space, rng: &mut Rng) -> Sample {
-        let s = chosen.unwrap_or_else(|| self.fresh_sample(space, rng));
+    /// Records and returns `chosen`, or a fresh feasible sample when there is none: how every model-guided ask ends.
+    pub fn propose_or_fresh(&mut self, chosen: Option<Sample>, space: &dyn Space, fore: &dyn Foresight, rng: &mut Rng) -> Sample {
+        let s = chosen.unwrap_or_else(|| self.fresh_feasible(space, fore, rng));
         self.propose(&s);
         s
+    }
+
+    /// Where a model-guided local search starts: the `best` best trials, then `random` fresh feasible samples.
+    pub fn starts(&self, best: usize, random: usize, space: &dyn Space, fore: &dyn Foresight, rng: &mut Rng) -> Vec<Sample> {
+        let mut starts: Vec<Sample> = self.top(best).into_iter().map(|i| self.samples[i].clone()).collect();
+        for _ in 0..random {
+            starts.push(self.fresh_feasible(space, fore, rng));
+        }
+        starts
+    }
+
+    /// A uniformly random sample not proposed before that passes the foresight's hard constraints (after 1,000
+    /// tries, any unproposed sample: the study then records it infeasible, unevaluated).
+    pub fn fresh_feasible(&self, space: &dyn Space, fore: &dyn Foresight, rng: &mut Rng) -> Sample {
+        for _ in 0..1000 {
+            let s = space.sample(rng);
+            if !self.seen.contains(&s) && fore.feasible(&s) {
+                return s;
+            }
+        }
+        self.fresh_sample(space, rng)
     }
 
     /// A uniformly random valid sample not proposed before (after 1,000 tries, any random sample).
@@ -261,6 +282,60 @@ pub fn mean_sd(v: &[f64]) -> (f64, f64) {
     let m = v.iter().sum::<f64>() / v.len() as f64;
     let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64;
     (m, var.sqrt().max(1e-9))
+}
+
+/// BANANAS's predictor: an ensemble of [`Mlp`]s, each from its own random initialisation and minibatch order,
+/// regressing one standardised target. Warm-started: the first [`fit`](Ensemble::fit) runs `first_steps` Adam steps
+/// per member, later ones `steps` (so a fit costs the same at 100 or 10,000 points, apart from standardising).
+pub struct Ensemble {
+    pub size: usize,
+    pub hidden: usize,
+    pub steps: usize,
+    pub first_steps: usize,
+    pub batch: usize,
+    pub lr: f64,
+    nets: Vec<Mlp>,
+    /// Mean and standard deviation of the targets of the last fit.
+    scale: (f64, f64),
+}
+
+impl Ensemble {
+    pub fn new(size: usize, hidden: usize, steps: usize, first_steps: usize, batch: usize, lr: f64) -> Self {
+        Ensemble { size: size.max(1), hidden: hidden.max(1), steps, first_steps, batch: batch.max(1), lr, nets: Vec::new(), scale: (0.0, 1.0) }
+    }
+
+    /// Trains every member on `xs` → `ys` (standardised); `xs` is not empty.
+    pub fn fit(&mut self, xs: &[Vec<f64>], ys: &[f64], rng: &mut Rng) {
+        self.scale = mean_sd(ys);
+        let (m, sd) = self.scale;
+        let y: Vec<f64> = ys.iter().map(|v| (v - m) / sd).collect();
+        let steps = if self.nets.is_empty() {
+            self.nets = (0..self.size).map(|_| Mlp::new(xs[0].len(), self.hidden, rng)).collect();
+            self.first_steps
+        } else {
+            self.steps
+        };
+        for net in &mut self.nets {
+            net.train(xs, &y, steps, self.batch, self.lr, 1e-4, rng);
+        }
+    }
+
+    /// Mean and standard deviation of the members' predictions for `x`, standardised as the targets of the last fit.
+    pub fn predict_standard(&self, x: &[f64]) -> (f64, f64) {
+        let preds: Vec<f64> = self.nets.iter().map(|n| n.predict(x)).collect();
+        mean_sd(&preds)
+    }
+
+    /// Mean and standard deviation of the members' predictions for `x`, in the targets' units.
+    pub fn predict(&self, x: &[f64]) -> (f64, f64) {
+        let (mu, sigma) = self.predict_standard(x);
+        (self.scale.0 + mu * self.scale.1, sigma * self.scale.1)
+    }
+
+    /// The targets' mean and standard deviation at the last fit.
+    pub fn scale(&self) -> (f64, f64) {
+        self.scale
+    }
 }
 
 /// A small multilayer perceptron regressor (`inputs → hidden → hidden → 1`, ReLU) trained with Adam on squared

@@ -18,6 +18,7 @@ const CASES: &[(&str, &[(&str, &str)], u64)] = &[
     ("local", &[], 150),
     ("evolution", &[], 300),
     ("nsga2", &[], 300),
+    ("nsga2", &[("surrogate", "true"), ("offspring", "5"), ("archive", "true"), ("variation", "neighbour")], 300),
     ("gp-bo", &[], 60),
     ("tpe", &[], 200),
     // The neural predictors train in this (unoptimised) test profile: lighter settings keep the suite fast; the
