@@ -144,14 +144,23 @@ pub enum Direction {
 pub struct Objective {
     pub metric: String,
     pub direction: Direction,
+    /// Where the user's interest in this objective ends (in the metric's units), e.g. accuracy 90 or latency
+    /// 25 ms: the hypervolume's reference point. Multi-objective strategies that read it (surrogate NSGA-II) spend
+    /// no effort beyond it; `tessera pareto` and `report` measure the hypervolume from it. Optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<f64>,
 }
 
 impl Objective {
     pub fn max(metric: &str) -> Self {
-        Objective { metric: metric.into(), direction: Direction::Max }
+        Objective { metric: metric.into(), direction: Direction::Max, reference: None }
     }
     pub fn min(metric: &str) -> Self {
-        Objective { metric: metric.into(), direction: Direction::Min }
+        Objective { metric: metric.into(), direction: Direction::Min, reference: None }
+    }
+    /// The same objective with a [`reference`](Objective::reference) value.
+    pub fn with_reference(self, reference: f64) -> Self {
+        Objective { reference: Some(reference), ..self }
     }
     /// The metric's value oriented so that larger is better (what strategies compare).
     #[inline]

@@ -42,6 +42,11 @@ pub trait Foresight {
     /// The objective values known before evaluation, oriented (larger is better), in the study's objective order;
     /// `None` for the objectives only evaluation reports.
     fn known(&self, sample: &Sample) -> SmallVec<[Option<f64>; 4]>;
+    /// The objectives' [reference](crate::Objective::reference) values, oriented, in objective order (`None` where
+    /// not set): the region of interest a multi-objective strategy may confine itself to. Default: none set.
+    fn reference(&self) -> SmallVec<[Option<f64>; 4]> {
+        SmallVec::new()
+    }
 }
 
 /// No foresight: every sample is feasible, no objective is known (what [`Strategy::ask`] sees).

@@ -540,6 +540,10 @@ impl Foresight for StudyForesight<'_, '_> {
         let profile = study.profile_of(sample).unwrap_or_default();
         study.objectives.iter().map(|o| profile.get(&o.metric).map(|v| o.oriented(v))).collect()
     }
+
+    fn reference(&self) -> SmallVec<[Option<f64>; 4]> {
+        self.0.objectives.iter().map(|o| o.reference.map(|r| o.oriented(r))).collect()
+    }
 }
 
 fn reborrow<'s>(store: &'s mut Option<(&mut dyn Storage, i64)>) -> Option<(&'s mut dyn Storage, i64)> {

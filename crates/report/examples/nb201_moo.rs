@@ -9,7 +9,9 @@
 //! 1. **Hypervolume**: objectives CIFAR-10 test accuracy (max) and raspi4 latency (min, HELP table), reference
 //!    point (90 %, 25.68 ms = the median raspi4 latency). The true front is computed over all 15,625
 //!    architectures. Per strategy: mean ± std over seeds of hypervolume(found) / hypervolume(true front), and the
-//!    fraction of the true front's architectures that were evaluated.
+//!    fraction of the true front's architectures that were evaluated. The studies carry the reference point on their
+//!    objectives ([`Objective::with_reference`]), as a user who states it would; only strategies that read it
+//!    (surrogate NSGA-II) use it.
 //! 2. **Constraint**: maximise CIFAR-10 test accuracy subject to `latency_ms@pixel3 <= L`, L the 30 % quantile of
 //!    pixel3 latency. Studies run on an SQLite storage (in memory); from the stored trials: how many infeasible
 //!    architectures were evaluated (must be 0) and in how many seeds the best feasible found is the true best
@@ -123,11 +125,6 @@ fn main() {
         reference[1],
         true_hv
     );
-    if std::env::var("DUMP").is_ok() {
-        let mut f: Vec<usize> = in_box.clone();
-        f.sort_by(|&x, &y| raspi[x].total_cmp(&raspi[y]));
-        for i in f { eprintln!("front {:.3} {:.3} {:?}", acc[i], raspi[i], all[i]); }
-    }
     println!("budget {} queries, {} seeds", a.budget, a.seeds);
     for spec in &a.strategies {
         let (kind, opts) = parse_strategy(spec);
@@ -135,7 +132,10 @@ fn main() {
         let (mut ratios, mut found, mut found_box) = (Vec::new(), Vec::new(), Vec::new());
         for seed in 0..a.seeds {
             let mut st = tessera_strategies::build(&kind, &opts, space, seed).unwrap_or_else(|e| panic!("{e}"));
-            let mut study = Study::new("hv", space, ev, vec![Objective::max("test_accuracy"), Objective::min("latency_ms@raspi4")]);
+            let mut study = Study::new("hv", space, ev, vec![
+                Objective::max("test_accuracy").with_reference(reference[0]),
+                Objective::min("latency_ms@raspi4").with_reference(reference[1]),
+            ]);
             study.budget = Budget::trials(a.budget);
             study.seed = seed;
             study.profile_network = false;
@@ -145,10 +145,7 @@ fn main() {
             let codes: std::collections::HashSet<usize> = c.0.iter().filter(|t| t.state == TrialState::Complete).map(|t| code(&t.sample)).collect();
             let pts: Vec<Vec<f64>> = codes.iter().map(|&i| oriented[i].clone()).collect();
             ratios.push(hypervolume(&pts, &r_or) / true_hv);
-            if std::env::var("DUMP").is_ok() {
-                let miss: Vec<String> = in_box.iter().filter(|i| !codes.contains(i)).map(|&i| format!("{:.2}@{:.1}", acc[i], raspi[i])).collect();
-                eprintln!("seed {seed} hv {:.3} missed {}", ratios.last().unwrap(), miss.join(" "));
-            }
+
             found.push(true_front.iter().filter(|i| codes.contains(i)).count() as f64 / true_front.len() as f64);
             found_box.push(in_box.iter().filter(|i| codes.contains(i)).count() as f64 / in_box.len() as f64);
         }
@@ -175,11 +172,6 @@ fn main() {
     let feasible = pixel.iter().filter(|&&l| l <= limit).count();
     let best_feasible_arch = (0..all.len()).filter(|&i| pixel[i] <= limit).fold(None, |b: Option<usize>, i| if b.is_none_or(|b| acc[i] > acc[b]) { Some(i) } else { b }).unwrap();
     let best_feasible = acc[best_feasible_arch];
-    if std::env::var("DUMP").is_ok() {
-        let mut f: Vec<usize> = (0..all.len()).filter(|&i| pixel[i] <= limit).collect();
-        f.sort_by(|&x, &y| acc[y].total_cmp(&acc[x]));
-        for &i in &f[..12] { eprintln!("feasible {:.3} {:.3} {:?}", acc[i], pixel[i], all[i]); }
-    }
     println!();
     println!(
         "constraint latency_ms@pixel3 <= {limit} ms: {feasible} of 15,625 feasible ({:.1}%), true best feasible {best_feasible}%; \
@@ -221,7 +213,7 @@ fn main() {
                 .map(|t| code(&t.sample))
                 .fold(None, |b: Option<usize>, c| if b.is_none_or(|b| acc[c] > acc[b]) { Some(c) } else { b });
             hits += usize::from(best.is_some_and(|b| acc[b] == best_feasible));
-            if std::env::var("DUMP").is_ok() { eprintln!("seed {seed} best {:.3}", best.map(|b| acc[b]).unwrap_or(0.0)); }
+
         }
         println!(
             "tessera {spec:<28} best feasible = true best in {hits}/{} seeds ({:.0}%); infeasible archs evaluated: {evaluated_infeasible}; \

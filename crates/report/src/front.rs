@@ -102,6 +102,9 @@ pub fn pareto(trials: &[Trial], objectives: &[Objective], reference: Option<&[f6
     let oriented: Vec<Vec<f64>> = raw.iter().map(|v| orient(v, objectives)).collect();
     let mut members: Vec<usize> = front(&oriented);
     members.sort_by(|&a, &b| oriented[b][0].total_cmp(&oriented[a][0]).then(idx[a].cmp(&idx[b])));
+    // No reference point passed: the study's objectives' own, when every objective sets one.
+    let from_study: Option<Vec<f64>> = objectives.iter().map(|o| o.reference).collect();
+    let reference = reference.or(from_study.as_deref());
     let reference_given = reference.is_some();
     let reference = match reference {
         Some(r) => r.to_vec(),
@@ -200,5 +203,11 @@ mod tests {
         assert!(parse_reference("90,x").is_err());
         let d = pareto(&ts, &obj, None).unwrap();
         assert_eq!(d.reference, vec![90.0 - 0.5, 20.0 + 1.2]);
+        assert!(!d.reference_given);
+        // Objectives that carry their reference values are measured from them unless one is passed.
+        let with_ref = [obj[0].clone().with_reference(80.0), obj[1].clone().with_reference(30.0)];
+        let s = pareto(&ts, &with_ref, None).unwrap();
+        assert_eq!((s.hypervolume, s.reference_given), (306.0, true));
+        assert_eq!(pareto(&ts, &with_ref, Some(&[90.0, 30.0])).unwrap().reference, vec![90.0, 30.0]);
     }
 }

@@ -78,8 +78,26 @@ pub struct GpBo {
     results_at_fit: usize,
 }
 
+/// The (length scale, relative noise) of the grid with the largest log marginal likelihood, on at most the first
+/// `HYPER_POINTS` points (hyperparameters need far fewer points than predictions; callers put the best first).
+/// `noise` fixes the noise. `None` when no grid point gives a positive definite matrix.
+pub(crate) fn select_hyper(x: &[Vec<f64>], y: &[f64], noise: Option<f64>) -> Option<(f64, f64)> {
+    let h = x.len().min(HYPER_POINTS);
+    let mut best: Option<((f64, f64), f64)> = None;
+    for &l in &LENGTHS {
+        for &g in noise.as_ref().map(std::slice::from_ref).unwrap_or(&NOISES) {
+            if let Some(lml) = lml(&x[..h], &y[..h], l, g) {
+                if best.is_none_or(|b| lml > b.1) {
+                    best = Some(((l, g), lml));
+                }
+            }
+        }
+    }
+    best.map(|b| b.0)
+}
+
 /// A fitted GP: training inputs, Cholesky factor of `C + gI`, weights, amplitude and the score standardisation.
-struct Fitted {
+pub(crate) struct Fitted {
     x: Vec<Vec<f64>>,
     /// The inverse of the Cholesky factor, so a batch's variances are one matrix product (BLAS-3 speed through
     /// nalgebra's `matrixmultiply`) instead of a triangular solve per candidate.
@@ -126,7 +144,7 @@ fn lml(x: &[Vec<f64>], y: &[f64], length: f64, noise: f64) -> Option<f64> {
 }
 
 /// Fits and inverts the Cholesky factor for prediction.
-fn fit_for_prediction(x: Vec<Vec<f64>>, y: &[f64], length: f64, noise: f64) -> Option<Fitted> {
+pub(crate) fn fit_for_prediction(x: Vec<Vec<f64>>, y: &[f64], length: f64, noise: f64) -> Option<Fitted> {
     let (mut f, _) = fit(x, y, length, noise)?;
     let n = f.l_inv.nrows();
     f.l_inv = f.l_inv.solve_lower_triangular(&DMatrix::identity(n, n))?;
@@ -135,7 +153,7 @@ fn fit_for_prediction(x: Vec<Vec<f64>>, y: &[f64], length: f64, noise: f64) -> O
 
 impl Fitted {
     /// Posterior means and standard deviations of a batch (in standardised units).
-    fn predict(&self, xs: &[Vec<f64>]) -> Vec<(f64, f64)> {
+    pub(crate) fn predict(&self, xs: &[Vec<f64>]) -> Vec<(f64, f64)> {
         let (n, b) = (self.x.len(), xs.len());
         let ks = DMatrix::from_fn(n, b, |i, j| (-dist(&self.x[i], &xs[j]) / self.length).exp());
         let mean = ks.tr_mul(&self.alpha);
@@ -179,22 +197,7 @@ impl GpBo {
         let y: Vec<f64> = raw.iter().map(|v| (v - m) / sd).collect();
         let n = self.hist.len();
         if self.results_at_fit == 0 || n >= self.results_at_fit + self.cfg.refit_every.max(1) {
-            // The grid search runs on at most the first HYPER_POINTS trials of the subset (which holds the best
-            // first): hyperparameters need far fewer points than predictions.
-            let h = x.len().min(HYPER_POINTS);
-            let mut best: Option<((f64, f64), f64)> = None;
-            for &l in &LENGTHS {
-                for &g in self.cfg.noise.as_ref().map(std::slice::from_ref).unwrap_or(&NOISES) {
-                    if let Some(lml) = lml(&x[..h], &y[..h], l, g) {
-                        if best.is_none_or(|b| lml > b.1) {
-                            best = Some(((l, g), lml));
-                        }
-                    }
-                }
-            }
-            if let Some((h, _)) = best {
-                self.hyper = h;
-            }
+            self.hyper = select_hyper(&x, &y, self.cfg.noise).unwrap_or(self.hyper);
             self.results_at_fit = n;
         }
         let (length, noise) = self.hyper;

@@ -49,22 +49,30 @@
 //!
 //! ## Surrogate-assisted breeding (`surrogate = true`; as in NSGANetV2, Lu et al., ECCV 2020)
 //!
-//! Each generation, `offspring × screen` distinct candidate children are bred as above (plus a tenth as many
-//! random samples) and only the `offspring` most promising are proposed:
+//! Each generation, only the `offspring` most promising of many candidate children are proposed. Candidates:
+//! `offspring × screen` children bred as above, a tenth as many random samples, and every unproposed neighbour of
+//! the first front (so no one-step move along the front is missed); all distinct, unproposed and feasible.
 //!
-//! * objectives the study knows before evaluation ([`Foresight::known`]: a tabulated latency, params, FLOPs) are
+//! * Objectives the study knows before evaluation ([`Foresight::known`]: a tabulated latency, params, FLOPs) are
 //!   taken as they are; every other objective is predicted by an ensemble of small MLPs (BANANAS's predictor,
-//!   [`Ensemble`]) fitted on the complete trials so far, and each candidate gets one Thompson draw from the
-//!   ensemble's mean and spread (so uncertain candidates get a chance);
-//! * children are picked greedily by **hypervolume improvement** over the front of the evaluated trials plus the
-//!   children picked before them (reference point: each objective's worst evaluated value minus a tenth of its
-//!   range); a candidate that improves nothing ranks by how far the front dominates it (the additive ε indicator on
+//!   [`Ensemble`], on the `encoding`: `onehot` or `pairs`) fitted on the complete trials so far.
+//! * Candidates are picked greedily by **hypervolume improvement** over the front of the evaluated trials plus the
+//!   children picked before them. With two objectives of which one is known, it is the exact *expected* improvement
+//!   under the model's normal prediction ([`ehvi_one_known`]); with one objective, the expected improvement. A
+//!   picked child then joins the front at its predicted mean; otherwise each candidate gets one Thompson draw from the models and the improvement of that draw counts.
+//!   A candidate that improves nothing ranks by how far the front dominates it (the additive ε indicator on
 //!   range-normalised objectives).
+//! * The reference point is the study's ([`Objective::reference`](tessera_core::Objective::reference)) where set:
+//!   no effort is spent beyond it. Otherwise each objective's worst evaluated value minus a tenth of its range.
+//!
+//! Measured on NB201 (accuracy × raspi4 latency, 500 queries, reference (90 %, 25.68 ms)): see
+//! `benches/nb201_moo.sh` and the issue notes.
 
 use rand::Rng as _;
 use std::collections::{HashSet, VecDeque};
 use tessera_core::pareto::{constrained_sort, crowding_distance};
-use crate::surrogate::{normal, Encoding, Ensemble};
+use crate::gp_bo::{fit_for_prediction, select_hyper, Fitted};
+use crate::surrogate::{expected_improvement, mean_sd, normal, Encoding, Ensemble};
 use tessera_core::pareto::hypervolume;
 use tessera_core::{rng_for, Foresight, NoForesight, Rng, Sample, Space, Strategy, Told, TrialState};
 
@@ -89,6 +97,19 @@ pub struct Nsga2Options {
     pub surrogate: bool,
     /// With `surrogate`: candidates bred per proposed child.
     pub screen: usize,
+    /// With `surrogate`: how samples are encoded for the models.
+    pub encoding: Encoding,
+    /// With `surrogate`: the model of the objectives not known before evaluation.
+    pub model: Model,
+}
+
+/// The surrogate model of surrogate-assisted NSGA-II.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Model {
+    /// An ensemble of small MLPs (BANANAS's predictor).
+    Mlp,
+    /// A Gaussian process with GP-BO's categorical kernel and hyperparameter grid.
+    Gp,
 }
 
 /// How NSGA-II breeds a child from tournament winners.
@@ -112,6 +133,8 @@ impl Default for Nsga2Options {
             variation: Variation::Uniform,
             surrogate: false,
             screen: 20,
+            encoding: Encoding::Space,
+            model: Model::Mlp,
         }
     }
 }
@@ -143,12 +166,21 @@ impl Nsga2Options {
         };
         let surrogate = crate::take_bool(o, "surrogate", d.surrogate)?;
         let screen = crate::take_usize(o, "screen", d.screen)?;
+        let model = match o.remove("model").as_deref() {
+            None | Some("mlp") => Model::Mlp,
+            Some("gp") => Model::Gp,
+            Some(v) => return Err(format!("strategy `nsga2`: option `model` must be mlp or gp, got `{v}`")),
+        };
+        let encoding = match o.remove("encoding") {
+            None => d.encoding,
+            Some(v) => Encoding::parse(&v).map_err(|e| format!("strategy `nsga2`: {e}"))?,
+        };
         if population < 2 || offspring < 1 || init < 1 || screen < 1 {
             return Err(format!(
                 "strategy `nsga2`: population ({population}) must be at least 2, offspring ({offspring}), init ({init}) and screen ({screen}) at least 1"
             ));
         }
-        Ok(Nsga2Options { population, offspring, crossover, mutation, init: Some(init), archive, variation, surrogate, screen })
+        Ok(Nsga2Options { population, offspring, crossover, mutation, init: Some(init), archive, variation, surrogate, screen, encoding, model })
     }
 }
 
@@ -177,6 +209,8 @@ pub struct Nsga2 {
     /// With `surrogate`: every complete trial (encoded sample, oriented values), and one model per objective.
     evaluated: Vec<(Vec<f64>, Vec<f64>)>,
     models: Vec<Ensemble>,
+    /// With the GP model: the last (length scale, noise) chosen.
+    gp_hyper: (f64, f64),
 }
 
 impl Nsga2 {
@@ -194,6 +228,7 @@ impl Nsga2 {
             generation: 0,
             evaluated: Vec::new(),
             models: Vec::new(),
+            gp_hyper: (2.0, 1e-3),
         }
     }
 
@@ -322,9 +357,23 @@ impl Nsga2 {
             self.models = (0..m).map(|_| Ensemble::new(5, 20, 50, 300, 16, 0.01)).collect();
         }
         let xs: Vec<Vec<f64>> = self.evaluated.iter().map(|(x, _)| x.clone()).collect();
+        let mut gps: Vec<Option<(Fitted, f64, f64)>> = (0..m).map(|_| None).collect();
         for &j in &unknown {
             let ys: Vec<f64> = self.evaluated.iter().map(|(_, v)| v[j]).collect();
-            self.models[j].fit(&xs, &ys, &mut self.rng);
+            if self.opts.model == Model::Gp {
+                // Standardised; hyperparameters from the best-first prefix, as GP-BO does.
+                let (my, sy) = mean_sd(&ys);
+                let y: Vec<f64> = ys.iter().map(|v| (v - my) / sy).collect();
+                let mut order: Vec<usize> = (0..y.len()).collect();
+                order.sort_by(|&a, &b| y[b].total_cmp(&y[a]).then(a.cmp(&b)));
+                let (ox, oy): (Vec<Vec<f64>>, Vec<f64>) = order.iter().map(|&i| (xs[i].clone(), y[i])).unzip();
+                if let Some(h) = select_hyper(&ox, &oy, None) {
+                    self.gp_hyper = h;
+                }
+                gps[j] = fit_for_prediction(ox, &oy, self.gp_hyper.0, self.gp_hyper.1).map(|f| (f, my, sy));
+            } else {
+                self.models[j].fit(&xs, &ys, &mut self.rng);
+            }
         }
         // Candidates: bred children and some random samples, distinct and unproposed.
         let want = self.opts.offspring * self.opts.screen;
@@ -336,18 +385,31 @@ impl Nsga2 {
                 pool.push(c);
             }
         }
-        let mut preds: Vec<Vec<f64>> = pool
+        // Every unproposed feasible neighbour of the first front, so no one-step move along the front is missed.
+        let front_members: Vec<Sample> = self.parents.iter().filter(|p| p.rank == 0).map(|p| p.sample.clone()).collect();
+        for p in front_members {
+            for c in space.neighbours(&p) {
+                if !self.seen.contains(&c) && fore.feasible(&c) && in_pool.insert(c.clone()) {
+                    pool.push(c);
+                }
+            }
+        }
+        // Per candidate: known values as they are, unknown ones as the model's (mean, sd).
+        let pool_x: Vec<Vec<f64>> = pool.iter().map(|c| self.opts.encoding.encode(space, c)).collect();
+        let gp_preds: Vec<Option<Vec<(f64, f64)>>> = gps
             .iter()
-            .map(|c| {
+            .map(|g| g.as_ref().map(|(f, my, sy)| f.predict(&pool_x).into_iter().map(|(mu, sd)| (my + mu * sy, sd * sy)).collect()))
+            .collect();
+        let stats: Vec<Vec<(f64, f64)>> = pool
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
                 let known = fore.known(c);
-                let x = Encoding::Space.encode(space, c);
                 (0..m)
-                    .map(|j| match known.get(j).copied().flatten() {
-                        Some(v) => v,
-                        None => {
-                            let (mu, sd) = self.models[j].predict(&x);
-                            mu + sd * normal(&mut self.rng)
-                        }
+                    .map(|j| match (known.get(j).copied().flatten(), &gp_preds[j]) {
+                        (Some(v), _) => (v, 0.0),
+                        (None, Some(p)) => p[i],
+                        (None, None) => self.models[j].predict(&pool_x[i]),
                     })
                     .collect()
             })
@@ -365,14 +427,31 @@ impl Nsga2 {
             }
         }
         let range: Vec<f64> = (0..m).map(|j| (hi[j] - lo[j]).max(1e-12)).collect();
-        let reference: Vec<f64> = (0..m).map(|j| lo[j] - 0.1 * range[j]).collect();
+        // The study's reference point where set, else each objective's worst evaluated value minus a tenth of its
+        // range (then the search also spreads to regions a fixed reference would ignore).
+        let study_reference = fore.reference();
+        let reference: Vec<f64> = (0..m).map(|j| study_reference.get(j).copied().flatten().unwrap_or(lo[j] - 0.1 * range[j])).collect();
+        // Closed-form expectations where they exist: one objective (expected improvement) or two with one known.
+        let exact = (m == 2 && unknown.len() == 1) || (m == 1 && unknown.len() == 1);
+        let mut stats = stats;
+        // Thompson draws, for the general case.
+        let mut preds: Vec<Vec<f64>> = stats.iter().map(|st| st.iter().map(|&(mu, sd)| mu + sd * normal(&mut self.rng)).collect()).collect();
         for _ in 0..self.opts.offspring.min(pool.len()) {
             let base = hypervolume(&front, &reference);
             let mut best: Option<(usize, f64)> = None;
             for (i, p) in preds.iter().enumerate() {
-                front.push(p.clone());
-                let gain = hypervolume(&front, &reference) - base;
-                front.pop();
+                let gain = if exact && m == 1 {
+                    let best_so_far = front.iter().map(|f| f[0]).fold(reference[0], f64::max);
+                    expected_improvement(stats[i][0].0, stats[i][0].1, best_so_far)
+                } else if exact {
+                    let (u, k) = (unknown[0], 1 - unknown[0]);
+                    ehvi_one_known(&front, &reference, k, stats[i][k].0, stats[i][u].0, stats[i][u].1)
+                } else {
+                    front.push(p.clone());
+                    let g = hypervolume(&front, &reference) - base;
+                    front.pop();
+                    g
+                };
                 let score = if gain > 0.0 {
                     gain
                 } else {
@@ -388,8 +467,10 @@ impl Nsga2 {
             }
             let Some((i, _)) = best else { break };
             let p = preds.swap_remove(i);
+            let st = stats.swap_remove(i);
             let c = pool.swap_remove(i);
-            front.push(p);
+            // The batch's later picks see this one at its predicted mean ("kriging believer") or its draw.
+            front.push(if exact { st.iter().map(|v| v.0).collect() } else { p });
             self.push(c);
         }
     }
@@ -434,7 +515,7 @@ impl Strategy for Nsga2 {
         let member = match told.state {
             TrialState::Complete if !told.values.is_empty() && told.values.iter().all(|v| !v.is_nan()) => {
                 if self.opts.surrogate {
-                    self.evaluated.push((Encoding::Space.encode(space, told.sample), told.values.to_vec()));
+                    self.evaluated.push((self.opts.encoding.encode(space, told.sample), told.values.to_vec()));
                 }
                 Member { sample: told.sample.clone(), values: told.values.to_vec(), violation: 0.0, rank: 0, crowding: 0.0 }
             }
@@ -455,6 +536,38 @@ impl Strategy for Nsga2 {
     fn name(&self) -> &str {
         "nsga2"
     }
+}
+
+/// Expected hypervolume improvement of a candidate in two objectives (oriented, larger is better) when objective
+/// `k` is known exactly (`known`) and the other is normal (`mean`, `sd`), over `front` with reference `r`.
+///
+/// Exact, in closed form: for a level `t` of the uncertain objective the candidate adds the strip of the known one
+/// between the best known value of the front's points at least `t` good and `known`, a width `w(t)` that is a step
+/// function of `t`, so EHVI = ∫ w(t)·P(X ≥ t) dt = Σ wᵢ·(EI(tᵢ) − EI(tᵢ₊₁)) with EI(t) = E[(X − t)⁺] (the
+/// expected improvement) and tᵢ the front's values of the uncertain objective.
+pub fn ehvi_one_known(front: &[Vec<f64>], r: &[f64], k: usize, known: f64, mean: f64, sd: f64) -> f64 {
+    let u = 1 - k;
+    if known <= r[k] {
+        return 0.0;
+    }
+    let mut pts: Vec<(f64, f64)> = front.iter().filter(|p| p[u] > r[u] && p[k] > r[k]).map(|p| (p[u], p[k])).collect();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // best_from[i]: the best known-objective value among pts[i..].
+    let mut best_from = vec![f64::NEG_INFINITY; pts.len() + 1];
+    for i in (0..pts.len()).rev() {
+        best_from[i] = best_from[i + 1].max(pts[i].1);
+    }
+    let mut total = 0.0;
+    let mut lo = r[u];
+    for i in 0..=pts.len() {
+        let width = (known - best_from[i].max(r[k])).max(0.0);
+        let ei_hi = pts.get(i).map_or(0.0, |p| expected_improvement(mean, sd, p.0));
+        total += width * (expected_improvement(mean, sd, lo) - ei_hi);
+        if let Some(p) = pts.get(i) {
+            lo = p.0;
+        }
+    }
+    total
 }
 
 #[cfg(test)]
@@ -525,6 +638,32 @@ mod tests {
         fn metric_names(&self) -> Vec<String> {
             vec!["a".into(), "cost".into()]
         }
+    }
+
+    #[test]
+    fn ehvi_one_known_matches_the_hypervolume_gain_and_its_average() {
+        let front = vec![vec![3.0, -10.0], vec![2.0, -5.0], vec![1.0, -2.0]];
+        let r = [0.0, -12.0];
+        let gain = |a: f64, known: f64| {
+            let mut with = front.clone();
+            with.push(vec![a, known]);
+            hypervolume(&with, &r) - hypervolume(&front, &r)
+        };
+        // Without uncertainty it is the plain hypervolume improvement, for either objective known.
+        for (a, known) in [(2.5, -4.0), (0.5, -1.0), (4.0, -11.0), (1.5, -6.0)] {
+            let e = ehvi_one_known(&front, &r, 1, known, a, 1e-9);
+            assert!((e - gain(a, known)).abs() < 1e-6, "{a} {known}: {e} vs {}", gain(a, known));
+            let swapped: Vec<Vec<f64>> = front.iter().map(|p| vec![p[1], p[0]]).collect();
+            let e2 = ehvi_one_known(&swapped, &[r[1], r[0]], 0, known, a, 1e-9);
+            assert!((e2 - e).abs() < 1e-9);
+        }
+        // With uncertainty it is the average improvement over the normal (Monte Carlo, 200,000 draws).
+        let mut rng = rng_for(7, 0);
+        let (mean, sd, known) = (2.2, 0.8, -4.0);
+        let n = 200_000;
+        let mc = (0..n).map(|_| gain(mean + sd * normal(&mut rng), known)).sum::<f64>() / n as f64;
+        let e = ehvi_one_known(&front, &r, 1, known, mean, sd);
+        assert!((e - mc).abs() < 0.01 * mc, "{e} vs Monte Carlo {mc}");
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     let s = open_storage(&url, false).map_err(store)?;
     let info = s.find_study(&a.study).map_err(store)?;
     let objective = match a.metric {
-        Some(m) => Objective { metric: m, direction: if a.min { Direction::Min } else { Direction::Max } },
+        Some(m) => Objective { metric: m, direction: if a.min { Direction::Min } else { Direction::Max }, reference: None },
         None => {
             let cfg: serde_json::Value = serde_json::from_str(&info.config).unwrap_or_default();
             serde_json::from_value::<Vec<Objective>>(cfg["objectives"].clone())
