@@ -184,6 +184,8 @@ fn main() {
         let (kind, opts) = parse_strategy(spec);
         let t0 = Instant::now();
         let (mut hits, mut evaluated_infeasible, mut rejected) = (0, 0, 0);
+        // For the seeds that miss: the rank of their best among the feasible architectures (1 = the true best).
+        let mut miss_ranks: Vec<usize> = Vec::new();
         for seed in 0..a.constraint_seeds {
             let mut st = tessera_strategies::build(&kind, &opts, space, seed).unwrap_or_else(|e| panic!("{e}"));
             let mut objectives = vec![Objective::max("test_accuracy")];
@@ -213,11 +215,14 @@ fn main() {
                 .map(|t| code(&t.sample))
                 .fold(None, |b: Option<usize>, c| if b.is_none_or(|b| acc[c] > acc[b]) { Some(c) } else { b });
             hits += usize::from(best.is_some_and(|b| acc[b] == best_feasible));
+            if let Some(b) = best.filter(|&b| acc[b] != best_feasible) {
+                miss_ranks.push(1 + (0..all.len()).filter(|&i| pixel[i] <= limit && acc[i] > acc[b]).count());
+            }
 
         }
         println!(
             "tessera {spec:<28} best feasible = true best in {hits}/{} seeds ({:.0}%); infeasible archs evaluated: {evaluated_infeasible}; \
-             rejected unevaluated: {:.0} per seed; {:.2} s",
+             rejected unevaluated: {:.0} per seed; {:.2} s; misses' best ranks among the feasible: {miss_ranks:?}",
             a.constraint_seeds,
             100.0 * hits as f64 / a.constraint_seeds as f64,
             rejected as f64 / a.constraint_seeds as f64,
