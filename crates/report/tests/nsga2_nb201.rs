@@ -28,10 +28,11 @@ const ENGINEERED: &[(&str, &str)] = &[("archive", "true"), ("variation", "neighb
 /// The surrogate-assisted NSGA-II (see `tessera_strategies::nsga2`) as `benches/nb201_moo.sh` runs it.
 const SURROGATE: &[(&str, &str)] =
     &[("archive", "true"), ("variation", "neighbour"), ("surrogate", "true"), ("offspring", "5"), ("model", "gp")];
-/// GP-BO as `benches/nb201_moo.sh` runs it for the constraint scenario (a wider acquisition search than the default).
-const GP_BO: &[(&str, &str)] = &[("max_evals", "1500"), ("starts", "10"), ("random_starts", "10")];
-/// GP-BO's exact hits in the first 10 seeds (measured; the 50-seed figure is in the issue note).
-const GP_BO_HITS: usize = 7;
+/// GP-BO as `benches/nb201_moo.sh` runs it for the constraint scenario (a wider acquisition search than the default,
+/// and every 8th ask the incumbent's best predicted unproposed neighbour).
+const GP_BO: &[(&str, &str)] = &[("max_evals", "1500"), ("starts", "10"), ("random_starts", "10"), ("polish_every", "8")];
+/// GP-BO's exact hits in the first 10 seeds, less one (measured 9/10; 43/50 over 50 seeds, see the issue note).
+const GP_BO_HITS: usize = 8;
 
 fn options(opts: &[(&str, &str)]) -> tessera_strategies::Options {
     opts.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()

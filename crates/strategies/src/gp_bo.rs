@@ -20,7 +20,8 @@
 //! * Failed, pruned and infeasible trials are never proposed again but do not enter the model.
 //!
 //! Options: `init` (10), `acquisition` (ei|ucb), `beta` (2.0), `encoding` (onehot|pairs), `max_history` (300),
-//! `starts` (5), `random_starts` (5), `max_evals` (400), `refit_every` (5), `noise` (chosen from 1e-4, 1e-2, 0.1 by marginal likelihood).
+//! `starts` (5), `random_starts` (5), `max_evals` (400), `refit_every` (5), `noise` (chosen from 1e-4, 1e-2, 0.1 by marginal likelihood),
+//! `polish_every` (0: off; see [`GpBoConfig::polish_every`]).
 
 use crate::surrogate::{expected_improvement, local_search_max, mean_sd, Encoding, History};
 use nalgebra::{DMatrix, DVector};
@@ -45,6 +46,10 @@ pub struct GpBoConfig {
     pub refit_every: usize,
     /// A fixed relative noise instead of choosing it by marginal likelihood.
     pub noise: Option<f64>,
+    /// Every `polish_every`-th model-guided ask (0: never) proposes the unproposed feasible neighbour of the best
+    /// trial with the largest predicted mean instead of the acquisition's pick, so the incumbent's neighbourhood is
+    /// worked through (the true optimum is often one move from a near-best incumbent).
+    pub polish_every: usize,
 }
 
 impl Default for GpBoConfig {
@@ -59,6 +64,7 @@ impl Default for GpBoConfig {
             max_evals: 400,
             refit_every: 5,
             noise: None,
+            polish_every: 0,
         }
     }
 }
@@ -76,6 +82,8 @@ pub struct GpBo {
     /// (length scale, relative noise).
     hyper: (f64, f64),
     results_at_fit: usize,
+    /// Model-guided asks so far (for `polish_every`).
+    model_asks: u64,
 }
 
 /// The (length scale, relative noise) of the grid with the largest log marginal likelihood, on at most the first
@@ -169,7 +177,7 @@ impl Fitted {
 
 impl GpBo {
     pub fn new(seed: u64, cfg: GpBoConfig) -> Self {
-        GpBo { rng: rng_for(seed, 1), cfg, hist: History::default(), x: Vec::new(), hyper: (2.0, 1e-3), results_at_fit: 0 }
+        GpBo { rng: rng_for(seed, 1), cfg, hist: History::default(), x: Vec::new(), hyper: (2.0, 1e-3), results_at_fit: 0, model_asks: 0 }
     }
 
     /// The trials the model is fitted on: all of them, or the best half and the most recent beyond
@@ -231,6 +239,18 @@ impl Strategy for GpBo {
         }
         let model = self.model(space);
         let starts = self.hist.starts(self.cfg.starts, self.cfg.random_starts, space, fore, &mut self.rng);
+        self.model_asks += 1;
+        if self.cfg.polish_every > 0 && self.model_asks % self.cfg.polish_every as u64 == 0 {
+            if let (Some(model), Some(&best)) = (&model, self.hist.top(1).first()) {
+                let seen = &self.hist.seen;
+                let ns: Vec<Sample> = space.neighbours(&self.hist.samples[best]).into_iter().filter(|n| !seen.contains(n) && fore.feasible(n)).collect();
+                let xs: Vec<Vec<f64>> = ns.iter().map(|s| self.cfg.encoding.encode(space, s)).collect();
+                let pick = model.predict(&xs).into_iter().enumerate().max_by(|a, b| a.1 .0.total_cmp(&b.1 .0)).map(|(i, _)| ns[i].clone());
+                if let Some(s) = pick {
+                    return Some(self.hist.propose_or_fresh(Some(s), space, fore, &mut self.rng));
+                }
+            }
+        }
         let chosen = model.and_then(|model| {
             let enc = self.cfg.encoding;
             let acq = self.cfg.acquisition;

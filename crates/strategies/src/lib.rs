@@ -101,6 +101,7 @@ pub fn build(kind: &str, options: &Options, space: &dyn Space, seed: u64) -> Res
                 random_starts: take_usize(&mut o, "random_starts", d.random_starts)?,
                 max_evals: take_usize(&mut o, "max_evals", d.max_evals)?,
                 refit_every: take_usize(&mut o, "refit_every", d.refit_every)?,
+                polish_every: take_usize(&mut o, "polish_every", d.polish_every)?,
                 noise: o.contains_key("noise").then(|| take_f64(&mut o, "noise", 0.0)).transpose()?,
             };
             no_more(&o, kind)?;
