@@ -23,6 +23,9 @@
 //! patience = 3                 # early stopping on validation accuracy (min_delta, percentage points)
 //! threads = 2                  # a dedicated thread pool for training and latency
 //! latency = true               # measure inference latency (latency_batch = 1, latency_runs = 10)
+//! latency_table = false        # predict `latency_ms@local` before training from this machine's per-layer table
+//!                              # (the one `tessera latency build` writes; missing layers are measured once), so
+//!                              # a [[constraint]] on it rejects networks before they are trained
 //! ```
 //!
 //! | `dataset` | what | default `normalize` |
@@ -45,8 +48,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tessera_core::{EvalContext, Op, Space};
 use tessera_train::data::{csv, digits, idx, mnist1d, planetoid};
+use tessera_train::latency_table::{default_table_path, MachineKey, TableConfig};
 use tessera_train::{
-    Dataset, EarlyStopping, LatencyConfig, Normalization, Optimizer, Schedule,
+    Dataset, LatencyTable, EarlyStopping, LatencyConfig, Normalization, Optimizer, Schedule,
     Split, TrainConfig, TrainEvaluator,
 };
 
@@ -61,7 +65,7 @@ pub const OPTIONS: &[&str] = &[
     "dataset", "samples", "length", "data_seed", "label", "header", "val", "test", "split_seed", "normalize",
     "optimizer", "lr", "momentum", "weight_decay", "epochs", "max_steps", "batch_size", "eval_batch_size", "schedule",
     "warmup_epochs", "min_lr_factor", "step_every", "gamma", "label_smoothing", "clip", "grad_noise", "patience",
-    "min_delta", "threads", "latency", "latency_batch", "latency_runs", "latency_warmup",
+    "min_delta", "threads", "latency", "latency_batch", "latency_runs", "latency_warmup", "latency_table",
 ];
 
 /// Everything a training evaluator is made of, kept so the CLI can attach a progress hook or an artifacts
@@ -77,6 +81,8 @@ pub struct TrainSetup {
     pub latency: Option<LatencyConfig>,
     /// Where trained weights go (one file per trial), if anywhere.
     pub artifacts: Option<PathBuf>,
+    /// Predict `latency_ms@local` before training from this machine's per-layer latency table.
+    pub latency_table: bool,
     hook: Arc<Mutex<Option<EpochHook>>>,
 }
 
@@ -94,10 +100,21 @@ impl TrainSetup {
         let ev = TrainEvaluator::new(self.space.clone(), self.data.clone(), self.split.clone(), self.config.clone())
             .with_latency(self.latency)
             .with_epoch_hook(forward);
-        match &self.artifacts {
+        let ev = match &self.artifacts {
             Some(dir) => ev.with_artifacts(dir.clone()),
             None => ev,
+        };
+        if !self.latency_table {
+            return ev;
         }
+        // The same machine key and settings as `tessera latency build`'s defaults, so the two share one table.
+        let machine = MachineKey::detect(1, 1);
+        let path = default_table_path(&machine);
+        let (table, warnings) = LatencyTable::load_or_new(&path, &machine);
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
+        ev.with_latency_table(table, Some(path), TableConfig::default())
     }
 
     /// Called after every epoch of every trial (a progress bar); replaces any earlier hook.
@@ -369,6 +386,7 @@ pub fn build(
         warmup: o.int("latency_warmup", 0)?.map_or(lat_def.warmup, |v| v as usize),
         threads,
     };
+    let latency_table = o.bool("latency_table")?.unwrap_or(false);
     // Options that only make sense with another choice are still "known"; report truly unknown ones.
     o.finish(&spec)?;
 
@@ -382,6 +400,7 @@ pub fn build(
         config,
         latency: measure.then_some(latency),
         artifacts: None,
+        latency_table,
         hook: Arc::new(Mutex::new(None)),
     })
 }

@@ -7,7 +7,8 @@ use crate::model::Model;
 use crate::train::{train, Control, EpochReport, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use crate::latency_table::{LatencyTable, TableConfig};
 use tessera_core::{EvalContext, EvalError, Evaluation, Evaluator, Metrics, Network, Sample, Space};
 
 /// A per-epoch hook: sees the trial and its epoch report, may stop the trial (a pruner, a progress bar).
@@ -40,6 +41,38 @@ pub struct TrainEvaluator {
     latency: Option<LatencyConfig>,
     hook: Option<EpochHook>,
     artifacts: Option<PathBuf>,
+    latency_table: Option<Arc<TableProfile>>,
+}
+
+/// The profile metric [`TrainEvaluator::with_latency_table`] adds: inference latency (ms) predicted by this
+/// machine's per-layer table, known before training.
+pub const LOCAL_LATENCY: &str = "latency_ms@local";
+
+/// A per-layer latency table consulted before training (see [`TrainEvaluator::with_latency_table`]).
+struct TableProfile {
+    table: Mutex<LatencyTable>,
+    /// Where measured entries are saved (`None`: kept in memory only).
+    path: Option<PathBuf>,
+    cfg: TableConfig,
+}
+
+impl TableProfile {
+    /// The table's prediction for `net`, measuring (once, then saving) the layer configurations it lacks.
+    fn predict(&self, net: &Network) -> Option<f64> {
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        if let Ok(ms) = table.try_predict(net) {
+            return Some(ms);
+        }
+        if table.measure_missing(std::slice::from_ref(net), &self.cfg, &mut |_, _| {}).ok()? > 0 {
+            if let Some(path) = &self.path {
+                // Not fatal (this study keeps the entries in memory), but a later run would measure them again.
+                if let Err(e) = table.save(path) {
+                    eprintln!("warning: latency table {} not saved: {e}", path.display());
+                }
+            }
+        }
+        table.try_predict(net).ok()
+    }
 }
 
 impl TrainEvaluator {
@@ -53,7 +86,18 @@ impl TrainEvaluator {
             latency: Some(LatencyConfig::default()),
             hook: None,
             artifacts: None,
+            latency_table: None,
         }
+    }
+    /// Predicts each sample's latency before training from a per-layer latency `table` (as built by `tessera
+    /// latency build`) and reports it in the profile as [`LOCAL_LATENCY`], so a constraint such as
+    /// `latency_ms@local <= 0.5` rejects a network before it is trained, and strategies with the study's foresight
+    /// never propose one. Layer configurations the table lacks are measured once with `cfg` and the table is saved
+    /// to `path`. The prediction depends on the table's entries, so keep the table file for a study's lifetime: a
+    /// resumed study replays its proposals against the same entries.
+    pub fn with_latency_table(mut self, table: LatencyTable, path: Option<PathBuf>, cfg: TableConfig) -> Self {
+        self.latency_table = Some(Arc::new(TableProfile { table: Mutex::new(table), path, cfg }));
+        self
     }
     /// How latency is measured; `None` skips it (`latency_ms` is then NaN).
     pub fn with_latency(mut self, latency: Option<LatencyConfig>) -> Self {
@@ -231,13 +275,20 @@ impl Evaluator for TrainEvaluator {
     }
 
     fn metric_names(&self) -> Vec<String> {
-        METRICS.iter().map(|s| s.to_string()).collect()
+        let mut names: Vec<String> = METRICS.iter().map(|s| s.to_string()).collect();
+        if self.latency_table.is_some() {
+            names.push(LOCAL_LATENCY.into());
+        }
+        names
     }
 
     fn profile(&self, sample: &Sample) -> Metrics {
-        match self.space.lower(sample).and_then(|n| n.costs()) {
-            Ok((p, f)) => Metrics::new().with("params", p as f64).with("flops", f as f64),
-            Err(_) => Metrics::new(),
+        let Ok(net) = self.space.lower(sample) else { return Metrics::new() };
+        let Ok((p, f)) = net.costs() else { return Metrics::new() };
+        let mut m = Metrics::new().with("params", p as f64).with("flops", f as f64);
+        if let Some(ms) = self.latency_table.as_ref().and_then(|t| t.predict(&net)) {
+            m.set(LOCAL_LATENCY, ms);
         }
+        m
     }
 }

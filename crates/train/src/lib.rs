@@ -47,7 +47,7 @@ pub mod train;
 
 pub use data::{Dataset, Graph, Normalization, Split};
 pub use error::{DataError, TrainError};
-pub use evaluator::{trial_meta_path, trial_weights_path, EpochHook, TrainEvaluator, TrialArtifact};
+pub use evaluator::{trial_meta_path, trial_weights_path, EpochHook, TrainEvaluator, TrialArtifact, LOCAL_LATENCY};
 pub use latency::{measure_latency, Latency, LatencyConfig};
 pub use latency_table::{LatencyTable, Predictor};
 pub use model::Model;
