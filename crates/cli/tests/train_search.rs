@@ -145,3 +145,25 @@ fn bad_training_options_are_named() {
     let e = run_bad(&no_space);
     assert!(e.contains("space: a [space] table is required"), "{e}");
 }
+
+#[test]
+fn workers_keep_every_trials_weights_for_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = write(dir.path(), "byworkers", &study_text("byworkers", 6));
+    let db = dir.path().join("w.db");
+    let out = bin().arg("search").arg(&study).args(["--workers", "2", "--quiet", "--storage"]).arg(&db).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ts = trials(&db, "byworkers");
+    assert_eq!(ts.len(), 6);
+    // Weights beside the database, one file per trial, whichever worker trained it.
+    let artifacts = dir.path().join("w.artifacts").join("byworkers");
+    for t in &ts {
+        assert_eq!(t["state"], "complete", "{t}");
+        let n = t["number"].as_u64().unwrap();
+        assert!(artifacts.join(format!("trial-{n}.bpk")).is_file(), "no weights for trial {n} in {}", artifacts.display());
+    }
+    let onnx = dir.path().join("m.onnx");
+    let out = bin().args(["export", "byworkers", "--trial", "3", "-o"]).arg(&onnx).arg("--storage").arg(&db).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::metadata(&onnx).unwrap().len() > 100);
+}

@@ -63,7 +63,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     let deadline = std::time::Instant::now() + Duration::from_secs_f64(a.reconnect_seconds.max(0.0));
     let mut delay = Duration::from_millis(100);
     let mut from_file = from_file;
-    let (storage, setup, id) = loop {
+    let (storage, mut setup, id) = loop {
         let attempt = || -> Result<Joined, WorkerSetupError> {
             let mut storage = open_storage(&url, from_file.is_some())?;
             match &from_file {
@@ -89,6 +89,11 @@ pub fn exec(a: Args) -> Result<(), Exit> {
             Err(other) => return Err(bad(other)),
         }
     };
+    // Training studies keep each trial's weights where `tessera search` and `tessera export` look for them (beside
+    // a SQLite file; under $TESSERA_ARTIFACTS for PostgreSQL). Trial numbers are unique across workers.
+    if let Some(dir) = tessera::artifacts_dir(&url, &setup.file.study.name) {
+        setup.set_artifacts(dir);
+    }
     let stop = Arc::new(StopSignal::new());
     install_ctrl_c(stop.clone());
     if a.stop_on_eof {
