@@ -44,8 +44,8 @@ impl Strategy for Evolution {
                 parent = i;
             }
         }
-        let parent = self.pop[parent].0.clone();
-        Some(space.mutate(&parent, &mut self.rng))
+        // Borrowed in place (disjoint fields): no copy of the parent per ask.
+        Some(space.mutate(&self.pop[parent].0, &mut self.rng))
     }
 
     fn tell(&mut self, _space: &dyn Space, told: &Told) {
