@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Side-by-side: `tessera protocol` against the Python reference baselines in ../shared/bench, in one run.
 #   bash benches/protocol_vs_python.sh            # NAS-Bench-Graph cora (budget 100, 200 seeds) and NB201 (100 seeds)
-# Needs: a release build (cargo build --release), python3 with numpy, and the nas-bench-graph wheel
+# Needs: python3 with numpy and the nas-bench-graph wheel
 # (tessera bench fetch nas-bench-graph; this script pip-installs it from the cache for the Python side).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${TESSERA_SHARED:-$root/../shared}
 bin=${CARGO_TARGET_DIR:-$root/target}/release/tessera
-[ -x "$bin" ] || (cd "$root" && cargo build --release -q -p tessera-cli)
+# Always (re)build: a stale binary would measure old code (cargo does nothing when it is up to date).
+(cd "$root" && cargo build --release -q -p tessera-cli)
 wheel=$("$bin" bench fetch nas-bench-graph | sed 's/.* -> //')
 python3 -c "import nas_bench_graph" 2>/dev/null || python3 -m pip install -q --no-deps "$wheel"
 python3 -c "import numpy" 2>/dev/null || python3 -m pip install -q numpy
