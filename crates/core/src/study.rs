@@ -199,14 +199,15 @@ impl<'a> Study<'a> {
         let empty = crate::Metrics::new();
         // Without constraints (the lean loop has none), reference values or objectives in the profile, the study's
         // foresight knows nothing, and a plain `ask` proposes exactly what `ask_informed` would, one indirect call
-        // cheaper per query. One probe sample's profile decides.
-        let informed = self.objectives.iter().any(|o| o.reference.is_some()) || {
-            let probe = self.evaluator.profile(&self.space.sample(&mut crate::rng_for(0, 0)));
-            self.objectives.iter().any(|o| probe.get(&o.metric).is_some())
-        };
+        // cheaper per query. The first proposal is asked informed; its profile decides for the rest.
+        let mut informed = true;
         for number in 0..budget {
             let proposed = if informed { self.ask(strategy) } else { strategy.ask(self.space) };
             let Some(sample) = proposed else { return Ok(number) };
+            if number == 0 && !self.objectives.iter().any(|o| o.reference.is_some()) {
+                let profile = self.evaluator.profile(&sample);
+                informed = self.objectives.iter().any(|o| profile.get(&o.metric).is_some());
+            }
             self.check_proposal(strategy, &sample, number)?;
             values.clear();
             let (state, evaluation) = match self.evaluator.evaluate(&sample, &self.context(number)) {
