@@ -71,18 +71,8 @@ fn source_or_err(name: &str, cache_dir: &Path) -> Result<&'static BenchSource> {
         .ok_or_else(|| BenchError::UnknownBenchmark { name: name.to_owned(), cache_dir: cache_dir.to_path_buf() })
 }
 
-/// The download cache: `$TESSERA_CACHE`, else `$XDG_CACHE_HOME/tessera`, else
-/// `~/.cache/tessera` (`./.cache/tessera` if `$HOME` is unset).
-pub fn cache_dir() -> PathBuf {
-    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-    if let Some(p) = var("TESSERA_CACHE") {
-        return p;
-    }
-    if let Some(p) = var("XDG_CACHE_HOME").filter(|p| p.is_absolute()) {
-        return p.join("tessera");
-    }
-    var("HOME").unwrap_or_default().join(".cache").join("tessera")
-}
+/// The download cache: [`tessera_core::cache_dir`].
+pub use tessera_core::cache_dir;
 
 /// Path of the already-fetched wheel of `name` in [`cache_dir`], or
 /// [`BenchError::Missing`] telling to run `tessera bench fetch NAME`.

@@ -23,6 +23,7 @@
 //! * [`worker`]: many workers (threads, processes, machines) on one study through a storage that leases trials;
 //!   every worker replays the study's event log ([`Event`]) so all share one strategy trajectory.
 
+pub mod cache;
 pub mod error;
 pub mod evaluator;
 pub mod metrics;
@@ -37,6 +38,7 @@ pub mod strategy;
 pub mod study;
 pub mod worker;
 
+pub use cache::cache_dir;
 pub use error::{CoreError, EvalError};
 pub use evaluator::{EvalContext, Evaluation, Evaluator};
 pub use metrics::{intern, Constraint, Direction, Metrics, Objective};

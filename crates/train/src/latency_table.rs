@@ -142,21 +142,9 @@ impl MachineKey {
     }
 }
 
-/// `$TESSERA_CACHE`, else `$XDG_CACHE_HOME/tessera`, else `~/.cache/tessera` (as `tessera-bench` does).
-pub fn cache_root() -> PathBuf {
-    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-    if let Some(p) = var("TESSERA_CACHE") {
-        return p;
-    }
-    if let Some(p) = var("XDG_CACHE_HOME").filter(|p| p.is_absolute()) {
-        return p.join("tessera");
-    }
-    var("HOME").unwrap_or_default().join(".cache").join("tessera")
-}
-
-/// `<cache_root>/latency/<machine file stem>.json`.
+/// `<cache>/latency/<machine file stem>.json` (the cache: [`tessera_core::cache_dir`]).
 pub fn default_table_path(machine: &MachineKey) -> PathBuf {
-    cache_root().join("latency").join(format!("{}.json", machine.file_stem()))
+    tessera_core::cache_dir().join("latency").join(format!("{}.json", machine.file_stem()))
 }
 
 /// One layer configuration of a network: its key, op and input shapes.
