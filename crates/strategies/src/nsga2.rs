@@ -400,7 +400,7 @@ impl Nsga2 {
             .iter()
             .map(|g| g.as_ref().map(|(f, my, sy)| f.predict(&pool_x).into_iter().map(|(mu, sd)| (my + mu * sy, sd * sy)).collect()))
             .collect();
-        let stats: Vec<Vec<(f64, f64)>> = pool
+        let mut stats: Vec<Vec<(f64, f64)>> = pool
             .iter()
             .enumerate()
             .map(|(i, c)| {
@@ -432,16 +432,16 @@ impl Nsga2 {
         let study_reference = fore.reference();
         let reference: Vec<f64> = (0..m).map(|j| study_reference.get(j).copied().flatten().unwrap_or(lo[j] - 0.1 * range[j])).collect();
         // Closed-form expectations where they exist: one objective (expected improvement) or two with one known.
-        let exact = (m == 2 && unknown.len() == 1) || (m == 1 && unknown.len() == 1);
-        let mut stats = stats;
+        let exact = unknown.len() == 1 && m <= 2;
         // Thompson draws, for the general case.
         let mut preds: Vec<Vec<f64>> = stats.iter().map(|st| st.iter().map(|&(mu, sd)| mu + sd * normal(&mut self.rng)).collect()).collect();
         for _ in 0..self.opts.offspring.min(pool.len()) {
-            let base = hypervolume(&front, &reference);
+            // Per pick, not per candidate: the front's hypervolume (Thompson case) or best value (one objective).
+            let base = if exact { 0.0 } else { hypervolume(&front, &reference) };
+            let best_so_far = front.iter().map(|f| f[0]).fold(reference[0], f64::max);
             let mut best: Option<(usize, f64)> = None;
             for (i, p) in preds.iter().enumerate() {
                 let gain = if exact && m == 1 {
-                    let best_so_far = front.iter().map(|f| f[0]).fold(reference[0], f64::max);
                     expected_improvement(stats[i][0].0, stats[i][0].1, best_so_far)
                 } else if exact {
                     let (u, k) = (unknown[0], 1 - unknown[0]);
