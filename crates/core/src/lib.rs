@@ -41,7 +41,7 @@ pub mod worker;
 pub use cache::cache_dir;
 pub use error::{CoreError, EvalError};
 pub use evaluator::{EvalContext, Evaluation, Evaluator};
-pub use metrics::{intern, Constraint, Direction, Metrics, Objective};
+pub use metrics::{intern, Constraint, Direction, MetricHint, Metrics, Objective};
 pub use network::{Activation, GnnKind, Network, NetworkError, Node, Op, PoolKind, Shape};
 pub use pruner::{NoPruning, Pruner};
 pub use rng::{below, rng_for, Rng};

@@ -14,6 +14,10 @@ use std::sync::{Mutex, OnceLock};
 #[derive(Clone, Default, PartialEq)]
 pub struct Metrics(SmallVec<[(&'static str, f64); 8]>);
 
+/// Where [`Metrics::get_hinted`] last found a metric: its position and the evaluator's own name string.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MetricHint(Option<(usize, &'static str)>);
+
 /// Interns a metric name: the same `&'static str` for equal names, leaked once per distinct name (metric names are
 /// few). Literals need no interning.
 pub fn intern(name: &str) -> &'static str {
@@ -62,6 +66,23 @@ impl Metrics {
     #[inline]
     pub fn get(&self, name: &str) -> Option<f64> {
         self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
+    /// [`get`](Metrics::get) for a loop that reads the same `name` from many evaluations of one evaluator: `hint`
+    /// remembers where the name was and which `&'static str` the evaluator used, so the next read that finds that
+    /// very string at that position is one pointer compare instead of a string compare. Any other layout falls back
+    /// to [`get`](Metrics::get) (and re-learns), so the answer is always `get`'s. Keep one hint per name.
+    #[inline]
+    pub fn get_hinted(&self, name: &str, hint: &mut MetricHint) -> Option<f64> {
+        if let Some((i, seen)) = hint.0 {
+            if let Some(&(n, v)) = self.0.get(i) {
+                if std::ptr::eq(n, seen) {
+                    return Some(v);
+                }
+            }
+        }
+        let i = self.0.iter().position(|(n, _)| *n == name)?;
+        hint.0 = Some((i, self.0[i].0));
+        Some(self.0[i].1)
     }
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, f64)> + '_ {
         self.0.iter().copied()
@@ -219,6 +240,19 @@ impl Constraint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hinted_reads_answer_like_get_whatever_the_layout() {
+        let a = Metrics::from_static(&[("val", 1.0), ("test", 2.0)]);
+        let b = Metrics::from_static(&[("test", 3.0), ("val", 4.0)]);
+        let c = Metrics::new().with("loss", 0.5).with("val", 5.0);
+        let empty = Metrics::new();
+        let mut hint = MetricHint::default();
+        for m in [&a, &a, &b, &c, &empty, &a, &c, &b] {
+            assert_eq!(m.get_hinted(&String::from("val"), &mut hint), m.get("val"));
+            assert_eq!(m.get_hinted("test", &mut MetricHint::default()), m.get("test"));
+        }
+    }
 
     #[test]
     fn metrics_round_trip_json_with_nan_as_null() {

@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tessera_bench::benchmarks::{self, Benchmark, DataPaths};
-use tessera_core::{Budget, EvalContext, Objective, Study, StudyObserver, Trial, TrialState};
+use tessera_core::{Budget, EvalContext, MetricHint, Objective, Study, StudyObserver, Trial, TrialState};
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -97,14 +97,17 @@ struct Trace {
 struct Recorder<'a> {
     search: &'a str,
     report: &'a str,
+    /// Where the evaluator puts the search and report metrics (see `Metrics::get_hinted`).
+    hints: [MetricHint; 2],
     trace: Trace,
     sim: f64,
 }
 
 impl Recorder<'_> {
-    fn record(&mut self, complete: bool, get: impl Fn(&str) -> Option<f64>, sim_seconds: f64) {
+    fn record(&mut self, complete: bool, get: impl Fn(&str, &mut MetricHint) -> Option<f64>, sim_seconds: f64) {
         self.sim += sim_seconds;
-        let (s, r) = if complete { (get(self.search).unwrap_or(f64::NAN), get(self.report).unwrap_or(f64::NAN)) } else { (f64::NAN, f64::NAN) };
+        let [hs, hr] = &mut self.hints;
+        let (s, r) = if complete { (get(self.search, hs).unwrap_or(f64::NAN), get(self.report, hr).unwrap_or(f64::NAN)) } else { (f64::NAN, f64::NAN) };
         self.trace.search.push(s);
         self.trace.report.push(r);
         self.trace.sim.push(self.sim);
@@ -113,7 +116,7 @@ impl Recorder<'_> {
 
 impl StudyObserver for Recorder<'_> {
     fn on_trial(&mut self, t: &Trial, _: bool) {
-        self.record(t.state == TrialState::Complete, |m| t.get(m), t.sim_seconds);
+        self.record(t.state == TrialState::Complete, |m, _| t.get(m), t.sim_seconds);
     }
 }
 
@@ -186,6 +189,7 @@ pub fn run_on(bench: &Benchmark, opts: &ProtocolOptions, load_s: f64) -> Result<
             let mut rec = Recorder {
                 search: &search,
                 report: &report,
+                hints: Default::default(),
                 trace: Trace { search: Vec::with_capacity(opts.budget as usize), report: Vec::with_capacity(opts.budget as usize), sim: Vec::with_capacity(opts.budget as usize) },
                 sim: 0.0,
             };
@@ -193,7 +197,7 @@ pub fn run_on(bench: &Benchmark, opts: &ProtocolOptions, load_s: f64) -> Result<
                 study.run_in_memory(strategy.as_mut(), &mut rec)?;
             } else {
                 // Every metric read here comes from `evaluate`: the lean loop (same asks and tells, less bookkeeping).
-                study.run_lean(strategy.as_mut(), &mut |t, sim| rec.record(t.state == TrialState::Complete, |m| t.metrics.get(m), sim))?;
+                study.run_lean(strategy.as_mut(), &mut |t, sim| rec.record(t.state == TrialState::Complete, |m, h| t.metrics.get_hinted(m, h), sim))?;
             }
             Ok((i, rec.trace, t.elapsed().as_secs_f64()))
         })

@@ -77,3 +77,25 @@ fn lean_loop_refuses_what_it_does_not_model() {
     let e = study.run_lean(s.as_mut(), &mut |_, _| {}).unwrap_err();
     assert!(e.to_string().contains("without constraints"), "{e}");
 }
+
+/// The lean loop checks a proposal against the space only when its evaluation fails (a tabular benchmark holds valid
+/// samples only): a strategy's invalid sample must still stop it with the study loop's error, naming the strategy.
+#[test]
+fn lean_loop_still_refuses_a_strategys_invalid_sample() {
+    struct Broken;
+    impl tessera_core::Strategy for Broken {
+        fn ask(&mut self, _: &dyn tessera_core::Space) -> Option<Sample> {
+            Some(Sample::new(&[7, 7, 7]))
+        }
+        fn name(&self) -> &str {
+            "broken"
+        }
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/nb201");
+    let bench = benchmarks::open("nb201:cifar10", &DataPaths { nb201_dir: Some(dir), ..DataPaths::default() }).unwrap();
+    let study = Study::new("lean", bench.space.as_ref(), bench.evaluator.as_ref(), vec![Objective::max("test_accuracy")]);
+    let mut told = 0;
+    let e = study.run_lean(&mut Broken, &mut |_, _| told += 1).unwrap_err();
+    assert!(matches!(e, tessera_core::CoreError::InvalidSample { ref strategy, trial: 0, .. } if strategy == "broken"), "{e}");
+    assert_eq!(told, 0, "nothing may be told about an invalid proposal");
+}
