@@ -4,13 +4,16 @@
 Run through benches/train_vs_pytorch.sh (it builds the Rust side first). Two parts:
 
 steps   MLP 784-256-256-10, CNN (conv3x3 1->16, conv3x3 16->32 stride 2, global avg pool, linear) and an NB201 cell
-        network (C=16, N=1, the benchmark's best CIFAR-10 cell) on 1x28x28 inputs: `--steps` SGD steps (momentum
+        network (C=16, N=1, the benchmark's best CIFAR-10 cell) on 1x28x28 inputs, and one MBConv network of the
+        chain space (CHAIN_SAMPLE, `--chain-steps` steps): `--steps` SGD steps (momentum
         0.9, lr 0.01) at batch `--batch` on random data. Tessera's numbers come from
         `train_bench --json` (crates/train/examples/train_bench.rs); PyTorch trains the same layer graph.
-search  candidate networks trained per minute in a real search: `tessera search` runs random search over NB201
-        cells (C, N as given) on MNIST-5k with a fixed number of epochs; PyTorch then trains exactly the cells that
-        Tessera sampled (read back with `tessera trials --json`) with the same split sizes, batch, epochs and
-        optimiser, and evaluates the validation part after every epoch, as Tessera does.
+search  candidate networks trained per minute in a real search: `tessera search` runs random search over the chain
+        space (MBConv networks; or NB201 cells with --space nb201) on MNIST-5k with a fixed number of epochs, once
+        as one process with --threads threads and once with --workers processes of one thread each (several
+        candidates at once); PyTorch then trains exactly the networks Tessera sampled (read back with
+        `tessera trials --json`) with the same split sizes, batch, epochs and optimiser, --threads threads, and
+        evaluates the validation part after every epoch, as Tessera does.
 
 Without PyTorch the script prints "PyTorch not available" and Tessera's numbers only.
 """
@@ -35,6 +38,14 @@ except Exception:  # pragma: no cover - depends on the machine
 NB201_OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
 # |nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|
 BEST_CELL = [3, 3, 3, 1, 3, 3]
+# The chain space's default choices, and the network train_bench uses (CHAIN_SAMPLE in train_bench.rs).
+CHAIN_WIDTHS, CHAIN_DEPTHS, CHAIN_KERNELS, CHAIN_EXPANSIONS = (0.5, 0.75, 1.0), (1, 2, 3), (3, 5, 7), (3, 4, 6)
+CHAIN_SAMPLE = [2, 2, 1, 2, 2, 2, 0, 1, 2, 2, 1, 1, 0, 0, 2, 0, 1, 2, 2, 0, 0, 1]
+
+
+def chain_scaled(c, m):
+    """Channels after the width multiplier, rounded to a multiple of 4 (Chain::scaled)."""
+    return max(int(round(c * m / 4.0)) * 4, 4)
 
 
 if torch is not None:
@@ -102,6 +113,40 @@ if torch is not None:
         def forward(self, x):
             return self.net(x)
 
+    class MBConv(nn.Module):
+        """Inverted residual block as the chain space lowers it (1x1 expand, depthwise, 1x1 project, BN, ReLU6)."""
+
+        def __init__(self, cin, cout, stride, k, e):
+            super().__init__()
+            h = cin * e
+            layers = []
+            if e != 1:
+                layers += [conv(cin, h, 1), nn.BatchNorm2d(h), nn.ReLU6()]
+            layers += [nn.Conv2d(h, h, k, stride, k // 2, groups=h, bias=False), nn.BatchNorm2d(h), nn.ReLU6(),
+                       conv(h, cout, 1), nn.BatchNorm2d(cout)]
+            self.f = nn.Sequential(*layers)
+            self.residual = stride == 1 and cin == cout
+
+        def forward(self, x):
+            y = self.f(x)
+            return x + y if self.residual else y
+
+    def chain(sample):
+        """A network of the chain space with its default options (crates/spaces/src/chain.rs): sample = indices of
+        width, then per stage depth and per block slot (kernel, expansion)."""
+        m = CHAIN_WIDTHS[sample[0]]
+        cin = chain_scaled(16, m)
+        layers = [conv(1, cin, 3), nn.BatchNorm2d(cin), nn.ReLU6()]
+        for i, (c, stride) in enumerate(zip((16, 32, 64), (1, 2, 2))):
+            base = 1 + i * (1 + 2 * len(CHAIN_DEPTHS))
+            cout = chain_scaled(c, m)
+            for j in range(CHAIN_DEPTHS[sample[base]]):
+                k, e = CHAIN_KERNELS[sample[base + 1 + 2 * j]], CHAIN_EXPANSIONS[sample[base + 2 + 2 * j]]
+                layers.append(MBConv(cin, cout, stride if j == 0 else 1, k, e))
+                cin = cout
+        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, 10)]
+        return nn.Sequential(*layers)
+
     def mlp():
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
 
@@ -139,7 +184,8 @@ def torch_steps(make, shape, steps, batch, repeats):
 
 
 def run_steps(args):
-    cmd = [args.train_bench, "--steps", str(args.steps), "--batch", str(args.batch), "--repeats", str(args.repeats), "--json"]
+    cmd = [args.train_bench, "--steps", str(args.steps), "--chain-steps", str(args.chain_steps), "--batch", str(args.batch),
+           "--repeats", str(args.repeats), "--json"]
     ours = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     rows = {r["network"]: r for r in ours["results"]}
     print(f"training throughput: batch {args.batch}, {args.steps} SGD steps, median of {args.repeats}, {args.threads} threads")
@@ -155,13 +201,14 @@ def run_steps(args):
             "mlp 784-256-256-10": (mlp, (1, 28, 28)),
             "cnn conv16-conv32s2": (cnn, (1, 28, 28)),
             "nb201 C16 N1 28x28": (lambda: Nb201(BEST_CELL, 16, 1), (1, 28, 28)),
+            "chain mbconv 28x28": (lambda: chain(CHAIN_SAMPLE), (1, 28, 28)),
         }
     out = []
     for name, r in rows.items():
         ref = float("nan")
         if name in makers:
             make, shape = makers[name]
-            ref = torch_steps(make, shape, args.steps, args.batch, args.repeats)
+            ref = torch_steps(make, shape, r.get("steps", args.steps), args.batch, args.repeats)
         ratio = r["steps_per_s"] / ref if ref == ref else float("nan")
         out.append({"network": name, "tessera": r["steps_per_s"], "pytorch": ref, "ratio": ratio})
         print(f"{name:<28} {r['steps_per_s']:>16.1f} {ref:>16.1f} {ratio:>16.2f}")
@@ -180,23 +227,18 @@ def load_mnist5k(path):
     return xs, ys
 
 
-def run_search(args):
-    """Tessera's `search` over NB201 cells on MNIST-5k, then PyTorch on the very same cells."""
-    work = tempfile.mkdtemp(prefix="tessera-bench-")
-    study = os.path.join(work, "bench.toml")
-    db = os.path.join(work, "bench.db")
-    with open(study, "w") as f:
-        f.write(f"""[study]
+def study_text(args, threads):
+    if args.space == "chain":
+        space = 'kind = "chain"'
+    else:
+        space = f'kind = "nb201"\nchannels = {args.channels}\ncells = {args.cells}\ninput = "1x28x28"\nclasses = 10'
+    return f"""[study]
 name = "bench"
 seed = 0
 budget = {{ trials = {args.nets} }}
 
 [space]
-kind = "nb201"
-channels = {args.channels}
-cells = {args.cells}
-input = "1x28x28"
-classes = 10
+{space}
 
 [evaluator]
 kind = "train"
@@ -209,7 +251,7 @@ lr = 0.05
 epochs = {args.epochs}
 batch_size = {args.batch}
 latency = false
-threads = {args.threads}
+threads = {threads}
 
 [strategy]
 kind = "random"
@@ -217,22 +259,49 @@ kind = "random"
 [[objective]]
 metric = "val_accuracy"
 direction = "max"
-""")
+"""
+
+
+def tessera_search(args, workers):
+    """Runs `tessera search` (one process, `--threads` threads; or `--workers N` processes of one thread each) and
+    returns (seconds of the whole command, trials sorted by number)."""
+    work = tempfile.mkdtemp(prefix="tessera-bench-")
+    study = os.path.join(work, "bench.toml")
+    db = os.path.join(work, "bench.db")
+    with open(study, "w") as f:
+        f.write(study_text(args, 1 if workers else args.threads))
+    cmd = [args.tessera, "search", study, "--quiet", "--json", "--storage", db]
+    if workers:
+        cmd += ["--workers", str(workers)]
     t0 = time.perf_counter()
-    subprocess.run([args.tessera, "search", study, "--quiet", "--json", "--storage", db], check=True, capture_output=True)
-    ours_s = time.perf_counter() - t0
+    subprocess.run(cmd, check=True, capture_output=True)
+    seconds = time.perf_counter() - t0
     trials = json.loads(subprocess.run([args.tessera, "trials", "bench", "--json", "--storage", db], check=True,
                                        capture_output=True, text=True).stdout)
-    cells = [t["sample"] for t in trials]
-    accs = [t["metrics"].get("val_accuracy", float("nan")) for t in trials]
-    ours_rate = len(cells) / ours_s * 60
-    print(f"search: {len(cells)} NB201 cells (C={args.channels}, N={args.cells}) on MNIST-5k, {args.epochs} epoch(s), batch "
-          f"{args.batch}, SGD, random search")
-    print(f"  Tessera `tessera search` (whole process): {ours_s:.1f} s, {ours_rate:.1f} nets/min, "
-          f"mean val acc {statistics.mean(accs):.1f}%")
+    return seconds, sorted(trials, key=lambda t: t["number"])
+
+
+def run_search(args):
+    """Tessera's `search` on MNIST-5k (sequential, then with workers), then PyTorch on the very same networks."""
+    label = "chain-space networks" if args.space == "chain" else f"NB201 cells (C={args.channels}, N={args.cells})"
+    print(f"search: {args.nets} {label} on MNIST-5k, {args.epochs} epoch(s), batch {args.batch}, SGD, random search")
+    rates = {}
+    samples = None
+    for workers in ([0, args.workers] if args.workers else [0]):
+        secs, trials = tessera_search(args, workers)
+        got = [t["sample"] for t in trials]
+        if samples is not None and sorted(map(tuple, got)) != sorted(map(tuple, samples)):
+            sys.exit("the worker run trained other networks than the sequential run")
+        samples = got
+        accs = [t["metrics"].get("val_accuracy", float("nan")) for t in trials]
+        rate = len(trials) / secs * 60
+        how = f"--workers {workers}, 1 thread each" if workers else f"1 process, {args.threads} threads"
+        rates[how] = rate
+        print(f"  Tessera `tessera search` ({how}, whole command): {secs:.1f} s, {rate:.1f} nets/min, "
+              f"mean val acc {statistics.mean(accs):.1f}%")
     if torch is None:
         print("  PyTorch not available (pip install torch to compare)")
-        return {"tessera_nets_per_min": ours_rate}
+        return rates
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     xs, ys = load_mnist5k(args.mnist)
@@ -244,9 +313,9 @@ direction = "max"
     n_val, n_test = n // 10, n // 10
     val_idx, train_idx = perm[:n_val], perm[n_val + n_test:]
     ref_accs = []
-    for i, ops in enumerate(cells):
+    for i, sample in enumerate(samples):
         torch.manual_seed(i)
-        model = Nb201(ops, args.channels, args.cells)
+        model = chain(sample) if args.space == "chain" else Nb201(sample, args.channels, args.cells)
         opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
         for _ in range(args.epochs):
             model.train()
@@ -263,11 +332,13 @@ direction = "max"
                               for s in range(0, n_val, 512))
         ref_accs.append(100.0 * correct / n_val)
     ref_s = time.perf_counter() - t0
-    ref_rate = len(cells) / ref_s * 60
-    print(f"  PyTorch {torch.__version__} loop (same cells, data loading included): {ref_s:.1f} s, {ref_rate:.1f} nets/min, "
-          f"mean val acc {statistics.mean(ref_accs):.1f}%")
-    print(f"  Tessera/PyTorch nets per minute: {ours_rate / ref_rate:.2f}")
-    return {"tessera_nets_per_min": ours_rate, "pytorch_nets_per_min": ref_rate}
+    ref_rate = len(samples) / ref_s * 60
+    print(f"  PyTorch {torch.__version__} loop (same networks, {args.threads} threads, data loading included): {ref_s:.1f} s, "
+          f"{ref_rate:.1f} nets/min, mean val acc {statistics.mean(ref_accs):.1f}%")
+    for how, rate in rates.items():
+        print(f"  Tessera ({how}) / PyTorch nets per minute: {rate / ref_rate:.2f}")
+    rates["pytorch"] = ref_rate
+    return rates
 
 
 def main():
@@ -276,11 +347,14 @@ def main():
     p.add_argument("--tessera", help="path of the tessera binary (for --search)")
     p.add_argument("--mnist", help="mnist_5k.csv.gz (for --search)")
     p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--chain-steps", type=int, default=20, help="steps for the (much larger) chain-space network")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--search", action="store_true", help="also measure nets per minute in a real search")
     p.add_argument("--nets", type=int, default=12)
+    p.add_argument("--space", choices=["chain", "nb201"], default="chain", help="the space searched (--search)")
+    p.add_argument("--workers", type=int, default=2, help="also run the search with this many workers (0: no)")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--channels", type=int, default=8)
     p.add_argument("--cells", type=int, default=1)

@@ -2,13 +2,13 @@
 # Tessera (burn flex, release) beside PyTorch CPU on the same networks, batch, steps and thread count.
 #
 #   bash benches/train_vs_pytorch.sh            # steps/s: MLP, CNN, NB201 cell network; 200 steps at batch 64
-#   bash benches/train_vs_pytorch.sh --search   # also: nets trained per minute in a real search on MNIST-5k
+#   bash benches/train_vs_pytorch.sh --search   # also: nets trained per minute in a real chain-space search on MNIST-5k
 #
 # PyTorch is optional and never installed by this script: it uses $PYTHON (default: python3, or
 # /tmp/torchenv/bin/python when that exists). Without torch it prints "PyTorch not available" and Tessera's
 # numbers only. MNIST-5k is read from ../shared/data/images/mnist_5k.csv.gz ($MNIST5K overrides).
 # Other options are passed to benches/train_vs_pytorch.py (--steps, --batch, --repeats, --threads, --nets, --epochs,
-# --channels, --cells).
+# --channels, --cells, --space, --workers, --chain-steps).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=2
