@@ -47,21 +47,11 @@ direction = "max"
 }
 
 fn trials_json(db: &Path, study: &str) -> Vec<serde_json::Value> {
-    let out = bin()
-        .args(["trials", study, "--json", "--storage"])
-        .arg(db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = bin().args(["trials", study, "--json", "--storage"]).arg(db).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     // What must be equal between runs: which sample each trial evaluated and what came out.
-    v.into_iter()
-        .map(|t| serde_json::json!([t["number"], t["sample"], t["state"], t["metrics"]]))
-        .collect()
+    v.into_iter().map(|t| serde_json::json!([t["number"], t["sample"], t["state"], t["metrics"]])).collect()
 }
 
 #[test]
@@ -70,40 +60,16 @@ fn killed_search_resumes_to_the_same_trials_as_an_uninterrupted_run() {
     let study = nb201_study(dir.path(), "resume", 60, 30, "");
     // Uninterrupted reference.
     let full = dir.path().join("full.db");
-    let out = bin()
-        .arg("search")
-        .arg(&study)
-        .arg("--quiet")
-        .arg("--storage")
-        .arg(&full)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = bin().arg("search").arg(&study).arg("--quiet").arg("--storage").arg(&full).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     // Killed half-way with SIGKILL, then re-run.
     let part = dir.path().join("part.db");
-    let mut child = bin()
-        .arg("search")
-        .arg(&study)
-        .arg("--quiet")
-        .arg("--storage")
-        .arg(&part)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = bin().arg("search").arg(&study).arg("--quiet").arg("--storage").arg(&part).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let t0 = Instant::now();
     loop {
         std::thread::sleep(Duration::from_millis(50));
-        let n = if part.exists() {
-            trials_json(&part, "resume").len()
-        } else {
-            0
-        };
+        let n = if part.exists() { trials_json(&part, "resume").len() } else { 0 };
         if n >= 25 || t0.elapsed() > Duration::from_secs(60) {
             break;
         }
@@ -111,24 +77,9 @@ fn killed_search_resumes_to_the_same_trials_as_an_uninterrupted_run() {
     child.kill().unwrap(); // SIGKILL on Unix
     child.wait().unwrap();
     let before = trials_json(&part, "resume");
-    assert!(
-        before.len() >= 20 && before.len() < 60,
-        "killed after {} trials",
-        before.len()
-    );
-    let out = bin()
-        .arg("search")
-        .arg(&study)
-        .arg("--json")
-        .arg("--storage")
-        .arg(&part)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(before.len() >= 20 && before.len() < 60, "killed after {} trials", before.len());
+    let out = bin().arg("search").arg(&study).arg("--json").arg("--storage").arg(&part).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(summary["summary"]["replayed"].as_u64().unwrap() >= 20);
     assert_eq!(trials_json(&part, "resume"), trials_json(&full, "resume"));
@@ -139,19 +90,12 @@ fn run_bad(study_text: &str, env: &[(&str, &Path)]) -> (Output, String) {
     let p = dir.path().join("study.toml");
     std::fs::write(&p, study_text).unwrap();
     let mut c = bin();
-    c.arg("search")
-        .arg(&p)
-        .arg("--storage")
-        .arg(dir.path().join("t.db"));
+    c.arg("search").arg(&p).arg("--storage").arg(dir.path().join("t.db"));
     for (k, v) in env {
         c.env(k, v);
     }
     let out = c.output().unwrap();
-    assert_eq!(
-        std::fs::read_to_string(&p).unwrap(),
-        study_text,
-        "study file changed"
-    );
+    assert_eq!(std::fs::read_to_string(&p).unwrap(), study_text, "study file changed");
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(out.status.code(), Some(2), "exit code for: {err}");
     assert!(!err.contains("panicked"), "{err}");
@@ -185,34 +129,19 @@ fn unknown_strategy_is_named() {
 
 #[test]
 fn unknown_space_is_named() {
-    let (_, e) = run_bad(
-        &format!("{}\n[space]\nkind = \"transformerz\"\n", good_study()),
-        &[],
-    );
-    assert!(
-        e.contains("space.kind: unknown space `transformerz`"),
-        "{e}"
-    );
+    let (_, e) = run_bad(&format!("{}\n[space]\nkind = \"transformerz\"\n", good_study()), &[]);
+    assert!(e.contains("space.kind: unknown space `transformerz`"), "{e}");
 }
 
 #[test]
 fn unknown_metric_is_named() {
-    let (_, e) = run_bad(
-        &good_study().replace("metric = \"test_accuracy\"", "metric = \"top1\""),
-        &[],
-    );
-    assert!(
-        e.contains("objective[0].metric: unknown metric `top1`"),
-        "{e}"
-    );
+    let (_, e) = run_bad(&good_study().replace("metric = \"test_accuracy\"", "metric = \"top1\""), &[]);
+    assert!(e.contains("objective[0].metric: unknown metric `top1`"), "{e}");
 }
 
 #[test]
 fn unknown_op_is_named() {
-    let text = good_study().replace(
-        "seed = 7",
-        "seed = 7\nenqueue = [\"|conv_9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|\"]",
-    );
+    let text = good_study().replace("seed = 7", "seed = 7\nenqueue = [\"|conv_9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|\"]");
     let (_, e) = run_bad(&text, &[]);
     assert!(e.contains("enqueue[0]: unknown op `conv_9x9`"), "{e}");
 }
@@ -220,14 +149,9 @@ fn unknown_op_is_named() {
 #[test]
 fn missing_benchmark_file_says_what_to_fetch() {
     let cache = tempfile::tempdir().unwrap();
-    let text = good_study()
-        .replace("nb201:cifar10", "nas-bench-graph:cora")
-        .replace("test_accuracy", "val_accuracy");
+    let text = good_study().replace("nb201:cifar10", "nas-bench-graph:cora").replace("test_accuracy", "val_accuracy");
     let (_, e) = run_bad(&text, &[("TESSERA_CACHE", cache.path())]);
-    assert!(
-        e.contains("run `tessera bench fetch nas-bench-graph`"),
-        "{e}"
-    );
+    assert!(e.contains("run `tessera bench fetch nas-bench-graph`"), "{e}");
 }
 
 #[test]
@@ -235,19 +159,14 @@ fn corrupt_benchmark_file_is_named() {
     let cache = tempfile::tempdir().unwrap();
     let wheel = cache.path().join("nas_bench_graph-1.4.0-py3-none-any.whl");
     std::fs::write(&wheel, b"PK\x03\x04 this is not a wheel").unwrap();
-    let text = good_study()
-        .replace("nb201:cifar10", "nas-bench-graph:cora")
-        .replace("test_accuracy", "val_accuracy");
+    let text = good_study().replace("nb201:cifar10", "nas-bench-graph:cora").replace("test_accuracy", "val_accuracy");
     let (_, e) = run_bad(&text, &[("TESSERA_CACHE", cache.path())]);
     assert!(e.contains("nas_bench_graph-1.4.0-py3-none-any.whl"), "{e}");
 }
 
 #[test]
 fn missing_nb201_csv_is_named() {
-    let text = good_study().replace(
-        &shared().join("nb201").display().to_string(),
-        "/nonexistent/nb201",
-    );
+    let text = good_study().replace(&shared().join("nb201").display().to_string(), "/nonexistent/nb201");
     let (_, e) = run_bad(&text, &[]);
     assert!(e.contains("/nonexistent/nb201/nats_bench.csv"), "{e}");
 }
@@ -257,30 +176,10 @@ fn changed_study_file_is_refused_on_resume_and_storage_kept() {
     let dir = tempfile::tempdir().unwrap();
     let study = nb201_study(dir.path(), "same", 10, 0, "");
     let db = dir.path().join("t.db");
-    assert!(bin()
-        .arg("search")
-        .arg(&study)
-        .arg("--quiet")
-        .arg("--storage")
-        .arg(&db)
-        .status()
-        .unwrap()
-        .success());
+    assert!(bin().arg("search").arg(&study).arg("--quiet").arg("--storage").arg(&db).status().unwrap().success());
     let before = trials_json(&db, "same");
-    std::fs::write(
-        &study,
-        std::fs::read_to_string(&study)
-            .unwrap()
-            .replace("seed = 7", "seed = 8"),
-    )
-    .unwrap();
-    let out = bin()
-        .arg("search")
-        .arg(&study)
-        .arg("--storage")
-        .arg(&db)
-        .output()
-        .unwrap();
+    std::fs::write(&study, std::fs::read_to_string(&study).unwrap().replace("seed = 7", "seed = 8")).unwrap();
+    let out = bin().arg("search").arg(&study).arg("--storage").arg(&db).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("different configuration"));
     assert_eq!(trials_json(&db, "same"), before);
@@ -290,11 +189,7 @@ fn changed_study_file_is_refused_on_resume_and_storage_kept() {
 fn reading_commands_do_not_create_a_database() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("typo.db");
-    let out = bin()
-        .args(["studies", "--storage"])
-        .arg(&db)
-        .output()
-        .unwrap();
+    let out = bin().args(["studies", "--storage"]).arg(&db).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(!db.exists());
 }

@@ -127,18 +127,13 @@ impl Trial {
     /// A metric from the evaluation, else from the profile.
     #[inline]
     pub fn get(&self, metric: &str) -> Option<f64> {
-        self.metrics
-            .get(metric)
-            .or_else(|| self.profile.get(metric))
+        self.metrics.get(metric).or_else(|| self.profile.get(metric))
     }
 }
 
 /// Unix time in seconds.
 pub fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 /// A study as a storage lists it.
@@ -227,10 +222,7 @@ pub struct NewEvents<'a> {
 impl NewEvents<'_> {
     /// The trial numbered `number` among [`trials`](NewEvents::trials).
     pub fn trial(&self, number: u64) -> Option<&Trial> {
-        self.trials
-            .binary_search_by_key(&number, |t| t.number)
-            .ok()
-            .map(|i| &self.trials[i])
+        self.trials.binary_search_by_key(&number, |t| t.number).ok().map(|i| &self.trials[i])
     }
 }
 
@@ -258,46 +250,25 @@ pub enum StoreError {
     #[error("cannot open storage {location}: {msg}")]
     Open { location: String, msg: String },
     #[error("storage {location} has schema version {found}, this Tessera supports up to {supported}; upgrade Tessera")]
-    SchemaTooNew {
-        location: String,
-        found: i64,
-        supported: i64,
-    },
+    SchemaTooNew { location: String, found: i64, supported: i64 },
     #[error("storage {location} is not a Tessera database: {msg}")]
     NotTessera { location: String, msg: String },
     #[error(
         "study `{study}` already exists with a different configuration (stored: {stored}; now: {now}); \
          resume it with its original study file or pick a new name"
     )]
-    ConfigMismatch {
-        study: String,
-        stored: String,
-        now: String,
-    },
+    ConfigMismatch { study: String, stored: String, now: String },
     #[error("no study named `{study}` in {location}; known studies: {known}")]
-    NoSuchStudy {
-        study: String,
-        location: String,
-        known: String,
-    },
+    NoSuchStudy { study: String, location: String, known: String },
     #[error("trial {trial} of study {study} is {state} and frozen; it cannot be changed")]
-    Frozen {
-        study: String,
-        trial: u64,
-        state: TrialState,
-    },
+    Frozen { study: String, trial: u64, state: TrialState },
     #[error("corrupt record in {location}: {msg}")]
     Corrupt { location: String, msg: String },
     #[error("storage {location}: {msg}")]
     Backend { location: String, msg: String },
     /// A worker's lease on a trial expired and the trial was re-queued (or another worker holds it now).
     #[error("worker {worker} lost its lease on trial {trial} of study {study} (now {now})")]
-    LeaseLost {
-        study: String,
-        trial: u64,
-        worker: String,
-        now: String,
-    },
+    LeaseLost { study: String, trial: u64, worker: String, now: String },
     /// The storage is temporarily unreachable (connection lost, database busy): retrying later may succeed.
     #[error("storage {location} is unavailable: {msg}")]
     Unavailable { location: String, msg: String },
@@ -350,23 +321,12 @@ pub trait Storage: Send {
     /// The study called `name`, or [`StoreError::NoSuchStudy`] listing the known ones.
     fn find_study(&self, name: &str) -> Result<StudyInfo, StoreError> {
         let all = self.studies()?;
-        let known = all
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
-        all.iter()
-            .find(|s| s.name == name)
-            .cloned()
-            .ok_or_else(|| StoreError::NoSuchStudy {
-                study: name.into(),
-                location: self.location(),
-                known: if known.is_empty() {
-                    "(none)".into()
-                } else {
-                    known
-                },
-            })
+        let known = all.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ");
+        all.iter().find(|s| s.name == name).cloned().ok_or_else(|| StoreError::NoSuchStudy {
+            study: name.into(),
+            location: self.location(),
+            known: if known.is_empty() { "(none)".into() } else { known },
+        })
     }
 
     /// The study's events with `seq > after`, in order. Default: derived from [`trials`](Storage::trials) as if
@@ -376,18 +336,10 @@ pub trait Storage: Send {
         let mut seq = 0;
         for t in self.trials(study)? {
             seq += 1;
-            out.push(Event {
-                seq,
-                kind: EventKind::Ask,
-                trial: t.number,
-            });
+            out.push(Event { seq, kind: EventKind::Ask, trial: t.number });
             if t.state.is_finished() {
                 seq += 1;
-                out.push(Event {
-                    seq,
-                    kind: EventKind::Tell,
-                    trial: t.number,
-                });
+                out.push(Event { seq, kind: EventKind::Tell, trial: t.number });
             }
         }
         out.retain(|e| e.seq > after);
@@ -402,13 +354,7 @@ pub trait Storage: Send {
     /// One step of a worker, atomically under the study's lock: re-queue (or fail) running trials whose lease
     /// expired; claim the lowest pending trial if there is one; otherwise read the events after `cursor` and the
     /// trials they name, call `ask` with them and store the trial it returns as `running` under `lease`.
-    fn next_trial(
-        &mut self,
-        _study: i64,
-        _lease: &Lease,
-        _cursor: u64,
-        _ask: &mut AskFn<'_>,
-    ) -> Result<Next, StoreError> {
+    fn next_trial(&mut self, _study: i64, _lease: &Lease, _cursor: u64, _ask: &mut AskFn<'_>) -> Result<Next, StoreError> {
         Err(self.unsupported("workers"))
     }
 
@@ -421,12 +367,7 @@ pub trait Storage: Send {
     /// Like [`put_trial`](Storage::put_trial) for a trial the caller holds: writes it only while it is `running`
     /// under `lease.worker` (renewing the lease if it stays running), else [`StoreError::LeaseLost`] or
     /// [`StoreError::Frozen`] and nothing changes.
-    fn put_leased(
-        &mut self,
-        _study: i64,
-        _trial: &Trial,
-        _lease: &Lease,
-    ) -> Result<(), StoreError> {
+    fn put_leased(&mut self, _study: i64, _trial: &Trial, _lease: &Lease) -> Result<(), StoreError> {
         Err(self.unsupported("workers"))
     }
 
@@ -453,10 +394,7 @@ pub trait Storage: Send {
 
     /// [`StoreError::Unsupported`] naming this storage (for default methods).
     fn unsupported(&self, what: &str) -> StoreError {
-        StoreError::Unsupported {
-            location: self.location(),
-            what: what.into(),
-        }
+        StoreError::Unsupported { location: self.location(), what: what.into() }
     }
 }
 
@@ -498,10 +436,7 @@ impl MemoryStorage {
         self.studies
             .iter_mut()
             .find(|s| s.info.id == study)
-            .ok_or_else(|| StoreError::Backend {
-                location: "memory".into(),
-                msg: format!("no study with id {study}"),
-            })
+            .ok_or_else(|| StoreError::Backend { location: "memory".into(), msg: format!("no study with id {study}") })
     }
 
     fn study_ref(&self, study: i64) -> Option<&MemStudy> {
@@ -516,22 +451,14 @@ impl MemStudy {
         seq
     }
     fn index(&self, number: u64) -> Result<usize, usize> {
-        self.trials
-            .binary_search_by_key(&number, |t| t.trial.number)
+        self.trials.binary_search_by_key(&number, |t| t.trial.number)
     }
     /// The held trial's index, or LeaseLost / Frozen.
     fn held(&self, number: u64, lease: &Lease) -> Result<usize, StoreError> {
-        let i = self.index(number).map_err(|_| StoreError::Backend {
-            location: "memory".into(),
-            msg: format!("no trial {number}"),
-        })?;
+        let i = self.index(number).map_err(|_| StoreError::Backend { location: "memory".into(), msg: format!("no trial {number}") })?;
         let t = &self.trials[i].trial;
         if t.state.is_finished() {
-            return Err(StoreError::Frozen {
-                study: self.info.name.clone(),
-                trial: number,
-                state: t.state,
-            });
+            return Err(StoreError::Frozen { study: self.info.name.clone(), trial: number, state: t.state });
         }
         if t.state != TrialState::Running || t.worker.as_deref() != Some(lease.worker.as_str()) {
             return Err(lease_lost(&self.info.name, t, &lease.worker));
@@ -546,23 +473,14 @@ pub fn lease_lost(study: &str, t: &Trial, worker: &str) -> StoreError {
         (TrialState::Running, Some(w)) => format!("running under worker {w}"),
         (state, _) => state.to_string(),
     };
-    StoreError::LeaseLost {
-        study: study.into(),
-        trial: t.number,
-        worker: worker.into(),
-        now,
-    }
+    StoreError::LeaseLost { study: study.into(), trial: t.number, worker: worker.into(), now }
 }
 
 impl Storage for MemoryStorage {
     fn open_study(&mut self, name: &str, config: &str) -> Result<StudyInfo, StoreError> {
         if let Some(s) = self.studies.iter().find(|s| s.info.name == name) {
             if s.info.config != config {
-                return Err(StoreError::ConfigMismatch {
-                    study: name.into(),
-                    stored: s.info.config.clone(),
-                    now: config.into(),
-                });
+                return Err(StoreError::ConfigMismatch { study: name.into(), stored: s.info.config.clone(), now: config.into() });
             }
             return Ok(s.info.clone());
         }
@@ -573,12 +491,7 @@ impl Storage for MemoryStorage {
             created_at: now(),
             counts: BTreeMap::new(),
         };
-        self.studies.push(MemStudy {
-            info: info.clone(),
-            trials: Vec::new(),
-            events: Vec::new(),
-            attrs: BTreeMap::new(),
-        });
+        self.studies.push(MemStudy { info: info.clone(), trials: Vec::new(), events: Vec::new(), attrs: BTreeMap::new() });
         Ok(info)
     }
 
@@ -588,28 +501,15 @@ impl Storage for MemoryStorage {
             Ok(i) => {
                 let stored = &s.trials[i].trial;
                 if stored.state.is_finished() {
-                    return Err(StoreError::Frozen {
-                        study: s.info.name.clone(),
-                        trial: trial.number,
-                        state: stored.state,
-                    });
+                    return Err(StoreError::Frozen { study: s.info.name.clone(), trial: trial.number, state: stored.state });
                 }
-                s.trials[i] = MemTrial {
-                    trial: trial.clone(),
-                    lease_until: None,
-                };
+                s.trials[i] = MemTrial { trial: trial.clone(), lease_until: None };
                 if trial.state.is_finished() {
                     s.push_event(EventKind::Tell, trial.number);
                 }
             }
             Err(i) => {
-                s.trials.insert(
-                    i,
-                    MemTrial {
-                        trial: trial.clone(),
-                        lease_until: None,
-                    },
-                );
+                s.trials.insert(i, MemTrial { trial: trial.clone(), lease_until: None });
                 s.push_event(EventKind::Ask, trial.number);
                 if trial.state.is_finished() {
                     s.push_event(EventKind::Tell, trial.number);
@@ -620,10 +520,7 @@ impl Storage for MemoryStorage {
     }
 
     fn trials(&self, study: i64) -> Result<Vec<Trial>, StoreError> {
-        Ok(self
-            .study_ref(study)
-            .map(|s| s.trials.iter().map(|t| t.trial.clone()).collect())
-            .unwrap_or_default())
+        Ok(self.study_ref(study).map(|s| s.trials.iter().map(|t| t.trial.clone()).collect()).unwrap_or_default())
     }
 
     fn studies(&self) -> Result<Vec<StudyInfo>, StoreError> {
@@ -633,10 +530,7 @@ impl Storage for MemoryStorage {
             .map(|s| {
                 let mut info = s.info.clone();
                 for t in &s.trials {
-                    *info
-                        .counts
-                        .entry(t.trial.state.as_str().into())
-                        .or_default() += 1;
+                    *info.counts.entry(t.trial.state.as_str().into()).or_default() += 1;
                 }
                 info
             })
@@ -648,23 +542,14 @@ impl Storage for MemoryStorage {
     }
 
     fn events(&self, study: i64, after: u64) -> Result<Vec<Event>, StoreError> {
-        Ok(self
-            .study_ref(study)
-            .map(|s| s.events.iter().filter(|e| e.seq > after).copied().collect())
-            .unwrap_or_default())
+        Ok(self.study_ref(study).map(|s| s.events.iter().filter(|e| e.seq > after).copied().collect()).unwrap_or_default())
     }
 
     fn supports_workers(&self) -> bool {
         true
     }
 
-    fn next_trial(
-        &mut self,
-        study: i64,
-        lease: &Lease,
-        cursor: u64,
-        ask: &mut AskFn<'_>,
-    ) -> Result<Next, StoreError> {
+    fn next_trial(&mut self, study: i64, lease: &Lease, cursor: u64, ask: &mut AskFn<'_>) -> Result<Next, StoreError> {
         let s = self.study_mut(study)?;
         let t_now = now();
         // Re-queue or fail the trials whose lease expired.
@@ -677,10 +562,7 @@ impl Storage for MemoryStorage {
             mt.lease_until = None;
             if mt.trial.retries >= lease.max_retries {
                 mt.trial.state = TrialState::Failed;
-                mt.trial.error = Some(lease_failure_message(
-                    mt.trial.worker.as_deref(),
-                    mt.trial.retries + 1,
-                ));
+                mt.trial.error = Some(lease_failure_message(mt.trial.worker.as_deref(), mt.trial.retries + 1));
                 mt.trial.finished_at = Some(t_now);
                 let n = mt.trial.number;
                 s.push_event(EventKind::Tell, n);
@@ -689,57 +571,31 @@ impl Storage for MemoryStorage {
                 mt.trial.retries += 1;
             }
         }
-        if let Some(mt) = s
-            .trials
-            .iter_mut()
-            .find(|t| t.trial.state == TrialState::Pending)
-        {
+        if let Some(mt) = s.trials.iter_mut().find(|t| t.trial.state == TrialState::Pending) {
             mt.trial.state = TrialState::Running;
             mt.trial.worker = Some(lease.worker.clone());
             mt.lease_until = Some(t_now + lease.seconds);
             return Ok(Next::Claimed(mt.trial.clone()));
         }
-        let events: Vec<Event> = s
-            .events
-            .iter()
-            .filter(|e| e.seq > cursor)
-            .copied()
-            .collect();
+        let events: Vec<Event> = s.events.iter().filter(|e| e.seq > cursor).copied().collect();
         let mut named: Vec<u64> = events.iter().map(|e| e.trial).collect();
         named.sort_unstable();
         named.dedup();
-        let trials: Vec<Trial> = named
-            .iter()
-            .filter_map(|&n| s.index(n).ok().map(|i| s.trials[i].trial.clone()))
-            .collect();
+        let trials: Vec<Trial> = named.iter().filter_map(|&n| s.index(n).ok().map(|i| s.trials[i].trial.clone())).collect();
         let next_number = s.trials.last().map(|t| t.trial.number + 1).unwrap_or(0);
         let seen = events.last().map(|e| e.seq).unwrap_or(cursor);
-        match ask(&NewEvents {
-            events: &events,
-            trials: &trials,
-            next_number,
-        }) {
+        match ask(&NewEvents { events: &events, trials: &trials, next_number }) {
             Some(mut t) => {
                 t.number = next_number;
                 t.state = TrialState::Running;
                 t.worker = Some(lease.worker.clone());
-                s.trials.push(MemTrial {
-                    trial: t.clone(),
-                    lease_until: Some(t_now + lease.seconds),
-                });
+                s.trials.push(MemTrial { trial: t.clone(), lease_until: Some(t_now + lease.seconds) });
                 let cursor = s.push_event(EventKind::Ask, next_number);
                 Ok(Next::Asked { trial: t, cursor })
             }
             None => {
-                let unfinished = s
-                    .trials
-                    .iter()
-                    .filter(|t| !t.trial.state.is_finished())
-                    .count() as u64;
-                Ok(Next::Idle {
-                    cursor: seen,
-                    unfinished,
-                })
+                let unfinished = s.trials.iter().filter(|t| !t.trial.state.is_finished()).count() as u64;
+                Ok(Next::Idle { cursor: seen, unfinished })
             }
         }
     }
@@ -759,10 +615,7 @@ impl Storage for MemoryStorage {
         t.retries = s.trials[i].trial.retries;
         let running = t.state == TrialState::Running;
         let finished = t.state.is_finished();
-        s.trials[i] = MemTrial {
-            trial: t,
-            lease_until: running.then(|| now() + lease.seconds),
-        };
+        s.trials[i] = MemTrial { trial: t, lease_until: running.then(|| now() + lease.seconds) };
         if finished {
             s.push_event(EventKind::Tell, trial.number);
         }
@@ -778,16 +631,12 @@ impl Storage for MemoryStorage {
     }
 
     fn set_study_attr(&mut self, study: i64, key: &str, value: &str) -> Result<(), StoreError> {
-        self.study_mut(study)?
-            .attrs
-            .insert(key.into(), value.into());
+        self.study_mut(study)?.attrs.insert(key.into(), value.into());
         Ok(())
     }
 
     fn study_attr(&self, study: i64, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .study_ref(study)
-            .and_then(|s| s.attrs.get(key).cloned()))
+        Ok(self.study_ref(study).and_then(|s| s.attrs.get(key).cloned()))
     }
 }
 
@@ -827,13 +676,7 @@ impl Storage for SharedMemoryStorage {
     fn supports_workers(&self) -> bool {
         true
     }
-    fn next_trial(
-        &mut self,
-        study: i64,
-        lease: &Lease,
-        cursor: u64,
-        ask: &mut AskFn<'_>,
-    ) -> Result<Next, StoreError> {
+    fn next_trial(&mut self, study: i64, lease: &Lease, cursor: u64, ask: &mut AskFn<'_>) -> Result<Next, StoreError> {
         self.lock().next_trial(study, lease, cursor, ask)
     }
     fn heartbeat(&mut self, study: i64, trial: u64, lease: &Lease) -> Result<(), StoreError> {

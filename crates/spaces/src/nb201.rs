@@ -17,13 +17,7 @@ use smallvec::smallvec;
 use tessera_core::{Activation, Dim, Network, NetworkError, Op, PoolKind, Sample, Space};
 
 /// Operation names, in choice order.
-pub const OPS: [&str; 5] = [
-    "none",
-    "skip_connect",
-    "nor_conv_1x1",
-    "nor_conv_3x3",
-    "avg_pool_3x3",
-];
+pub const OPS: [&str; 5] = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"];
 /// NASLib's op ids: 0=skip_connect, 1=none, 2=nor_conv_3x3, 3=nor_conv_1x1, 4=avg_pool_3x3, as indices into [`OPS`].
 pub const NASLIB_OPS: [u16; 5] = [1, 0, 3, 2, 4];
 /// `(to, from)` of the 6 edges in string order.
@@ -53,17 +47,8 @@ impl Default for Nb201 {
 impl Nb201 {
     pub fn new(channels: usize, cells: usize, input: [usize; 3], classes: usize) -> Self {
         let names = ["1<-0", "2<-0", "2<-1", "3<-0", "3<-1", "3<-2"];
-        let dims = names
-            .iter()
-            .map(|n| Dim::new(format!("edge{n}"), &OPS))
-            .collect();
-        Nb201 {
-            dims,
-            channels,
-            cells,
-            input,
-            classes,
-        }
+        let dims = names.iter().map(|n| Dim::new(format!("edge{n}"), &OPS)).collect();
+        Nb201 { dims, channels, cells, input, classes }
     }
 
     /// Options: `C` or `channels` (16), `N` or `cells` (cells per stage, 5), the input as `input = "3x32x32"` or
@@ -72,17 +57,7 @@ impl Nb201 {
     pub fn from_options(o: &crate::Options) -> Result<Self, String> {
         crate::check_options(
             o,
-            &[
-                "C",
-                "channels",
-                "N",
-                "cells",
-                "input",
-                "input_channels",
-                "height",
-                "width",
-                "classes",
-            ],
+            &["C", "channels", "N", "cells", "input", "input_channels", "height", "width", "classes"],
             "nb201",
         )?;
         let alias = |a: &str, b: &str, default: usize| -> Result<usize, String> {
@@ -92,15 +67,10 @@ impl Nb201 {
                 _ => crate::opt_usize(o, b, default),
             }
         };
-        let separate = ["input_channels", "height", "width"]
-            .iter()
-            .any(|k| o.contains_key(*k));
+        let separate = ["input_channels", "height", "width"].iter().any(|k| o.contains_key(*k));
         let input = match o.get("input") {
             Some(_) if separate => {
-                return Err(
-                    "option `input` and `input_channels`/`height`/`width` say the same; give one"
-                        .into(),
-                )
+                return Err("option `input` and `input_channels`/`height`/`width` say the same; give one".into())
             }
             None => [
                 crate::opt_usize(o, "input_channels", 3)?,
@@ -108,21 +78,13 @@ impl Nb201 {
                 crate::opt_usize(o, "width", 32)?,
             ],
             Some(v) => {
-                let p: Vec<usize> = v
-                    .split('x')
-                    .map(|x| x.trim().parse())
-                    .collect::<Result<_, _>>()
-                    .map_err(|_| format!("option `input` must look like 3x32x32, got `{v}`"))?;
-                <[usize; 3]>::try_from(p)
-                    .map_err(|_| format!("option `input` must have 3 sizes (CxHxW), got `{v}`"))?
+                let p: Vec<usize> = v.split('x').map(|x| x.trim().parse()).collect::<Result<_, _>>().map_err(|_| {
+                    format!("option `input` must look like 3x32x32, got `{v}`")
+                })?;
+                <[usize; 3]>::try_from(p).map_err(|_| format!("option `input` must have 3 sizes (CxHxW), got `{v}`"))?
             }
         };
-        let s = Self::new(
-            alias("C", "channels", 16)?,
-            alias("N", "cells", 5)?,
-            input,
-            crate::opt_usize(o, "classes", 10)?,
-        );
+        let s = Self::new(alias("C", "channels", 16)?, alias("N", "cells", 5)?, input, crate::opt_usize(o, "classes", 10)?);
         if s.channels == 0 {
             return Err("option `C` (channels) must be positive".into());
         }
@@ -130,9 +92,7 @@ impl Nb201 {
             return Err("option `classes` must be positive".into());
         }
         if input.contains(&0) {
-            return Err(format!(
-                "option `input` sizes must be positive, got {input:?}"
-            ));
+            return Err(format!("option `input` sizes must be positive, got {input:?}"));
         }
         Ok(s)
     }
@@ -141,34 +101,22 @@ impl Nb201 {
     pub fn parse_str(text: &str) -> Result<Sample, String> {
         let nodes: Vec<&str> = text.trim().split('+').collect();
         if nodes.len() != 3 {
-            return Err(format!(
-                "expected 3 nodes separated by `+`, got {} in `{text}`",
-                nodes.len()
-            ));
+            return Err(format!("expected 3 nodes separated by `+`, got {} in `{text}`", nodes.len()));
         }
         let mut s = Sample(smallvec![0; 6]);
         let mut e = 0;
         for (j, node) in nodes.iter().enumerate() {
             let parts: Vec<&str> = node.trim().trim_matches('|').split('|').collect();
             if parts.len() != j + 1 {
-                return Err(format!(
-                    "node {} must have {} inputs, got `{node}`",
-                    j + 1,
-                    j + 1
-                ));
+                return Err(format!("node {} must have {} inputs, got `{node}`", j + 1, j + 1));
             }
             for (i, p) in parts.iter().enumerate() {
-                let (op, from) = p
-                    .split_once('~')
-                    .ok_or_else(|| format!("expected op~input, got `{p}`"))?;
+                let (op, from) = p.split_once('~').ok_or_else(|| format!("expected op~input, got `{p}`"))?;
                 if from != i.to_string() {
                     return Err(format!("edge `{p}` of node {} must read node {i}", j + 1));
                 }
                 let c = OPS.iter().position(|o| *o == op).ok_or_else(|| {
-                    format!(
-                        "unknown op `{op}` in `{text}`; known ops: {}",
-                        OPS.join(", ")
-                    )
+                    format!("unknown op `{op}` in `{text}`; known ops: {}", OPS.join(", "))
                 })?;
                 s[e] = c as u16;
                 e += 1;
@@ -180,25 +128,14 @@ impl Nb201 {
     /// The benchmark string of a sample.
     pub fn to_str(s: &Sample) -> String {
         let op = |e: usize| OPS[s[e] as usize];
-        format!(
-            "|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|",
-            op(0),
-            op(1),
-            op(2),
-            op(3),
-            op(4),
-            op(5)
-        )
+        format!("|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|", op(0), op(1), op(2), op(3), op(4), op(5))
     }
 
     /// NASLib's op tuple of a sample.
     pub fn to_naslib(s: &Sample) -> [u8; 6] {
         let mut t = [0u8; 6];
         for e in 0..6 {
-            t[NASLIB_POS[e]] = NASLIB_OPS
-                .iter()
-                .position(|&o| o == s[e])
-                .expect("valid op") as u8;
+            t[NASLIB_POS[e]] = NASLIB_OPS.iter().position(|&o| o == s[e]).expect("valid op") as u8;
         }
         t
     }
@@ -208,9 +145,7 @@ impl Nb201 {
         let mut s = Sample(smallvec![0; 6]);
         for e in 0..6 {
             let id = t[NASLIB_POS[e]] as usize;
-            s[e] = *NASLIB_OPS
-                .get(id)
-                .ok_or_else(|| format!("NASLib op id {id} out of range 0..5 in {t:?}"))?;
+            s[e] = *NASLIB_OPS.get(id).ok_or_else(|| format!("NASLib op id {id} out of range 0..5 in {t:?}"))?;
         }
         Ok(s)
     }
@@ -249,60 +184,31 @@ impl Nb201 {
                 let t = match OPS[op as usize] {
                     "none" => continue,
                     "skip_connect" => inp,
-                    "nor_conv_1x1" => net.chain(
-                        inp,
-                        [Op::act(Activation::Relu), Op::conv(c, 1, 1), Op::BatchNorm],
-                    ),
-                    "nor_conv_3x3" => net.chain(
-                        inp,
-                        [Op::act(Activation::Relu), Op::conv(c, 3, 1), Op::BatchNorm],
-                    ),
-                    _ => net.add(
-                        Op::Pool {
-                            kind: PoolKind::Avg,
-                            kernel: 3,
-                            stride: 1,
-                            padding: 1,
-                        },
-                        &[inp],
-                    ),
+                    "nor_conv_1x1" => net.chain(inp, [Op::act(Activation::Relu), Op::conv(c, 1, 1), Op::BatchNorm]),
+                    "nor_conv_3x3" => net.chain(inp, [Op::act(Activation::Relu), Op::conv(c, 3, 1), Op::BatchNorm]),
+                    _ => net.add(Op::Pool { kind: PoolKind::Avg, kernel: 3, stride: 1, padding: 1 }, &[inp]),
                 };
                 terms.push(t);
             }
-            let node = if terms.is_empty() {
-                net.add(Op::Zero, &[x])
-            } else {
-                net.add(Op::Add, &terms)
-            };
+            let node = if terms.is_empty() { net.add(Op::Zero, &[x]) } else { net.add(Op::Add, &terms) };
             nodes.push(node);
         }
         nodes[3]
     }
 
     fn reduction(net: &mut Network, x: usize, c: usize) -> usize {
-        let a = net.chain(
-            x,
-            [
-                Op::act(Activation::Relu),
-                Op::conv(c, 3, 2),
-                Op::BatchNorm,
-                Op::act(Activation::Relu),
-                Op::conv(c, 3, 1),
-                Op::BatchNorm,
-            ],
-        );
-        let b = net.chain(
-            x,
-            [
-                Op::Pool {
-                    kind: PoolKind::Avg,
-                    kernel: 2,
-                    stride: 2,
-                    padding: 0,
-                },
-                Op::conv(c, 1, 1),
-            ],
-        );
+        let a = net.chain(x, [
+            Op::act(Activation::Relu),
+            Op::conv(c, 3, 2),
+            Op::BatchNorm,
+            Op::act(Activation::Relu),
+            Op::conv(c, 3, 1),
+            Op::BatchNorm,
+        ]);
+        let b = net.chain(x, [
+            Op::Pool { kind: PoolKind::Avg, kernel: 2, stride: 2, padding: 0 },
+            Op::conv(c, 1, 1),
+        ]);
         net.add(Op::Add, &[a, b])
     }
 }
@@ -316,12 +222,7 @@ impl Space for Nb201 {
     }
     fn lower(&self, s: &Sample) -> Result<Network, NetworkError> {
         let mut net = Network::new();
-        let x = net.add(
-            Op::Input {
-                shape: self.input.to_vec(),
-            },
-            &[],
-        );
+        let x = net.add(Op::Input { shape: self.input.to_vec() }, &[]);
         let mut h = net.chain(x, [Op::conv(self.channels, 3, 1), Op::BatchNorm]);
         for stage in 0..3 {
             let c = self.channels << stage;
@@ -332,22 +233,8 @@ impl Space for Nb201 {
                 h = self.cell(&mut net, s, h, c);
             }
         }
-        let h = net.chain(
-            h,
-            [
-                Op::BatchNorm,
-                Op::act(Activation::Relu),
-                Op::GlobalPool {
-                    kind: PoolKind::Avg,
-                },
-            ],
-        );
-        net.add(
-            Op::Output {
-                classes: self.classes,
-            },
-            &[h],
-        );
+        let h = net.chain(h, [Op::BatchNorm, Op::act(Activation::Relu), Op::GlobalPool { kind: PoolKind::Avg }]);
+        net.add(Op::Output { classes: self.classes }, &[h]);
         net.shapes()?;
         Ok(net)
     }
@@ -379,11 +266,7 @@ fn serde_json_like(text: &str) -> Result<Sample, String> {
     })?;
     inner
         .split(',')
-        .map(|x| {
-            x.trim()
-                .parse::<u16>()
-                .map_err(|_| format!("bad choice `{x}` in `{t}`"))
-        })
+        .map(|x| x.trim().parse::<u16>().map_err(|_| format!("bad choice `{x}` in `{t}`")))
         .collect::<Result<Vec<_>, _>>()
         .map(Sample::from)
 }
@@ -406,31 +289,16 @@ mod tests {
 
     #[test]
     fn bad_strings_say_what_is_wrong() {
-        assert!(Nb201::parse_str("|conv~0|+|a~0|b~1|+|c~0|d~1|e~2|")
-            .unwrap_err()
-            .contains("unknown op `conv`"));
-        assert!(Nb201::parse_str("|none~0|+|none~0|")
-            .unwrap_err()
-            .contains("expected 3 nodes"));
-        assert!(
-            Nb201::parse_str("|none~1|+|none~0|none~1|+|none~0|none~1|none~2|")
-                .unwrap_err()
-                .contains("must read node 0")
-        );
+        assert!(Nb201::parse_str("|conv~0|+|a~0|b~1|+|c~0|d~1|e~2|").unwrap_err().contains("unknown op `conv`"));
+        assert!(Nb201::parse_str("|none~0|+|none~0|").unwrap_err().contains("expected 3 nodes"));
+        assert!(Nb201::parse_str("|none~1|+|none~0|none~1|+|none~0|none~1|none~2|").unwrap_err().contains("must read node 0"));
     }
 
     #[test]
     fn unique_str_matches_nats_examples() {
-        let s = Nb201::parse_str(
-            "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|",
-        )
-        .unwrap();
-        assert_eq!(
-            Nb201::unique_str(&s),
-            "#+#+(#+(0)@nor_conv_3x3)@avg_pool_3x3"
-        );
-        let s = Nb201::parse_str("|skip_connect~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|")
-            .unwrap();
+        let s = Nb201::parse_str("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|").unwrap();
+        assert_eq!(Nb201::unique_str(&s), "#+#+(#+(0)@nor_conv_3x3)@avg_pool_3x3");
+        let s = Nb201::parse_str("|skip_connect~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|").unwrap();
         assert_eq!(Nb201::unique_str(&s), "#+#+#+#");
     }
 
@@ -441,19 +309,9 @@ mod tests {
         let shapes = net.shapes().unwrap();
         assert_eq!(shapes.last().unwrap().as_slice(), &[10]);
         // 15 cells, each with 5 convs in the best cell.
-        let convs = net
-            .nodes
-            .iter()
-            .filter(|n| matches!(n.op, Op::Conv { .. }))
-            .count();
+        let convs = net.nodes.iter().filter(|n| matches!(n.op, Op::Conv { .. })).count();
         assert_eq!(convs, 1 + 15 * 5 + 2 * 3);
-        assert_eq!(
-            net.nodes
-                .iter()
-                .filter(|n| matches!(n.op, Op::Output { .. }))
-                .count(),
-            1
-        );
+        assert_eq!(net.nodes.iter().filter(|n| matches!(n.op, Op::Output { .. })).count(), 1);
         // NASLib (zc_nasbench201.json) reports 0.615386 M params and 88.307392 M FLOPs for (0, 2, 3, 2, 3, 1).
         let s = Nb201::from_naslib([0, 2, 3, 2, 3, 1]).unwrap();
         let (p, f) = sp.lower(&s).unwrap().costs().unwrap();

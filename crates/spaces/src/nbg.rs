@@ -20,9 +20,7 @@
 //! normalisation layers). Here GIN is a 2-layer MLP (+`dim`² + `dim`) and the unused ARMA weight is not counted
 //! (−`dim`²), so those cells differ by that much more.
 use crate::nbg_canon::{valid_hash, LINKS, OPS, SKIP};
-use tessera_core::{
-    below, Activation, Dim, GnnKind, Network, NetworkError, Op, Rng, Sample, Space,
-};
+use tessera_core::{below, Activation, Dim, GnnKind, Network, NetworkError, Op, Rng, Sample, Space};
 
 /// The NAS-Bench-Graph space for one dataset's feature and class counts.
 #[derive(Clone, Debug)]
@@ -76,50 +74,24 @@ impl Default for NasBenchGraph {
 
 impl NasBenchGraph {
     pub fn new(features: usize, classes: usize, dim: usize) -> Self {
-        let links: Vec<String> = LINKS
-            .iter()
-            .map(|l| l.iter().map(|x| x.to_string()).collect())
-            .collect();
-        let mut dims = vec![Dim {
-            name: "link".into(),
-            choices: links,
-        }];
+        let links: Vec<String> = LINKS.iter().map(|l| l.iter().map(|x| x.to_string()).collect()).collect();
+        let mut dims = vec![Dim { name: "link".into(), choices: links }];
         dims.extend((0..4).map(|i| Dim::new(format!("op{i}"), &OPS)));
-        NasBenchGraph {
-            dims,
-            features,
-            classes,
-            dim,
-            dropout: 0.5,
-            post: 1,
-            pre: 0,
-        }
+        NasBenchGraph { dims, features, classes, dim, dropout: 0.5, post: 1, pre: 0 }
     }
 
     /// Options: `dataset` (sets features and classes: cora 1433/7, citeseer 3703/6, pubmed 500/3, cs, physics,
     /// photo, computers, arxiv, and the benchmark's `dim`, `pre` and `post` for it from [`TUNED`]), or `features`
     /// (1433) and `classes` (7) directly; `dim` (256), `dropout` (0.5), `pre` (0) and `post` (1) processing layers.
     pub fn from_options(o: &crate::Options) -> Result<Self, String> {
-        crate::check_options(
-            o,
-            &[
-                "dataset", "features", "classes", "dim", "dropout", "pre", "post",
-            ],
-            "nas-bench-graph",
-        )?;
+        crate::check_options(o, &["dataset", "features", "classes", "dim", "dropout", "pre", "post"], "nas-bench-graph")?;
         let (f, c) = match o.get("dataset") {
             None => (1433, 7),
             Some(d) => {
-                let (_, f, c) = DATASETS
-                    .iter()
-                    .find(|(n, _, _)| *n == d.trim())
-                    .ok_or_else(|| {
-                        let known: Vec<&str> = DATASETS.iter().map(|x| x.0).collect();
-                        format!(
-                            "option `dataset`: unknown dataset `{d}` (known: {})",
-                            known.join(", ")
-                        )
-                    })?;
+                let (_, f, c) = DATASETS.iter().find(|(n, _, _)| *n == d.trim()).ok_or_else(|| {
+                    let known: Vec<&str> = DATASETS.iter().map(|x| x.0).collect();
+                    format!("option `dataset`: unknown dataset `{d}` (known: {})", known.join(", "))
+                })?;
                 (*f, *c)
             }
         };
@@ -132,11 +104,7 @@ impl NasBenchGraph {
             crate::opt_usize(o, "classes", c)?,
             crate::opt_usize(o, "dim", tuned.1)?,
         );
-        for (name, v) in [
-            ("features", s.features),
-            ("classes", s.classes),
-            ("dim", s.dim),
-        ] {
+        for (name, v) in [("features", s.features), ("classes", s.classes), ("dim", s.dim)] {
             if v == 0 {
                 return Err(format!("option `{name}` must be positive"));
             }
@@ -147,9 +115,7 @@ impl NasBenchGraph {
                 .parse()
                 .ok()
                 .filter(|p: &f32| (0.0..1.0).contains(p))
-                .ok_or_else(|| {
-                    format!("option `dropout` must be a probability in [0, 1), got `{v}`")
-                })?;
+                .ok_or_else(|| format!("option `dropout` must be a probability in [0, 1), got `{v}`"))?;
         }
         s.pre = crate::opt_usize(o, "pre", tuned.2)?;
         s.post = crate::opt_usize(o, "post", tuned.3)?;
@@ -158,10 +124,7 @@ impl NasBenchGraph {
 
     /// The (link pattern, ops) of a sample.
     pub fn parts(s: &Sample) -> ([u8; 4], [u8; 4]) {
-        (
-            LINKS[s[0] as usize],
-            [s[1] as u8, s[2] as u8, s[3] as u8, s[4] as u8],
-        )
+        (LINKS[s[0] as usize], [s[1] as u8, s[2] as u8, s[3] as u8, s[4] as u8])
     }
 
     /// The benchmark key of a sample (the official `valid_hash`).
@@ -235,24 +198,10 @@ impl Space for NasBenchGraph {
                 x
             }
         };
-        let x = net.add(
-            Op::Input {
-                shape: vec![self.features],
-            },
-            &[],
-        );
+        let x = net.add(Op::Input { shape: vec![self.features] }, &[]);
         let mut h0 = drop(&mut net, x);
         for _ in 0..self.pre {
-            h0 = net.chain(
-                h0,
-                [
-                    Op::Linear {
-                        out: self.dim,
-                        bias: true,
-                    },
-                    Op::act(Activation::Relu),
-                ],
-            );
+            h0 = net.chain(h0, [Op::Linear { out: self.dim, bias: true }, Op::act(Activation::Relu)]);
             h0 = drop(&mut net, h0);
         }
         let mut nodes = vec![h0];
@@ -260,14 +209,7 @@ impl Space for NasBenchGraph {
             let from = nodes[link[i] as usize];
             let n = match gnn(ops[i]) {
                 Some(kind) => {
-                    let g = net.add(
-                        Op::Gnn {
-                            kind,
-                            out: self.dim,
-                            heads: 1,
-                        },
-                        &[from],
-                    );
+                    let g = net.add(Op::Gnn { kind, out: self.dim, heads: 1 }, &[from]);
                     let a = net.add(Op::act(Activation::Relu), &[g]);
                     drop(&mut net, a)
                 }
@@ -275,34 +217,13 @@ impl Space for NasBenchGraph {
             };
             nodes.push(n);
         }
-        let leaves: Vec<usize> = (1..=4)
-            .filter(|&k| !link.contains(&(k as u8)))
-            .map(|k| nodes[k])
-            .collect();
-        let mut h = if leaves.len() == 1 {
-            leaves[0]
-        } else {
-            net.add(Op::Concat { axis: 0 }, &leaves)
-        };
+        let leaves: Vec<usize> = (1..=4).filter(|&k| !link.contains(&(k as u8))).map(|k| nodes[k]).collect();
+        let mut h = if leaves.len() == 1 { leaves[0] } else { net.add(Op::Concat { axis: 0 }, &leaves) };
         for _ in 0..self.post {
-            h = net.chain(
-                h,
-                [
-                    Op::Linear {
-                        out: self.dim,
-                        bias: true,
-                    },
-                    Op::act(Activation::Relu),
-                ],
-            );
+            h = net.chain(h, [Op::Linear { out: self.dim, bias: true }, Op::act(Activation::Relu)]);
             h = drop(&mut net, h);
         }
-        net.add(
-            Op::Output {
-                classes: self.classes,
-            },
-            &[h],
-        );
+        net.add(Op::Output { classes: self.classes }, &[h]);
         net.shapes()?;
         Ok(net)
     }
@@ -350,21 +271,12 @@ mod tests {
             ("cs", chain, ["skip", "skip", "arma", "arma"], 0.972687),
             ("computers", chain, ["skip", "skip", "gcn", "gcn"], 0.062794),
             ("computers", chain, ["skip", "skip", "gin", "gin"], 0.062794),
-            (
-                "computers",
-                chain,
-                ["skip", "skip", "arma", "arma"],
-                0.079178,
-            ),
+            ("computers", chain, ["skip", "skip", "arma", "arma"], 0.079178),
         ];
         for (ds, link, ops, para) in cases {
-            let sp = NasBenchGraph::from_options(&[("dataset".to_string(), ds.to_string())].into())
-                .unwrap();
+            let sp = NasBenchGraph::from_options(&[("dataset".to_string(), ds.to_string())].into()).unwrap();
             let li = LINKS.iter().position(|l| *l == link).unwrap() as u16;
-            let o: Vec<u16> = ops
-                .iter()
-                .map(|n| OPS.iter().position(|x| x == n).unwrap() as u16)
-                .collect();
+            let o: Vec<u16> = ops.iter().map(|n| OPS.iter().position(|x| x == n).unwrap() as u16).collect();
             let s = Sample::new(&[li, o[0], o[1], o[2], o[3]]);
             let d = sp.dim as i64;
             let adjust: i64 = ops
@@ -376,45 +288,27 @@ mod tests {
                 })
                 .sum();
             let p = sp.lower(&s).unwrap().params().unwrap() as i64;
-            assert_eq!(
-                p + 8 * d + adjust,
-                (para * 1e6_f64).round() as i64,
-                "{ds} {link:?} {ops:?}"
-            );
+            assert_eq!(p + 8 * d + adjust, (para * 1e6_f64).round() as i64, "{ds} {link:?} {ops:?}");
         }
     }
 
     #[test]
     fn options_name_datasets_and_errors_name_the_option() {
-        let o = |kv: &[(&str, &str)]| {
-            kv.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
+        let o = |kv: &[(&str, &str)]| kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let s = NasBenchGraph::from_options(&o(&[("dataset", "citeseer")])).unwrap();
-        assert_eq!(
-            (s.features, s.classes, s.dim, s.pre, s.post),
-            (3703, 6, 256, 0, 1)
-        );
+        assert_eq!((s.features, s.classes, s.dim, s.pre, s.post), (3703, 6, 256, 0, 1));
         let s = NasBenchGraph::from_options(&o(&[("dataset", "computers")])).unwrap();
         assert_eq!((s.dim, s.pre, s.post), (64, 1, 1));
         let s = NasBenchGraph::from_options(&o(&[("dataset", "pubmed"), ("post", "1")])).unwrap();
         assert_eq!((s.dim, s.pre, s.post), (128, 0, 1));
-        assert!(NasBenchGraph::from_options(&o(&[("dataset", "imagenet")]))
-            .unwrap_err()
-            .contains("`dataset`"));
-        assert!(NasBenchGraph::from_options(&o(&[("dropout", "1.5")]))
-            .unwrap_err()
-            .contains("`dropout`"));
+        assert!(NasBenchGraph::from_options(&o(&[("dataset", "imagenet")])).unwrap_err().contains("`dataset`"));
+        assert!(NasBenchGraph::from_options(&o(&[("dropout", "1.5")])).unwrap_err().contains("`dropout`"));
     }
 
     #[test]
     fn key_is_the_official_valid_hash() {
         // Arch([0,1,2,3], ['skip','skip','gcn','gcn']) is one of the package's anchors.
         let s = Sample::new(&[8, 8, 8, 1, 1]);
-        assert_eq!(
-            NasBenchGraph::hash(&s),
-            crate::nbg_canon::valid_hash([0, 1, 2, 3], [8, 8, 1, 1])
-        );
+        assert_eq!(NasBenchGraph::hash(&s), crate::nbg_canon::valid_hash([0, 1, 2, 3], [8, 8, 1, 1]));
     }
 }

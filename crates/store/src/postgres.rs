@@ -19,8 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use tessera_core::storage::{lease_failure_message, lease_lost, now};
 use tessera_core::{
-    AskFn, Event, EventKind, Lease, Metrics, NewEvents, Next, Sample, Storage, StoreError,
-    StudyInfo, Trial, TrialState,
+    AskFn, Event, EventKind, Lease, Metrics, NewEvents, Next, Sample, Storage, StoreError, StudyInfo, Trial, TrialState,
 };
 
 /// One step of the PostgreSQL schema (the same versions as SQLite's: a version means the same tables and columns).
@@ -134,35 +133,19 @@ impl Pg {
         self.cache.insert(sql.to_string(), s.clone());
         Ok(s)
     }
-    fn query(
-        &mut self,
-        sql: &str,
-        p: &[&(dyn postgres::types::ToSql + Sync)],
-    ) -> Result<Vec<Row>, postgres::Error> {
+    fn query(&mut self, sql: &str, p: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<Vec<Row>, postgres::Error> {
         let st = self.st(sql)?;
         self.client.query(&st, p)
     }
-    fn query_opt(
-        &mut self,
-        sql: &str,
-        p: &[&(dyn postgres::types::ToSql + Sync)],
-    ) -> Result<Option<Row>, postgres::Error> {
+    fn query_opt(&mut self, sql: &str, p: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<Option<Row>, postgres::Error> {
         let st = self.st(sql)?;
         self.client.query_opt(&st, p)
     }
-    fn query_one(
-        &mut self,
-        sql: &str,
-        p: &[&(dyn postgres::types::ToSql + Sync)],
-    ) -> Result<Row, postgres::Error> {
+    fn query_one(&mut self, sql: &str, p: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<Row, postgres::Error> {
         let st = self.st(sql)?;
         self.client.query_one(&st, p)
     }
-    fn execute(
-        &mut self,
-        sql: &str,
-        p: &[&(dyn postgres::types::ToSql + Sync)],
-    ) -> Result<u64, postgres::Error> {
+    fn execute(&mut self, sql: &str, p: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<u64, postgres::Error> {
         let st = self.st(sql)?;
         self.client.execute(&st, p)
     }
@@ -170,10 +153,7 @@ impl Pg {
 
 impl std::fmt::Debug for PostgresStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresStorage")
-            .field("location", &self.location)
-            .field("schema", &self.schema)
-            .finish()
+        f.debug_struct("PostgresStorage").field("location", &self.location).field("schema", &self.schema).finish()
     }
 }
 
@@ -198,13 +178,7 @@ pub fn redact(url: &str) -> String {
         Some(q) => {
             let params: Vec<String> = tail[q + 1..]
                 .split('&')
-                .map(|kv| {
-                    if kv.to_ascii_lowercase().starts_with("password=") {
-                        "password=***".to_string()
-                    } else {
-                        kv.to_string()
-                    }
-                })
+                .map(|kv| if kv.to_ascii_lowercase().starts_with("password=") { "password=***".to_string() } else { kv.to_string() })
                 .collect();
             format!("{}?{}", &tail[..q], params.join("&"))
         }
@@ -215,9 +189,7 @@ pub fn redact(url: &str) -> String {
 
 /// Splits Tessera's `schema=` parameter off a URL: (URL for the driver, schema).
 fn take_schema(url: &str) -> (String, Option<String>) {
-    let Some(q) = url.find('?') else {
-        return (url.to_string(), None);
-    };
+    let Some(q) = url.find('?') else { return (url.to_string(), None) };
     let mut schema = None;
     let rest: Vec<&str> = url[q + 1..]
         .split('&')
@@ -230,14 +202,7 @@ fn take_schema(url: &str) -> (String, Option<String>) {
         })
         .collect();
     let base = &url[..q];
-    (
-        if rest.is_empty() {
-            base.to_string()
-        } else {
-            format!("{base}?{}", rest.join("&"))
-        },
-        schema,
-    )
+    (if rest.is_empty() { base.to_string() } else { format!("{base}?{}", rest.join("&")) }, schema)
 }
 
 fn quote_ident(s: &str) -> String {
@@ -266,19 +231,11 @@ impl PostgresStorage {
 
     fn open_impl(url: &str, create: bool) -> Result<Self, StoreError> {
         let location = redact(url);
-        let secrets = password_of(url)
-            .into_iter()
-            .filter(|p| !p.is_empty())
-            .collect::<Vec<_>>();
+        let secrets = password_of(url).into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>();
         let (driver_url, schema) = take_schema(url);
         let clean = |m: String| secrets.iter().fold(m, |m, s| m.replace(s.as_str(), "***"));
-        let open_err = |m: String| StoreError::Open {
-            location: location.clone(),
-            msg: clean(m),
-        };
-        let mut config: postgres::Config = driver_url
-            .parse()
-            .map_err(|e: postgres::Error| open_err(format!("invalid URL: {e}")))?;
+        let open_err = |m: String| StoreError::Open { location: location.clone(), msg: clean(m) };
+        let mut config: postgres::Config = driver_url.parse().map_err(|e: postgres::Error| open_err(format!("invalid URL: {e}")))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
@@ -291,15 +248,10 @@ impl PostgresStorage {
             config.application_name(name.as_str());
         }
         // Dead peers are noticed within about a minute even while idle (a worker waiting on a long evaluation).
-        config
-            .keepalives(true)
-            .keepalives_idle(Duration::from_secs(30));
+        config.keepalives(true).keepalives_idle(Duration::from_secs(30));
         let client = config.connect(NoTls).map_err(|e| open_err(describe(&e)))?;
         let mut s = PostgresStorage {
-            pg: RefCell::new(Pg {
-                client,
-                cache: HashMap::new(),
-            }),
+            pg: RefCell::new(Pg { client, cache: HashMap::new() }),
             location,
             secrets,
             schema: String::new(),
@@ -315,8 +267,7 @@ impl PostgresStorage {
 
     /// The schema version stored in the database.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        self.read_version()?
-            .ok_or_else(|| self.backend_msg("schema_version is missing"))
+        self.read_version()?.ok_or_else(|| self.backend_msg("schema_version is missing"))
     }
 
     fn init(&mut self, schema: Option<&str>, create: bool) -> Result<(), StoreError> {
@@ -328,43 +279,23 @@ impl PostgresStorage {
                 .map_err(|e| self.open_error(&e))?
                 .is_some();
             if !exists && !create {
-                return Err(StoreError::Open {
-                    location: self.location.clone(),
-                    msg: format!("schema `{name}` does not exist"),
-                });
+                return Err(StoreError::Open { location: self.location.clone(), msg: format!("schema `{name}` does not exist") });
             }
             let q = quote_ident(name);
             if !exists {
                 // Two processes may create it at once: IF NOT EXISTS can still race on the catalog, so retry once.
-                let first = self
-                    .pg
-                    .borrow_mut()
-                    .client
-                    .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {q}"));
+                let first = self.pg.borrow_mut().client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {q}"));
                 if first.is_err() {
-                    self.pg
-                        .borrow_mut()
-                        .client
-                        .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {q}"))
-                        .map_err(|e| self.open_error(&e))?;
+                    self.pg.borrow_mut().client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {q}")).map_err(|e| self.open_error(&e))?;
                 }
             }
-            self.pg
-                .borrow_mut()
-                .client
-                .batch_execute(&format!("SET search_path TO {q}"))
-                .map_err(|e| self.open_error(&e))?;
+            self.pg.borrow_mut().client.batch_execute(&format!("SET search_path TO {q}")).map_err(|e| self.open_error(&e))?;
         }
-        let current: Option<String> = self
-            .pg
-            .borrow_mut()
-            .query_one("SELECT current_schema()::text", &[])
-            .map_err(|e| self.open_error(&e))?
-            .get(0);
+        let current: Option<String> =
+            self.pg.borrow_mut().query_one("SELECT current_schema()::text", &[]).map_err(|e| self.open_error(&e))?.get(0);
         self.schema = current.ok_or_else(|| StoreError::Open {
             location: self.location.clone(),
-            msg: "the connection has no current schema (search_path names no existing schema)"
-                .into(),
+            msg: "the connection has no current schema (search_path names no existing schema)".into(),
         })?;
         let fresh = self.inspect()?;
         if fresh && !create {
@@ -373,17 +304,9 @@ impl PostgresStorage {
                 msg: format!("schema `{}` has no Tessera tables", self.schema),
             });
         }
-        let version = if fresh {
-            0
-        } else {
-            self.read_version()?.unwrap_or(0)
-        };
+        let version = if fresh { 0 } else { self.read_version()?.unwrap_or(0) };
         if version > SCHEMA_VERSION {
-            return Err(StoreError::SchemaTooNew {
-                location: self.location.clone(),
-                found: version,
-                supported: SCHEMA_VERSION,
-            });
+            return Err(StoreError::SchemaTooNew { location: self.location.clone(), found: version, supported: SCHEMA_VERSION });
         }
         if version < SCHEMA_VERSION {
             self.migrate()?;
@@ -408,29 +331,18 @@ impl PostgresStorage {
             return Ok(true);
         }
         if !tables.iter().any(|t| t == "meta") {
-            let mut list = tables
-                .iter()
-                .take(5)
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .join(", ");
+            let mut list = tables.iter().take(5).map(String::as_str).collect::<Vec<_>>().join(", ");
             if tables.len() > 5 {
                 list.push_str(", …");
             }
             return Err(StoreError::NotTessera {
                 location: self.location.clone(),
-                msg: format!(
-                    "schema `{}` has no `meta` table (tables: {list})",
-                    self.schema
-                ),
+                msg: format!("schema `{}` has no `meta` table (tables: {list})", self.schema),
             });
         }
         match self.read_version()? {
             Some(_) => Ok(false),
-            None => Err(StoreError::NotTessera {
-                location: self.location.clone(),
-                msg: "its `meta` table has no schema_version".into(),
-            }),
+            None => Err(StoreError::NotTessera { location: self.location.clone(), msg: "its `meta` table has no schema_version".into() }),
         }
     }
 
@@ -438,30 +350,19 @@ impl PostgresStorage {
         let row = self
             .pg
             .borrow_mut()
-            .query_opt(
-                "SELECT value::text FROM meta WHERE key = 'schema_version'",
-                &[],
-            )
+            .query_opt("SELECT value::text FROM meta WHERE key = 'schema_version'", &[])
             .map_err(|e| match self.err(&e) {
                 u @ StoreError::Unavailable { .. } => u,
-                _ => StoreError::NotTessera {
-                    location: self.location.clone(),
-                    msg: format!("its `meta` table is not Tessera's: {}", describe(&e)),
-                },
+                _ => StoreError::NotTessera { location: self.location.clone(), msg: format!("its `meta` table is not Tessera's: {}", describe(&e)) },
             })?;
         match row {
             None => Ok(None),
             Some(r) => {
                 let t: String = r.get(0);
-                t.trim()
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|v| *v >= 0)
-                    .map(Some)
-                    .ok_or_else(|| StoreError::NotTessera {
-                        location: self.location.clone(),
-                        msg: format!("its schema_version `{t}` is not a version number"),
-                    })
+                t.trim().parse::<i64>().ok().filter(|v| *v >= 0).map(Some).ok_or_else(|| StoreError::NotTessera {
+                    location: self.location.clone(),
+                    msg: format!("its schema_version `{t}` is not a version number"),
+                })
             }
         }
     }
@@ -470,26 +371,14 @@ impl PostgresStorage {
     /// at once do not both create it).
     fn migrate(&self) -> Result<(), StoreError> {
         let r = (|| -> Result<(), StoreError> {
-            self.pg
-                .borrow_mut()
-                .client
-                .batch_execute("BEGIN")
-                .map_err(|e| self.err(&e))?;
+            self.pg.borrow_mut().client.batch_execute("BEGIN").map_err(|e| self.err(&e))?;
             self.pg.borrow_mut().client
                 .execute("SELECT pg_advisory_xact_lock(hashtext('tessera-migrate:' || current_schema()))", &[])
                 .map_err(|e| self.err(&e))?;
             let fresh = self.inspect()?;
-            let current = if fresh {
-                0
-            } else {
-                self.read_version()?.unwrap_or(0)
-            };
+            let current = if fresh { 0 } else { self.read_version()?.unwrap_or(0) };
             if current > SCHEMA_VERSION {
-                return Err(StoreError::SchemaTooNew {
-                    location: self.location.clone(),
-                    found: current,
-                    supported: SCHEMA_VERSION,
-                });
+                return Err(StoreError::SchemaTooNew { location: self.location.clone(), found: current, supported: SCHEMA_VERSION });
             }
             if fresh {
                 self.pg
@@ -502,33 +391,15 @@ impl PostgresStorage {
                     .map_err(|e| self.err(&e))?;
             }
             for m in MIGRATIONS.iter().filter(|m| m.version > current) {
-                self.pg
-                    .borrow_mut()
-                    .client
-                    .batch_execute(m.sql)
-                    .map_err(|e| StoreError::Backend {
-                        location: self.location.clone(),
-                        msg: format!(
-                            "migration to schema version {} ({}) failed: {}",
-                            m.version,
-                            m.description,
-                            describe(&e)
-                        ),
-                    })?;
-                self.pg
-                    .borrow_mut()
-                    .client
-                    .execute(
-                        "UPDATE meta SET value = $1 WHERE key = 'schema_version'",
-                        &[&m.version.to_string()],
-                    )
+                self.pg.borrow_mut().client.batch_execute(m.sql).map_err(|e| StoreError::Backend {
+                    location: self.location.clone(),
+                    msg: format!("migration to schema version {} ({}) failed: {}", m.version, m.description, describe(&e)),
+                })?;
+                self.pg.borrow_mut().client
+                    .execute("UPDATE meta SET value = $1 WHERE key = 'schema_version'", &[&m.version.to_string()])
                     .map_err(|e| self.err(&e))?;
             }
-            self.pg
-                .borrow_mut()
-                .client
-                .batch_execute("COMMIT")
-                .map_err(|e| self.err(&e))?;
+            self.pg.borrow_mut().client.batch_execute("COMMIT").map_err(|e| self.err(&e))?;
             Ok(())
         })();
         if r.is_err() {
@@ -538,9 +409,7 @@ impl PostgresStorage {
     }
 
     fn clean(&self, m: String) -> String {
-        self.secrets
-            .iter()
-            .fold(m, |m, s| m.replace(s.as_str(), "***"))
+        self.secrets.iter().fold(m, |m, s| m.replace(s.as_str(), "***"))
     }
 
     /// An error while checking a freshly connected database: the connection being cut (a server shutting down, an
@@ -548,10 +417,7 @@ impl PostgresStorage {
     fn open_error(&self, e: &postgres::Error) -> StoreError {
         match self.err(e) {
             u @ StoreError::Unavailable { .. } => u,
-            _ => StoreError::Open {
-                location: self.location.clone(),
-                msg: self.clean(describe(e)),
-            },
+            _ => StoreError::Open { location: self.location.clone(), msg: self.clean(describe(e)) },
         }
     }
 
@@ -560,56 +426,30 @@ impl PostgresStorage {
     fn err(&self, e: &postgres::Error) -> StoreError {
         let msg = self.clean(describe(e));
         let transient = e.is_closed()
-            || std::error::Error::source(e)
-                .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
+            || std::error::Error::source(e).is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
             || e.code().is_some_and(|c| {
                 c.code().starts_with("08")
-                    || [
-                        SqlState::ADMIN_SHUTDOWN,
-                        SqlState::CRASH_SHUTDOWN,
-                        SqlState::CANNOT_CONNECT_NOW,
-                    ]
-                    .contains(c)
-                    || [
-                        SqlState::T_R_SERIALIZATION_FAILURE,
-                        SqlState::T_R_DEADLOCK_DETECTED,
-                    ]
-                    .contains(c)
+                    || [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW]
+                        .contains(c)
+                    || [SqlState::T_R_SERIALIZATION_FAILURE, SqlState::T_R_DEADLOCK_DETECTED].contains(c)
             });
         if transient {
-            StoreError::Unavailable {
-                location: self.location.clone(),
-                msg,
-            }
+            StoreError::Unavailable { location: self.location.clone(), msg }
         } else {
-            StoreError::Backend {
-                location: self.location.clone(),
-                msg,
-            }
+            StoreError::Backend { location: self.location.clone(), msg }
         }
     }
 
     fn backend_msg(&self, msg: impl Into<String>) -> StoreError {
-        StoreError::Backend {
-            location: self.location.clone(),
-            msg: msg.into(),
-        }
+        StoreError::Backend { location: self.location.clone(), msg: msg.into() }
     }
 
     /// Runs `f` in a transaction; commits on `Ok`, rolls back on `Err`.
     fn tx<T>(&self, f: impl FnOnce(&Self) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        self.pg
-            .borrow_mut()
-            .client
-            .batch_execute("BEGIN")
-            .map_err(|e| self.err(&e))?;
+        self.pg.borrow_mut().client.batch_execute("BEGIN").map_err(|e| self.err(&e))?;
         match f(self) {
             Ok(v) => {
-                self.pg
-                    .borrow_mut()
-                    .client
-                    .batch_execute("COMMIT")
-                    .map_err(|e| self.err(&e))?;
+                self.pg.borrow_mut().client.batch_execute("COMMIT").map_err(|e| self.err(&e))?;
                 Ok(v)
             }
             Err(e) => {
@@ -619,102 +459,49 @@ impl PostgresStorage {
         }
     }
 
-    fn q(
-        &self,
-        sql: &str,
-        p: &[&(dyn postgres::types::ToSql + Sync)],
-    ) -> Result<Vec<Row>, StoreError> {
+    fn q(&self, sql: &str, p: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
         self.pg.borrow_mut().query(sql, p).map_err(|e| self.err(&e))
     }
-    fn q_opt(
-        &self,
-        sql: &str,
-        p: &[&(dyn postgres::types::ToSql + Sync)],
-    ) -> Result<Option<Row>, StoreError> {
-        self.pg
-            .borrow_mut()
-            .query_opt(sql, p)
-            .map_err(|e| self.err(&e))
+    fn q_opt(&self, sql: &str, p: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<Option<Row>, StoreError> {
+        self.pg.borrow_mut().query_opt(sql, p).map_err(|e| self.err(&e))
     }
-    fn q_one(
-        &self,
-        sql: &str,
-        p: &[&(dyn postgres::types::ToSql + Sync)],
-    ) -> Result<Row, StoreError> {
-        self.pg
-            .borrow_mut()
-            .query_one(sql, p)
-            .map_err(|e| self.err(&e))
+    fn q_one(&self, sql: &str, p: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<Row, StoreError> {
+        self.pg.borrow_mut().query_one(sql, p).map_err(|e| self.err(&e))
     }
-    fn exec(
-        &self,
-        sql: &str,
-        p: &[&(dyn postgres::types::ToSql + Sync)],
-    ) -> Result<u64, StoreError> {
-        self.pg
-            .borrow_mut()
-            .execute(sql, p)
-            .map_err(|e| self.err(&e))
+    fn exec(&self, sql: &str, p: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<u64, StoreError> {
+        self.pg.borrow_mut().execute(sql, p).map_err(|e| self.err(&e))
     }
 
     /// Locks the study's row for the rest of the transaction and returns its name; an unknown id is an error.
     fn lock_study(&self, study: i64) -> Result<String, StoreError> {
-        self.q_opt(
-            "SELECT name FROM studies WHERE id = $1 FOR UPDATE",
-            &[&study],
-        )?
-        .map(|r| r.get(0))
-        .ok_or_else(|| self.backend_msg(format!("no study with id {study}")))
+        self.q_opt("SELECT name FROM studies WHERE id = $1 FOR UPDATE", &[&study])?
+            .map(|r| r.get(0))
+            .ok_or_else(|| self.backend_msg(format!("no study with id {study}")))
     }
 
     fn study_name(&self, id: i64) -> String {
-        self.q_opt("SELECT name FROM studies WHERE id = $1", &[&id])
-            .ok()
-            .flatten()
-            .map(|r| r.get(0))
-            .unwrap_or_else(|| format!("#{id}"))
+        self.q_opt("SELECT name FROM studies WHERE id = $1", &[&id]).ok().flatten().map(|r| r.get(0)).unwrap_or_else(|| format!("#{id}"))
     }
 
-    fn corrupt(
-        &self,
-        study: i64,
-        trial: i64,
-        column: &str,
-        why: impl std::fmt::Display,
-    ) -> StoreError {
+    fn corrupt(&self, study: i64, trial: i64, column: &str, why: impl std::fmt::Display) -> StoreError {
         StoreError::Corrupt {
             location: self.location.clone(),
-            msg: format!(
-                "study `{}` trial {trial}, column `{column}`: {why}",
-                self.study_name(study)
-            ),
+            msg: format!("study `{}` trial {trial}, column `{column}`: {why}", self.study_name(study)),
         }
     }
 
     fn trial_from_row(&self, study: i64, r: &Row) -> Result<Trial, StoreError> {
         let number: i64 = r.get(0);
-        let json_err = |col: &str, e: serde_json::Error| {
-            self.corrupt(study, number, col, format!("invalid JSON: {e}"))
-        };
-        let sample: Sample =
-            serde_json::from_str(r.get::<_, &str>(1)).map_err(|e| json_err("sample", e))?;
-        let metrics: Metrics =
-            serde_json::from_str(r.get::<_, &str>(5)).map_err(|e| json_err("metrics", e))?;
-        let profile: Metrics =
-            serde_json::from_str(r.get::<_, &str>(6)).map_err(|e| json_err("profile", e))?;
+        let json_err = |col: &str, e: serde_json::Error| self.corrupt(study, number, col, format!("invalid JSON: {e}"));
+        let sample: Sample = serde_json::from_str(r.get::<_, &str>(1)).map_err(|e| json_err("sample", e))?;
+        let metrics: Metrics = serde_json::from_str(r.get::<_, &str>(5)).map_err(|e| json_err("metrics", e))?;
+        let profile: Metrics = serde_json::from_str(r.get::<_, &str>(6)).map_err(|e| json_err("profile", e))?;
         let state_text: &str = r.get(4);
-        let state = TrialState::parse(state_text).ok_or_else(|| {
-            self.corrupt(
-                study,
-                number,
-                "state",
-                format!("unknown state `{state_text}`"),
-            )
-        })?;
+        let state = TrialState::parse(state_text)
+            .ok_or_else(|| self.corrupt(study, number, "state", format!("unknown state `{state_text}`")))?;
         let retries: i32 = r.get(13);
         Ok(Trial {
-            number: u64::try_from(number)
-                .map_err(|_| self.corrupt(study, number, "number", "negative trial number"))?,
+            number: u64::try_from(number).map_err(|_| self.corrupt(study, number, "number", "negative trial number"))?,
             sample,
             key: r.get(2),
             description: r.get(3),
@@ -727,21 +514,12 @@ impl PostgresStorage {
             wall_seconds: r.get(10),
             sim_seconds: r.get(11),
             worker: r.get(12),
-            retries: u32::try_from(retries)
-                .map_err(|_| self.corrupt(study, number, "retries", "negative"))?,
+            retries: u32::try_from(retries).map_err(|_| self.corrupt(study, number, "retries", "negative"))?,
         })
     }
 
-    fn trials_where(
-        &self,
-        study: i64,
-        sql: &str,
-        p: &[&(dyn postgres::types::ToSql + Sync)],
-    ) -> Result<Vec<Trial>, StoreError> {
-        self.q(sql, p)?
-            .iter()
-            .map(|r| self.trial_from_row(study, r))
-            .collect()
+    fn trials_where(&self, study: i64, sql: &str, p: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<Vec<Trial>, StoreError> {
+        self.q(sql, p)?.iter().map(|r| self.trial_from_row(study, r)).collect()
     }
 
     fn push_event(&self, study: i64, kind: EventKind, trial: i64) -> Result<u64, StoreError> {
@@ -754,19 +532,10 @@ impl PostgresStorage {
     }
 
     fn encode(&self, trial: &Trial) -> Result<(i64, String, String, String), StoreError> {
-        let number = i64::try_from(trial.number).map_err(|_| {
-            self.backend_msg(format!(
-                "trial number {} does not fit in a signed 64-bit integer",
-                trial.number
-            ))
-        })?;
+        let number = i64::try_from(trial.number)
+            .map_err(|_| self.backend_msg(format!("trial number {} does not fit in a signed 64-bit integer", trial.number)))?;
         let json = |v: Result<String, serde_json::Error>, col: &str| {
-            v.map_err(|e| {
-                self.backend_msg(format!(
-                    "cannot serialise column `{col}` of trial {}: {e}",
-                    trial.number
-                ))
-            })
+            v.map_err(|e| self.backend_msg(format!("cannot serialise column `{col}` of trial {}: {e}", trial.number)))
         };
         Ok((
             number,
@@ -776,12 +545,7 @@ impl PostgresStorage {
         ))
     }
 
-    fn insert_trial(
-        &self,
-        study: i64,
-        trial: &Trial,
-        lease: Option<(&str, f64)>,
-    ) -> Result<u64, StoreError> {
+    fn insert_trial(&self, study: i64, trial: &Trial, lease: Option<(&str, f64)>) -> Result<u64, StoreError> {
         let (number, sample, metrics, profile) = self.encode(trial)?;
         let retries = i32::try_from(trial.retries).unwrap_or(i32::MAX);
         let worker = lease.map(|l| l.0).or(trial.worker.as_deref());
@@ -813,9 +577,9 @@ impl PostgresStorage {
             ],
         )
         .map_err(|e| match &e {
-            StoreError::Backend { msg, .. } if msg.contains("trials_pkey") => self.backend_msg(
-                format!("trial {} of study #{study} exists already", trial.number),
-            ),
+            StoreError::Backend { msg, .. } if msg.contains("trials_pkey") => {
+                self.backend_msg(format!("trial {} of study #{study} exists already", trial.number))
+            }
             _ => e,
         })?;
         let seq = self.push_event(study, EventKind::Ask, number)?;
@@ -827,13 +591,7 @@ impl PostgresStorage {
 
     /// Replaces an unfinished trial (any holder when `worker` is `None`; else only while running under `worker`,
     /// renewing the lease by `lease_seconds`). Returns whether a row changed; appends the tell event.
-    fn update_trial(
-        &self,
-        study: i64,
-        trial: &Trial,
-        worker: Option<&str>,
-        lease_seconds: Option<f64>,
-    ) -> Result<bool, StoreError> {
+    fn update_trial(&self, study: i64, trial: &Trial, worker: Option<&str>, lease_seconds: Option<f64>) -> Result<bool, StoreError> {
         let (number, sample, metrics, profile) = self.encode(trial)?;
         let changed = match worker {
             Some(w) => self.exec(
@@ -895,51 +653,32 @@ impl PostgresStorage {
         let sql = format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = $1 AND number = $2");
         match self.q_opt(&sql, &[&study, &(number as i64)]) {
             Ok(Some(r)) => match self.trial_from_row(study, &r) {
-                Ok(t) if t.state.is_finished() => StoreError::Frozen {
-                    study: self.study_name(study),
-                    trial: number,
-                    state: t.state,
-                },
+                Ok(t) if t.state.is_finished() => StoreError::Frozen { study: self.study_name(study), trial: number, state: t.state },
                 Ok(t) => lease_lost(&self.study_name(study), &t, worker),
                 Err(e) => e,
             },
-            Ok(None) => {
-                self.backend_msg(format!("trial {number} of study #{study} does not exist"))
-            }
+            Ok(None) => self.backend_msg(format!("trial {number} of study #{study} does not exist")),
             Err(e) => e,
         }
     }
 
     fn read_events(&self, study: i64, after: u64) -> Result<Vec<Event>, StoreError> {
-        self.q(
-            "SELECT seq, kind, trial FROM events WHERE study_id = $1 AND seq > $2 ORDER BY seq",
-            &[&study, &(after as i64)],
-        )?
-        .iter()
-        .map(|r| {
-            let (seq, kind, trial): (i64, &str, i64) = (r.get(0), r.get(1), r.get(2));
-            let kind = EventKind::parse(kind).ok_or_else(|| StoreError::Corrupt {
-                location: self.location.clone(),
-                msg: format!(
-                    "study `{}` event {seq}: unknown kind `{kind}`",
-                    self.study_name(study)
-                ),
-            })?;
-            Ok(Event {
-                seq: seq as u64,
-                kind,
-                trial: trial as u64,
+        self.q("SELECT seq, kind, trial FROM events WHERE study_id = $1 AND seq > $2 ORDER BY seq", &[&study, &(after as i64)])?
+            .iter()
+            .map(|r| {
+                let (seq, kind, trial): (i64, &str, i64) = (r.get(0), r.get(1), r.get(2));
+                let kind = EventKind::parse(kind).ok_or_else(|| StoreError::Corrupt {
+                    location: self.location.clone(),
+                    msg: format!("study `{}` event {seq}: unknown kind `{kind}`", self.study_name(study)),
+                })?;
+                Ok(Event { seq: seq as u64, kind, trial: trial as u64 })
             })
-        })
-        .collect()
+            .collect()
     }
 
     fn counts(&self, study: i64) -> Result<BTreeMap<String, u64>, StoreError> {
         Ok(self
-            .q(
-                "SELECT state, count(*) FROM trials WHERE study_id = $1 GROUP BY state",
-                &[&study],
-            )?
+            .q("SELECT state, count(*) FROM trials WHERE study_id = $1 GROUP BY state", &[&study])?
             .iter()
             .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1) as u64))
             .collect())
@@ -960,39 +699,23 @@ impl Storage for PostgresStorage {
             }
             Ok((id, stored, created_at))
         })?;
-        Ok(StudyInfo {
-            id,
-            name: name.into(),
-            config: stored,
-            created_at,
-            counts: self.counts(id)?,
-        })
+        Ok(StudyInfo { id, name: name.into(), config: stored, created_at, counts: self.counts(id)? })
     }
 
     fn put_trial(&mut self, study: i64, trial: &Trial) -> Result<(), StoreError> {
         self.tx(|s| {
             let name = s.lock_study(study)?;
             let (number, ..) = s.encode(trial)?;
-            let state = s.q_opt(
-                "SELECT state FROM trials WHERE study_id = $1 AND number = $2",
-                &[&study, &number],
-            )?;
+            let state = s.q_opt("SELECT state FROM trials WHERE study_id = $1 AND number = $2", &[&study, &number])?;
             match state.map(|r| r.get::<_, String>(0)) {
                 None => s.insert_trial(study, trial, None).map(|_| ()),
                 Some(st) => match TrialState::parse(&st) {
-                    Some(st) if st.is_finished() => Err(StoreError::Frozen {
-                        study: name,
-                        trial: trial.number,
-                        state: st,
-                    }),
+                    Some(st) if st.is_finished() => Err(StoreError::Frozen { study: name, trial: trial.number, state: st }),
                     Some(_) => {
                         if s.update_trial(study, trial, None, None)? {
                             Ok(())
                         } else {
-                            Err(s.backend_msg(format!(
-                                "trial {} of study #{study} was not written",
-                                trial.number
-                            )))
+                            Err(s.backend_msg(format!("trial {} of study #{study} was not written", trial.number)))
                         }
                     }
                     None => Err(s.corrupt(study, number, "state", format!("unknown state `{st}`"))),
@@ -1002,11 +725,7 @@ impl Storage for PostgresStorage {
     }
 
     fn trials(&self, study: i64) -> Result<Vec<Trial>, StoreError> {
-        self.trials_where(
-            study,
-            &format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = $1 ORDER BY number"),
-            &[&study],
-        )
+        self.trials_where(study, &format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = $1 ORDER BY number"), &[&study])
     }
 
     fn studies(&self) -> Result<Vec<StudyInfo>, StoreError> {
@@ -1020,20 +739,11 @@ impl Storage for PostgresStorage {
         for r in rows {
             let id: i64 = r.get(0);
             if out.last().is_none_or(|s| s.id != id) {
-                out.push(StudyInfo {
-                    id,
-                    name: r.get(1),
-                    config: r.get(2),
-                    created_at: r.get(3),
-                    counts: BTreeMap::new(),
-                });
+                out.push(StudyInfo { id, name: r.get(1), config: r.get(2), created_at: r.get(3), counts: BTreeMap::new() });
             }
             let state: Option<String> = r.get(4);
             if let Some(state) = state {
-                out.last_mut()
-                    .expect("pushed above")
-                    .counts
-                    .insert(state, r.get::<_, i64>(5) as u64);
+                out.last_mut().expect("pushed above").counts.insert(state, r.get::<_, i64>(5) as u64);
             }
         }
         Ok(out)
@@ -1051,13 +761,7 @@ impl Storage for PostgresStorage {
         true
     }
 
-    fn next_trial(
-        &mut self,
-        study: i64,
-        lease: &Lease,
-        cursor: u64,
-        ask: &mut AskFn<'_>,
-    ) -> Result<Next, StoreError> {
+    fn next_trial(&mut self, study: i64, lease: &Lease, cursor: u64, ask: &mut AskFn<'_>) -> Result<Next, StoreError> {
         self.tx(|s| {
             s.lock_study(study)?;
             // Expired leases: lock those rows (a heartbeat that renewed one first makes it drop out of the WHERE).
@@ -1185,20 +889,13 @@ impl Storage for PostgresStorage {
         )
         .map(|_| ())
         .map_err(|e| match &e {
-            StoreError::Backend { msg, .. } if msg.contains("foreign key") => {
-                self.backend_msg(format!("no study with id {study}"))
-            }
+            StoreError::Backend { msg, .. } if msg.contains("foreign key") => self.backend_msg(format!("no study with id {study}")),
             _ => e,
         })
     }
 
     fn study_attr(&self, study: i64, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .q_opt(
-                "SELECT value FROM study_attrs WHERE study_id = $1 AND key = $2",
-                &[&study, &key],
-            )?
-            .map(|r| r.get(0)))
+        Ok(self.q_opt("SELECT value FROM study_attrs WHERE study_id = $1 AND key = $2", &[&study, &key])?.map(|r| r.get(0)))
     }
 
     /// One transaction; rows go in batches of 2,000 through `unnest` (two statements per batch, not one per row).
@@ -1317,43 +1014,19 @@ mod tests {
 
     #[test]
     fn urls_are_redacted() {
-        assert_eq!(
-            redact("postgres://ada:s3cr3t@db.example:5433/nas?schema=x"),
-            "postgres://ada@db.example:5433/nas?schema=x"
-        );
-        assert_eq!(
-            redact("postgresql://ada@localhost/nas"),
-            "postgresql://ada@localhost/nas"
-        );
-        assert_eq!(
-            redact("postgres://localhost/nas?user=ada&password=pw"),
-            "postgres://localhost/nas?user=ada&password=***"
-        );
+        assert_eq!(redact("postgres://ada:s3cr3t@db.example:5433/nas?schema=x"), "postgres://ada@db.example:5433/nas?schema=x");
+        assert_eq!(redact("postgresql://ada@localhost/nas"), "postgresql://ada@localhost/nas");
+        assert_eq!(redact("postgres://localhost/nas?user=ada&password=pw"), "postgres://localhost/nas?user=ada&password=***");
         assert_eq!(redact("postgres://a:b:c@h/d"), "postgres://a@h/d");
-        assert_eq!(
-            password_of("postgres://ada:s3cr3t@h/d").as_deref(),
-            Some("s3cr3t")
-        );
-        assert_eq!(
-            password_of("postgres://h/d?password=pw&x=1").as_deref(),
-            Some("pw")
-        );
+        assert_eq!(password_of("postgres://ada:s3cr3t@h/d").as_deref(), Some("s3cr3t"));
+        assert_eq!(password_of("postgres://h/d?password=pw&x=1").as_deref(), Some("pw"));
         assert_eq!(password_of("postgres://ada@h/d"), None);
     }
 
     #[test]
     fn schema_parameter_is_ours() {
-        assert_eq!(
-            take_schema("postgres://h/d?schema=s1"),
-            ("postgres://h/d".into(), Some("s1".into()))
-        );
-        assert_eq!(
-            take_schema("postgres://h/d?sslmode=disable&schema=s1"),
-            ("postgres://h/d?sslmode=disable".into(), Some("s1".into()))
-        );
-        assert_eq!(
-            take_schema("postgres://h/d"),
-            ("postgres://h/d".into(), None)
-        );
+        assert_eq!(take_schema("postgres://h/d?schema=s1"), ("postgres://h/d".into(), Some("s1".into())));
+        assert_eq!(take_schema("postgres://h/d?sslmode=disable&schema=s1"), ("postgres://h/d?sslmode=disable".into(), Some("s1".into())));
+        assert_eq!(take_schema("postgres://h/d"), ("postgres://h/d".into(), None));
     }
 }

@@ -1,18 +1,13 @@
 //! The SQLite storage: one file, shared by any number of processes on one machine.
 
-use rusqlite::{
-    named_params, Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior,
-};
+use rusqlite::{named_params, Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tessera_core::storage::{lease_failure_message, lease_lost, now};
-use tessera_core::{
-    AskFn, Event, EventKind, Lease, Metrics, NewEvents, Next, Sample, Storage, StoreError,
-    StudyInfo, Trial, TrialState,
-};
+use tessera_core::{AskFn, Event, EventKind, Lease, Metrics, NewEvents, Next, Sample, Storage, StoreError, StudyInfo, Trial, TrialState};
 
 /// One step of the schema. Migration `i` (0-based) takes a database from version `i` to version `i + 1`.
 #[derive(Clone, Copy, Debug)]
@@ -119,9 +114,7 @@ pub struct SqliteStorage {
 
 impl std::fmt::Debug for SqliteStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStorage")
-            .field("location", &self.location)
-            .finish()
+        f.debug_struct("SqliteStorage").field("location", &self.location).finish()
     }
 }
 
@@ -145,11 +138,7 @@ impl SqliteStorage {
     pub fn in_memory() -> Result<Self, StoreError> {
         let location = ":memory:".to_string();
         let conn = Connection::open_in_memory().map_err(|e| open_err(&location, e))?;
-        let mut s = SqliteStorage {
-            conn,
-            location,
-            path: None,
-        };
+        let mut s = SqliteStorage { conn, location, path: None };
         s.init(true)?;
         Ok(s)
     }
@@ -160,9 +149,7 @@ impl SqliteStorage {
         if !["OFF", "NORMAL", "FULL", "EXTRA"].contains(&mode.to_ascii_uppercase().as_str()) {
             return Err(self.backend(format!("unknown synchronous mode `{mode}` (NORMAL, FULL)")));
         }
-        self.conn
-            .execute_batch(&format!("PRAGMA synchronous = {mode}"))
-            .map_err(|e| self.err(e))
+        self.conn.execute_batch(&format!("PRAGMA synchronous = {mode}")).map_err(|e| self.err(e))
     }
 
     /// The file, or `None` for an in-memory database.
@@ -172,34 +159,20 @@ impl SqliteStorage {
 
     /// The schema version stored in the database (equal to [`SCHEMA_VERSION`] after a successful open).
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        read_version(&self.conn, &self.location)?
-            .ok_or_else(|| self.backend("schema_version is missing"))
+        read_version(&self.conn, &self.location)?.ok_or_else(|| self.backend("schema_version is missing"))
     }
 
     fn open_impl(path: &Path, create: bool) -> Result<Self, StoreError> {
         let location = path.display().to_string();
         let len = match std::fs::metadata(path) {
-            Ok(m) if m.is_dir() => {
-                return Err(StoreError::Open {
-                    location,
-                    msg: "it is a directory".into(),
-                })
-            }
+            Ok(m) if m.is_dir() => return Err(StoreError::Open { location, msg: "it is a directory".into() }),
             Ok(m) => Some(m.len()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => {
-                return Err(StoreError::Open {
-                    location,
-                    msg: e.to_string(),
-                })
-            }
+            Err(e) => return Err(StoreError::Open { location, msg: e.to_string() }),
         };
         match len {
             None if !create => {
-                return Err(StoreError::Open {
-                    location,
-                    msg: "no such file (create it with a run first)".into(),
-                })
+                return Err(StoreError::Open { location, msg: "no such file (create it with a run first)".into() })
             }
             // Look before SQLite touches anything: a text file must stay byte-identical.
             Some(n) if n > 0 => check_header(path, &location)?,
@@ -210,11 +183,7 @@ impl SqliteStorage {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
         let conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(&location, e))?;
-        let mut s = SqliteStorage {
-            conn,
-            location,
-            path: Some(path.to_path_buf()),
-        };
+        let mut s = SqliteStorage { conn, location, path: Some(path.to_path_buf()) };
         s.init(create)?;
         Ok(s)
     }
@@ -222,9 +191,7 @@ impl SqliteStorage {
     /// Checks what the file holds, then sets the connection up and migrates.
     fn init(&mut self, create: bool) -> Result<(), StoreError> {
         let loc = self.location.clone();
-        self.conn
-            .busy_timeout(BUSY_TIMEOUT)
-            .map_err(|e| open_err(&loc, e))?;
+        self.conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| open_err(&loc, e))?;
         // Every statement of the worker protocol stays prepared (the default cache of 16 would evict some each trip).
         self.conn.set_prepared_statement_cache_capacity(64);
         // Read-only inspection first: nothing is written to a file that turns out not to be ours.
@@ -239,36 +206,19 @@ impl SqliteStorage {
             }
         }
         if fresh && !create {
-            return Err(StoreError::NotTessera {
-                location: loc,
-                msg: "the database is empty (no Tessera schema)".into(),
-            });
+            return Err(StoreError::NotTessera { location: loc, msg: "the database is empty (no Tessera schema)".into() });
         }
-        let version = if fresh {
-            0
-        } else {
-            read_version(&self.conn, &loc)?.unwrap_or(0)
-        };
+        let version = if fresh { 0 } else { read_version(&self.conn, &loc)?.unwrap_or(0) };
         if version > SCHEMA_VERSION {
-            return Err(StoreError::SchemaTooNew {
-                location: loc,
-                found: version,
-                supported: SCHEMA_VERSION,
-            });
+            return Err(StoreError::SchemaTooNew { location: loc, found: version, supported: SCHEMA_VERSION });
         }
         if self.path.is_some() {
             // Switching to WAL needs a moment alone with the file; SQLite reports "locked" at once, without its
             // busy handler, when another connection is opening the same new file. Retry within the busy timeout.
-            let mode: String = retry_busy(|| {
-                self.conn
-                    .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            })
-            .map_err(|e| open_err(&loc, e))?;
+            let mode: String =
+                retry_busy(|| self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))).map_err(|e| open_err(&loc, e))?;
             if !mode.eq_ignore_ascii_case("wal") {
-                return Err(StoreError::Open {
-                    location: loc,
-                    msg: format!("cannot switch to WAL mode (mode is {mode})"),
-                });
+                return Err(StoreError::Open { location: loc, msg: format!("cannot switch to WAL mode (mode is {mode})") });
             }
         }
         self.conn
@@ -285,22 +235,11 @@ impl SqliteStorage {
     /// so opening one takes no write lock.
     fn migrate(&mut self) -> Result<(), StoreError> {
         let loc = self.location.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| backend(&loc, e))?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| backend(&loc, e))?;
         let fresh = inspect(&tx, &loc)?;
-        let current = if fresh {
-            0
-        } else {
-            read_version(&tx, &loc)?.unwrap_or(0)
-        };
+        let current = if fresh { 0 } else { read_version(&tx, &loc)?.unwrap_or(0) };
         if current > SCHEMA_VERSION {
-            return Err(StoreError::SchemaTooNew {
-                location: loc,
-                found: current,
-                supported: SCHEMA_VERSION,
-            });
+            return Err(StoreError::SchemaTooNew { location: loc, found: current, supported: SCHEMA_VERSION });
         }
         if current == SCHEMA_VERSION {
             return Ok(()); // dropping `tx` rolls the (empty) transaction back
@@ -316,25 +255,16 @@ impl SqliteStorage {
         for m in MIGRATIONS.iter().filter(|m| m.version > current) {
             tx.execute_batch(m.sql).map_err(|e| StoreError::Backend {
                 location: loc.clone(),
-                msg: format!(
-                    "migration to schema version {} ({}) failed: {e}",
-                    m.version, m.description
-                ),
+                msg: format!("migration to schema version {} ({}) failed: {e}", m.version, m.description),
             })?;
-            tx.execute(
-                "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
-                [m.version.to_string()],
-            )
-            .map_err(|e| backend(&loc, e))?;
+            tx.execute("UPDATE meta SET value = ?1 WHERE key = 'schema_version'", [m.version.to_string()])
+                .map_err(|e| backend(&loc, e))?;
         }
         tx.commit().map_err(|e| backend(&loc, e))
     }
 
     fn backend(&self, msg: impl Into<String>) -> StoreError {
-        StoreError::Backend {
-            location: self.location.clone(),
-            msg: msg.into(),
-        }
+        StoreError::Backend { location: self.location.clone(), msg: msg.into() }
     }
 
     fn err(&self, e: rusqlite::Error) -> StoreError {
@@ -343,9 +273,7 @@ impl SqliteStorage {
 
     fn study_name(&self, id: i64) -> String {
         self.conn
-            .query_row("SELECT name FROM studies WHERE id = ?1", [id], |r| {
-                r.get::<_, String>(0)
-            })
+            .query_row("SELECT name FROM studies WHERE id = ?1", [id], |r| r.get::<_, String>(0))
             .unwrap_or_else(|_| format!("#{id}"))
     }
 
@@ -355,26 +283,15 @@ impl SqliteStorage {
             .prepare_cached("SELECT state, count(*) FROM trials WHERE study_id = ?1 GROUP BY state")
             .map_err(|e| self.err(e))?;
         let rows = st
-            .query_map([study], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
-            })
+            .query_map([study], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    fn corrupt(
-        &self,
-        study: i64,
-        trial: i64,
-        column: &str,
-        why: impl std::fmt::Display,
-    ) -> StoreError {
+    fn corrupt(&self, study: i64, trial: i64, column: &str, why: impl std::fmt::Display) -> StoreError {
         StoreError::Corrupt {
             location: self.location.clone(),
-            msg: format!(
-                "study `{}` trial {trial}, column `{column}`: {why}",
-                self.study_name(study)
-            ),
+            msg: format!("study `{}` trial {trial}, column `{column}`: {why}", self.study_name(study)),
         }
     }
 
@@ -383,34 +300,19 @@ impl SqliteStorage {
         // 8 started_at, 9 finished_at, 10 wall_seconds, 11 sim_seconds, 12 worker, 13 retries (see TRIAL_COLUMNS).
         let number: i64 = r.get(0).map_err(|e| self.err(e))?;
         let text = |i: usize, col: &str| -> Result<&str, StoreError> {
-            r.get_ref(i)
-                .and_then(|v| v.as_str().map_err(Into::into))
-                .map_err(|e| self.corrupt(study, number, col, e))
+            r.get_ref(i).and_then(|v| v.as_str().map_err(Into::into)).map_err(|e| self.corrupt(study, number, col, e))
         };
         let real = |i: usize, col: &str| -> Result<Option<f64>, StoreError> {
-            r.get::<_, Option<f64>>(i)
-                .map_err(|e| self.corrupt(study, number, col, e))
+            r.get::<_, Option<f64>>(i).map_err(|e| self.corrupt(study, number, col, e))
         };
-        let json_err = |col: &str, e: serde_json::Error| {
-            self.corrupt(study, number, col, format!("invalid JSON: {e}"))
-        };
-        let sample: Sample =
-            serde_json::from_str(text(1, "sample")?).map_err(|e| json_err("sample", e))?;
-        let metrics: Metrics =
-            serde_json::from_str(text(5, "metrics")?).map_err(|e| json_err("metrics", e))?;
-        let profile: Metrics =
-            serde_json::from_str(text(6, "profile")?).map_err(|e| json_err("profile", e))?;
+        let json_err = |col: &str, e: serde_json::Error| self.corrupt(study, number, col, format!("invalid JSON: {e}"));
+        let sample: Sample = serde_json::from_str(text(1, "sample")?).map_err(|e| json_err("sample", e))?;
+        let metrics: Metrics = serde_json::from_str(text(5, "metrics")?).map_err(|e| json_err("metrics", e))?;
+        let profile: Metrics = serde_json::from_str(text(6, "profile")?).map_err(|e| json_err("profile", e))?;
         let state_text = text(4, "state")?;
-        let state = TrialState::parse(state_text).ok_or_else(|| {
-            self.corrupt(
-                study,
-                number,
-                "state",
-                format!("unknown state `{state_text}`"),
-            )
-        })?;
-        let number = u64::try_from(number)
-            .map_err(|_| self.corrupt(study, number, "number", "negative trial number"))?;
+        let state = TrialState::parse(state_text)
+            .ok_or_else(|| self.corrupt(study, number, "state", format!("unknown state `{state_text}`")))?;
+        let number = u64::try_from(number).map_err(|_| self.corrupt(study, number, "number", "negative trial number"))?;
         Ok(Trial {
             number,
             sample,
@@ -419,28 +321,17 @@ impl SqliteStorage {
             state,
             metrics,
             profile,
-            error: r
-                .get::<_, Option<String>>(7)
-                .map_err(|e| self.corrupt(study, number as i64, "error", e))?,
+            error: r.get::<_, Option<String>>(7).map_err(|e| self.corrupt(study, number as i64, "error", e))?,
             started_at: real(8, "started_at")?,
             finished_at: real(9, "finished_at")?,
             wall_seconds: real(10, "wall_seconds")?.unwrap_or(f64::NAN),
             sim_seconds: real(11, "sim_seconds")?.unwrap_or(f64::NAN),
-            worker: r
-                .get::<_, Option<String>>(12)
-                .map_err(|e| self.corrupt(study, number as i64, "worker", e))?,
+            worker: r.get::<_, Option<String>>(12).map_err(|e| self.corrupt(study, number as i64, "worker", e))?,
             retries: r
                 .get::<_, i64>(13)
                 .ok()
                 .and_then(|v| u32::try_from(v).ok())
-                .ok_or_else(|| {
-                    self.corrupt(
-                        study,
-                        number as i64,
-                        "retries",
-                        "not a small non-negative integer",
-                    )
-                })?,
+                .ok_or_else(|| self.corrupt(study, number as i64, "retries", "not a small non-negative integer"))?,
         })
     }
 }
@@ -460,24 +351,14 @@ struct Row13 {
 impl SqliteStorage {
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction (the database's write lock is taken at once, so two workers never
     /// interleave their reads and writes); commits on `Ok`, rolls back on `Err`.
-    fn immediate<T>(
-        &mut self,
-        f: impl FnOnce(&Self) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
+    fn immediate<T>(&mut self, f: impl FnOnce(&Self) -> Result<T, StoreError>) -> Result<T, StoreError> {
         if !self.conn.is_autocommit() {
             // A previous transaction was cut short (a panic in a closure): start clean.
             let _ = self.conn.execute_batch("ROLLBACK");
         }
-        self.conn
-            .prepare_cached("BEGIN IMMEDIATE")
-            .and_then(|mut st| st.execute([]))
-            .map_err(|e| self.err(e))?;
+        self.conn.prepare_cached("BEGIN IMMEDIATE").and_then(|mut st| st.execute([])).map_err(|e| self.err(e))?;
         match f(self) {
-            Ok(v) => match self
-                .conn
-                .prepare_cached("COMMIT")
-                .and_then(|mut st| st.execute([]))
-            {
+            Ok(v) => match self.conn.prepare_cached("COMMIT").and_then(|mut st| st.execute([])) {
                 Ok(_) => Ok(v),
                 Err(e) => {
                     let _ = self.conn.execute_batch("ROLLBACK");
@@ -492,19 +373,10 @@ impl SqliteStorage {
     }
 
     fn encode(&self, trial: &Trial) -> Result<Row13, StoreError> {
-        let number = i64::try_from(trial.number).map_err(|_| {
-            self.backend(format!(
-                "trial number {} does not fit in a signed 64-bit integer",
-                trial.number
-            ))
-        })?;
+        let number = i64::try_from(trial.number)
+            .map_err(|_| self.backend(format!("trial number {} does not fit in a signed 64-bit integer", trial.number)))?;
         let json = |v: Result<String, serde_json::Error>, col: &str| {
-            v.map_err(|e| {
-                self.backend(format!(
-                    "cannot serialise column `{col}` of trial {}: {e}",
-                    trial.number
-                ))
-            })
+            v.map_err(|e| self.backend(format!("cannot serialise column `{col}` of trial {}: {e}", trial.number)))
         };
         Ok(Row13 {
             number,
@@ -518,57 +390,37 @@ impl SqliteStorage {
     fn push_event(&self, study: i64, kind: EventKind, trial: i64) -> Result<u64, StoreError> {
         let seq: i64 = self
             .conn
-            .prepare_cached(
-                "UPDATE studies SET event_seq = event_seq + 1 WHERE id = ?1 RETURNING event_seq",
-            )
+            .prepare_cached("UPDATE studies SET event_seq = event_seq + 1 WHERE id = ?1 RETURNING event_seq")
             .and_then(|mut st| st.query_row([study], |r| r.get(0)))
             .map_err(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => {
-                    self.backend(format!("no study with id {study}"))
-                }
+                rusqlite::Error::QueryReturnedNoRows => self.backend(format!("no study with id {study}")),
                 e => self.err(e),
             })?;
         self.conn
-            .prepare_cached(
-                "INSERT INTO events (study_id, seq, kind, trial) VALUES (?1, ?2, ?3, ?4)",
-            )
+            .prepare_cached("INSERT INTO events (study_id, seq, kind, trial) VALUES (?1, ?2, ?3, ?4)")
             .and_then(|mut st| st.execute(rusqlite::params![study, seq, kind.as_str(), trial]))
             .map_err(|e| self.err(e))?;
         Ok(seq as u64)
     }
 
     /// The stored state of a trial (inside a transaction), `None` when absent.
-    fn state_of(
-        &self,
-        study: i64,
-        number: i64,
-    ) -> Result<Option<(TrialState, Option<String>)>, StoreError> {
+    fn state_of(&self, study: i64, number: i64) -> Result<Option<(TrialState, Option<String>)>, StoreError> {
         let row: Option<(String, Option<String>)> = self
             .conn
             .prepare_cached("SELECT state, worker FROM trials WHERE study_id = ?1 AND number = ?2")
-            .and_then(|mut st| {
-                st.query_row([study, number], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()
-            })
+            .and_then(|mut st| st.query_row([study, number], |r| Ok((r.get(0)?, r.get(1)?))).optional())
             .map_err(|e| self.err(e))?;
         match row {
             None => Ok(None),
             Some((s, w)) => {
-                let state = TrialState::parse(&s).ok_or_else(|| {
-                    self.corrupt(study, number, "state", format!("unknown state `{s}`"))
-                })?;
+                let state = TrialState::parse(&s).ok_or_else(|| self.corrupt(study, number, "state", format!("unknown state `{s}`")))?;
                 Ok(Some((state, w)))
             }
         }
     }
 
     /// Inserts a new trial (inside a transaction) with its ask (and tell) events; `lease`: worker and lease end.
-    fn insert_trial(
-        &self,
-        study: i64,
-        trial: &Trial,
-        lease: Option<(&str, f64)>,
-    ) -> Result<u64, StoreError> {
+    fn insert_trial(&self, study: i64, trial: &Trial, lease: Option<(&str, f64)>) -> Result<u64, StoreError> {
         let enc = self.encode(trial)?;
         let r = self
             .conn
@@ -600,18 +452,11 @@ impl SqliteStorage {
             });
         match r {
             Ok(_) => {}
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
-            {
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
                 return Err(self.backend(format!("no study with id {study}")))
             }
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
-            {
-                return Err(self.backend(format!(
-                    "trial {} of study #{study} exists already",
-                    trial.number
-                )))
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                return Err(self.backend(format!("trial {} of study #{study} exists already", trial.number)))
             }
             Err(e) => return Err(self.err(e)),
         }
@@ -625,13 +470,7 @@ impl SqliteStorage {
     /// Replaces an unfinished trial's fields (inside a transaction), appending a tell event when it becomes
     /// finished. `worker`: only while running under this worker (then the lease is renewed to `lease_until`).
     /// Returns whether a row changed.
-    fn update_trial(
-        &self,
-        study: i64,
-        trial: &Trial,
-        worker: Option<&str>,
-        lease_until: Option<f64>,
-    ) -> Result<bool, StoreError> {
+    fn update_trial(&self, study: i64, trial: &Trial, worker: Option<&str>, lease_until: Option<f64>) -> Result<bool, StoreError> {
         let enc = self.encode(trial)?;
         let sql = if worker.is_some() {
             "UPDATE trials SET sample = :sample, key = :key, description = :description, state = :state,
@@ -686,19 +525,10 @@ impl SqliteStorage {
         let n = number as i64;
         let read = self
             .conn
-            .prepare_cached(&format!(
-                "SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1 AND number = ?2"
-            ))
-            .and_then(|mut st| {
-                st.query_row([study, n], |r| Ok(self.trial_from_row(study, r)))
-                    .optional()
-            });
+            .prepare_cached(&format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1 AND number = ?2"))
+            .and_then(|mut st| st.query_row([study, n], |r| Ok(self.trial_from_row(study, r))).optional());
         match read {
-            Ok(Some(Ok(t))) if t.state.is_finished() => StoreError::Frozen {
-                study: self.study_name(study),
-                trial: number,
-                state: t.state,
-            },
+            Ok(Some(Ok(t))) if t.state.is_finished() => StoreError::Frozen { study: self.study_name(study), trial: number, state: t.state },
             Ok(Some(Ok(t))) => lease_lost(&self.study_name(study), &t, worker),
             Ok(Some(Err(e))) => e,
             Ok(None) => self.backend(format!("trial {number} of study #{study} does not exist")),
@@ -706,12 +536,7 @@ impl SqliteStorage {
         }
     }
 
-    fn query_trials(
-        &self,
-        study: i64,
-        sql: &str,
-        params: &[&dyn rusqlite::ToSql],
-    ) -> Result<Vec<Trial>, StoreError> {
+    fn query_trials(&self, study: i64, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Trial>, StoreError> {
         let mut st = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
         let mut rows = st.query(params).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
@@ -724,32 +549,18 @@ impl SqliteStorage {
     fn read_events(&self, study: i64, after: u64) -> Result<Vec<Event>, StoreError> {
         let mut st = self
             .conn
-            .prepare_cached(
-                "SELECT seq, kind, trial FROM events WHERE study_id = ?1 AND seq > ?2 ORDER BY seq",
-            )
+            .prepare_cached("SELECT seq, kind, trial FROM events WHERE study_id = ?1 AND seq > ?2 ORDER BY seq")
             .map_err(|e| self.err(e))?;
-        let mut rows = st
-            .query(rusqlite::params![study, after as i64])
-            .map_err(|e| self.err(e))?;
+        let mut rows = st.query(rusqlite::params![study, after as i64]).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let (seq, kind, trial): (i64, String, i64) = (
-                r.get(0).map_err(|e| self.err(e))?,
-                r.get(1).map_err(|e| self.err(e))?,
-                r.get(2).map_err(|e| self.err(e))?,
-            );
+            let (seq, kind, trial): (i64, String, i64) =
+                (r.get(0).map_err(|e| self.err(e))?, r.get(1).map_err(|e| self.err(e))?, r.get(2).map_err(|e| self.err(e))?);
             let kind = EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
                 location: self.location.clone(),
-                msg: format!(
-                    "study `{}` event {seq}: unknown kind `{kind}`",
-                    self.study_name(study)
-                ),
+                msg: format!("study `{}` event {seq}: unknown kind `{kind}`", self.study_name(study)),
             })?;
-            out.push(Event {
-                seq: seq as u64,
-                kind,
-                trial: trial as u64,
-            });
+            out.push(Event { seq: seq as u64, kind, trial: trial as u64 });
         }
         Ok(out)
     }
@@ -794,50 +605,27 @@ impl SqliteStorage {
             .prepare_cached("SELECT id FROM studies WHERE id = ?1")
             .and_then(|mut st| st.query_row([study], |r| r.get(0)).optional())
             .map_err(|e| self.err(e))?;
-        found
-            .map(|_| ())
-            .ok_or_else(|| self.backend(format!("no study with id {study}")))
+        found.map(|_| ()).ok_or_else(|| self.backend(format!("no study with id {study}")))
     }
 }
 
 impl Storage for SqliteStorage {
     fn open_study(&mut self, name: &str, config: &str) -> Result<StudyInfo, StoreError> {
         let loc = self.location.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| backend(&loc, e))?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| backend(&loc, e))?;
         tx.prepare_cached("INSERT INTO studies (name, config, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING")
             .and_then(|mut st| st.execute(rusqlite::params![name, config, now()]))
             .map_err(|e| backend(&loc, e))?;
         let (id, stored, created_at) = tx
             .prepare_cached("SELECT id, config, created_at FROM studies WHERE name = ?1")
-            .and_then(|mut st| {
-                st.query_row([name], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, f64>(2)?,
-                    ))
-                })
-            })
+            .and_then(|mut st| st.query_row([name], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, f64>(2)?))))
             .map_err(|e| backend(&loc, e))?;
         if stored != config {
             // Nothing was inserted (the name existed); dropping `tx` rolls back.
-            return Err(StoreError::ConfigMismatch {
-                study: name.into(),
-                stored,
-                now: config.into(),
-            });
+            return Err(StoreError::ConfigMismatch { study: name.into(), stored, now: config.into() });
         }
         tx.commit().map_err(|e| backend(&loc, e))?;
-        Ok(StudyInfo {
-            id,
-            name: name.into(),
-            config: stored,
-            created_at,
-            counts: self.counts(id)?,
-        })
+        Ok(StudyInfo { id, name: name.into(), config: stored, created_at, counts: self.counts(id)? })
     }
 
     fn put_trial(&mut self, study: i64, trial: &Trial) -> Result<(), StoreError> {
@@ -845,19 +633,14 @@ impl Storage for SqliteStorage {
             let number = s.encode(trial)?.number;
             match s.state_of(study, number)? {
                 None => s.insert_trial(study, trial, None).map(|_| ()),
-                Some((state, _)) if state.is_finished() => Err(StoreError::Frozen {
-                    study: s.study_name(study),
-                    trial: trial.number,
-                    state,
-                }),
+                Some((state, _)) if state.is_finished() => {
+                    Err(StoreError::Frozen { study: s.study_name(study), trial: trial.number, state })
+                }
                 Some(_) => {
                     if s.update_trial(study, trial, None, None)? {
                         Ok(())
                     } else {
-                        Err(s.backend(format!(
-                            "trial {} of study #{study} was not written",
-                            trial.number
-                        )))
+                        Err(s.backend(format!("trial {} of study #{study} was not written", trial.number)))
                     }
                 }
             }
@@ -865,11 +648,7 @@ impl Storage for SqliteStorage {
     }
 
     fn trials(&self, study: i64) -> Result<Vec<Trial>, StoreError> {
-        self.query_trials(
-            study,
-            &format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1 ORDER BY number"),
-            &[&study],
-        )
+        self.query_trials(study, &format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1 ORDER BY number"), &[&study])
     }
 
     fn studies(&self) -> Result<Vec<StudyInfo>, StoreError> {
@@ -897,10 +676,7 @@ impl Storage for SqliteStorage {
             let state: Option<String> = r.get(4).map_err(|e| self.err(e))?;
             let n: i64 = r.get(5).map_err(|e| self.err(e))?;
             if let Some(state) = state {
-                out.last_mut()
-                    .expect("pushed above")
-                    .counts
-                    .insert(state, n as u64);
+                out.last_mut().expect("pushed above").counts.insert(state, n as u64);
             }
         }
         Ok(out)
@@ -918,13 +694,7 @@ impl Storage for SqliteStorage {
         true
     }
 
-    fn next_trial(
-        &mut self,
-        study: i64,
-        lease: &Lease,
-        cursor: u64,
-        ask: &mut AskFn<'_>,
-    ) -> Result<Next, StoreError> {
+    fn next_trial(&mut self, study: i64, lease: &Lease, cursor: u64, ask: &mut AskFn<'_>) -> Result<Next, StoreError> {
         self.immediate(|s| {
             s.ensure_study(study)?;
             let t_now = now();
@@ -1036,9 +806,7 @@ impl Storage for SqliteStorage {
             .and_then(|mut st| st.execute(rusqlite::params![study, key, value]));
         match r {
             Ok(_) => Ok(()),
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
-            {
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
                 Err(self.backend(format!("no study with id {study}")))
             }
             Err(e) => Err(self.err(e)),
@@ -1048,19 +816,14 @@ impl Storage for SqliteStorage {
     fn study_attr(&self, study: i64, key: &str) -> Result<Option<String>, StoreError> {
         self.conn
             .prepare_cached("SELECT value FROM study_attrs WHERE study_id = ?1 AND key = ?2")
-            .and_then(|mut st| {
-                st.query_row(rusqlite::params![study, key], |r| r.get(0))
-                    .optional()
-            })
+            .and_then(|mut st| st.query_row(rusqlite::params![study, key], |r| r.get(0)).optional())
             .map_err(|e| self.err(e))
     }
 
     fn import_trials(&mut self, study: i64, trials: &[Trial]) -> Result<(), StoreError> {
         self.immediate(|s| {
             s.ensure_study(study)?;
-            trials
-                .iter()
-                .try_for_each(|t| s.insert_trial(study, t, None).map(|_| ()))
+            trials.iter().try_for_each(|t| s.insert_trial(study, t, None).map(|_| ()))
         })
     }
 }
@@ -1071,10 +834,8 @@ fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result
     loop {
         match f() {
             Err(e)
-                if matches!(
-                    e.sqlite_error_code(),
-                    Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
-                ) && std::time::Instant::now() < deadline =>
+                if matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
+                    && std::time::Instant::now() < deadline =>
             {
                 std::thread::sleep(Duration::from_millis(5));
             }
@@ -1084,59 +845,38 @@ fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result
 }
 
 fn open_err(location: &str, e: rusqlite::Error) -> StoreError {
-    StoreError::Open {
-        location: location.into(),
-        msg: e.to_string(),
-    }
+    StoreError::Open { location: location.into(), msg: e.to_string() }
 }
 
 fn backend(location: &str, e: rusqlite::Error) -> StoreError {
     match e.sqlite_error_code() {
         // Another process held the write lock for longer than the busy timeout: worth retrying.
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Unavailable {
-            location: location.into(),
-            msg: e.to_string(),
-        },
-        _ => StoreError::Backend {
-            location: location.into(),
-            msg: e.to_string(),
-        },
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            StoreError::Unavailable { location: location.into(), msg: e.to_string() }
+        }
+        _ => StoreError::Backend { location: location.into(), msg: e.to_string() },
     }
 }
 
 fn not_tessera(location: &str, msg: impl Into<String>) -> StoreError {
-    StoreError::NotTessera {
-        location: location.into(),
-        msg: msg.into(),
-    }
+    StoreError::NotTessera { location: location.into(), msg: msg.into() }
 }
 
 /// Refuses a non-empty file that does not start with the SQLite header, before SQLite opens it.
 fn check_header(path: &Path, location: &str) -> Result<(), StoreError> {
     let mut head = [0u8; 16];
-    let mut f = File::open(path).map_err(|e| StoreError::Open {
-        location: location.into(),
-        msg: e.to_string(),
-    })?;
+    let mut f = File::open(path).map_err(|e| StoreError::Open { location: location.into(), msg: e.to_string() })?;
     let mut got = 0;
     while got < head.len() {
         match f.read(&mut head[got..]) {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                return Err(StoreError::Open {
-                    location: location.into(),
-                    msg: e.to_string(),
-                })
-            }
+            Err(e) => return Err(StoreError::Open { location: location.into(), msg: e.to_string() }),
         }
     }
     if got < head.len() || &head != SQLITE_HEADER {
-        return Err(not_tessera(
-            location,
-            "it is not an SQLite database (the file does not start with the SQLite header)",
-        ));
+        return Err(not_tessera(location, "it is not an SQLite database (the file does not start with the SQLite header)"));
     }
     Ok(())
 }
@@ -1145,63 +885,38 @@ fn check_header(path: &Path, location: &str) -> Result<(), StoreError> {
 /// `Ok(false)`: a Tessera database (its version is checked by the caller). Otherwise `NotTessera` with the reason.
 fn inspect(conn: &Connection, location: &str) -> Result<bool, StoreError> {
     let sqlite_err = |e: rusqlite::Error| match e.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase) => not_tessera(
-            location,
-            "it is not an SQLite database (or it is encrypted)",
-        ),
-        Some(ErrorCode::DatabaseCorrupt) => {
-            not_tessera(location, format!("the SQLite file is damaged: {e}"))
-        }
+        Some(ErrorCode::NotADatabase) => not_tessera(location, "it is not an SQLite database (or it is encrypted)"),
+        Some(ErrorCode::DatabaseCorrupt) => not_tessera(location, format!("the SQLite file is damaged: {e}")),
         _ => open_err(location, e),
     };
     let tables: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
         .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
         .map_err(sqlite_err)?;
-    let app_id: i32 = conn
-        .query_row("PRAGMA application_id", [], |r| r.get(0))
-        .map_err(sqlite_err)?;
+    let app_id: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(sqlite_err)?;
     if app_id != 0 && app_id != APPLICATION_ID {
-        return Err(not_tessera(
-            location,
-            format!("it belongs to another application (application_id {app_id:#x})"),
-        ));
+        return Err(not_tessera(location, format!("it belongs to another application (application_id {app_id:#x})")));
     }
     if tables.is_empty() {
         return Ok(true);
     }
     if !tables.iter().any(|t| t == "meta") {
-        let mut list = tables
-            .iter()
-            .take(5)
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .join(", ");
+        let mut list = tables.iter().take(5).map(String::as_str).collect::<Vec<_>>().join(", ");
         if tables.len() > 5 {
             list.push_str(", …");
         }
-        return Err(not_tessera(
-            location,
-            format!("it has no `meta` table (tables: {list})"),
-        ));
+        return Err(not_tessera(location, format!("it has no `meta` table (tables: {list})")));
     }
     match read_version(conn, location)? {
         Some(_) => Ok(false),
-        None => Err(not_tessera(
-            location,
-            "its `meta` table has no schema_version",
-        )),
+        None => Err(not_tessera(location, "its `meta` table has no schema_version")),
     }
 }
 
 /// The `schema_version` from `meta`, `None` when the row is absent.
 fn read_version(conn: &Connection, location: &str) -> Result<Option<i64>, StoreError> {
     let text: Option<String> = conn
-        .query_row(
-            "SELECT CAST(value AS TEXT) FROM meta WHERE key = 'schema_version'",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT CAST(value AS TEXT) FROM meta WHERE key = 'schema_version'", [], |r| r.get(0))
         .optional()
         .map_err(|e| not_tessera(location, format!("its `meta` table is not Tessera's: {e}")))?;
     match text {
@@ -1212,11 +927,6 @@ fn read_version(conn: &Connection, location: &str) -> Result<Option<i64>, StoreE
             .ok()
             .filter(|v| *v >= 0)
             .map(Some)
-            .ok_or_else(|| {
-                not_tessera(
-                    location,
-                    format!("its schema_version `{t}` is not a version number"),
-                )
-            }),
+            .ok_or_else(|| not_tessera(location, format!("its schema_version `{t}` is not a version number"))),
     }
 }

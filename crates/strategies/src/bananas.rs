@@ -20,9 +20,7 @@
 //! (0.01), `acquisition` (its|ei|mean), `encoding` (onehot|pairs), `starts` (5), `random_starts` (5),
 //! `max_evals` (600).
 
-use crate::surrogate::{
-    expected_improvement, local_search_max, normal, Encoding, Ensemble, History,
-};
+use crate::surrogate::{expected_improvement, local_search_max, normal, Encoding, Ensemble, History};
 use tessera_core::{rng_for, Foresight, NoForesight, Rng, Sample, Space, Strategy, Told};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,13 +77,7 @@ impl Bananas {
     pub fn new(seed: u64, cfg: BananasConfig) -> Self {
         let c = &cfg;
         let model = Ensemble::new(c.ensemble, c.hidden, c.steps, c.first_steps, c.batch, c.lr);
-        Bananas {
-            rng: rng_for(seed, 1),
-            cfg,
-            hist: History::default(),
-            x: Vec::new(),
-            model,
-        }
+        Bananas { rng: rng_for(seed, 1), cfg, hist: History::default(), x: Vec::new(), model }
     }
 }
 
@@ -103,19 +95,8 @@ impl Strategy for Bananas {
         self.model.fit(&self.x, &self.hist.scores, &mut self.rng);
         let (m, sd) = self.model.scale();
         let best = self.hist.best().map(|b| (b - m) / sd).unwrap_or(0.0);
-        let starts = self.hist.starts(
-            self.cfg.starts,
-            self.cfg.random_starts,
-            space,
-            fore,
-            &mut self.rng,
-        );
-        let (model, enc, acq, seen) = (
-            &self.model,
-            self.cfg.encoding,
-            self.cfg.acquisition,
-            &self.hist.seen,
-        );
+        let starts = self.hist.starts(self.cfg.starts, self.cfg.random_starts, space, fore, &mut self.rng);
+        let (model, enc, acq, seen) = (&self.model, self.cfg.encoding, self.cfg.acquisition, &self.hist.seen);
         let rng = &mut self.rng;
         // The climb passes through infeasible samples (measured: confining it to the feasible region finds the best
         // feasible architecture less often) but only a feasible one is proposed.
@@ -133,10 +114,7 @@ impl Strategy for Bananas {
                 })
                 .collect()
         });
-        Some(
-            self.hist
-                .propose_or_fresh(chosen.map(|(s, _)| s), space, fore, &mut self.rng),
-        )
+        Some(self.hist.propose_or_fresh(chosen.map(|(s, _)| s), space, fore, &mut self.rng))
     }
 
     fn tell(&mut self, space: &dyn Space, told: &Told) {

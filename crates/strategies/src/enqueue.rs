@@ -12,11 +12,7 @@ pub struct Enqueued {
 
 impl Enqueued {
     /// Parses each text with the space (its native notation or a JSON array of choices). Errors name the entry.
-    pub fn new(
-        inner: Box<dyn Strategy>,
-        space: &dyn Space,
-        texts: &[String],
-    ) -> Result<Self, String> {
+    pub fn new(inner: Box<dyn Strategy>, space: &dyn Space, texts: &[String]) -> Result<Self, String> {
         let queue = texts
             .iter()
             .enumerate()

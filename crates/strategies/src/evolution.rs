@@ -19,13 +19,7 @@ pub struct Evolution {
 
 impl Evolution {
     pub fn new(seed: u64, population: usize, sample: usize) -> Self {
-        Evolution {
-            rng: rng_for(seed, 1),
-            population: population.max(1),
-            sample: sample.max(1),
-            pop: VecDeque::new(),
-            perm: Vec::new(),
-        }
+        Evolution { rng: rng_for(seed, 1), population: population.max(1), sample: sample.max(1), pop: VecDeque::new(), perm: Vec::new() }
     }
 }
 

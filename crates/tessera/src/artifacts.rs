@@ -18,9 +18,7 @@ pub const ENV_ARTIFACTS: &str = "TESSERA_ARTIFACTS";
 /// The directory holding the trained weights of `study` stored in `storage_url` (see the module docs), or `None`
 /// when the storage has no natural place for files and `TESSERA_ARTIFACTS` is unset.
 pub fn artifacts_dir(storage_url: &str, study: &str) -> Option<PathBuf> {
-    let root = std::env::var(ENV_ARTIFACTS)
-        .ok()
-        .filter(|s| !s.trim().is_empty());
+    let root = std::env::var(ENV_ARTIFACTS).ok().filter(|s| !s.trim().is_empty());
     artifacts_dir_with(storage_url, study, root.as_deref().map(Path::new))
 }
 
@@ -47,13 +45,7 @@ pub fn artifacts_dir_with(storage_url: &str, study: &str, root: Option<&Path>) -
 fn safe_name(study: &str) -> String {
     let s: String = study
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
         .collect();
     match s.as_str() {
         "" | "." | ".." => format!("study{s}"),
@@ -68,18 +60,9 @@ mod tests {
     #[test]
     fn sqlite_files_keep_artifacts_beside_the_database() {
         let d = |u: &str, s: &str| artifacts_dir_with(u, s, None);
-        assert_eq!(
-            d("tessera.db", "quick"),
-            Some(PathBuf::from("tessera.artifacts/quick"))
-        );
-        assert_eq!(
-            d("sqlite://runs/a.db", "x"),
-            Some(PathBuf::from("runs/a.artifacts/x"))
-        );
-        assert_eq!(
-            d("/tmp/s.sqlite", "my study/1"),
-            Some(PathBuf::from("/tmp/s.artifacts/my_study_1"))
-        );
+        assert_eq!(d("tessera.db", "quick"), Some(PathBuf::from("tessera.artifacts/quick")));
+        assert_eq!(d("sqlite://runs/a.db", "x"), Some(PathBuf::from("runs/a.artifacts/x")));
+        assert_eq!(d("/tmp/s.sqlite", "my study/1"), Some(PathBuf::from("/tmp/s.artifacts/my_study_1")));
         assert_eq!(d(":memory:", "x"), None);
         assert_eq!(d("", "x"), None);
     }
@@ -88,13 +71,7 @@ mod tests {
     fn postgres_needs_a_root() {
         assert_eq!(artifacts_dir_with("postgres://u@h/db", "s", None), None);
         let root = Path::new("/shared/w");
-        assert_eq!(
-            artifacts_dir_with("postgres://u@h/db", "s", Some(root)),
-            Some(PathBuf::from("/shared/w/s"))
-        );
-        assert_eq!(
-            artifacts_dir_with("t.db", "..", Some(root)),
-            Some(PathBuf::from("/shared/w/study.."))
-        );
+        assert_eq!(artifacts_dir_with("postgres://u@h/db", "s", Some(root)), Some(PathBuf::from("/shared/w/s")));
+        assert_eq!(artifacts_dir_with("t.db", "..", Some(root)), Some(PathBuf::from("/shared/w/study..")));
     }
 }

@@ -46,11 +46,7 @@ pub enum ConfigError {
     #[error("{file}: {msg}")]
     Parse { file: String, msg: String },
     #[error("{file}: {field}: {msg}")]
-    Field {
-        file: String,
-        field: String,
-        msg: String,
-    },
+    Field { file: String, field: String, msg: String },
 }
 
 /// The `[study]` table.
@@ -113,49 +109,27 @@ impl StudyFile {
     /// Reads and parses a study file. Errors name the file and, from the TOML parser, the line and the field.
     pub fn load(path: &Path) -> Result<StudyFile, ConfigError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-            file: file.clone(),
-            msg: e.to_string(),
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read { file: file.clone(), msg: e.to_string() })?;
         Self::parse(&text, path)
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<StudyFile, ConfigError> {
         let file = path.display().to_string();
-        let mut f: StudyFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            file: file.clone(),
-            msg: one_line(&e, text),
-        })?;
+        let mut f: StudyFile = toml::from_str(text).map_err(|e| ConfigError::Parse { file: file.clone(), msg: one_line(&e, text) })?;
         f.path = path.to_path_buf();
         f.text = text.to_string();
-        let err = |field: &str, msg: String| ConfigError::Field {
-            file: file.clone(),
-            field: field.into(),
-            msg,
-        };
+        let err = |field: &str, msg: String| ConfigError::Field { file: file.clone(), field: field.into(), msg };
         if f.study.name.trim().is_empty() {
             return Err(err("study.name", "must not be empty".into()));
         }
         let b = &f.study.budget;
-        for (name, v) in [
-            ("study.budget.seconds", b.seconds),
-            ("study.budget.sim_seconds", b.sim_seconds),
-        ] {
+        for (name, v) in [("study.budget.seconds", b.seconds), ("study.budget.sim_seconds", b.sim_seconds)] {
             if v.is_some_and(|v| !(v >= 0.0)) {
-                return Err(err(
-                    name,
-                    format!(
-                        "must be a non-negative number, got {}",
-                        v.unwrap_or_default()
-                    ),
-                ));
+                return Err(err(name, format!("must be a non-negative number, got {}", v.unwrap_or_default())));
             }
         }
         if f.objective.is_empty() {
-            return Err(err(
-                "objective",
-                "at least one [[objective]] is required (metric and direction)".into(),
-            ));
+            return Err(err("objective", "at least one [[objective]] is required (metric and direction)".into()));
         }
         Ok(f)
     }
@@ -163,150 +137,74 @@ impl StudyFile {
     /// Builds space, evaluator and strategy options.
     pub fn setup(self) -> Result<Setup, ConfigError> {
         let file = self.path.display().to_string();
-        let err = |field: &str, msg: String| ConfigError::Field {
-            file: file.clone(),
-            field: field.into(),
-            msg,
-        };
+        let err = |field: &str, msg: String| ConfigError::Field { file: file.clone(), field: field.into(), msg };
         let mut ev = options(&self.evaluator);
-        let kind = ev.remove("kind").ok_or_else(|| {
-            err(
-                "evaluator.kind",
-                "missing (e.g. kind = \"benchmark\")".into(),
-            )
-        })?;
+        let kind = ev.remove("kind").ok_or_else(|| err("evaluator.kind", "missing (e.g. kind = \"benchmark\")".into()))?;
         let mut train = None;
-        let (space, evaluator, bench_name): (Box<dyn Space>, Arc<dyn Evaluator>, Option<String>) =
-            match kind.as_str() {
-                "train" => {
-                    let base = self.path.parent().unwrap_or(Path::new("."));
-                    let t = crate::train_setup::build(
-                        &self.evaluator,
-                        self.space.as_ref(),
-                        base,
-                        &file,
-                    )?;
-                    let parts = (
-                        t.boxed_space(),
-                        Arc::new(t.evaluator()) as Arc<dyn Evaluator>,
-                        None,
-                    );
-                    train = Some(t);
-                    parts
+        let (space, evaluator, bench_name): (Box<dyn Space>, Arc<dyn Evaluator>, Option<String>) = match kind.as_str() {
+            "train" => {
+                let base = self.path.parent().unwrap_or(Path::new("."));
+                let t = crate::train_setup::build(&self.evaluator, self.space.as_ref(), base, &file)?;
+                let parts = (t.boxed_space(), Arc::new(t.evaluator()) as Arc<dyn Evaluator>, None);
+                train = Some(t);
+                parts
+            }
+            "benchmark" => {
+                let spec = ev.remove("benchmark").ok_or_else(|| {
+                    err("evaluator.benchmark", format!("missing; one of {}", benchmarks::BENCHMARKS.join(", ")))
+                })?;
+                let base = self.path.parent().unwrap_or(Path::new("."));
+                let paths = DataPaths {
+                    nb201_dir: ev.remove("data").map(|d| resolve(base, &d)),
+                    cache_dir: None,
+                    analog: ev.remove("analog").map(|v| v == "true").unwrap_or(false),
+                    fetch: ev.remove("fetch").map(|v| v == "true").unwrap_or(false),
+                };
+                let delay_ms = match ev.remove("delay_ms") {
+                    None => 0,
+                    Some(v) => v.parse::<u64>().map_err(|_| err("evaluator.delay_ms", format!("must be a non-negative integer, got `{v}`")))?,
+                };
+                if let Some(k) = ev.keys().next() {
+                    return Err(err(&format!("evaluator.{k}"), "unknown option; known: benchmark, data, analog, fetch, delay_ms".into()));
                 }
-                "benchmark" => {
-                    let spec = ev.remove("benchmark").ok_or_else(|| {
-                        err(
-                            "evaluator.benchmark",
-                            format!("missing; one of {}", benchmarks::BENCHMARKS.join(", ")),
-                        )
-                    })?;
-                    let base = self.path.parent().unwrap_or(Path::new("."));
-                    let paths = DataPaths {
-                        nb201_dir: ev.remove("data").map(|d| resolve(base, &d)),
-                        cache_dir: None,
-                        analog: ev.remove("analog").map(|v| v == "true").unwrap_or(false),
-                        fetch: ev.remove("fetch").map(|v| v == "true").unwrap_or(false),
-                    };
-                    let delay_ms = match ev.remove("delay_ms") {
-                        None => 0,
-                        Some(v) => v.parse::<u64>().map_err(|_| {
-                            err(
-                                "evaluator.delay_ms",
-                                format!("must be a non-negative integer, got `{v}`"),
-                            )
-                        })?,
-                    };
-                    if let Some(k) = ev.keys().next() {
-                        return Err(err(
-                            &format!("evaluator.{k}"),
-                            "unknown option; known: benchmark, data, analog, fetch, delay_ms"
-                                .into(),
-                        ));
+                if let Some(sp) = &self.space {
+                    let want = sp.get("kind").and_then(|v| v.as_str()).unwrap_or("");
+                    if !tessera_spaces::KINDS.contains(&want) && want != "nas-bench-201" && want != "nbg" {
+                        return Err(err("space.kind", format!("unknown space `{want}`; known spaces: {}", tessera_spaces::KINDS.join(", "))));
                     }
-                    if let Some(sp) = &self.space {
-                        let want = sp.get("kind").and_then(|v| v.as_str()).unwrap_or("");
-                        if !tessera_spaces::KINDS.contains(&want)
-                            && want != "nas-bench-201"
-                            && want != "nbg"
-                        {
-                            return Err(err(
-                                "space.kind",
-                                format!(
-                                    "unknown space `{want}`; known spaces: {}",
-                                    tessera_spaces::KINDS.join(", ")
-                                ),
-                            ));
-                        }
-                    }
-                    let mut b: Benchmark = benchmarks::open(&spec, &paths)
-                        .map_err(|e| err("evaluator.benchmark", e.to_string()))?;
-                    if delay_ms > 0 {
-                        b.evaluator = Arc::new(tessera_core::evaluator::Delayed {
-                            delay: std::time::Duration::from_millis(delay_ms),
-                            inner: b.evaluator,
-                        });
-                    }
-                    if let Some(sp) = &self.space {
-                        let want = sp.get("kind").and_then(|v| v.as_str()).unwrap_or("");
-                        if !b.space.name().starts_with(want)
-                            && !(want == "nas-bench-201" && b.space.name() == "nb201")
-                            && !(want == "nbg" && b.space.name() == "nas-bench-graph")
-                        {
-                            return Err(err("space.kind", format!("`{want}` does not match benchmark `{spec}`, whose space is `{}`", b.space.name())));
-                        }
-                    }
-                    (b.space, b.evaluator, Some(b.name))
                 }
-                other => {
-                    return Err(err(
-                        "evaluator.kind",
-                        format!("unknown evaluator `{other}`; known: benchmark, train"),
-                    ))
+                let mut b: Benchmark = benchmarks::open(&spec, &paths).map_err(|e| err("evaluator.benchmark", e.to_string()))?;
+                if delay_ms > 0 {
+                    b.evaluator = Arc::new(tessera_core::evaluator::Delayed { delay: std::time::Duration::from_millis(delay_ms), inner: b.evaluator });
                 }
-            };
+                if let Some(sp) = &self.space {
+                    let want = sp.get("kind").and_then(|v| v.as_str()).unwrap_or("");
+                    if !b.space.name().starts_with(want) && !(want == "nas-bench-201" && b.space.name() == "nb201") && !(want == "nbg" && b.space.name() == "nas-bench-graph") {
+                        return Err(err("space.kind", format!("`{want}` does not match benchmark `{spec}`, whose space is `{}`", b.space.name())));
+                    }
+                }
+                (b.space, b.evaluator, Some(b.name))
+            }
+            other => return Err(err("evaluator.kind", format!("unknown evaluator `{other}`; known: benchmark, train"))),
+        };
         let mut st = options(&self.strategy);
-        let strategy_kind = st.remove("kind").ok_or_else(|| {
-            err(
-                "strategy.kind",
-                "missing (e.g. kind = \"evolution\")".into(),
-            )
-        })?;
+        let strategy_kind = st.remove("kind").ok_or_else(|| err("strategy.kind", "missing (e.g. kind = \"evolution\")".into()))?;
         // Build once now so a bad strategy, option or enqueued architecture fails before anything runs.
-        let s = tessera_strategies::build(&strategy_kind, &st, space.as_ref(), 0)
-            .map_err(|e| err("strategy", e))?;
-        tessera_strategies::enqueue::Enqueued::new(s, space.as_ref(), &self.study.enqueue)
-            .map_err(|e| err("study", e))?;
+        let s = tessera_strategies::build(&strategy_kind, &st, space.as_ref(), 0).map_err(|e| err("strategy", e))?;
+        tessera_strategies::enqueue::Enqueued::new(s, space.as_ref(), &self.study.enqueue).map_err(|e| err("study", e))?;
         let known = evaluator.metric_names();
         let profile_known = |m: &str| m == "params" || m == "flops";
         for (i, o) in self.objective.iter().enumerate() {
             if !known.iter().any(|k| k == &o.metric) && !profile_known(&o.metric) {
-                return Err(err(
-                    &format!("objective[{i}].metric"),
-                    format!(
-                        "unknown metric `{}`; known: {}, params, flops",
-                        o.metric,
-                        known.join(", ")
-                    ),
-                ));
+                return Err(err(&format!("objective[{i}].metric"), format!("unknown metric `{}`; known: {}, params, flops", o.metric, known.join(", "))));
             }
         }
         for (i, c) in self.constraint.iter().enumerate() {
             if !known.iter().any(|k| k == &c.metric) && !profile_known(&c.metric) {
-                return Err(err(
-                    &format!("constraint[{i}].metric"),
-                    format!(
-                        "unknown metric `{}`; known: {}, params, flops",
-                        c.metric,
-                        known.join(", ")
-                    ),
-                ));
+                return Err(err(&format!("constraint[{i}].metric"), format!("unknown metric `{}`; known: {}, params, flops", c.metric, known.join(", "))));
             }
             if c.min.is_none() && c.max.is_none() {
-                return Err(err(
-                    &format!("constraint[{i}]"),
-                    "needs `min` or `max`".into(),
-                ));
+                return Err(err(&format!("constraint[{i}]"), "needs `min` or `max`".into()));
             }
         }
         let mut config = serde_json::json!({
@@ -323,16 +221,7 @@ impl StudyFile {
             config["space_options"] = serde_json::Value::String(sp.to_string());
         }
         let config_json = config.to_string();
-        Ok(Setup {
-            file: self,
-            space,
-            evaluator,
-            strategy_kind,
-            strategy_options: st,
-            config_json,
-            benchmark: bench_name,
-            train,
-        })
+        Ok(Setup { file: self, space, evaluator, strategy_kind, strategy_options: st, config_json, benchmark: bench_name, train })
     }
 }
 
@@ -351,44 +240,20 @@ pub enum WorkerSetupError {
     #[error("study `{study}`: the stored study file no longer builds: {source}")]
     Config { study: String, source: ConfigError },
     #[error("study `{study}`: the stored study file does not match the study's configuration (stored: {stored}; file: {file})")]
-    Mismatch {
-        study: String,
-        stored: String,
-        file: String,
-    },
+    Mismatch { study: String, stored: String, file: String },
 }
 
 /// Rebuilds the setup of study `name` from the study file stored with it (what `tessera worker --study NAME` does
 /// on any machine). Relative data paths resolve against the stored file's directory.
-pub fn setup_from_storage(
-    storage: &dyn Storage,
-    name: &str,
-) -> Result<(Setup, tessera_core::StudyInfo), WorkerSetupError> {
+pub fn setup_from_storage(storage: &dyn Storage, name: &str) -> Result<(Setup, tessera_core::StudyInfo), WorkerSetupError> {
     let info = storage.find_study(name)?;
-    let no_file = || WorkerSetupError::NoStudyFile {
-        study: name.into(),
-        location: storage.location(),
-    };
-    let text = storage
-        .study_attr(info.id, ATTR_STUDY_FILE)?
-        .ok_or_else(no_file)?;
-    let path = storage
-        .study_attr(info.id, ATTR_STUDY_PATH)?
-        .unwrap_or_else(|| format!("{name}.toml"));
-    let cfg = |source| WorkerSetupError::Config {
-        study: name.into(),
-        source,
-    };
-    let setup = StudyFile::parse(&text, Path::new(&path))
-        .map_err(cfg)?
-        .setup()
-        .map_err(cfg)?;
+    let no_file = || WorkerSetupError::NoStudyFile { study: name.into(), location: storage.location() };
+    let text = storage.study_attr(info.id, ATTR_STUDY_FILE)?.ok_or_else(no_file)?;
+    let path = storage.study_attr(info.id, ATTR_STUDY_PATH)?.unwrap_or_else(|| format!("{name}.toml"));
+    let cfg = |source| WorkerSetupError::Config { study: name.into(), source };
+    let setup = StudyFile::parse(&text, Path::new(&path)).map_err(cfg)?.setup().map_err(cfg)?;
     if setup.config_json != info.config {
-        return Err(WorkerSetupError::Mismatch {
-            study: name.into(),
-            stored: info.config.clone(),
-            file: setup.config_json,
-        });
+        return Err(WorkerSetupError::Mismatch { study: name.into(), stored: info.config.clone(), file: setup.config_json });
     }
     Ok((setup, info))
 }
@@ -397,12 +262,7 @@ impl Setup {
     /// The study this setup describes (objectives, constraints, budget, seed, stored configuration).
     pub fn study(&self) -> tessera_core::Study<'_> {
         let f = &self.file;
-        let mut study = tessera_core::Study::new(
-            &f.study.name,
-            self.space.as_ref(),
-            self.evaluator.as_ref(),
-            f.objective.clone(),
-        );
+        let mut study = tessera_core::Study::new(&f.study.name, self.space.as_ref(), self.evaluator.as_ref(), f.objective.clone());
         study.config = self.config_json.clone();
         study.constraints = f.constraint.clone();
         study.budget = f.study.budget;
@@ -413,14 +273,10 @@ impl Setup {
     /// Opens (or creates) the study in `storage` and stores the study file's text and absolute path with it, so
     /// that workers anywhere can rebuild it with [`setup_from_storage`]. The latest registration wins (a larger
     /// budget reaches workers that start afterwards).
-    pub fn register(
-        &self,
-        storage: &mut dyn Storage,
-    ) -> Result<tessera_core::StudyInfo, tessera_core::StoreError> {
+    pub fn register(&self, storage: &mut dyn Storage) -> Result<tessera_core::StudyInfo, tessera_core::StoreError> {
         let info = storage.open_study(&self.file.study.name, &self.config_json)?;
         if storage.supports_workers() {
-            let path =
-                std::path::absolute(&self.file.path).unwrap_or_else(|_| self.file.path.clone());
+            let path = std::path::absolute(&self.file.path).unwrap_or_else(|_| self.file.path.clone());
             storage.set_study_attr(info.id, ATTR_STUDY_FILE, &self.file.text)?;
             storage.set_study_attr(info.id, ATTR_STUDY_PATH, &path.display().to_string())?;
         }
@@ -445,24 +301,12 @@ impl Setup {
 
     /// A fresh strategy for this study's seed.
     pub fn strategy(&self) -> Box<dyn Strategy> {
-        let s = tessera_strategies::build(
-            &self.strategy_kind,
-            &self.strategy_options,
-            self.space.as_ref(),
-            self.file.study.seed,
-        )
-        .expect("checked in setup");
+        let s = tessera_strategies::build(&self.strategy_kind, &self.strategy_options, self.space.as_ref(), self.file.study.seed)
+            .expect("checked in setup");
         if self.file.study.enqueue.is_empty() {
             return s;
         }
-        Box::new(
-            tessera_strategies::enqueue::Enqueued::new(
-                s,
-                self.space.as_ref(),
-                &self.file.study.enqueue,
-            )
-            .expect("checked in setup"),
-        )
+        Box::new(tessera_strategies::enqueue::Enqueued::new(s, self.space.as_ref(), &self.file.study.enqueue).expect("checked in setup"))
     }
 }
 
@@ -471,19 +315,11 @@ impl Setup {
 /// create the file or schema when absent (runs); read-only commands pass `false`.
 pub fn open_storage(url: &str, create: bool) -> Result<Box<dyn Storage>, tessera_core::StoreError> {
     if tessera_store::PostgresStorage::is_url(url) {
-        let s = if create {
-            tessera_store::PostgresStorage::open(url)?
-        } else {
-            tessera_store::PostgresStorage::open_existing(url)?
-        };
+        let s = if create { tessera_store::PostgresStorage::open(url)? } else { tessera_store::PostgresStorage::open_existing(url)? };
         return Ok(Box::new(s));
     }
     let path = url.strip_prefix("sqlite://").unwrap_or(url);
-    let s = if create {
-        tessera_store::SqliteStorage::open(path)?
-    } else {
-        tessera_store::SqliteStorage::open_existing(path)?
-    };
+    let s = if create { tessera_store::SqliteStorage::open(path)? } else { tessera_store::SqliteStorage::open_existing(path)? };
     Ok(Box::new(s))
 }
 
@@ -499,15 +335,10 @@ fn resolve(base: &Path, p: &str) -> PathBuf {
 /// A TOML table as `name -> value` strings (strings unquoted).
 fn options(t: &toml::Table) -> BTreeMap<String, String> {
     t.iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                match v {
-                    toml::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                },
-            )
-        })
+        .map(|(k, v)| (k.clone(), match v {
+            toml::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }))
         .collect()
 }
 
@@ -518,10 +349,7 @@ fn one_line(e: &toml::de::Error, text: &str) -> String {
     match e.span() {
         Some(span) => {
             let line_no = text[..span.start.min(text.len())].matches('\n').count() + 1;
-            let line_start = text[..span.start.min(text.len())]
-                .rfind('\n')
-                .map(|i| i + 1)
-                .unwrap_or(0);
+            let line_start = text[..span.start.min(text.len())].rfind('\n').map(|i| i + 1).unwrap_or(0);
             let col = span.start - line_start + 1;
             let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
             format!("at line {line_no}, column {col} (`{line}`): {msg}")

@@ -84,28 +84,19 @@ fn main() {
     let wd: f64 = arg(&args, "--wd", 5e-4);
     let dropout: f32 = arg(&args, "--dropout", 0.7);
     let optimizer = match arg(&args, "--optimizer", "sgd".to_string()).as_str() {
-        "sgd" => Optimizer::Sgd {
-            momentum: 0.0,
-            nesterov: false,
-        },
+        "sgd" => Optimizer::Sgd { momentum: 0.0, nesterov: false },
         "adam" => Optimizer::ADAM,
         o => panic!("--optimizer: sgd or adam, got {o}"),
     };
 
-    let wheel =
-        fetch::locate("nas-bench-graph").expect("run `tessera bench fetch nas-bench-graph` first");
-    let bench =
-        NbgBenchmark::new(NbgTable::load_from_wheel(&wheel, &dataset).expect("benchmark table"));
-    let opts = [
-        ("dataset".to_string(), dataset.clone()),
-        ("dropout".to_string(), dropout.to_string()),
-    ];
+    let wheel = fetch::locate("nas-bench-graph").expect("run `tessera bench fetch nas-bench-graph` first");
+    let bench = NbgBenchmark::new(NbgTable::load_from_wheel(&wheel, &dataset).expect("benchmark table"));
+    let opts = [("dataset".to_string(), dataset.clone()), ("dropout".to_string(), dropout.to_string())];
     let space = NasBenchGraph::from_options(&opts.into_iter().collect()).expect("space options");
     let data_dir = std::env::var("TESSERA_SHARED_DATA")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    let mut data =
-        planetoid(data_dir.join("planetoid"), &dataset).expect("Planetoid data (Cora or CiteSeer)");
+    let mut data = planetoid(data_dir.join("planetoid"), &dataset).expect("Planetoid data (Cora or CiteSeer)");
     let split = data.split.clone().expect("standard split");
     data.normalize(Normalization::RowL1, &split.train);
 

@@ -10,14 +10,8 @@ use tessera_train::{train, Control, Normalization, Optimizer, TrainConfig};
 fn cora_two_layer_gcn_reaches_80_percent() {
     let mut data = planetoid(common::shared_data().join("planetoid"), "cora").unwrap();
     let split = data.split.clone().unwrap();
-    assert_eq!(
-        (data.len(), data.shape.clone(), data.classes),
-        (2708, vec![1433], 7)
-    );
-    assert_eq!(
-        (split.train.len(), split.val.len(), split.test.len()),
-        (140, 500, 1000)
-    );
+    assert_eq!((data.len(), data.shape.clone(), data.classes), (2708, vec![1433], 7));
+    assert_eq!((split.train.len(), split.val.len(), split.test.len()), (140, 500, 1000));
     assert_eq!(data.graph.as_ref().unwrap().edges.len(), 10556);
     data.normalize(Normalization::RowL1, &split.train);
     let net = common::gcn(1433, 7);
@@ -34,23 +28,13 @@ fn cora_two_layer_gcn_reaches_80_percent() {
         "Cora GCN: test {:.2}% (best val {:.2}% at epoch {}), {:.2}s",
         r.test_accuracy, r.best_val_accuracy, r.best_epoch, r.train_seconds
     );
-    assert!(
-        r.test_accuracy >= 80.0,
-        "test accuracy {:.2}%",
-        r.test_accuracy
-    );
+    assert!(r.test_accuracy >= 80.0, "test accuracy {:.2}%", r.test_accuracy);
 }
 
 #[test]
 fn citeseer_reads_with_its_test_index_gaps() {
     let data = planetoid(common::shared_data().join("planetoid"), "citeseer").unwrap();
     let split = data.split.clone().unwrap();
-    assert_eq!(
-        (data.len(), data.shape.clone(), data.classes),
-        (3327, vec![3703], 6)
-    );
-    assert_eq!(
-        (split.train.len(), split.val.len(), split.test.len()),
-        (120, 500, 1000)
-    );
+    assert_eq!((data.len(), data.shape.clone(), data.classes), (3327, vec![3703], 6));
+    assert_eq!((split.train.len(), split.val.len(), split.test.len()), (120, 500, 1000));
 }

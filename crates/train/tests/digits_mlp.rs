@@ -17,10 +17,7 @@ fn digits_mlp_reaches_95_percent() {
         optimizer: Optimizer::ADAMW,
         lr: 2e-3,
         weight_decay: 1e-4,
-        schedule: Schedule::Cosine {
-            warmup_epochs: 1.0,
-            min_factor: 0.01,
-        },
+        schedule: Schedule::Cosine { warmup_epochs: 1.0, min_factor: 0.01 },
         seed: 1,
         ..TrainConfig::default()
     };
@@ -36,9 +33,5 @@ fn digits_mlp_reaches_95_percent() {
     );
     assert_eq!(epochs, 30);
     assert_eq!(split.test.len(), 359);
-    assert!(
-        r.test_accuracy >= 95.0,
-        "test accuracy {:.2}%",
-        r.test_accuracy
-    );
+    assert!(r.test_accuracy >= 95.0, "test accuracy {:.2}%", r.test_accuracy);
 }

@@ -8,10 +8,7 @@ use tessera_train::{train, Control, Normalization, Optimizer, Schedule, TrainCon
 #[test]
 fn mnist_5k_small_cnn_reaches_95_percent() {
     let mut data = mnist_5k(common::shared_data().join("images/mnist_5k.csv.gz")).unwrap();
-    assert_eq!(
-        (data.len(), data.shape.clone(), data.classes),
-        (5000, vec![1, 28, 28], 10)
-    );
+    assert_eq!((data.len(), data.shape.clone(), data.classes), (5000, vec![1, 28, 28], 10));
     let split = data.split_or_stratified(0.1, 0.2, 0).unwrap();
     data.normalize(Normalization::Global, &split.train);
     let net = common::small_cnn(10);
@@ -21,10 +18,7 @@ fn mnist_5k_small_cnn_reaches_95_percent() {
         optimizer: Optimizer::ADAMW,
         lr: 3e-3,
         weight_decay: 1e-4,
-        schedule: Schedule::Cosine {
-            warmup_epochs: 0.5,
-            min_factor: 0.01,
-        },
+        schedule: Schedule::Cosine { warmup_epochs: 0.5, min_factor: 0.01 },
         seed: 0,
         ..TrainConfig::default()
     };
@@ -40,9 +34,5 @@ fn mnist_5k_small_cnn_reaches_95_percent() {
         "MNIST-5k CNN: test {:.2}% (best val {:.2}%), {} steps in {:.1}s",
         r.test_accuracy, r.best_val_accuracy, r.steps, r.train_seconds
     );
-    assert!(
-        r.test_accuracy >= 95.0,
-        "test accuracy {:.2}%",
-        r.test_accuracy
-    );
+    assert!(r.test_accuracy >= 95.0, "test accuracy {:.2}%", r.test_accuracy);
 }

@@ -17,10 +17,7 @@ fn fit(net: &tessera_core::Network, mut data: Dataset) -> (f64, f64) {
         optimizer: Optimizer::ADAMW,
         lr: 3e-3,
         weight_decay: 1e-3,
-        schedule: Schedule::Cosine {
-            warmup_epochs: 1.0,
-            min_factor: 0.0,
-        },
+        schedule: Schedule::Cosine { warmup_epochs: 1.0, min_factor: 0.0 },
         seed: 0,
         ..TrainConfig::default()
     };
@@ -47,8 +44,5 @@ fn conv1d_space_net_reaches_90_percent_on_mnist1d() {
         net.params().unwrap()
     );
     assert!(ref_acc >= 90.0, "reference {ref_acc:.1}%");
-    assert!(
-        gen_acc >= 80.0 && (gen_acc - ref_acc).abs() <= 10.0,
-        "generated {gen_acc:.1}% vs reference {ref_acc:.1}%"
-    );
+    assert!(gen_acc >= 80.0 && (gen_acc - ref_acc).abs() <= 10.0, "generated {gen_acc:.1}% vs reference {ref_acc:.1}%");
 }

@@ -22,19 +22,12 @@ fn hourglass_mlp_reaches_95_percent_on_digits() {
     let mut data = digits().unwrap();
     let split = data.split_or_stratified(0.1, 0.2, 0).unwrap();
     data.normalize(Normalization::Scale(1.0 / 16.0), &split.train);
-    let options: Options = [("features", "64"), ("hourglass", "true")]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let options: Options =
+        [("features", "64"), ("hourglass", "true")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let space = build("mlp", &options).unwrap();
-    let sample = space
-        .parse("blocks=2,wide=512,b1_narrow=64,b2_narrow=64,act=gelu")
-        .unwrap();
+    let sample = space.parse("blocks=2,wide=512,b1_narrow=64,b2_narrow=64,act=gelu").unwrap();
     let net = space.lower(&sample).unwrap();
-    assert!(matches!(
-        net.nodes[1].op,
-        Op::RandomProjection { out: 512, .. }
-    ));
+    assert!(matches!(net.nodes[1].op, Op::RandomProjection { out: 512, .. }));
     // the fixed projection is not a trainable parameter, in the IR and in the lowered model
     let model = Model::new(&net, &tessera_train::burn::tensor::Device::flex(), 0).unwrap();
     assert_eq!(model.trainable_params() as u64, net.params().unwrap());
@@ -45,10 +38,7 @@ fn hourglass_mlp_reaches_95_percent_on_digits() {
         optimizer: Optimizer::ADAMW,
         lr: 2e-3,
         weight_decay: 1e-4,
-        schedule: Schedule::Cosine {
-            warmup_epochs: 1.0,
-            min_factor: 0.01,
-        },
+        schedule: Schedule::Cosine { warmup_epochs: 1.0, min_factor: 0.01 },
         seed: 1,
         ..TrainConfig::default()
     };
@@ -62,19 +52,8 @@ fn hourglass_mlp_reaches_95_percent_on_digits() {
         r.best_epoch,
         r.train_seconds
     );
-    assert!(
-        r.test_accuracy >= 95.0,
-        "test accuracy {:.2}%",
-        r.test_accuracy
-    );
-    assert_eq!(
-        projection(&r.model),
-        before,
-        "the random projection changed in training"
-    );
+    assert!(r.test_accuracy >= 95.0, "test accuracy {:.2}%", r.test_accuracy);
+    assert_eq!(projection(&r.model), before, "the random projection changed in training");
     let std = (before.iter().map(|w| w * w).sum::<f32>() / before.len() as f32).sqrt();
-    assert!(
-        (std - 1.0 / 8.0).abs() < 0.01,
-        "projection weights N(0, 1/64): std {std}"
-    );
+    assert!((std - 1.0 / 8.0).abs() < 0.01, "projection weights N(0, 1/64): std {std}");
 }

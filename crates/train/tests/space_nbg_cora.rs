@@ -15,8 +15,7 @@ fn nas_bench_graph_gcn_cell_trains_on_cora() {
     let mut data = planetoid(common::shared_data().join("planetoid"), "cora").unwrap();
     let split = data.split.clone().unwrap();
     data.normalize(Normalization::RowL1, &split.train);
-    let space =
-        NasBenchGraph::from_options(&[("dataset".to_string(), "cora".to_string())].into()).unwrap();
+    let space = NasBenchGraph::from_options(&[("dataset".to_string(), "cora".to_string())].into()).unwrap();
     let op = |n: &str| OPS.iter().position(|o| *o == n).unwrap() as u16;
     let link = LINKS.iter().position(|l| *l == [0, 1, 2, 3]).unwrap() as u16;
     let sample = Sample::new(&[link, op("skip"), op("skip"), op("gcn"), op("gcn")]);
@@ -39,9 +38,5 @@ fn nas_bench_graph_gcn_cell_trains_on_cora() {
         r.best_epoch,
         r.train_seconds
     );
-    assert!(
-        r.test_accuracy >= 77.0,
-        "test accuracy {:.2}%",
-        r.test_accuracy
-    );
+    assert!(r.test_accuracy >= 77.0, "test accuracy {:.2}%", r.test_accuracy);
 }

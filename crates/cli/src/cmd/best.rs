@@ -30,15 +30,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     let s = open_storage(&url, false).map_err(store)?;
     let info = s.find_study(&a.study).map_err(store)?;
     let objective = match a.metric {
-        Some(m) => Objective {
-            metric: m,
-            direction: if a.min {
-                Direction::Min
-            } else {
-                Direction::Max
-            },
-            reference: None,
-        },
+        Some(m) => Objective { metric: m, direction: if a.min { Direction::Min } else { Direction::Max }, reference: None },
         None => {
             let cfg: serde_json::Value = serde_json::from_str(&info.config).unwrap_or_default();
             serde_json::from_value::<Vec<Objective>>(cfg["objectives"].clone())
@@ -51,18 +43,12 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         .trials(info.id)
         .map_err(store)?
         .into_iter()
-        .filter(|t| {
-            t.state == TrialState::Complete && t.get(&objective.metric).is_some_and(|v| !v.is_nan())
-        })
+        .filter(|t| t.state == TrialState::Complete && t.get(&objective.metric).is_some_and(|v| !v.is_nan()))
         .collect();
     if trials.is_empty() {
-        return Err(bad(format!(
-            "study `{}` has no complete trial with metric `{}`",
-            a.study, objective.metric
-        )));
+        return Err(bad(format!("study `{}` has no complete trial with metric `{}`", a.study, objective.metric)));
     }
-    let key =
-        |t: &tessera_core::Trial| objective.oriented(t.get(&objective.metric).unwrap_or(f64::NAN));
+    let key = |t: &tessera_core::Trial| objective.oriented(t.get(&objective.metric).unwrap_or(f64::NAN));
     // Stable sort: among equals the earlier trial ranks first.
     trials.sort_by(|x, y| key(y).total_cmp(&key(x)));
     trials.truncate(a.top);
@@ -70,13 +56,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         return print_json(&trials);
     }
     for (rank, t) in trials.iter().enumerate() {
-        println!(
-            "{}. trial #{}  {} = {}",
-            rank + 1,
-            t.number,
-            objective.metric,
-            num(t.get(&objective.metric).unwrap_or(f64::NAN))
-        );
+        println!("{}. trial #{}  {} = {}", rank + 1, t.number, objective.metric, num(t.get(&objective.metric).unwrap_or(f64::NAN)));
         println!("   {}", t.description);
         println!("   {}", crate::output::metrics_line(t));
     }

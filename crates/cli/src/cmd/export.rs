@@ -43,11 +43,7 @@ fn evaluator_kind(config: &str) -> Option<String> {
     let cfg: serde_json::Value = serde_json::from_str(config).ok()?;
     let table = cfg["evaluator"].as_str()?;
     table.lines().find_map(|l| {
-        let v = l
-            .trim()
-            .strip_prefix("kind")?
-            .trim_start()
-            .strip_prefix('=')?;
+        let v = l.trim().strip_prefix("kind")?.trim_start().strip_prefix('=')?;
         Some(v.trim().trim_matches('"').to_string())
     })
 }
@@ -58,12 +54,10 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     let info = s.find_study(&a.study).map_err(store)?;
     let (study, n) = (&a.study, a.trial);
     let trials = s.trials(info.id).map_err(store)?;
-    let trial = trials.iter().find(|t| t.number == n).ok_or_else(|| {
-        bad(format!(
-            "study `{study}` has no trial #{n} ({} trials, numbered from 0)",
-            trials.len()
-        ))
-    })?;
+    let trial = trials
+        .iter()
+        .find(|t| t.number == n)
+        .ok_or_else(|| bad(format!("study `{study}` has no trial #{n} ({} trials, numbered from 0)", trials.len())))?;
     if trial.state != TrialState::Complete {
         return Err(bad(format!(
             "trial #{n} of study `{study}` is {}, not complete; only complete trials can be exported",
@@ -88,36 +82,21 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         )));
     }
     let output = a.output.unwrap_or_else(|| {
-        PathBuf::from(format!(
-            "{study}-trial-{n}.{}",
-            if a.format == Format::Onnx {
-                "onnx"
-            } else {
-                "bpk"
-            }
-        ))
+        PathBuf::from(format!("{study}-trial-{n}.{}", if a.format == Format::Onnx { "onnx" } else { "bpk" }))
     });
     if a.format == Format::Burn {
-        std::fs::copy(&weights, &output)
-            .map_err(|e| failed(format!("{}: {e}", output.display())))?;
-        println!(
-            "wrote {} (burnpack weights of trial #{n} of study `{study}`)",
-            output.display()
-        );
+        std::fs::copy(&weights, &output).map_err(|e| failed(format!("{}: {e}", output.display())))?;
+        println!("wrote {} (burnpack weights of trial #{n} of study `{study}`)", output.display());
         return Ok(());
     }
     let (net, described) = network(s.as_ref(), study, trial, &dir)?;
-    let model = Model::load(&net, &weights, &Device::flex())
-        .map_err(|e| bad(format!("trial #{n}: {e}")))?;
+    let model = Model::load(&net, &weights, &Device::flex()).map_err(|e| bad(format!("trial #{n}: {e}")))?;
     export_onnx(&model, &output).map_err(|e| match e {
         ExportError::Io { .. } => failed(e),
         other => bad(format!("trial #{n} of study `{study}`: {other}")),
     })?;
     let inputs = if model.needs_graph() {
-        format!(
-            "x [nodes, {}] + edge_index [2, edges] (int64)",
-            dims(model.input_shape())
-        )
+        format!("x [nodes, {}] + edge_index [2, edges] (int64)", dims(model.input_shape()))
     } else {
         format!("input [batch, {}]", dims(model.input_shape()))
     };
@@ -130,10 +109,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
 }
 
 fn dims(d: &[usize]) -> String {
-    d.iter()
-        .map(|x| x.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+    d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
 }
 
 /// The trial's network: from its sidecar, else by lowering its sample with the study's space.
@@ -156,14 +132,8 @@ fn network(
         }
         return Ok((a.network, format!("{} `{}`", a.space, a.description)));
     }
-    let (setup, _) = setup_from_storage(s, study)
-        .map_err(|e| bad(format!("rebuilding study `{study}`'s space: {e}")))?;
-    let net = setup
-        .space
-        .lower(&trial.sample)
-        .map_err(|e| bad(format!("lowering trial #{n}: {e}")))?;
-    Ok((
-        net,
-        format!("{} `{}`", setup.space.name(), trial.description),
-    ))
+    let (setup, _) =
+        setup_from_storage(s, study).map_err(|e| bad(format!("rebuilding study `{study}`'s space: {e}")))?;
+    let net = setup.space.lower(&trial.sample).map_err(|e| bad(format!("lowering trial #{n}: {e}")))?;
+    Ok((net, format!("{} `{}`", setup.space.name(), trial.description)))
 }

@@ -65,32 +65,19 @@ pub fn exec(c: Command) -> Result<(), Exit> {
 fn build(a: BuildArgs) -> Result<(), Exit> {
     let mut options = tessera_spaces::Options::new();
     for o in &a.options {
-        let (k, v) = o
-            .split_once('=')
-            .ok_or_else(|| bad(format!("--option `{o}`: expected NAME=VALUE")))?;
+        let (k, v) = o.split_once('=').ok_or_else(|| bad(format!("--option `{o}`: expected NAME=VALUE")))?;
         options.insert(k.trim().to_string(), v.trim().to_string());
     }
-    let space =
-        tessera_spaces::build(&a.space, &options).map_err(|e| bad(format!("--space: {e}")))?;
+    let space = tessera_spaces::build(&a.space, &options).map_err(|e| bad(format!("--space: {e}")))?;
     let opts = BuildOptions {
         samples: a.samples,
         train: a.train.unwrap_or(a.samples),
         seed: a.seed,
-        config: TableConfig {
-            batch_size: a.batch,
-            threads: a.threads,
-            warmup: 2,
-            runs: a.runs,
-            rounds: a.rounds,
-        },
+        config: TableConfig { batch_size: a.batch, threads: a.threads, warmup: 2, runs: a.runs, rounds: a.rounds },
         table_path: a.table.clone(),
         lambda: a.lambda,
     };
-    let bar = if a.quiet || a.json {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(0)
-    };
+    let bar = if a.quiet || a.json { ProgressBar::hidden() } else { ProgressBar::new(0) };
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
             .expect("valid template"),
@@ -121,12 +108,7 @@ fn build(a: BuildArgs) -> Result<(), Exit> {
     let r = &report;
     println!(
         "space {}: {} training + {} held-out networks, measured at batch {} on {} thread(s) ({})",
-        r.space,
-        r.train_networks,
-        r.test_networks,
-        r.machine.batch_size,
-        r.machine.threads,
-        r.machine.cpu
+        r.space, r.train_networks, r.test_networks, r.machine.batch_size, r.machine.threads, r.machine.cpu
     );
     println!(
         "held-out latency: median {:.3} ms (min {:.3}, max {:.3})",
@@ -148,21 +130,9 @@ fn build(a: BuildArgs) -> Result<(), Exit> {
     table(
         &["predictor", "MdAPE %", "p90 APE %"],
         &[
-            vec![
-                "Σ layers (no overhead)".into(),
-                f(r.mdape_layer_sum),
-                "-".into(),
-            ],
-            vec![
-                "layer table + overhead".into(),
-                f(r.mdape_table),
-                f(r.p90_ape_table),
-            ],
-            vec![
-                "ridge on features".into(),
-                f(r.mdape_predictor),
-                f(r.p90_ape_predictor),
-            ],
+            vec!["Σ layers (no overhead)".into(), f(r.mdape_layer_sum), "-".into()],
+            vec!["layer table + overhead".into(), f(r.mdape_table), f(r.p90_ape_table)],
+            vec!["ridge on features".into(), f(r.mdape_predictor), f(r.p90_ape_predictor)],
         ],
     );
     println!(

@@ -1,7 +1,7 @@
 //! One module per subcommand.
 
-mod bench;
 mod best;
+mod bench;
 mod export;
 mod latency;
 mod pareto;

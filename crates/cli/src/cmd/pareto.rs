@@ -3,7 +3,7 @@
 use crate::output::{bad, default_storage, num, print_json, store, table, Exit};
 use tessera::config::open_storage;
 use tessera_core::Direction;
-use tessera_report::front::{pareto, parse_reference, StudySpec};
+use tessera_report::front::{parse_reference, pareto, StudySpec};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -26,12 +26,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     let s = open_storage(&url, false).map_err(store)?;
     let info = s.find_study(&a.study).map_err(store)?;
     let spec = StudySpec::from_info(&info).map_err(bad)?;
-    let reference = a
-        .reference
-        .as_deref()
-        .map(parse_reference)
-        .transpose()
-        .map_err(|e| bad(format!("--ref: {e}")))?;
+    let reference = a.reference.as_deref().map(parse_reference).transpose().map_err(|e| bad(format!("--ref: {e}")))?;
     let trials = s.trials(info.id).map_err(store)?;
     let p = pareto(&trials, &spec.objectives, reference.as_deref()).map_err(bad)?;
     if a.json {
@@ -48,11 +43,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         }));
     }
     if p.front.is_empty() {
-        println!(
-            "study `{}` has no complete trial with every objective ({}) yet",
-            spec.name,
-            metric_list(&spec)
-        );
+        println!("study `{}` has no complete trial with every objective ({}) yet", spec.name, metric_list(&spec));
         return Ok(());
     }
     let dir = |d: Direction| if d == Direction::Max { "max" } else { "min" };
@@ -62,25 +53,13 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         p.front.len(),
         p.candidates,
         trials.len(),
-        spec.objectives
-            .iter()
-            .map(|o| format!("{} ({})", o.metric, dir(o.direction)))
-            .collect::<Vec<_>>()
-            .join(", ")
+        spec.objectives.iter().map(|o| format!("{} ({})", o.metric, dir(o.direction))).collect::<Vec<_>>().join(", ")
     );
     println!(
         "hypervolume {} with reference point ({}){}",
         num(p.hypervolume),
-        p.reference
-            .iter()
-            .map(|&v| num(v))
-            .collect::<Vec<_>>()
-            .join(", "),
-        if p.reference_given {
-            ""
-        } else {
-            " (default: worst values, 10% of the range further; set one with --ref)"
-        }
+        p.reference.iter().map(|&v| num(v)).collect::<Vec<_>>().join(", "),
+        if p.reference_given { "" } else { " (default: worst values, 10% of the range further; set one with --ref)" }
     );
     let mut header = vec!["#"];
     header.extend(spec.objectives.iter().map(|o| o.metric.as_str()));
@@ -91,11 +70,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         .map(|&i| {
             let t = &trials[i];
             let mut r = vec![t.number.to_string()];
-            r.extend(
-                spec.objectives
-                    .iter()
-                    .map(|o| t.get(&o.metric).map(num).unwrap_or_default()),
-            );
+            r.extend(spec.objectives.iter().map(|o| t.get(&o.metric).map(num).unwrap_or_default()));
             r.push(t.description.clone());
             r
         })
@@ -105,9 +80,5 @@ pub fn exec(a: Args) -> Result<(), Exit> {
 }
 
 fn metric_list(spec: &StudySpec) -> String {
-    spec.objectives
-        .iter()
-        .map(|o| o.metric.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+    spec.objectives.iter().map(|o| o.metric.as_str()).collect::<Vec<_>>().join(", ")
 }

@@ -47,10 +47,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         seeds: a.seeds,
         metric: a.metric,
         report: a.report,
-        paths: DataPaths {
-            nb201_dir: a.data,
-            ..Default::default()
-        },
+        paths: DataPaths { nb201_dir: a.data, ..Default::default() },
         curves_dir: Some(a.curves.clone()),
     };
     let r = protocol::run(&opts).map_err(|e| match e {
@@ -71,33 +68,14 @@ pub fn exec(a: Args) -> Result<(), Exit> {
             vec![
                 s.strategy.clone(),
                 format!("{:.2} ± {:.2}", s.mean, s.std),
-                s.relative_improvement_pct
-                    .map(|x| format!("{x:+.2}%"))
-                    .unwrap_or_else(|| "-".into()),
+                s.relative_improvement_pct.map(|x| format!("{x:+.2}%")).unwrap_or_else(|| "-".into()),
                 format!("{}/{}", s.optimum_hits, r.seeds),
-                s.median_queries_to_optimum
-                    .map(|m| format!("{m}"))
-                    .unwrap_or_else(|| "-".into()),
+                s.median_queries_to_optimum.map(|m| format!("{m}")).unwrap_or_else(|| "-".into()),
                 format!("{:.4}", s.wall_s),
             ]
         })
         .collect();
-    table(
-        &[
-            "strategy",
-            "test (mean ± std)",
-            "vs random",
-            "optimum hit",
-            "median queries",
-            "cpu s",
-        ],
-        &rows,
-    );
-    println!(
-        "wall {:.4} s for all runs (benchmark loaded in {:.3} s); curves in {}",
-        r.wall_s,
-        r.load_s,
-        a.curves.display()
-    );
+    table(&["strategy", "test (mean ± std)", "vs random", "optimum hit", "median queries", "cpu s"], &rows);
+    println!("wall {:.4} s for all runs (benchmark loaded in {:.3} s); curves in {}", r.wall_s, r.load_s, a.curves.display());
     Ok(())
 }

@@ -25,24 +25,13 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     let url = a.storage.unwrap_or_else(default_storage);
     let s = open_storage(&url, false).map_err(store)?;
     let info = s.find_study(&a.study).map_err(store)?;
-    let reference = a
-        .reference
-        .as_deref()
-        .map(parse_reference)
-        .transpose()
-        .map_err(|e| bad(format!("--ref: {e}")))?;
+    let reference = a.reference.as_deref().map(parse_reference).transpose().map_err(|e| bad(format!("--ref: {e}")))?;
     let trials = s.trials(info.id).map_err(store)?;
     let html = render(&info, &trials, &ReportOptions { reference }).map_err(|e| match e {
         ReportError::Plot { .. } => failed(e),
         e => bad(e),
     })?;
-    std::fs::write(&a.output, html)
-        .map_err(|e| failed(format!("cannot write {}: {e}", a.output.display())))?;
-    println!(
-        "wrote {} ({} trials of study `{}`)",
-        a.output.display(),
-        trials.len(),
-        info.name
-    );
+    std::fs::write(&a.output, html).map_err(|e| failed(format!("cannot write {}: {e}", a.output.display())))?;
+    println!("wrote {} ({} trials of study `{}`)", a.output.display(), trials.len(), info.name);
     Ok(())
 }

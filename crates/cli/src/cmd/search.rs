@@ -47,8 +47,7 @@ impl StudyObserver for Progress {
             self.bar.set_length(n);
         }
         if stored > 0 {
-            self.bar
-                .println(format!("resuming: {stored} trials stored"));
+            self.bar.println(format!("resuming: {stored} trials stored"));
         }
     }
     fn on_trial(&mut self, t: &Trial, _replayed: bool) {
@@ -62,8 +61,7 @@ impl StudyObserver for Progress {
                 }
             }
         }
-        self.bar
-            .set_message(format!("best {} {}", self.metric, num(self.best)));
+        self.bar.set_message(format!("best {} {}", self.metric, num(self.best)));
     }
 }
 
@@ -87,67 +85,43 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         // Store the study file with the study, so `tessera worker --study NAME` can join later from anywhere.
         setup.register(storage.as_mut()).map_err(store)?;
     }
-    let mut study = Study::new(
-        &f.study.name,
-        setup.space.as_ref(),
-        setup.evaluator.as_ref(),
-        f.objective.clone(),
-    );
+    let mut study = Study::new(&f.study.name, setup.space.as_ref(), setup.evaluator.as_ref(), f.objective.clone());
     study.config = setup.config_json.clone();
     study.constraints = f.constraint.clone();
     study.budget = f.study.budget;
     study.seed = f.study.seed;
     let mut strategy = setup.strategy();
     let obj = &f.objective[0];
-    let bar = if a.quiet || a.json {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(0)
-    };
+    let bar = if a.quiet || a.json { ProgressBar::hidden() } else { ProgressBar::new(0) };
     bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} trials  {prefix}{msg}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} trials  {prefix}{msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
     );
     if let Some(t) = &setup.train {
         // Training trials take seconds: show the running trial's epoch and keep the clock ticking.
         let epochs = t.epochs();
         let b = bar.clone();
-        setup.set_epoch_hook(std::sync::Arc::new(
-            move |ctx: &tessera_core::EvalContext, r: &tessera::train_setup::EpochReport| {
-                b.set_prefix(format!(
-                    "trial #{} epoch {}/{epochs} val {:.1}%  ",
-                    ctx.trial, r.epoch, r.val_accuracy
-                ));
-                tessera::train_setup::Control::Continue
-            },
-        ));
+        setup.set_epoch_hook(std::sync::Arc::new(move |ctx: &tessera_core::EvalContext, r: &tessera::train_setup::EpochReport| {
+            b.set_prefix(format!("trial #{} epoch {}/{epochs} val {:.1}%  ", ctx.trial, r.epoch, r.val_accuracy));
+            tessera::train_setup::Control::Continue
+        }));
         bar.enable_steady_tick(std::time::Duration::from_millis(200));
     }
     let mut progress = Progress {
         bar,
         metric: obj.metric.clone(),
         best: f64::NAN,
-        sign: if obj.direction == tessera_core::Direction::Max {
-            1.0
-        } else {
-            -1.0
-        },
+        sign: if obj.direction == tessera_core::Direction::Max { 1.0 } else { -1.0 },
     };
     let result = study.run(strategy.as_mut(), storage.as_mut(), &mut progress);
     progress.bar.finish_and_clear();
-    setup.set_epoch_hook(std::sync::Arc::new(
-        |_: &tessera_core::EvalContext, _: &tessera::train_setup::EpochReport| {
-            tessera::train_setup::Control::Continue
-        },
-    ));
+    setup.set_epoch_hook(std::sync::Arc::new(|_: &tessera_core::EvalContext, _: &tessera::train_setup::EpochReport| {
+        tessera::train_setup::Control::Continue
+    }));
     let summary = result.map_err(|e| match e {
         CoreError::Store(s) => store(s),
-        CoreError::Diverged { .. } | CoreError::UnknownMetric { .. } | CoreError::Invalid(_) => {
-            bad(e)
-        }
+        CoreError::Diverged { .. } | CoreError::UnknownMetric { .. } | CoreError::Invalid(_) => bad(e),
         other => failed(other),
     })?;
     if a.json {
@@ -163,21 +137,14 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     );
     println!(
         "  {} complete, {} failed, {} infeasible; this run {:.2} s wall; study {:.1} simulated s",
-        summary.complete,
-        summary.failed,
-        summary.infeasible,
-        summary.wall_seconds,
-        summary.sim_seconds
+        summary.complete, summary.failed, summary.infeasible, summary.wall_seconds, summary.sim_seconds
     );
     if setup.train.is_some() {
         return print_top(storage.as_ref(), &f.study.name, obj, a.top);
     }
     match &summary.best {
         Some(t) => {
-            println!(
-                "best trial #{} by {} ({:?}):",
-                t.number, obj.metric, obj.direction
-            );
+            println!("best trial #{} by {} ({:?}):", t.number, obj.metric, obj.direction);
             println!("  {}", t.description);
             println!("  {}", crate::output::metrics_line(t));
         }
@@ -188,45 +155,23 @@ pub fn exec(a: Args) -> Result<(), Exit> {
 
 /// The best `top` complete trials of a training study as a table: objective first, then accuracy, size, cost and
 /// latency, and the architecture's text form.
-fn print_top(
-    storage: &dyn tessera_core::Storage,
-    study: &str,
-    obj: &tessera_core::Objective,
-    top: usize,
-) -> Result<(), Exit> {
+fn print_top(storage: &dyn tessera_core::Storage, study: &str, obj: &tessera_core::Objective, top: usize) -> Result<(), Exit> {
     let info = storage.find_study(study).map_err(store)?;
     let mut trials: Vec<Trial> = storage
         .trials(info.id)
         .map_err(store)?
         .into_iter()
-        .filter(|t| {
-            t.state == TrialState::Complete && t.get(&obj.metric).is_some_and(|v| !v.is_nan())
-        })
+        .filter(|t| t.state == TrialState::Complete && t.get(&obj.metric).is_some_and(|v| !v.is_nan()))
         .collect();
     if trials.is_empty() {
         println!("no complete trial yet");
         return Ok(());
     }
-    trials.sort_by(|x, y| {
-        obj.oriented(y.get(&obj.metric).unwrap_or(f64::NAN))
-            .total_cmp(&obj.oriented(x.get(&obj.metric).unwrap_or(f64::NAN)))
-    });
+    trials.sort_by(|x, y| obj.oriented(y.get(&obj.metric).unwrap_or(f64::NAN)).total_cmp(&obj.oriented(x.get(&obj.metric).unwrap_or(f64::NAN))));
     trials.truncate(top);
-    println!(
-        "best {} architectures by {} ({:?}):",
-        trials.len(),
-        obj.metric,
-        obj.direction
-    );
+    println!("best {} architectures by {} ({:?}):", trials.len(), obj.metric, obj.direction);
     let mut cols: Vec<&str> = vec![obj.metric.as_str()];
-    for c in [
-        "val_accuracy",
-        "test_accuracy",
-        "params",
-        "flops",
-        "latency_ms",
-        "train_seconds",
-    ] {
+    for c in ["val_accuracy", "test_accuracy", "params", "flops", "latency_ms", "train_seconds"] {
         if !cols.contains(&c) {
             cols.push(c);
         }
@@ -248,20 +193,8 @@ fn print_top(
             for c in &cols {
                 let v = t.get(c).unwrap_or(f64::NAN);
                 r.push(match *c {
-                    "val_accuracy" | "test_accuracy" | "train_seconds" => {
-                        if v.is_nan() {
-                            "-".into()
-                        } else {
-                            format!("{v:.1}")
-                        }
-                    }
-                    "latency_ms" => {
-                        if v.is_nan() {
-                            "-".into()
-                        } else {
-                            format!("{v:.3}")
-                        }
-                    }
+                    "val_accuracy" | "test_accuracy" | "train_seconds" => if v.is_nan() { "-".into() } else { format!("{v:.1}") },
+                    "latency_ms" => if v.is_nan() { "-".into() } else { format!("{v:.3}") },
                     _ => num(v),
                 });
             }

@@ -25,28 +25,10 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         .iter()
         .map(|s| {
             let mut r = vec![s.name.clone(), s.total().to_string()];
-            r.extend(
-                [
-                    TrialState::Complete,
-                    TrialState::Failed,
-                    TrialState::Infeasible,
-                    TrialState::Running,
-                ]
-                .map(|t| s.count(t).to_string()),
-            );
+            r.extend([TrialState::Complete, TrialState::Failed, TrialState::Infeasible, TrialState::Running].map(|t| s.count(t).to_string()));
             r
         })
         .collect();
-    table(
-        &[
-            "study",
-            "trials",
-            "complete",
-            "failed",
-            "infeasible",
-            "running",
-        ],
-        &rows,
-    );
+    table(&["study", "trials", "complete", "failed", "infeasible", "running"], &rows);
     Ok(())
 }

@@ -43,10 +43,7 @@ pub struct Args {
 
 pub fn exec(a: Args) -> Result<(), Exit> {
     if !(a.lease_seconds > 0.0 && a.lease_seconds.is_finite()) {
-        return Err(bad(format!(
-            "--lease-seconds must be a positive number, got {}",
-            a.lease_seconds
-        )));
+        return Err(bad(format!("--lease-seconds must be a positive number, got {}", a.lease_seconds)));
     }
     let file = match &a.file {
         Some(p) => Some(StudyFile::load(p).map_err(bad)?),
@@ -63,8 +60,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         None => None,
     };
     // Joining: a connection cut while starting is retried like one cut mid-run; a wrong URL or study is not.
-    let deadline =
-        std::time::Instant::now() + Duration::from_secs_f64(a.reconnect_seconds.max(0.0));
+    let deadline = std::time::Instant::now() + Duration::from_secs_f64(a.reconnect_seconds.max(0.0));
     let mut delay = Duration::from_millis(100);
     let mut from_file = from_file;
     let (storage, mut setup, id) = loop {
@@ -83,16 +79,8 @@ pub fn exec(a: Args) -> Result<(), Exit> {
             }
         };
         match attempt() {
-            Ok((storage, setup, id)) => {
-                break (
-                    storage,
-                    setup.or_else(|| from_file.take()).expect("one of them"),
-                    id,
-                )
-            }
-            Err(WorkerSetupError::Store(e))
-                if e.is_transient() && std::time::Instant::now() < deadline =>
-            {
+            Ok((storage, setup, id)) => break (storage, setup.or_else(|| from_file.take()).expect("one of them"), id),
+            Err(WorkerSetupError::Store(e)) if e.is_transient() && std::time::Instant::now() < deadline => {
                 eprintln!("{e}; retrying in {:.1} s", delay.as_secs_f64());
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(Duration::from_secs(5));
@@ -127,10 +115,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         );
     }
     if summary.aborted {
-        return Err(Exit {
-            code: 130,
-            msg: "aborted; the running trial was handed back".into(),
-        });
+        return Err(Exit { code: 130, msg: "aborted; the running trial was handed back".into() });
     }
     Ok(())
 }
@@ -153,21 +138,10 @@ pub fn install_ctrl_c(stop: Arc<StopSignal>) {
     });
 }
 
-fn run(
-    setup: &Setup,
-    storage: Box<dyn Storage>,
-    id: i64,
-    url: &str,
-    a: &Args,
-    stop: &StopSignal,
-) -> Result<WorkerSummary, Exit> {
+fn run(setup: &Setup, storage: Box<dyn Storage>, id: i64, url: &str, a: &Args, stop: &StopSignal) -> Result<WorkerSummary, Exit> {
     let study = setup.study();
     let options = WorkerOptions {
-        lease: Lease {
-            seconds: a.lease_seconds,
-            max_retries: a.max_retries,
-            ..WorkerOptions::new().lease
-        },
+        lease: Lease { seconds: a.lease_seconds, max_retries: a.max_retries, ..WorkerOptions::new().lease },
         poll: Duration::from_secs_f64((a.lease_seconds / 10.0).clamp(0.02, 1.0)),
         reconnect_for: Duration::from_secs_f64(a.reconnect_seconds.max(0.0)),
     };
@@ -176,33 +150,18 @@ fn run(
     let verbose = a.verbose;
     let mut log = |l: WorkerLog<'_>| match l {
         WorkerLog::Started { trial, attempt } if verbose => {
-            eprintln!(
-                "worker {me}: trial {} started (attempt {attempt})",
-                trial.number
-            )
+            eprintln!("worker {me}: trial {} started (attempt {attempt})", trial.number)
         }
         WorkerLog::Finished { trial } if verbose => {
             let v = trial.get(&metric).map(num).unwrap_or_else(|| "-".into());
             match trial.state {
-                TrialState::Complete => eprintln!(
-                    "worker {me}: trial {} complete, {metric} = {v}",
-                    trial.number
-                ),
-                s => eprintln!(
-                    "worker {me}: trial {} {s}: {}",
-                    trial.number,
-                    trial.error.as_deref().unwrap_or("")
-                ),
+                TrialState::Complete => eprintln!("worker {me}: trial {} complete, {metric} = {v}", trial.number),
+                s => eprintln!("worker {me}: trial {} {s}: {}", trial.number, trial.error.as_deref().unwrap_or("")),
             }
         }
-        WorkerLog::LeaseLost { trial, error } => {
-            eprintln!("worker {me}: trial {trial}: result discarded: {error}")
-        }
+        WorkerLog::LeaseLost { trial, error } => eprintln!("worker {me}: trial {trial}: result discarded: {error}"),
         WorkerLog::Unavailable { error, retry_in } => {
-            eprintln!(
-                "worker {me}: {error}; retrying in {:.1} s",
-                retry_in.as_secs_f64()
-            )
+            eprintln!("worker {me}: {error}; retrying in {:.1} s", retry_in.as_secs_f64())
         }
         _ => {}
     };
@@ -225,9 +184,7 @@ fn run(
     };
     study.work(storage, ctx).map_err(|e| match e {
         CoreError::Store(s) => store(s),
-        e @ (CoreError::Diverged { .. }
-        | CoreError::UnknownMetric { .. }
-        | CoreError::Invalid(_)) => bad(e),
+        e @ (CoreError::Diverged { .. } | CoreError::UnknownMetric { .. } | CoreError::Invalid(_)) => bad(e),
         other => failed(other),
     })
 }
@@ -235,40 +192,23 @@ fn run(
 /// `tessera search STUDY.toml --workers N`: registers the study, runs N `tessera worker` processes of this binary on
 /// it and shows their joint progress. Ctrl-C once: the workers finish their running trials and stop; twice: they
 /// are killed (their leases expire and the trials are re-queued when the study runs again).
-pub fn search_with_workers(
-    setup: &Setup,
-    mut storage: Box<dyn Storage>,
-    url: &str,
-    n: usize,
-    a: &super::search::Args,
-) -> Result<(), Exit> {
+pub fn search_with_workers(setup: &Setup, mut storage: Box<dyn Storage>, url: &str, n: usize, a: &super::search::Args) -> Result<(), Exit> {
     use indicatif::{ProgressBar, ProgressStyle};
     use std::process::{Command, Stdio};
     if n == 0 {
         return Err(bad("--workers must be at least 1"));
     }
     if !storage.supports_workers() {
-        return Err(bad(format!(
-            "storage {} cannot coordinate workers",
-            storage.location()
-        )));
+        return Err(bad(format!("storage {} cannot coordinate workers", storage.location())));
     }
     let f = &setup.file;
     let info = setup.register(storage.as_mut()).map_err(store)?;
-    let exe = std::env::current_exe()
-        .map_err(|e| failed(format!("cannot find the tessera executable: {e}")))?;
+    let exe = std::env::current_exe().map_err(|e| failed(format!("cannot find the tessera executable: {e}")))?;
     let mut children = Vec::with_capacity(n);
     let (tx, rx) = std::sync::mpsc::channel::<(usize, String)>();
     for i in 0..n {
         let mut child = Command::new(&exe)
-            .args([
-                "worker",
-                "--stop-on-eof",
-                "--storage",
-                url,
-                "--study",
-                &f.study.name,
-            ])
+            .args(["worker", "--stop-on-eof", "--storage", url, "--study", &f.study.name])
             .arg("--lease-seconds")
             .arg(a.lease_seconds.to_string())
             .arg("--max-retries")
@@ -294,17 +234,11 @@ pub fn search_with_workers(
     let _ = ctrlc::set_handler(move || {
         handler_stop.press();
     });
-    let bar = if a.quiet || a.json {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(f.study.budget.trials.unwrap_or(0))
-    };
+    let bar = if a.quiet || a.json { ProgressBar::hidden() } else { ProgressBar::new(f.study.budget.trials.unwrap_or(0)) };
     bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} trials  {msg}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} trials  {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
     );
     let mut last_line: Vec<String> = vec![String::new(); n];
     let mut said_stopping = false;
@@ -328,9 +262,7 @@ pub fn search_with_workers(
         match stop.level() {
             1 if !said_stopping => {
                 said_stopping = true;
-                bar.println(
-                    "stopping: the workers finish their running trials (Ctrl-C again to abort)",
-                );
+                bar.println("stopping: the workers finish their running trials (Ctrl-C again to abort)");
                 for c in children.iter_mut() {
                     c.1 = None; // closing stdin asks the worker to stop
                 }
@@ -343,10 +275,7 @@ pub fn search_with_workers(
                     }
                 }
                 bar.finish_and_clear();
-                return Err(Exit {
-                    code: 130,
-                    msg: "aborted; running trials are re-queued when their leases expire".into(),
-                });
+                return Err(Exit { code: 130, msg: "aborted; running trials are re-queued when their leases expire".into() });
             }
             _ => {}
         }
@@ -354,21 +283,12 @@ pub fn search_with_workers(
             last_poll = std::time::Instant::now();
             if let Ok(all) = storage.studies() {
                 if let Some(s) = all.iter().find(|s| s.id == info.id) {
-                    let done = [
-                        TrialState::Complete,
-                        TrialState::Failed,
-                        TrialState::Pruned,
-                        TrialState::Infeasible,
-                    ]
-                    .iter()
-                    .map(|&st| s.count(st))
-                    .sum::<u64>();
+                    let done = [TrialState::Complete, TrialState::Failed, TrialState::Pruned, TrialState::Infeasible]
+                        .iter()
+                        .map(|&st| s.count(st))
+                        .sum::<u64>();
                     bar.set_position(done);
-                    bar.set_message(format!(
-                        "{} running on {} workers",
-                        s.count(TrialState::Running),
-                        children.iter().filter(|c| c.2.is_none()).count()
-                    ));
+                    bar.set_message(format!("{} running on {} workers", s.count(TrialState::Running), children.iter().filter(|c| c.2.is_none()).count()));
                 }
             }
         }
@@ -383,11 +303,7 @@ pub fn search_with_workers(
     let best = trials
         .iter()
         .filter(|t| t.state == TrialState::Complete)
-        .filter_map(|t| {
-            t.get(&obj.metric)
-                .filter(|v| !v.is_nan())
-                .map(|v| (obj.oriented(v), t))
-        })
+        .filter_map(|t| t.get(&obj.metric).filter(|v| !v.is_nan()).map(|v| (obj.oriented(v), t)))
         .max_by(|x, y| x.0.total_cmp(&y.0))
         .map(|(_, t)| t);
     let count = |st: TrialState| trials.iter().filter(|t| t.state == st).count();
@@ -417,28 +333,15 @@ pub fn search_with_workers(
         );
         match best {
             Some(t) => {
-                println!(
-                    "best trial #{} by {} ({:?}):",
-                    t.number, obj.metric, obj.direction
-                );
+                println!("best trial #{} by {} ({:?}):", t.number, obj.metric, obj.direction);
                 println!("  {}", t.description);
                 println!("  {}", crate::output::metrics_line(t));
             }
             None => println!("no complete trial yet"),
         }
     }
-    if let Some((i, code)) = children.iter().enumerate().find_map(|(i, c)| {
-        c.2.and_then(|s| s.code())
-            .filter(|&c| c != 0)
-            .map(|c| (i, c))
-    }) {
-        return Err(Exit {
-            code,
-            msg: format!(
-                "worker {i} failed: {}",
-                last_line[i].trim_start_matches("error: ")
-            ),
-        });
+    if let Some((i, code)) = children.iter().enumerate().find_map(|(i, c)| c.2.and_then(|s| s.code()).filter(|&c| c != 0).map(|c| (i, c))) {
+        return Err(Exit { code, msg: format!("worker {i} failed: {}", last_line[i].trim_start_matches("error: ")) });
     }
     Ok(())
 }

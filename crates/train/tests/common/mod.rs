@@ -10,28 +10,16 @@ pub fn shared_data() -> PathBuf {
         return PathBuf::from(p);
     }
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    assert!(
-        p.is_dir(),
-        "test data not found at {} (set TESSERA_SHARED_DATA)",
-        p.display()
-    );
+    assert!(p.is_dir(), "test data not found at {} (set TESSERA_SHARED_DATA)", p.display());
     p
 }
 
 /// Input [inputs] → (Linear → ReLU)* → Output.
 pub fn mlp(inputs: usize, hidden: &[usize], classes: usize) -> Network {
     let mut n = Network::new();
-    let mut x = n.add(
-        Op::Input {
-            shape: vec![inputs],
-        },
-        &[],
-    );
+    let mut x = n.add(Op::Input { shape: vec![inputs] }, &[]);
     for &h in hidden {
-        x = n.chain(
-            x,
-            [Op::Linear { out: h, bias: true }, Op::act(Activation::Relu)],
-        );
+        x = n.chain(x, [Op::Linear { out: h, bias: true }, Op::act(Activation::Relu)]);
     }
     n.add(Op::Output { classes }, &[x]);
     n
@@ -40,37 +28,10 @@ pub fn mlp(inputs: usize, hidden: &[usize], classes: usize) -> Network {
 /// conv3x3(16) BN ReLU maxpool2 → conv3x3(32) BN ReLU maxpool2 → flatten → Output, for [1, 28, 28].
 pub fn small_cnn(classes: usize) -> Network {
     let mut n = Network::new();
-    let x = n.add(
-        Op::Input {
-            shape: vec![1, 28, 28],
-        },
-        &[],
-    );
-    let pool = Op::Pool {
-        kind: PoolKind::Max,
-        kernel: 2,
-        stride: 2,
-        padding: 0,
-    };
-    let x = n.chain(
-        x,
-        [
-            Op::conv(16, 3, 1),
-            Op::BatchNorm,
-            Op::act(Activation::Relu),
-            pool.clone(),
-        ],
-    );
-    let x = n.chain(
-        x,
-        [
-            Op::conv(32, 3, 1),
-            Op::BatchNorm,
-            Op::act(Activation::Relu),
-            pool,
-            Op::Flatten,
-        ],
-    );
+    let x = n.add(Op::Input { shape: vec![1, 28, 28] }, &[]);
+    let pool = Op::Pool { kind: PoolKind::Max, kernel: 2, stride: 2, padding: 0 };
+    let x = n.chain(x, [Op::conv(16, 3, 1), Op::BatchNorm, Op::act(Activation::Relu), pool.clone()]);
+    let x = n.chain(x, [Op::conv(32, 3, 1), Op::BatchNorm, Op::act(Activation::Relu), pool, Op::Flatten]);
     n.add(Op::Output { classes }, &[x]);
     n
 }
@@ -78,27 +39,9 @@ pub fn small_cnn(classes: usize) -> Network {
 /// The reference CNN: conv3x3 1→16, conv3x3 16→32 stride 2, global average pool, linear.
 pub fn bench_cnn() -> Network {
     let mut n = Network::new();
-    let x = n.add(
-        Op::Input {
-            shape: vec![1, 28, 28],
-        },
-        &[],
-    );
-    let x = n.chain(
-        x,
-        [
-            Op::conv(16, 3, 1),
-            Op::act(Activation::Relu),
-            Op::conv(32, 3, 2),
-            Op::act(Activation::Relu),
-        ],
-    );
-    let x = n.add(
-        Op::GlobalPool {
-            kind: PoolKind::Avg,
-        },
-        &[x],
-    );
+    let x = n.add(Op::Input { shape: vec![1, 28, 28] }, &[]);
+    let x = n.chain(x, [Op::conv(16, 3, 1), Op::act(Activation::Relu), Op::conv(32, 3, 2), Op::act(Activation::Relu)]);
+    let x = n.add(Op::GlobalPool { kind: PoolKind::Avg }, &[x]);
     n.add(Op::Output { classes: 10 }, &[x]);
     n
 }
@@ -106,28 +49,15 @@ pub fn bench_cnn() -> Network {
 /// Kipf & Welling's 2-layer GCN: dropout 0.5, GCN(16), ReLU, dropout 0.5, GCN(classes).
 pub fn gcn(features: usize, classes: usize) -> Network {
     let mut n = Network::new();
-    let x = n.add(
-        Op::Input {
-            shape: vec![features],
-        },
-        &[],
-    );
+    let x = n.add(Op::Input { shape: vec![features] }, &[]);
     n.chain(
         x,
         [
             Op::Dropout { p: 0.5 },
-            Op::Gnn {
-                kind: GnnKind::Gcn,
-                out: 16,
-                heads: 1,
-            },
+            Op::Gnn { kind: GnnKind::Gcn, out: 16, heads: 1 },
             Op::act(Activation::Relu),
             Op::Dropout { p: 0.5 },
-            Op::Gnn {
-                kind: GnnKind::Gcn,
-                out: classes,
-                heads: 1,
-            },
+            Op::Gnn { kind: GnnKind::Gcn, out: classes, heads: 1 },
         ],
     );
     n
