@@ -21,7 +21,7 @@ echo "== python: $(python3 "$shared/bench/py_baseline_nb201.py" hv 500 "$seeds")
 # the reference point on their objectives). $gp is GP-BO with a wider acquisition search; like NSGA-II and BANANAS it
 # uses the study's foresight to propose feasible samples only.
 eng=nsga2:archive=true,variation=neighbour
-sur=$eng,surrogate=true,offspring=5,model=gp
+sur=$eng,surrogate=true,offspring=2,model=gp
 gp=gp-bo:max_evals=1500,starts=10,random_starts=10,polish_every=8
 "$bin" --data "$shared/data/nb201" --seeds "$seeds" --budget 500 --strategy $sur --strategy $eng --strategy nsga2 --strategy random \
   --constraint-seeds "$seeds" --constraint-budget 300 \

@@ -27,12 +27,13 @@ const ENGINEERED: &[(&str, &str)] = &[("archive", "true"), ("variation", "neighb
 
 /// The surrogate-assisted NSGA-II (see `tessera_strategies::nsga2`) as `benches/nb201_moo.sh` runs it.
 const SURROGATE: &[(&str, &str)] =
-    &[("archive", "true"), ("variation", "neighbour"), ("surrogate", "true"), ("offspring", "5"), ("model", "gp")];
+    &[("archive", "true"), ("variation", "neighbour"), ("surrogate", "true"), ("offspring", "2"), ("model", "gp")];
 /// GP-BO as `benches/nb201_moo.sh` runs it for the constraint scenario (a wider acquisition search than the default,
 /// and every 8th ask the incumbent's best predicted unproposed neighbour).
 const GP_BO: &[(&str, &str)] = &[("max_evals", "1500"), ("starts", "10"), ("random_starts", "10"), ("polish_every", "8")];
-/// GP-BO's exact hits in the first 10 seeds, less one (measured 9/10; 43/50 over 50 seeds, see the issue note).
-const GP_BO_HITS: usize = 8;
+/// GP-BO's exact hits in the first 10 seeds, less one (measured 10/10, and 50/50 over 50 seeds, since NB201's
+/// encoding drops unused edges; 43/50 before).
+const GP_BO_HITS: usize = 9;
 
 fn options(opts: &[(&str, &str)]) -> tessera_strategies::Options {
     opts.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
@@ -164,8 +165,8 @@ fn nsga2_hypervolume_on_accuracy_and_raspi4_latency() {
         mean(&surrogate, 0),
         100.0 * mean(&surrogate, 1)
     );
-    // Measured 0.9324 over these 10 seeds.
-    assert!(mean(&surrogate, 0) >= 0.92, "surrogate nsga2 reaches {:.4} of the true hypervolume", mean(&surrogate, 0));
+    // Measured 0.9524 over these 10 seeds (0.9324 before NB201's encoding dropped unused edges, with offspring 5).
+    assert!(mean(&surrogate, 0) >= 0.94, "surrogate nsga2 reaches {:.4} of the true hypervolume", mean(&surrogate, 0));
     println!(
         "hypervolume / true front's (ref 90%, 25.68 ms), 500 queries, {SEEDS} seeds: nsga2 archive+neighbour {:.4} (true front \
          found {:.1}%), textbook nsga2 {:.4} ({:.1}%), random {:.4} ({:.1}%)",
