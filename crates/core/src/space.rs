@@ -23,6 +23,18 @@ impl Dim {
     }
 }
 
+/// One-hot of each dimension's choice, dimension after dimension (the default [`Space::encode`]; spaces that
+/// encode a rewritten sample reuse it).
+pub fn one_hot(dims: &[Dim], sample: &Sample) -> Vec<f32> {
+    let mut v = Vec::new();
+    for (d, dim) in dims.iter().enumerate() {
+        let base = v.len();
+        v.resize(base + dim.len(), 0.0);
+        v[base + sample[d] as usize] = 1.0;
+    }
+    v
+}
+
 /// A search space: the set of networks a study may propose.
 ///
 /// **Required**: [`name`](Space::name), [`dims`](Space::dims), [`lower`](Space::lower). Everything else has a
@@ -93,15 +105,9 @@ pub trait Space: Send + Sync {
         out
     }
 
-    /// A feature vector for predictors and Bayesian optimisation. Default: one-hot per dimension.
+    /// A feature vector for predictors and Bayesian optimisation. Default: [`one_hot`] per dimension.
     fn encode(&self, sample: &Sample) -> Vec<f32> {
-        let mut v = Vec::new();
-        for (d, dim) in self.dims().iter().enumerate() {
-            let base = v.len();
-            v.resize(base + dim.len(), 0.0);
-            v[base + sample[d] as usize] = 1.0;
-        }
-        v
+        one_hot(self.dims(), sample)
     }
 
     /// A canonical key: two samples with the same key build the same function (isomorphic cells). Default: the

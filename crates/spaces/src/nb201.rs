@@ -211,9 +211,7 @@ impl Nb201 {
         ]);
         net.add(Op::Add, &[a, b])
     }
-}
 
-impl Nb201 {
     /// The cell with every edge that no path from the input (node 0) to the output (node 3) uses set to `none`: an
     /// edge counts when its op is not `none`, its source is reachable from the input and the output is reachable
     /// from its target, both over non-`none` edges. Such a cell computes the same function as `s`.
@@ -262,12 +260,7 @@ impl Space for Nb201 {
     /// have. (On NB201 CIFAR-10 × raspi4 latency this raised the surrogate NSGA-II's hypervolume ratio from 0.930
     /// to 0.948 over 50 seeds; see benches/nb201_moo.sh.)
     fn encode(&self, s: &Sample) -> Vec<f32> {
-        let e = Self::effective(s);
-        let mut v = vec![0.0; EDGES.len() * OPS.len()];
-        for (k, &op) in e.as_slice().iter().enumerate().take(EDGES.len()) {
-            v[k * OPS.len() + (op as usize).min(OPS.len() - 1)] = 1.0;
-        }
-        v
+        tessera_core::space::one_hot(&self.dims, &Self::effective(s))
     }
     fn key(&self, s: &Sample) -> String {
         Self::unique_str(s)
