@@ -138,7 +138,7 @@ if torch is not None:
         cin = chain_scaled(16, m)
         layers = [conv(1, cin, 3), nn.BatchNorm2d(cin), nn.ReLU6()]
         for i, (c, stride) in enumerate(zip((16, 32, 64), (1, 2, 2))):
-            base = 1 + i * (1 + 2 * len(CHAIN_DEPTHS))
+            base = 1 + i * (1 + 2 * max(CHAIN_DEPTHS))
             cout = chain_scaled(c, m)
             for j in range(CHAIN_DEPTHS[sample[base]]):
                 k, e = CHAIN_KERNELS[sample[base + 1 + 2 * j]], CHAIN_EXPANSIONS[sample[base + 2 + 2 * j]]
