@@ -18,5 +18,6 @@ cargo build --release -q -p tessera-cli
 PY=${PYTHON:-python3}
 if [ -z "${PYTHON:-}" ] && [ -x /tmp/torchenv/bin/python ]; then PY=/tmp/torchenv/bin/python; fi
 MNIST=${MNIST5K:-../shared/data/images/mnist_5k.csv.gz}
-exec "$PY" benches/train_vs_pytorch.py --train-bench target/release/examples/train_bench \
-  --tessera target/release/tessera --mnist "$MNIST" --threads "$threads" "$@"
+bin=${CARGO_TARGET_DIR:-target}/release
+exec "$PY" benches/train_vs_pytorch.py --train-bench "$bin/examples/train_bench" \
+  --tessera "$bin/tessera" --mnist "$MNIST" --threads "$threads" "$@"
