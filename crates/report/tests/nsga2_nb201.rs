@@ -165,8 +165,9 @@ fn nsga2_hypervolume_on_accuracy_and_raspi4_latency() {
         mean(&surrogate, 0),
         100.0 * mean(&surrogate, 1)
     );
-    // Measured 0.9524 over these 10 seeds (0.9324 before NB201's encoding dropped unused edges, with offspring 5).
-    assert!(mean(&surrogate, 0) >= 0.94, "surrogate nsga2 reaches {:.4} of the true hypervolume", mean(&surrogate, 0));
+    // The issue's goal, 95 %. Measured 0.9569 over these 10 seeds (0.9599 over 50) since the models are fitted on
+    // accuracies clipped below the reference; 0.9524 before that, 0.9324 before NB201's encoding dropped unused edges.
+    assert!(mean(&surrogate, 0) >= 0.95, "surrogate nsga2 reaches {:.4} of the true hypervolume", mean(&surrogate, 0));
     println!(
         "hypervolume / true front's (ref 90%, 25.68 ms), 500 queries, {SEEDS} seeds: nsga2 archive+neighbour {:.4} (true front \
          found {:.1}%), textbook nsga2 {:.4} ({:.1}%), random {:.4} ({:.1}%)",
