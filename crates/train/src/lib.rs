@@ -37,6 +37,7 @@
 //! and none is enabled here.
 
 pub mod data;
+pub mod depthwise;
 pub mod error;
 pub mod evaluator;
 pub mod latency;

@@ -16,6 +16,7 @@
 //! and linear layers: U(±1/√fan_in) for weights and biases) and PyG (graph layers: Glorot weights, zero biases).
 
 use crate::data::Graph;
+use crate::depthwise::{depthwise_conv2d, pointwise_conv2d};
 use crate::error::TrainError;
 use burn::module::{Module, Param};
 use burn::nn::{BatchNorm, BatchNormConfig, LayerNorm, LayerNormConfig};
@@ -490,12 +491,17 @@ impl Model {
         match (&node.op, layer) {
             (Op::Conv { stride, padding, dilation, groups, .. }, Layer::Conv(c)) => {
                 let (t, one_d) = x.spatial("conv");
-                let y = conv2d(
-                    t,
-                    c.weight.val(),
-                    c.bias.as_ref().map(|b| b.val()),
-                    conv_opts(one_d, *stride, *padding, *dilation, *groups),
-                );
+                let [_, _, kh, kw] = c.weight.val().dims();
+                let y = if (kh, kw, *stride, *padding, *groups) == (1, 1, 1, 0, 1) {
+                    pointwise_conv2d(t, c.weight.val(), c.bias.as_ref().map(|b| b.val()))
+                } else {
+                    conv2d(
+                        t,
+                        c.weight.val(),
+                        c.bias.as_ref().map(|b| b.val()),
+                        conv_opts(one_d, *stride, *padding, *dilation, *groups),
+                    )
+                };
                 Val::unspatial(y, one_d)
             }
             (
@@ -503,10 +509,14 @@ impl Model {
                 Layer::Conv(c),
             ) => {
                 let (t, one_d) = x.spatial("depthwise conv");
-                let ch = t.dims()[1];
-                let mut y = conv2d(t, c.weight.val(), None, conv_opts(one_d, *stride, *padding, *dilation, ch));
+                let (s, p, d) = if one_d {
+                    ([1, *stride], [0, *padding], [1, *dilation])
+                } else {
+                    ([*stride; 2], [*padding; 2], [*dilation; 2])
+                };
+                let mut y = depthwise_conv2d(t, c.weight.val(), s, p, d);
                 if let Some(pw) = &c.pointwise {
-                    y = conv2d(y, pw.val(), None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1));
+                    y = pointwise_conv2d(y, pw.val(), None);
                 }
                 Val::unspatial(y, one_d)
             }
