@@ -17,6 +17,7 @@
 //! backward pass, multiplied by zeros). Every sum runs in a fixed order, so results do not depend on the number of
 //! threads.
 //!
+//! [`conv`] is the entry point: burn's `conv2d`, routed to these kernels or to the 1×1 path where they apply.
 //! [`depthwise_conv2d`] falls back to burn's `conv2d` for what these kernels do not cover (dilation > 1, dtypes
 //! other than f32).
 //!
@@ -104,9 +105,29 @@ impl<C: CheckpointStrategy> DepthwiseBackend for Autodiff<Flex, C> {
     }
 }
 
+/// burn's `conv2d`, through the faster paths of this module where they apply: a depthwise convolution (groups = C,
+/// weight `[C, 1, kh, kw]`) through [`depthwise_conv2d`], a 1×1 convolution (stride 1, no padding, one group)
+/// through [`pointwise_conv2d`], and burn's `conv2d` for everything else. The one entry point the model uses.
+pub fn conv(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, opts: ConvOptions<2>) -> Tensor<4> {
+    let c = x.dims()[1];
+    let [co, ci, kh, kw] = weight.dims();
+    let [(top, bottom), (left, right)] = opts.padding;
+    if (kh, kw, opts.stride, opts.padding, opts.groups) == (1, 1, [1, 1], [(0, 0); 2], 1) {
+        return pointwise_conv2d(x, weight, bias);
+    }
+    if opts.groups != c || co != c || ci != 1 || top != bottom || left != right {
+        return conv2d(x, weight, bias, opts);
+    }
+    let y = depthwise_conv2d(x, weight, opts.stride, [top, left], opts.dilation);
+    match bias {
+        Some(b) => y + b.reshape([1, c, 1, 1]),
+        None => y,
+    }
+}
+
 /// `conv2d(x, weight, None, stride, padding, dilation, groups = C)` for `x [B, C, H, W]` and `weight [C, 1, kh, kw]`,
 /// through the hand-written kernels when they apply (dilation 1, f32) and burn's `conv2d` otherwise.
-pub fn depthwise_conv2d(
+fn depthwise_conv2d(
     x: Tensor<4>,
     weight: Tensor<4>,
     stride: [usize; 2],
@@ -139,7 +160,7 @@ pub fn depthwise_conv2d(
 /// as `conv2d`, but burn 0.22.1's conv2d backward turns a 1×1 convolution's weight gradient into a convolution with an
 /// `H × W` kernel over batch-transposed copies of the input and output gradient (`copy_2d_tiled` and im2col were a
 /// third of an MBConv training step); matmul's backward is two more matmuls on strided views, with no copies.
-pub fn pointwise_conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {
+fn pointwise_conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {
     let [b, ci, h, w] = x.dims();
     let co = weight.dims()[0];
     let y = weight.reshape([1, co, ci]).matmul(x.reshape([b, ci, h * w]));
@@ -219,7 +240,9 @@ impl Geom {
     }
 }
 
-/// Writes one zero-padded input plane `[h, w]` into the polyphase buffer (which must be zero where no pixel lands).
+/// Writes one zero-padded input plane `[h, w]` into the polyphase buffer, which must be zero where no pixel lands.
+/// Every plane of one geometry lands on the same positions, so a buffer zeroed once and only ever written by this
+/// function needs no clearing between planes (the forward and weight-gradient kernels rely on it).
 #[inline(always)]
 fn scatter_poly(g: &Geom, plane: &[f32], poly: &mut [f32]) {
     for (i, row) in plane.chunks_exact(g.w).enumerate() {
@@ -252,18 +275,23 @@ fn spread_rows(g: &Geom, plane: &[f32], wide: &mut [f32]) {
 // workspace builds for baseline x86-64, where the loops would vectorise only 4 wide. Every kernel adds in the same
 // order whatever the vector width, so results are identical on every path.
 
+/// Runs `plane(p, poly, wide, out)` for every `[batch × channel]` plane `p` of a `[B, C, …]` result whose planes
+/// hold `len` values, in parallel, each worker with its own zeroed polyphase and row-stride-`wq` scratch buffers.
+fn per_plane(g: &Geom, len: usize, plane: impl Fn(usize, &mut [f32], &mut [f32], &mut [f32]) + Sync) -> Vec<f32> {
+    let mut all = vec![0.0f32; g.b * g.c * len];
+    all.par_chunks_mut(len).enumerate().for_each_init(
+        || (vec![0.0f32; g.sh * g.sw * g.sub()], vec![0.0f32; g.oh * g.wq]),
+        |(poly, wide), (p, out)| plane(p, poly, wide, out),
+    );
+    all
+}
+
 fn forward(g: &Geom, x: &[f32], weight: &[f32]) -> Vec<f32> {
     let kk = g.kh * g.kw;
-    let mut y = vec![0.0f32; g.b * g.c * g.oh * g.ow];
-    y.par_chunks_mut(g.oh * g.ow).enumerate().for_each_init(
-        || (vec![0.0f32; g.sh * g.sw * g.sub()], vec![0.0f32; g.oh * g.wq]),
-        |(poly, wide), (p, out)| {
-            let ch = p % g.c;
-            let x = &x[p * g.h * g.w..(p + 1) * g.h * g.w];
-            AutoArch::new().dispatch(ForwardPlane { g, x, weight: &weight[ch * kk..(ch + 1) * kk], poly, wide, out });
-        },
-    );
-    y
+    per_plane(g, g.oh * g.ow, |p, poly, wide, out| {
+        let (ch, x) = (p % g.c, &x[p * g.h * g.w..(p + 1) * g.h * g.w]);
+        AutoArch::new().dispatch(ForwardPlane { g, x, weight: &weight[ch * kk..(ch + 1) * kk], poly, wide, out });
+    })
 }
 
 /// One output plane: `out = Σ_taps w[t] · x shifted by tap t`.
@@ -281,7 +309,6 @@ impl WithSimd for ForwardPlane<'_> {
     #[inline(always)]
     fn with_simd<S: Simd>(self) {
         let ForwardPlane { g, x, weight, poly, wide, out } = self;
-        poly.fill(0.0);
         scatter_poly(g, x, poly);
         let wide = &mut wide[..g.run()];
         wide.fill(0.0);
@@ -299,16 +326,10 @@ impl WithSimd for ForwardPlane<'_> {
 
 fn input_grad(g: &Geom, weight: &[f32], dy: &[f32]) -> Vec<f32> {
     let kk = g.kh * g.kw;
-    let mut dx = vec![0.0f32; g.b * g.c * g.h * g.w];
-    dx.par_chunks_mut(g.h * g.w).enumerate().for_each_init(
-        || (vec![0.0f32; g.sh * g.sw * g.sub()], vec![0.0f32; g.oh * g.wq]),
-        |(poly, wide), (p, out)| {
-            let ch = p % g.c;
-            let dy = &dy[p * g.oh * g.ow..(p + 1) * g.oh * g.ow];
-            AutoArch::new().dispatch(InputGradPlane { g, dy, weight: &weight[ch * kk..(ch + 1) * kk], poly, wide, out });
-        },
-    );
-    dx
+    per_plane(g, g.h * g.w, |p, poly, wide, out| {
+        let (ch, dy) = (p % g.c, &dy[p * g.oh * g.ow..(p + 1) * g.oh * g.ow]);
+        AutoArch::new().dispatch(InputGradPlane { g, dy, weight: &weight[ch * kk..(ch + 1) * kk], poly, wide, out });
+    })
 }
 
 /// One input-gradient plane: each tap scatters `w[t] · dy` back to the pixels it read.
@@ -394,7 +415,6 @@ impl WithSimd for WeightGradPlane<'_> {
     #[inline(always)]
     fn with_simd<S: Simd>(self) {
         let WeightGradPlane { g, x, dy, poly, wide, acc } = self;
-        poly.fill(0.0);
         scatter_poly(g, x, poly);
         spread_rows(g, dy, wide);
         let d = &wide[..g.run()];

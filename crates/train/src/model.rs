@@ -16,12 +16,12 @@
 //! and linear layers: U(±1/√fan_in) for weights and biases) and PyG (graph layers: Glorot weights, zero biases).
 
 use crate::data::Graph;
-use crate::depthwise::{depthwise_conv2d, pointwise_conv2d};
+use crate::depthwise::conv;
 use crate::error::TrainError;
 use burn::module::{Module, Param};
 use burn::nn::{BatchNorm, BatchNormConfig, LayerNorm, LayerNormConfig};
 use burn::tensor::activation;
-use burn::tensor::module::{avg_pool2d, conv2d, max_pool2d};
+use burn::tensor::module::{avg_pool2d, max_pool2d};
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, TensorData};
 use rand::{Rng as _, RngCore as _};
@@ -491,17 +491,12 @@ impl Model {
         match (&node.op, layer) {
             (Op::Conv { stride, padding, dilation, groups, .. }, Layer::Conv(c)) => {
                 let (t, one_d) = x.spatial("conv");
-                let [_, _, kh, kw] = c.weight.val().dims();
-                let y = if (kh, kw, *stride, *padding, *groups) == (1, 1, 1, 0, 1) {
-                    pointwise_conv2d(t, c.weight.val(), c.bias.as_ref().map(|b| b.val()))
-                } else {
-                    conv2d(
-                        t,
-                        c.weight.val(),
-                        c.bias.as_ref().map(|b| b.val()),
-                        conv_opts(one_d, *stride, *padding, *dilation, *groups),
-                    )
-                };
+                let y = conv(
+                    t,
+                    c.weight.val(),
+                    c.bias.as_ref().map(|b| b.val()),
+                    conv_opts(one_d, *stride, *padding, *dilation, *groups),
+                );
                 Val::unspatial(y, one_d)
             }
             (
@@ -509,14 +504,10 @@ impl Model {
                 Layer::Conv(c),
             ) => {
                 let (t, one_d) = x.spatial("depthwise conv");
-                let (s, p, d) = if one_d {
-                    ([1, *stride], [0, *padding], [1, *dilation])
-                } else {
-                    ([*stride; 2], [*padding; 2], [*dilation; 2])
-                };
-                let mut y = depthwise_conv2d(t, c.weight.val(), s, p, d);
+                let ch = t.dims()[1];
+                let mut y = conv(t, c.weight.val(), None, conv_opts(one_d, *stride, *padding, *dilation, ch));
                 if let Some(pw) = &c.pointwise {
-                    y = pointwise_conv2d(y, pw.val(), None);
+                    y = conv(y, pw.val(), None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1));
                 }
                 Val::unspatial(y, one_d)
             }
