@@ -8,7 +8,7 @@
 //!
 //! ```sh
 //! cargo run --release -p tessera-train --example nbg_spearman -- [--archs 40] [--seed 0] [--dataset cora]
-//!     [--epochs 400] [--runs 1] [--optimizer sgd|adam] [--lr 0.1] [--wd 5e-4] [--dropout 0.7]
+//!     [--epochs 400] [--runs 1] [--jobs 1] [--features row-l1|raw] [--optimizer sgd|adam] [--lr 0.1] [--wd 5e-4] [--dropout 0.7]
 //! ```
 //!
 //! Defaults are the benchmark's Cora setting (paper's tuned hyper-parameters: SGD, lr 0.1, weight decay 5e-4,
@@ -18,11 +18,13 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use tessera_bench::benchmarks::NbgBenchmark;
 use tessera_bench::{fetch, NbgTable};
-use tessera_core::{rng_for, Space};
+use tessera_core::{rng_for, Op, Space};
 use tessera_spaces::nbg::NasBenchGraph;
 use tessera_train::data::planetoid::planetoid;
 use tessera_train::{train, Control, Normalization, Optimizer, TrainConfig};
@@ -80,6 +82,8 @@ fn main() {
     let dataset: String = arg(&args, "--dataset", "cora".to_string());
     let epochs: u32 = arg(&args, "--epochs", 400);
     let runs: u64 = arg(&args, "--runs", 1);
+    let jobs: usize = arg(&args, "--jobs", 1).max(1);
+    let input_dropout = !args.iter().any(|a| a == "--no-input-dropout");
     let lr: f64 = arg(&args, "--lr", 0.1);
     let wd: f64 = arg(&args, "--wd", 5e-4);
     let dropout: f32 = arg(&args, "--dropout", 0.7);
@@ -98,7 +102,11 @@ fn main() {
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
     let mut data = planetoid(data_dir.join("planetoid"), &dataset).expect("Planetoid data (Cora or CiteSeer)");
     let split = data.split.clone().expect("standard split");
-    data.normalize(Normalization::RowL1, &split.train);
+    match arg(&args, "--features", "row-l1".to_string()).as_str() {
+        "row-l1" => data.normalize(Normalization::RowL1, &split.train),
+        "raw" => {}
+        o => panic!("--features: row-l1 or raw, got {o}"),
+    }
 
     // distinct benchmark cells, drawn uniformly over (link, ops) like the space's sampler
     let mut rng = rng_for(seed, 0x6e62_6773);
@@ -115,43 +123,69 @@ fn main() {
 
     println!(
         "NAS-Bench-Graph {dataset}: {n_archs} cells (seed {seed}); width {}, pre {}, post {}, dropout {dropout}; \
-         {optimizer:?} lr {lr} wd {wd}, {epochs} epochs, {runs} run(s) each",
+         {optimizer:?} lr {lr} wd {wd}, {epochs} epochs, {runs} run(s) each, {jobs} job(s) at once",
         space.dim, space.pre, space.post
     );
     let start = Instant::now();
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-    for (i, (s, perf)) in cells.iter().enumerate() {
-        let net = space.lower(s).expect("lowering");
-        let mut accs = Vec::new();
-        for r in 0..runs {
-            let cfg = TrainConfig {
-                epochs,
-                optimizer,
-                lr,
-                weight_decay: wd,
-                seed: seed * 1000 + r,
-                max_loss: None,
-                ..TrainConfig::default()
-            };
-            match train(&net, &data, &split, &cfg, &mut |_| Control::Continue) {
-                Ok(rep) => accs.push(rep.test_accuracy),
-                Err(e) => {
-                    eprintln!("  {}: run {r} failed: {e}", space.describe(s));
-                    accs.push(100.0 / data.classes as f64);
+    // `jobs` cells train at once, each in its own rayon pool of `threads / jobs` threads: on small graphs a training
+    // step keeps fewer than two cores busy, and independent runs in parallel use the machine better.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_job = (threads / jobs).max(1);
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<f64>>> = Mutex::new(vec![None; n_archs]);
+    let done = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(per_job).build().expect("rayon pool");
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some((s, perf)) = cells.get(i) else { break };
+                    let mut net = space.lower(s).expect("lowering");
+                    if !input_dropout {
+                        // the node reading the input is its dropout (when the space has one)
+                        for node in net.nodes.iter_mut() {
+                            if node.inputs == [0] && matches!(node.op, Op::Dropout { .. }) {
+                                node.op = Op::Identity;
+                            }
+                        }
+                    }
+                    let mut accs = Vec::new();
+                    for r in 0..runs {
+                        let cfg = TrainConfig {
+                            epochs,
+                            optimizer,
+                            lr,
+                            weight_decay: wd,
+                            seed: seed * 1000 + r,
+                            max_loss: None,
+                            ..TrainConfig::default()
+                        };
+                        match pool.install(|| train(&net, &data, &split, &cfg, &mut |_| Control::Continue)) {
+                            Ok(rep) => accs.push(rep.test_accuracy),
+                            Err(e) => {
+                                eprintln!("  {}: run {r} failed: {e}", space.describe(s));
+                                accs.push(100.0 / data.classes as f64);
+                            }
+                        }
+                    }
+                    let acc = accs.iter().sum::<f64>() / accs.len() as f64;
+                    results.lock().expect("results")[i] = Some(acc);
+                    let k = done.fetch_add(1, Ordering::SeqCst) + 1;
+                    let runs_txt: Vec<String> = accs.iter().map(|a| format!("{a:.1}")).collect();
+                    println!(
+                        "[{k:>2}/{n_archs}] {:<40} key {:>5}  ours {acc:6.2} ({})  bench {perf:6.2}  ({:.0}s)",
+                        space.describe(s),
+                        space.key(s),
+                        runs_txt.join(" "),
+                        start.elapsed().as_secs_f64()
+                    );
                 }
-            }
+            });
         }
-        let acc = accs.iter().sum::<f64>() / accs.len() as f64;
-        ours.push(acc);
-        theirs.push(*perf);
-        println!(
-            "[{:>2}/{n_archs}] {:<40} key {:>5}  ours {acc:6.2}  bench {perf:6.2}  ({:.0}s)",
-            i + 1,
-            space.describe(s),
-            space.key(s),
-            start.elapsed().as_secs_f64()
-        );
-    }
+    });
+    let ours: Vec<f64> = results.into_inner().expect("results").into_iter().map(|a| a.expect("every cell ran")).collect();
+    let theirs: Vec<f64> = cells.iter().map(|c| c.1).collect();
     println!(
         "Spearman {:.3}  Pearson {:.3}  over {n_archs} cells; wall {:.1}s",
         spearman(&ours, &theirs),

@@ -22,6 +22,8 @@
 //!   decay, label smoothing, global-norm gradient clipping, annealed gradient noise, early stopping on validation
 //!   accuracy; per-epoch callback that may stop the run; NaN/inf loss → [`TrainError::Diverged`]. Deterministic
 //!   for a seed on the CPU.
+//! * [`sparse`]: mostly-zero node features (bag-of-words graphs) kept as their non-zeros, so the first layers'
+//!   products cost `nnz·out` instead of `N·F·out`.
 //! * [`latency`]: warm-up, repeated runs, median and spread, with batch size and threads.
 //! * [`latency_table`]: latency predicted on this machine: a cached per-layer lookup table with a fitted
 //!   overhead ([`LatencyTable::predict`]) and a ridge-regression [`Predictor`] on network features.
@@ -44,6 +46,7 @@ pub mod latency;
 pub mod latency_table;
 pub mod model;
 pub mod onnx;
+pub mod sparse;
 pub mod train;
 
 pub use data::{Dataset, Graph, Normalization, Split};

@@ -18,6 +18,7 @@
 use crate::data::Graph;
 use crate::depthwise::conv;
 use crate::error::TrainError;
+use crate::sparse::SparseRows;
 use burn::module::{Module, Param};
 use burn::nn::{BatchNorm, BatchNormConfig, LayerNorm, LayerNormConfig};
 use burn::tensor::activation;
@@ -34,6 +35,9 @@ pub enum Val {
     D2(Tensor<2>),
     D3(Tensor<3>),
     D4(Tensor<4>),
+    /// A mostly-zero `[B, F]` input (graph node features) kept as its non-zeros: linear maps, graph layers and
+    /// dropout use it as is, every other op sees it dense.
+    Rows(SparseRows),
 }
 
 /// Applies a rank-generic expression to whichever rank `$v` holds.
@@ -43,6 +47,10 @@ macro_rules! each {
             Val::D2($t) => Val::D2($e),
             Val::D3($t) => Val::D3($e),
             Val::D4($t) => Val::D4($e),
+            Val::Rows(s) => {
+                let $t = s.dense();
+                Val::D2($e)
+            }
         }
     };
 }
@@ -68,6 +76,29 @@ impl Val {
             Val::D2(t) => t.dims().to_vec(),
             Val::D3(t) => t.dims().to_vec(),
             Val::D4(t) => t.dims().to_vec(),
+            Val::Rows(s) => vec![s.rows(), s.cols()],
+        }
+    }
+    fn device(&self) -> Device {
+        match self {
+            Val::D2(t) => t.device(),
+            Val::D3(t) => t.device(),
+            Val::D4(t) => t.device(),
+            Val::Rows(s) => s.device(),
+        }
+    }
+    /// `x W + b` on a `[B, F]` value (sparse or dense).
+    fn linear(&self, l: &Linear) -> Tensor<2> {
+        match self {
+            Val::Rows(s) => s.linear(l.weight.val(), l.bias.as_ref().map(|b| b.val())),
+            v => l.forward(v.clone().d2("linear map")),
+        }
+    }
+    /// `x W` on a `[B, F]` value (sparse or dense).
+    fn matmul(&self, w: Tensor<2>) -> Tensor<2> {
+        match self {
+            Val::Rows(s) => s.matmul(w),
+            v => v.clone().d2("linear map").matmul(w),
         }
     }
     fn batch(&self) -> usize {
@@ -76,6 +107,7 @@ impl Val {
     fn d2(self, what: &str) -> Tensor<2> {
         match self {
             Val::D2(t) => t,
+            Val::Rows(s) => s.dense(),
             other => {
                 panic!("{what}: expected a [B, F] tensor, got {:?} (shape inference should prevent this)", other.dims())
             }
@@ -86,7 +118,7 @@ impl Val {
         match self {
             Val::D3(t) => (t.unsqueeze_dim::<4>(2), true),
             Val::D4(t) => (t, false),
-            Val::D2(t) => panic!("{what}: expected a spatial tensor, got {:?}", t.dims()),
+            other => panic!("{what}: expected a spatial tensor, got {:?}", other.dims()),
         }
     }
     fn unspatial(t: Tensor<4>, one_d: bool) -> Val {
@@ -101,6 +133,7 @@ impl Val {
             (Val::D2(a), Val::D2(b)) => Val::D2(a + b),
             (Val::D3(a), Val::D3(b)) => Val::D3(a + b),
             (Val::D4(a), Val::D4(b)) => Val::D4(a + b),
+            (a @ Val::Rows(_), b) | (a, b @ Val::Rows(_)) => Val::D2(a.d2("add") + b.d2("add")),
             (a, b) => panic!("add: ranks differ {:?} vs {:?}", a.dims(), b.dims()),
         }
     }
@@ -534,7 +567,7 @@ impl Model {
                         let [b, c, h, w] = t.dims();
                         t.reshape([b, c, h * w])
                     }
-                    Val::D2(t) => panic!("global pool of {:?}", t.dims()),
+                    other => panic!("global pool of {:?}", other.dims()),
                 };
                 let [b, c, _] = t.dims();
                 let r = match kind {
@@ -546,32 +579,35 @@ impl Model {
             (Op::BatchNorm, Layer::BatchNorm(bn)) => each!(x, t => bn.forward(t)),
             (Op::LayerNorm, Layer::LayerNorm(ln)) => each!(x, t => ln.forward(t)),
             (Op::Act { act }, _) => each!(x, t => activate(t, *act)),
-            (Op::Linear { .. } | Op::Output { .. } | Op::RandomProjection { .. }, Layer::Linear(l)) => {
-                each!(x, t => l.forward(t))
-            }
+            (Op::Linear { .. } | Op::Output { .. } | Op::RandomProjection { .. }, Layer::Linear(l)) => match x {
+                Val::Rows(_) => Val::D2(x.linear(l)),
+                x => each!(x, t => l.forward(t)),
+            },
             (Op::Flatten, _) => {
                 let b = x.batch();
                 Val::D2(match x {
-                    Val::D2(t) => t,
                     Val::D3(t) => t.reshape([b as i64, -1]),
                     Val::D4(t) => t.reshape([b as i64, -1]),
+                    x => x.d2("flatten"),
                 })
             }
             (Op::Dropout { p }, _) => match ctx.rng.as_deref_mut() {
                 Some(rng) if *p > 0.0 => {
                     let dims = x.dims();
-                    let n: usize = dims.iter().product();
+                    let n: usize = match &x {
+                        Val::Rows(s) => s.nnz(),
+                        _ => dims.iter().product(),
+                    };
                     let keep = 1.0 - *p as f64;
                     let scale = (1.0 / keep) as f32;
                     // one 32-bit draw per element, compared with keep·2³²
                     let threshold = (keep * 4_294_967_296.0) as u64;
                     let mask: Vec<f32> =
                         (0..n).map(|_| if (rng.next_u32() as u64) < threshold { scale } else { 0.0 }).collect();
-                    let device = match &x {
-                        Val::D2(t) => t.device(),
-                        Val::D3(t) => t.device(),
-                        Val::D4(t) => t.device(),
-                    };
+                    if let Val::Rows(s) = &x {
+                        return Val::Rows(s.scale_values(&mask));
+                    }
+                    let device = x.device();
                     let m = Val::from_vec(mask, dims[0], &dims[1..], &device).expect("mask has the input's shape");
                     match (x, m) {
                         (Val::D2(a), Val::D2(b)) => Val::D2(a * b),
@@ -593,7 +629,7 @@ impl Model {
             }
             (Op::Gnn { kind, out, heads }, Layer::Gnn(g)) => {
                 let graph = ctx.graph.expect("graph layers need a graph (checked before training)");
-                Val::D2(gnn(g, *kind, *out, *heads, x.d2("graph layer"), graph))
+                Val::D2(gnn(g, *kind, *out, *heads, &x, graph))
             }
             (op, layer) => panic!("node {i}: op {} does not match its layer {layer:?}", op.name()),
         }
@@ -610,7 +646,7 @@ fn conv_opts(one_d: bool, s: usize, p: usize, d: usize, g: usize) -> ConvOptions
 
 fn concat(all: Vec<Val>, dim: usize) -> Val {
     match &all[0] {
-        Val::D2(_) => Val::D2(Tensor::cat(all.into_iter().map(|v| v.d2("concat")).collect(), dim)),
+        Val::D2(_) | Val::Rows(_) => Val::D2(Tensor::cat(all.into_iter().map(|v| v.d2("concat")).collect(), dim)),
         Val::D3(_) => Val::D3(Tensor::cat(
             all.into_iter()
                 .map(|v| match v {
@@ -664,7 +700,7 @@ fn attention(a: &Attention, x: Tensor<3>, heads: usize) -> Tensor<3> {
 
 /// One graph layer on node features `x` `[N, F]` → `[N, out]`. Linear maps are applied before aggregation (all
 /// aggregations here are linear, and `out ≤ F` in practice, so fewer values move along edges).
-fn gnn(g: &Gnn, kind: GnnKind, out: usize, heads: usize, x: Tensor<2>, gt: &GraphTensors) -> Tensor<2> {
+fn gnn(g: &Gnn, kind: GnnKind, out: usize, heads: usize, x: &Val, gt: &GraphTensors) -> Tensor<2> {
     let n = gt.nodes;
     let bias = |y: Tensor<2>| match &g.bias {
         Some(b) => y + b.val().unsqueeze::<2>(),
@@ -673,10 +709,10 @@ fn gnn(g: &Gnn, kind: GnnKind, out: usize, heads: usize, x: Tensor<2>, gt: &Grap
     match kind {
         // Kipf & Welling: Â X W + b, Â = D̂^-1/2 (A + I) D̂^-1/2
         GnnKind::Gcn => {
-            let h = g.lins[0].forward(x);
+            let h = x.linear(&g.lins[0]);
             bias(propagate(h, &gt.src_loop, &gt.dst_loop, Some(&gt.gcn_norm), n))
         }
-        GnnKind::Fc => g.lins[0].forward(x),
+        GnnKind::Fc => x.linear(&g.lins[0]),
         // GIN (ε = 0): MLP(x_i + Σ_j x_j), MLP = Linear → ReLU → Linear
         GnnKind::Gin => {
             let h = x.matmul(g.lins[0].weight.val());
@@ -689,38 +725,38 @@ fn gnn(g: &Gnn, kind: GnnKind, out: usize, heads: usize, x: Tensor<2>, gt: &Grap
         }
         // Chebyshev K = 2, λ_max = 2: X W0 + L̂ X W1 + b with L̂ = -D^-1/2 A D^-1/2
         GnnKind::Cheb => {
-            let t0 = g.lins[0].forward(x.clone());
-            let t1 = propagate(g.lins[1].forward(x), &gt.src, &gt.dst, Some(&gt.sym_norm), n).neg();
+            let t0 = x.linear(&g.lins[0]);
+            let t1 = propagate(x.linear(&g.lins[1]), &gt.src, &gt.dst, Some(&gt.sym_norm), n).neg();
             bias(t0 + t1)
         }
         // GraphSAGE (mean): W_n mean_j x_j + b + W_r x_i
         GnnKind::Sage => {
-            let h = x.clone().matmul(g.lins[0].weight.val());
+            let h = x.matmul(g.lins[0].weight.val());
             let mean = propagate(h, &gt.src, &gt.dst, None, n) * gt.inv_deg.clone();
             let mean = match &g.lins[0].bias {
                 Some(b) => mean + b.val().unsqueeze::<2>(),
                 None => mean,
             };
-            mean + g.lins[1].forward(x)
+            mean + x.linear(&g.lins[1])
         }
         // k-GNN GraphConv: W_n Σ_j x_j + b + W_r x_i
         GnnKind::KGnn => {
-            let h = x.clone().matmul(g.lins[0].weight.val());
+            let h = x.matmul(g.lins[0].weight.val());
             let sum = propagate(h, &gt.src, &gt.dst, None, n);
             let sum = match &g.lins[0].bias {
                 Some(b) => sum + b.val().unsqueeze::<2>(),
                 None => sum,
             };
-            sum + g.lins[1].forward(x)
+            sum + x.linear(&g.lins[1])
         }
         // ARMA, one stack, one layer: ReLU(Â X W + X V + b), Â = D^-1/2 A D^-1/2
         GnnKind::Arma => {
-            let p = propagate(g.lins[0].forward(x.clone()), &gt.src, &gt.dst, Some(&gt.sym_norm), n);
-            activation::relu(bias(p + g.lins[1].forward(x)))
+            let p = propagate(x.linear(&g.lins[0]), &gt.src, &gt.dst, Some(&gt.sym_norm), n);
+            activation::relu(bias(p + x.linear(&g.lins[1])))
         }
         // GAT: heads averaged; attention softmax over each node's in-edges (self loop included)
         GnnKind::Gat => {
-            let h = g.lins[0].forward(x).reshape([n, heads, out]); // [N, h, o]
+            let h = x.linear(&g.lins[0]).reshape([n, heads, out]); // [N, h, o]
             let att = g.att.as_ref().expect("GAT has attention vectors").val(); // [h, 2o]
             let a_src = att.clone().slice([0..heads, 0..out]).unsqueeze_dim::<3>(0); // [1, h, o]
             let a_dst = att.slice([0..heads, out..2 * out]).unsqueeze_dim::<3>(0);

@@ -14,6 +14,7 @@
 use crate::data::{Dataset, Split};
 use crate::error::TrainError;
 use crate::model::{Forward, GraphTensors, Model, Val};
+use crate::sparse::SparseRows;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
@@ -451,6 +452,17 @@ fn logits_vec(t: Tensor<2>) -> Vec<f32> {
     t.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 logits")
 }
 
+/// All node features of a graph dataset as one input, kept sparse when mostly zeros (see [`SparseRows`]).
+fn graph_input(data: &Dataset, device: &Device) -> Result<Val, TrainError> {
+    if let [f] = data.shape[..] {
+        if let Some(s) = SparseRows::from_dense(&data.features, data.len(), f, device) {
+            return Ok(Val::Rows(s));
+        }
+    }
+    let all: Vec<usize> = (0..data.len()).collect();
+    batch(data, &all, device)
+}
+
 /// Inference on `idx` in batches; returns (mean loss, accuracy %). For graph data `graph` and the full-graph input
 /// are used and `idx` selects nodes.
 pub(crate) fn evaluate(
@@ -511,15 +523,12 @@ fn run(
     // Graph data: the whole graph is one batch.
     let graph_mode = data.graph.is_some();
     let (g_train, g_eval, x_train, x_eval) = match &data.graph {
-        Some(g) => {
-            let all: Vec<usize> = (0..data.len()).collect();
-            (
-                Some(GraphTensors::new(g, &device)),
-                Some(GraphTensors::new(g, &plain)),
-                Some(batch(data, &all, &device)?),
-                Some(batch(data, &all, &plain)?),
-            )
-        }
+        Some(g) => (
+            Some(GraphTensors::new(g, &device)),
+            Some(GraphTensors::new(g, &plain)),
+            Some(graph_input(data, &device)?),
+            Some(graph_input(data, &plain)?),
+        ),
         None => (None, None, None, None),
     };
     let train_sel = graph_mode.then(|| {
