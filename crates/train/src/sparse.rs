@@ -211,31 +211,30 @@ const ROWS_PER_TASK: usize = 64;
 /// `Y[i] = Σ_k vals[k] · W[col[k]]` over row `i`'s non-zeros.
 fn csr_times(x: &SparseRows, w: &[f32], o: usize) -> Vec<f32> {
     let p = &*x.pattern;
-    let mut y = vec![0.0f32; p.n * o];
-    y.par_chunks_mut(ROWS_PER_TASK * o).enumerate().for_each(|(t, out)| {
-        let first = t * ROWS_PER_TASK;
-        let terms = |r: usize| {
-            let i = first + r;
-            (p.row_ptr[i]..p.row_ptr[i + 1]).map(move |k| (p.col[k] as usize, x.vals[k]))
-        };
-        AutoArch::new().dispatch(Axpys { out, o, w, terms: &terms });
-    });
-    y
+    weighted_row_sums(p.n, o, w, |i| (p.row_ptr[i]..p.row_ptr[i + 1]).map(|k| (p.col[k] as usize, x.vals[k])))
 }
 
 /// `∂W[j] = Σ_k vals[k] · ∂Y[row[k]]` over column `j`'s non-zeros.
 fn csc_times(x: &SparseRows, dy: &[f32], o: usize) -> Vec<f32> {
     let p = &*x.pattern;
-    let mut dw = vec![0.0f32; p.f * o];
-    dw.par_chunks_mut(ROWS_PER_TASK * o).enumerate().for_each(|(t, out)| {
+    weighted_row_sums(p.f, o, dy, |j| {
+        (p.col_ptr[j]..p.col_ptr[j + 1]).map(|k| (p.csc_row[k] as usize, x.vals[p.csc_pos[k] as usize]))
+    })
+}
+
+/// `rows × o` output whose row `r` is `Σ v · w[s]` over `(s, v)` in `terms(r)`; rayon over blocks of rows.
+fn weighted_row_sums<F, I>(rows: usize, o: usize, w: &[f32], terms: F) -> Vec<f32>
+where
+    F: Fn(usize) -> I + Sync,
+    I: Iterator<Item = (usize, f32)>,
+{
+    let mut y = vec![0.0f32; rows * o];
+    y.par_chunks_mut(ROWS_PER_TASK * o).enumerate().for_each(|(t, out)| {
         let first = t * ROWS_PER_TASK;
-        let terms = |r: usize| {
-            let j = first + r;
-            (p.col_ptr[j]..p.col_ptr[j + 1]).map(move |k| (p.csc_row[k] as usize, x.vals[p.csc_pos[k] as usize]))
-        };
-        AutoArch::new().dispatch(Axpys { out, o, w: dy, terms: &terms });
+        let terms = |r: usize| terms(first + r);
+        AutoArch::new().dispatch(Axpys { out, o, w, terms: &terms });
     });
-    dw
+    y
 }
 
 /// Rows `out[r] = Σ (s, v) in terms(r): v · w[s]`, for a block of output rows of width `o`: contiguous
