@@ -9,7 +9,7 @@
 //! ```sh
 //! cargo run --release -p tessera-train --example nbg_spearman -- [--archs 40] [--seed 0] [--dataset cora]
 //!     [--epochs 400] [--runs 1] [--first-run 0] [--jobs 1] [--keys K1,K2]
-//!     [--features row-l1|raw] [--no-input-dropout] [--no-cell-dropout] [--no-cell-relu]
+//!     [--features row-l1|raw] [--no-input-dropout] [--no-cell-dropout] [--no-cell-relu [--keep-relu gin,kgnn]]
 //!     [--optimizer sgd|adam] [--momentum 0] [--lr 0.1] [--wd 5e-4] [--dropout 0.7]
 //! ```
 //!
@@ -21,7 +21,8 @@
 //! The package ships the table, not the model code, so what the benchmark's model does between its layers is not
 //! known exactly. The flags change the lowered network the way one would to match it: `--features raw` keeps the
 //! 0/1 bag-of-words features (default: each row scaled to sum 1), `--no-input-dropout` and `--no-cell-dropout`
-//! drop the dropout on the input and after each cell layer, `--no-cell-relu` drops the ReLU after each cell layer.
+//! drop the dropout on the input and after each cell layer, `--no-cell-relu` drops the ReLU after each cell layer
+//! (except after the layer kinds listed in `--keep-relu`).
 //! `--jobs N` trains N cells at once, each in its own rayon pool (a full-graph step on Cora keeps fewer than two
 //! cores busy). `--runs` seeds are averaged per cell, starting at run `--first-run`; `--keys` keeps only the listed
 //! cells of the sample.
@@ -97,6 +98,9 @@ fn main() {
     let input_dropout = !args.iter().any(|a| a == "--no-input-dropout");
     let cell_dropout = !args.iter().any(|a| a == "--no-cell-dropout");
     let cell_relu = !args.iter().any(|a| a == "--no-cell-relu");
+    // with --no-cell-relu: layer kinds that keep their ReLU (`gin,kgnn`: the sum aggregators)
+    let keep_relu: Vec<String> =
+        arg(&args, "--keep-relu", String::new()).split(',').filter(|k| !k.is_empty()).map(String::from).collect();
     let momentum: f64 = arg(&args, "--momentum", 0.0);
     let keys: Vec<String> =
         arg(&args, "--keys", String::new()).split(',').filter(|k| !k.is_empty()).map(String::from).collect();
@@ -175,7 +179,11 @@ fn main() {
                     }
                     if !cell_relu {
                         for node in net.nodes.iter_mut() {
-                            if matches!(node.op, Op::Act { .. }) && matches!(ops[node.inputs[0]].0, Op::Gnn { .. }) {
+                            if !matches!(node.op, Op::Act { .. }) {
+                                continue;
+                            }
+                            let Op::Gnn { kind, .. } = ops[node.inputs[0]].0 else { continue };
+                            if !keep_relu.contains(&format!("{kind:?}").to_lowercase()) {
                                 node.op = Op::Identity;
                             }
                         }
