@@ -176,9 +176,10 @@ fn dims4(t: &FlexTensor) -> [usize; 4] {
     [d[0], d[1], d[2], d[3]]
 }
 
-/// The tensor's values as a contiguous f32 slice (borrowed when it already is one).
-fn f32s(t: &FlexTensor) -> Cow<'_, [f32]> {
-    assert_eq!(t.dtype(), DType::F32, "depthwise conv kernels are f32 only");
+/// The tensor's values as a contiguous f32 slice (borrowed when it already is one), for the hand-written kernels
+/// of this module and of [`crate::sparse`].
+pub(crate) fn f32s(t: &FlexTensor) -> Cow<'_, [f32]> {
+    assert_eq!(t.dtype(), DType::F32, "the hand-written kernels are f32 only");
     match t.as_slice::<f32>() {
         Some(s) => Cow::Borrowed(s),
         None => Cow::Owned(t.clone().into_data().try_into_vec::<f32>().expect("f32 data")),

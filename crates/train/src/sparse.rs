@@ -16,6 +16,7 @@
 //! Dropout on a sparse input draws one mask value per non-zero ([`SparseRows::scale_values`]): a dropped zero is
 //! still zero, so the result has the distribution of dense dropout.
 
+use crate::depthwise::f32s;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -24,10 +25,9 @@ use burn::backend::autodiff::Autodiff;
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Backend, Dispatch, Flex};
-use burn::tensor::{DType, Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use macerator::{AutoArch, Simd, WithSimd};
 use rayon::prelude::*;
-use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Where the non-zeros are: row-major (CSR) and, for the transposed product, column-major (CSC) positions.
@@ -193,15 +193,6 @@ impl<C: CheckpointStrategy> SparseBackend for Autodiff<Flex, C> {
             }
             OpsKind::UnTracked(prep) => prep.finish(Flex::sparse_matmul(w.into_primitive(), x)),
         }
-    }
-}
-
-/// The tensor's values as a contiguous f32 slice (borrowed when it already is one).
-fn f32s(t: &FlexTensor) -> Cow<'_, [f32]> {
-    assert_eq!(t.dtype(), DType::F32, "the sparse product is f32 only");
-    match t.as_slice::<f32>() {
-        Some(s) => Cow::Borrowed(s),
-        None => Cow::Owned(t.clone().into_data().try_into_vec::<f32>().expect("f32 data")),
     }
 }
 
