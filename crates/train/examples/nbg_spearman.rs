@@ -35,7 +35,7 @@ use std::time::Instant;
 
 use tessera_bench::benchmarks::NbgBenchmark;
 use tessera_bench::{fetch, NbgTable};
-use tessera_core::{rng_for, Op, Space};
+use tessera_core::{rng_for, Network, Op, Space};
 use tessera_spaces::nbg::NasBenchGraph;
 use tessera_train::data::planetoid::planetoid;
 use tessera_train::{train, Control, Normalization, Optimizer, TrainConfig};
@@ -86,6 +86,45 @@ fn spearman(x: &[f64], y: &[f64]) -> f64 {
     pearson(&ranks(x), &ranks(y))
 }
 
+/// What the flags change in the lowered network; each removed dropout or ReLU becomes an identity.
+struct Variant {
+    input_dropout: bool,
+    /// The dropout after each cell layer's ReLU.
+    cell_dropout: bool,
+    /// The ReLU after each cell layer, except after the layer kinds in `keep_relu` (e.g. `gin,kgnn`).
+    cell_relu: bool,
+    keep_relu: Vec<String>,
+}
+
+impl Variant {
+    fn apply(&self, net: &mut Network) {
+        let op = |j: usize| &net.nodes[j].op;
+        let gnn_kind = |j: usize| match op(j) {
+            Op::Gnn { kind, .. } => Some(format!("{kind:?}").to_lowercase()),
+            _ => None,
+        };
+        let removed: Vec<usize> = (0..net.nodes.len())
+            .filter(|&i| {
+                let Some(&from) = net.nodes[i].inputs.first() else { return false };
+                match op(i) {
+                    Op::Dropout { .. } => {
+                        let after_cell_relu =
+                            matches!(op(from), Op::Act { .. }) && gnn_kind(net.nodes[from].inputs[0]).is_some();
+                        (from == 0 && !self.input_dropout) || (after_cell_relu && !self.cell_dropout)
+                    }
+                    Op::Act { .. } => {
+                        !self.cell_relu && gnn_kind(from).is_some_and(|k| !self.keep_relu.contains(&k))
+                    }
+                    _ => false,
+                }
+            })
+            .collect();
+        for i in removed {
+            net.nodes[i].op = Op::Identity;
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let n_archs: usize = arg(&args, "--archs", 40);
@@ -95,12 +134,17 @@ fn main() {
     let runs: u64 = arg(&args, "--runs", 1);
     let first_run: u64 = arg(&args, "--first-run", 0);
     let jobs: usize = arg(&args, "--jobs", 1).max(1);
-    let input_dropout = !args.iter().any(|a| a == "--no-input-dropout");
-    let cell_dropout = !args.iter().any(|a| a == "--no-cell-dropout");
-    let cell_relu = !args.iter().any(|a| a == "--no-cell-relu");
-    // with --no-cell-relu: layer kinds that keep their ReLU (`gin,kgnn`: the sum aggregators)
-    let keep_relu: Vec<String> =
-        arg(&args, "--keep-relu", String::new()).split(',').filter(|k| !k.is_empty()).map(String::from).collect();
+    let flag = |name: &str| args.iter().any(|a| a == name);
+    let variant = Variant {
+        input_dropout: !flag("--no-input-dropout"),
+        cell_dropout: !flag("--no-cell-dropout"),
+        cell_relu: !flag("--no-cell-relu"),
+        keep_relu: arg(&args, "--keep-relu", String::new())
+            .split(',')
+            .filter(|k| !k.is_empty())
+            .map(String::from)
+            .collect(),
+    };
     let momentum: f64 = arg(&args, "--momentum", 0.0);
     let keys: Vec<String> =
         arg(&args, "--keys", String::new()).split(',').filter(|k| !k.is_empty()).map(String::from).collect();
@@ -166,28 +210,7 @@ fn main() {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some((s, perf)) = cells.get(i) else { break };
                     let mut net = space.lower(s).expect("lowering");
-                    // dropout placement variants: the input's dropout, and the dropout after each cell node's ReLU
-                    let ops: Vec<(Op, Vec<usize>)> = net.nodes.iter().map(|n| (n.op.clone(), n.inputs.clone())).collect();
-                    for node in net.nodes.iter_mut() {
-                        let Op::Dropout { .. } = node.op else { continue };
-                        let from = node.inputs[0];
-                        let after_gnn = matches!(ops[from].0, Op::Act { .. })
-                            && matches!(ops[ops[from].1[0]].0, Op::Gnn { .. });
-                        if (from == 0 && !input_dropout) || (after_gnn && !cell_dropout) {
-                            node.op = Op::Identity;
-                        }
-                    }
-                    if !cell_relu {
-                        for node in net.nodes.iter_mut() {
-                            if !matches!(node.op, Op::Act { .. }) {
-                                continue;
-                            }
-                            let Op::Gnn { kind, .. } = ops[node.inputs[0]].0 else { continue };
-                            if !keep_relu.contains(&format!("{kind:?}").to_lowercase()) {
-                                node.op = Op::Identity;
-                            }
-                        }
-                    }
+                    variant.apply(&mut net);
                     let mut accs = Vec::new();
                     for r in first_run..first_run + runs {
                         let cfg = TrainConfig {
