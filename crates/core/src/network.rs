@@ -50,6 +50,9 @@ pub enum GnnKind {
     Gat,
     /// Graph isomorphism network with a 2-layer MLP.
     Gin,
+    /// Graph isomorphism network whose update is one linear layer, `W(x_i + Σ_j x_j) + b` (PyG's
+    /// `GINConv(Linear)`): NAS-Bench-Graph's GIN, as its parameter counts show.
+    GinLinear,
     /// Chebyshev spectral convolution (K = 2).
     Cheb,
     /// GraphSAGE with mean aggregation.
@@ -460,7 +463,7 @@ impl Network {
             Op::Gnn { kind, out: o, heads } => {
                 let (f, o, h) = (last_in, *o as u64, *heads as u64);
                 let w = match kind {
-                    GnnKind::Gcn | GnnKind::Fc => f * o + o,
+                    GnnKind::Gcn | GnnKind::Fc | GnnKind::GinLinear => f * o + o,
                     GnnKind::Gat => h * (f * o + 2 * o) + o,
                     GnnKind::Gin => f * o + o + o * o + o,
                     GnnKind::Cheb | GnnKind::Sage | GnnKind::KGnn => 2 * f * o + o,

@@ -15,10 +15,10 @@
 //! classifier. GAT has one head. The `dataset` option sets the benchmark's tuned width and pre/post-processing
 //! layers ([`TUNED`]); they were read off the package's `para` column: with them, every one of the first 3,000
 //! cells (in the package's enumeration order) of cora, citeseer, pubmed, cs, physics, photo, computers and arxiv
-//! has exactly `para` = our params + 8·`dim` when GIN is one linear layer and ARMA counts PyG's unused `T-1` weight
-//! (the 8·`dim` are parameters outside the cell the benchmark's model creates, e.g. four unused or per-node
-//! normalisation layers). Here GIN is a 2-layer MLP (+`dim`² + `dim`) and the unused ARMA weight is not counted
-//! (−`dim`²), so those cells differ by that much more.
+//! has exactly `para` = our params + 8·`dim` when ARMA counts PyG's unused `T-1` weight (the 8·`dim` are parameters
+//! outside the cell the benchmark's model creates, e.g. four unused or per-node normalisation layers). The same
+//! count says the benchmark's GIN updates with one linear layer, `W(x_i + Σ_j x_j) + b`, so `gin` lowers to
+//! [`GnnKind::GinLinear`]. The unused ARMA weight is not counted here (−`dim`²).
 use crate::nbg_canon::{valid_hash, LINKS, OPS, SKIP};
 use tessera_core::{below, Activation, Dim, GnnKind, Network, NetworkError, Op, Rng, Sample, Space};
 
@@ -36,6 +36,8 @@ pub struct NasBenchGraph {
     pub post: usize,
     /// Linear pre-processing layers before the cell (0).
     pub pre: usize,
+    /// Batch normalisation after each cell layer, before its ReLU (option `cell_norm = "batch"`; default none).
+    pub cell_norm: bool,
 }
 
 /// The benchmark's tuned model sizes per dataset: (name, hidden width, pre-processing layers, post-processing
@@ -77,14 +79,16 @@ impl NasBenchGraph {
         let links: Vec<String> = LINKS.iter().map(|l| l.iter().map(|x| x.to_string()).collect()).collect();
         let mut dims = vec![Dim { name: "link".into(), choices: links }];
         dims.extend((0..4).map(|i| Dim::new(format!("op{i}"), &OPS)));
-        NasBenchGraph { dims, features, classes, dim, dropout: 0.5, post: 1, pre: 0 }
+        NasBenchGraph { dims, features, classes, dim, dropout: 0.5, post: 1, pre: 0, cell_norm: false }
     }
 
     /// Options: `dataset` (sets features and classes: cora 1433/7, citeseer 3703/6, pubmed 500/3, cs, physics,
     /// photo, computers, arxiv, and the benchmark's `dim`, `pre` and `post` for it from [`TUNED`]), or `features`
-    /// (1433) and `classes` (7) directly; `dim` (256), `dropout` (0.5), `pre` (0) and `post` (1) processing layers.
+    /// (1433) and `classes` (7) directly; `dim` (256), `dropout` (0.5), `pre` (0) and `post` (1) processing layers;
+    /// `cell_norm` (`none` or `batch`: batch normalisation after each cell layer).
     pub fn from_options(o: &crate::Options) -> Result<Self, String> {
-        crate::check_options(o, &["dataset", "features", "classes", "dim", "dropout", "pre", "post"], "nas-bench-graph")?;
+        let known = ["dataset", "features", "classes", "dim", "dropout", "pre", "post", "cell_norm"];
+        crate::check_options(o, &known, "nas-bench-graph")?;
         let (f, c) = match o.get("dataset") {
             None => (1433, 7),
             Some(d) => {
@@ -119,6 +123,11 @@ impl NasBenchGraph {
         }
         s.pre = crate::opt_usize(o, "pre", tuned.2)?;
         s.post = crate::opt_usize(o, "post", tuned.3)?;
+        s.cell_norm = match o.get("cell_norm").map(|v| v.trim()) {
+            None | Some("none") => false,
+            Some("batch") => true,
+            Some(v) => return Err(format!("option `cell_norm` must be `none` or `batch`, got `{v}`")),
+        };
         Ok(s)
     }
 
@@ -138,7 +147,7 @@ fn gnn(op: u8) -> Option<GnnKind> {
     Some(match OPS[op as usize] {
         "gat" => GnnKind::Gat,
         "gcn" => GnnKind::Gcn,
-        "gin" => GnnKind::Gin,
+        "gin" => GnnKind::GinLinear,
         "cheb" => GnnKind::Cheb,
         "sage" => GnnKind::Sage,
         "arma" => GnnKind::Arma,
@@ -209,7 +218,10 @@ impl Space for NasBenchGraph {
             let from = nodes[link[i] as usize];
             let n = match gnn(ops[i]) {
                 Some(kind) => {
-                    let g = net.add(Op::Gnn { kind, out: self.dim, heads: 1 }, &[from]);
+                    let mut g = net.add(Op::Gnn { kind, out: self.dim, heads: 1 }, &[from]);
+                    if self.cell_norm {
+                        g = net.add(Op::BatchNorm, &[g]);
+                    }
                     let a = net.add(Op::act(Activation::Relu), &[g]);
                     drop(&mut net, a)
                 }
@@ -253,8 +265,8 @@ mod tests {
     #[test]
     fn params_match_the_benchmark_para_column() {
         // `para` (M params) of NAS-Bench-Graph's tables for a few cells; the benchmark's model has 8·dim more
-        // parameters than ours in every cell (outside the cell), and per GIN layer dim² + dim fewer (one linear
-        // layer, ours a 2-layer MLP), per ARMA layer dim² more (PyG's unused `T-1` weight).
+        // parameters than ours in every cell (outside the cell), and per ARMA layer dim² more (PyG's unused `T-1`
+        // weight). GIN cells match exactly: its GIN is one linear layer, as ours (`GinLinear`).
         let chain = [0, 1, 2, 3];
         let cases: [(&str, [u8; 4], [&str; 4], f64); 15] = [
             ("cora", chain, ["skip", "skip", "gcn", "gcn"], 0.502535),
@@ -282,7 +294,6 @@ mod tests {
             let adjust: i64 = ops
                 .iter()
                 .map(|op| match *op {
-                    "gin" => -(d * d + d),
                     "arma" => d * d,
                     _ => 0,
                 })
@@ -303,6 +314,14 @@ mod tests {
         assert_eq!((s.dim, s.pre, s.post), (128, 0, 1));
         assert!(NasBenchGraph::from_options(&o(&[("dataset", "imagenet")])).unwrap_err().contains("`dataset`"));
         assert!(NasBenchGraph::from_options(&o(&[("dropout", "1.5")])).unwrap_err().contains("`dropout`"));
+        assert!(NasBenchGraph::from_options(&o(&[("cell_norm", "layer")])).unwrap_err().contains("`cell_norm`"));
+        // `cell_norm = batch`: one BatchNorm after each of the cell's graph layers, none elsewhere
+        let s = NasBenchGraph::from_options(&o(&[("cell_norm", "batch")])).unwrap();
+        let cell = Sample::new(&[0, 1, 8, 2, 3]); // link 0000; gcn, skip, gin, cheb: three graph layers
+        let bns = |sp: &NasBenchGraph| {
+            sp.lower(&cell).unwrap().nodes.iter().filter(|n| matches!(n.op, Op::BatchNorm)).count()
+        };
+        assert_eq!((bns(&s), bns(&NasBenchGraph::default())), (3, 0));
     }
 
     #[test]

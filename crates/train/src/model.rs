@@ -410,12 +410,20 @@ impl Model {
                 }
                 Op::Gnn { kind, out, heads } => {
                     let (f, o) = (last_in, *out);
-                    let mut lin = |i: usize, o: usize, bias: bool| linear_glorot(&mut rng, i, o, bias, device);
+                    // PyG's initialisations: its `Linear` (SAGE, GraphConv) and a plain `nn.Linear` (GIN's MLP, fc)
+                    // draw U(±1/√in); GCN, GAT, Chebyshev and ARMA weights are Glorot with zero bias.
+                    let torch_init =
+                        matches!(kind, GnnKind::Gin | GnnKind::GinLinear | GnnKind::Sage | GnnKind::KGnn | GnnKind::Fc);
+                    let mut lin = |i: usize, o: usize, bias: bool| match torch_init {
+                        true => linear_default(&mut rng, i, o, bias, device),
+                        false => linear_glorot(&mut rng, i, o, bias, device),
+                    };
                     let (lins, att, bias) = match kind {
                         GnnKind::Gcn => (vec![lin(f, o, false)], None, true),
                         GnnKind::Fc => (vec![lin(f, o, true)], None, false),
                         GnnKind::Gat => (vec![lin(f, heads * o, false)], Some(()), true),
                         GnnKind::Gin => (vec![lin(f, o, true), lin(o, o, true)], None, false),
+                        GnnKind::GinLinear => (vec![lin(f, o, true)], None, false),
                         GnnKind::Cheb => (vec![lin(f, o, false), lin(f, o, false)], None, true),
                         GnnKind::Sage | GnnKind::KGnn => (vec![lin(f, o, true), lin(f, o, false)], None, false),
                         GnnKind::Arma => (vec![lin(f, o, false), lin(f, o, false)], None, true),
@@ -713,15 +721,18 @@ fn gnn(g: &Gnn, kind: GnnKind, out: usize, heads: usize, x: &Val, gt: &GraphTens
             bias(propagate(h, &gt.src_loop, &gt.dst_loop, Some(&gt.gcn_norm), n))
         }
         GnnKind::Fc => x.linear(&g.lins[0]),
-        // GIN (ε = 0): MLP(x_i + Σ_j x_j), MLP = Linear → ReLU → Linear
-        GnnKind::Gin => {
+        // GIN (ε = 0): MLP(x_i + Σ_j x_j), MLP = Linear → ReLU → Linear (`GinLinear`: the first Linear alone)
+        GnnKind::Gin | GnnKind::GinLinear => {
             let h = x.matmul(g.lins[0].weight.val());
             let agg = h.clone() + propagate(h, &gt.src, &gt.dst, None, n);
             let agg = match &g.lins[0].bias {
                 Some(b) => agg + b.val().unsqueeze::<2>(),
                 None => agg,
             };
-            g.lins[1].forward(activation::relu(agg))
+            match g.lins.get(1) {
+                Some(l1) => l1.forward(activation::relu(agg)),
+                None => agg,
+            }
         }
         // Chebyshev K = 2, λ_max = 2: X W0 + L̂ X W1 + b with L̂ = -D^-1/2 A D^-1/2
         GnnKind::Cheb => {

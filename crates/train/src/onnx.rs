@@ -732,12 +732,15 @@ impl<'a> Exporter<'a> {
                 self.add_bias(p, bias, &bh)
             }
             GnnKind::Fc => self.linear(x, lin(0)?, &format!("{hint}_lin0")),
-            GnnKind::Gin => {
+            GnnKind::Gin | GnnKind::GinLinear => {
                 let l0 = lin(0)?;
                 let h = self.matmul_weight(x, l0, &format!("{hint}_lin0"));
                 let p = self.propagate(&h, false, None);
                 let agg = self.op("Add", &[&h, &p], vec![]);
                 let agg = self.add_bias(agg, l0.bias.as_ref(), &format!("{hint}_lin0_bias"));
+                if kind == GnnKind::GinLinear {
+                    return Some(agg);
+                }
                 let r = self.op("Relu", &[&agg], vec![]);
                 self.linear(&r, lin(1)?, &format!("{hint}_lin1"))
             }

@@ -112,6 +112,7 @@ fn every_graph_layer_lowers_and_trains_a_step() {
         GnnKind::Gcn,
         GnnKind::Gat,
         GnnKind::Gin,
+        GnnKind::GinLinear,
         GnnKind::Cheb,
         GnnKind::Sage,
         GnnKind::Arma,
@@ -324,7 +325,16 @@ fn graph_layer_gradients_match_finite_differences() {
         let w: Vec<f32> = (0..7 * 2).map(|i| ((i * 13 % 7) as f32 - 3.0) / 3.0).collect();
         (out * burn::tensor::Tensor::<2>::from_data(burn::tensor::TensorData::new(w, [7, 2]), &device)).sum()
     };
-    for kind in [GnnKind::Gcn, GnnKind::Gat, GnnKind::Gin, GnnKind::Cheb, GnnKind::Sage, GnnKind::Arma, GnnKind::KGnn] {
+    for kind in [
+        GnnKind::Gcn,
+        GnnKind::Gat,
+        GnnKind::Gin,
+        GnnKind::GinLinear,
+        GnnKind::Cheb,
+        GnnKind::Sage,
+        GnnKind::Arma,
+        GnnKind::KGnn,
+    ] {
         let mut n = Network::new();
         let x = n.add(Op::Input { shape: vec![3] }, &[]);
         let h = n.add(Op::Gnn { kind, out: 4, heads: 2 }, &[x]);

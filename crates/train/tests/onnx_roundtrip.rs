@@ -316,7 +316,8 @@ fn every_ir_op_exports_and_matches_onnxruntime() {
     n.add(Op::Output { classes: 3 }, &[r]);
     roundtrip("attention", &n, 3);
 
-    // graph layers with a BN on node features in between
+    // graph layers with a BN on node features in between (the 2-layer-MLP GIN here; the NAS-Bench-Graph cells above
+    // have the one-linear GIN)
     let mut n = Network::new();
     let x = n.add(Op::Input { shape: vec![5] }, &[]);
     let h = n.chain(
@@ -327,6 +328,7 @@ fn every_ir_op_exports_and_matches_onnxruntime() {
             Op::act(Activation::Elu),
             Op::Gnn { kind: GnnKind::Cheb, out: 6, heads: 1 },
             Op::Gnn { kind: GnnKind::Sage, out: 4, heads: 1 },
+            Op::Gnn { kind: GnnKind::Gin, out: 4, heads: 1 },
         ],
     );
     n.add(Op::Output { classes: 3 }, &[h]);
