@@ -94,7 +94,7 @@ struct Variant {
     input_dropout: bool,
     /// The dropout after each cell layer's ReLU.
     cell_dropout: bool,
-    /// The ReLU after each cell layer, except after the layer kinds in `keep_relu` (e.g. `gin,kgnn`).
+    /// The ReLU after each cell layer, except after the layer kinds in `keep_relu` (e.g. `ginlinear,kgnn`).
     cell_relu: bool,
     keep_relu: Vec<String>,
 }
@@ -102,9 +102,13 @@ struct Variant {
 impl Variant {
     fn apply(&self, net: &mut Network) {
         let op = |j: usize| &net.nodes[j].op;
-        let gnn_kind = |j: usize| match op(j) {
-            Op::Gnn { kind, .. } => Some(format!("{kind:?}").to_lowercase()),
-            _ => None,
+        // the kind of the cell layer node `j` is, or ends (a graph layer, or the batch norm after one)
+        let gnn_kind = |j: usize| {
+            let j = if matches!(op(j), Op::BatchNorm) { net.nodes[j].inputs[0] } else { j };
+            match op(j) {
+                Op::Gnn { kind, .. } => Some(format!("{kind:?}").to_lowercase()),
+                _ => None,
+            }
         };
         let removed: Vec<usize> = (0..net.nodes.len())
             .filter(|&i| {

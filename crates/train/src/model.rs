@@ -321,7 +321,7 @@ fn random_projection(i: usize, o: usize, seed: u64, device: &Device) -> Linear {
     Linear { weight: param(w, [i, o], device).set_require_grad(false), bias: None }
 }
 
-/// Glorot/Xavier uniform weight, zero bias (PyG graph layers, attention projections).
+/// Glorot/Xavier uniform weight, zero bias (PyG's GCN, GAT, Chebyshev and ARMA layers; attention projections).
 fn linear_glorot(rng: &mut Rng, i: usize, o: usize, bias: bool, device: &Device) -> Linear {
     let b = (6.0 / (i + o) as f64).sqrt();
     Linear {
@@ -414,9 +414,12 @@ impl Model {
                     // draw U(±1/√in); GCN, GAT, Chebyshev and ARMA weights are Glorot with zero bias.
                     let torch_init =
                         matches!(kind, GnnKind::Gin | GnnKind::GinLinear | GnnKind::Sage | GnnKind::KGnn | GnnKind::Fc);
-                    let mut lin = |i: usize, o: usize, bias: bool| match torch_init {
-                        true => linear_default(&mut rng, i, o, bias, device),
-                        false => linear_glorot(&mut rng, i, o, bias, device),
+                    let mut lin = |i: usize, o: usize, bias: bool| {
+                        if torch_init {
+                            linear_default(&mut rng, i, o, bias, device)
+                        } else {
+                            linear_glorot(&mut rng, i, o, bias, device)
+                        }
                     };
                     let (lins, att, bias) = match kind {
                         GnnKind::Gcn => (vec![lin(f, o, false)], None, true),

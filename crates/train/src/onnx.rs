@@ -35,7 +35,7 @@
 //! | `Flatten`, `Dropout`, `Identity`, `Zero` | `Flatten`, `Identity`, `Identity`, `ConstantOfShape` |
 //! | `Add`, `Concat` | `Add`/`Sum`, `Concat` |
 //! | `Attention` | projections, `Reshape`/`Transpose`, `MatMul`, `Softmax` |
-//! | `Gnn` (gcn, gat, gin, cheb, sage, arma, k-gnn, fc) | `MatMul`, `Gather`, `ScatterND(add)`, element-wise ops |
+//! | `Gnn` (gcn, gat, gin, gin-linear, cheb, sage, arma, k-gnn, fc) | `MatMul`, `Gather`, `ScatterND(add)`, element-wise ops |
 //!
 //! Every IR op the trainer supports is covered; [`ExportError::Unsupported`] names the node and op otherwise.
 

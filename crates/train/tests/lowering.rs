@@ -105,20 +105,23 @@ fn every_image_and_sequence_op_lowers_with_the_ir_parameter_count() {
     check(&n, 2, None);
 }
 
+/// Every graph layer kind.
+const GRAPH_LAYERS: [GnnKind; 9] = [
+    GnnKind::Gcn,
+    GnnKind::Gat,
+    GnnKind::Gin,
+    GnnKind::GinLinear,
+    GnnKind::Cheb,
+    GnnKind::Sage,
+    GnnKind::Arma,
+    GnnKind::KGnn,
+    GnnKind::Fc,
+];
+
 #[test]
 fn every_graph_layer_lowers_and_trains_a_step() {
     let g = Graph::from_edges(6, [(0, 1), (1, 2), (2, 0), (3, 4), (4, 5), (5, 3), (0, 3)]).unwrap();
-    for kind in [
-        GnnKind::Gcn,
-        GnnKind::Gat,
-        GnnKind::Gin,
-        GnnKind::GinLinear,
-        GnnKind::Cheb,
-        GnnKind::Sage,
-        GnnKind::Arma,
-        GnnKind::KGnn,
-        GnnKind::Fc,
-    ] {
+    for kind in GRAPH_LAYERS {
         let mut n = Network::new();
         let x = n.add(Op::Input { shape: vec![5] }, &[]);
         let h = n.add(Op::Gnn { kind, out: 4, heads: 2 }, &[x]);
@@ -325,16 +328,7 @@ fn graph_layer_gradients_match_finite_differences() {
         let w: Vec<f32> = (0..7 * 2).map(|i| ((i * 13 % 7) as f32 - 3.0) / 3.0).collect();
         (out * burn::tensor::Tensor::<2>::from_data(burn::tensor::TensorData::new(w, [7, 2]), &device)).sum()
     };
-    for kind in [
-        GnnKind::Gcn,
-        GnnKind::Gat,
-        GnnKind::Gin,
-        GnnKind::GinLinear,
-        GnnKind::Cheb,
-        GnnKind::Sage,
-        GnnKind::Arma,
-        GnnKind::KGnn,
-    ] {
+    for kind in GRAPH_LAYERS {
         let mut n = Network::new();
         let x = n.add(Op::Input { shape: vec![3] }, &[]);
         let h = n.add(Op::Gnn { kind, out: 4, heads: 2 }, &[x]);
