@@ -53,6 +53,11 @@ fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
     }
 }
 
+/// A comma-separated list option (`--keys 1,2`); empty when absent.
+fn list(args: &[String], name: &str) -> Vec<String> {
+    arg(args, name, String::new()).split(',').filter(|k| !k.is_empty()).map(String::from).collect()
+}
+
 /// Ranks 1..n, tied values sharing their average rank.
 fn ranks(x: &[f64]) -> Vec<f64> {
     let mut idx: Vec<usize> = (0..x.len()).collect();
@@ -146,15 +151,10 @@ fn main() {
         input_dropout: !flag("--no-input-dropout"),
         cell_dropout: !flag("--no-cell-dropout"),
         cell_relu: !flag("--no-cell-relu"),
-        keep_relu: arg(&args, "--keep-relu", String::new())
-            .split(',')
-            .filter(|k| !k.is_empty())
-            .map(String::from)
-            .collect(),
+        keep_relu: list(&args, "--keep-relu"),
     };
     let momentum: f64 = arg(&args, "--momentum", 0.0);
-    let keys: Vec<String> =
-        arg(&args, "--keys", String::new()).split(',').filter(|k| !k.is_empty()).map(String::from).collect();
+    let keys = list(&args, "--keys");
     let lr: f64 = arg(&args, "--lr", 0.1);
     let wd: f64 = arg(&args, "--wd", 5e-4);
     let dropout: f32 = arg(&args, "--dropout", 0.7);
