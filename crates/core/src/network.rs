@@ -46,8 +46,11 @@ pub enum Activation {
 pub enum GnnKind {
     /// Kipf & Welling graph convolution.
     Gcn,
-    /// Graph attention (Veličković et al.), `heads` heads averaged.
+    /// Graph attention (Veličković et al.), `heads` heads of width `out` averaged.
     Gat,
+    /// Graph attention with `heads` heads of width `out / heads` concatenated (PyG's `GATConv(concat=True)`):
+    /// NAS-Bench-Graph's GAT (4 heads).
+    GatConcat,
     /// Graph isomorphism network with a 2-layer MLP.
     Gin,
     /// Graph isomorphism network whose update is one linear layer, `W(x_i + Σ_j x_j) + b` (PyG's
@@ -312,10 +315,13 @@ impl Network {
                     o
                 }
                 Op::Flatten => Shape::from_slice(&[one()?.iter().product()]),
-                Op::Gnn { out, heads, .. } => {
+                Op::Gnn { kind, out, heads } => {
                     let s = one()?;
                     if s.len() != 1 || *heads == 0 {
                         return Err(err(format!("expects node features [F], got {s:?}")));
+                    }
+                    if *kind == GnnKind::GatConcat && out % heads != 0 {
+                        return Err(err(format!("gat_concat: width {out} is not a multiple of its {heads} heads")));
                     }
                     Shape::from_slice(&[*out])
                 }
@@ -465,6 +471,7 @@ impl Network {
                 let w = match kind {
                     GnnKind::Gcn | GnnKind::Fc | GnnKind::GinLinear => f * o + o,
                     GnnKind::Gat => h * (f * o + 2 * o) + o,
+                    GnnKind::GatConcat => f * o + 3 * o,
                     GnnKind::Gin => f * o + o + o * o + o,
                     GnnKind::Cheb | GnnKind::Sage | GnnKind::KGnn => 2 * f * o + o,
                     GnnKind::Arma => 2 * f * o + o,

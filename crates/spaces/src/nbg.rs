@@ -9,16 +9,19 @@
 //! its tables. Sampling is uniform over (link, ops) with invalid cells rejected, and mutation follows the reference
 //! script: with probability ½ a new link pattern, else one node's op, both drawn uniformly (possibly unchanged).
 //!
-//! Lowering follows the benchmark's model: dropout → `pre` × (Linear(`dim`) → ReLU → dropout) → the cell, where each
-//! node is a GNN layer of width `dim` followed by ReLU and dropout (`skip` an identity), and node 0 is the cell input
-//! → the concatenation of the nodes no other node reads → `post` × (Linear(`dim`) → ReLU → dropout) → linear
-//! classifier. GAT has one head. The `dataset` option sets the benchmark's tuned width and pre/post-processing
-//! layers ([`TUNED`]); they were read off the package's `para` column: with them, every one of the first 3,000
-//! cells (in the package's enumeration order) of cora, citeseer, pubmed, cs, physics, photo, computers and arxiv
-//! has exactly `para` = our params + 8·`dim` when ARMA counts PyG's unused `T-1` weight (the 8·`dim` are parameters
-//! outside the cell the benchmark's model creates, e.g. four unused or per-node normalisation layers). The same
-//! count says the benchmark's GIN updates with one linear layer, `W(x_i + Σ_j x_j) + b`, so `gin` lowers to
-//! [`GnnKind::GinLinear`]. The unused ARMA weight is not counted here (−`dim`²).
+//! Lowering is the benchmark's own model (its authors' training code, `Net` and `Cell`, published with the paper):
+//! dropout on the input → `pre` plain Linear(`dim`) layers (an ELU before the last one if there are two or more) →
+//! the cell → ReLU of the concatenation of the nodes no other node reads → `post` Linear(`dim`) layers (an ELU
+//! after them if there are two or more) → linear classifier. In the cell, node 0 is the cell input and each op reads
+//! one node: a hidden node (not the raw input, nor a `skip` chain of it) is read through its reader's own
+//! BatchNorm → ReLU → dropout; the raw input is read as it is. Ops are GNN layers of width `dim`; `skip` is an
+//! identity. GAT has the benchmark's 4 heads of width `dim`/4, concatenated ([`GnnKind::GatConcat`]).
+//! The `dataset` option sets the benchmark's tuned width and pre/post-processing layers ([`TUNED`]); they were read
+//! off the package's `para` column: with them, every one of the first 3,000 cells (in the package's enumeration
+//! order) of cora, citeseer, pubmed, cs, physics, photo, computers and arxiv has exactly `para` = our params +
+//! 2·`dim` per unused BatchNorm (the benchmark creates one per op) when ARMA counts PyG's unused `T-1` weight. The
+//! same count says the benchmark's GIN updates with one linear layer, `W(x_i + Σ_j x_j) + b` (its code: PyG's
+//! `GINConv(Linear)`), so `gin` lowers to [`GnnKind::GinLinear`]. The unused ARMA weight is not counted here.
 use crate::nbg_canon::{valid_hash, LINKS, OPS, SKIP};
 use tessera_core::{below, Activation, Dim, GnnKind, Network, NetworkError, Op, Rng, Sample, Space};
 
@@ -36,8 +39,6 @@ pub struct NasBenchGraph {
     pub post: usize,
     /// Linear pre-processing layers before the cell (0).
     pub pre: usize,
-    /// Batch normalisation after each cell layer, before its ReLU (option `cell_norm = "batch"`; default none).
-    pub cell_norm: bool,
 }
 
 /// The benchmark's tuned model sizes per dataset: (name, hidden width, pre-processing layers, post-processing
@@ -79,15 +80,14 @@ impl NasBenchGraph {
         let links: Vec<String> = LINKS.iter().map(|l| l.iter().map(|x| x.to_string()).collect()).collect();
         let mut dims = vec![Dim { name: "link".into(), choices: links }];
         dims.extend((0..4).map(|i| Dim::new(format!("op{i}"), &OPS)));
-        NasBenchGraph { dims, features, classes, dim, dropout: 0.5, post: 1, pre: 0, cell_norm: false }
+        NasBenchGraph { dims, features, classes, dim, dropout: 0.5, post: 1, pre: 0 }
     }
 
     /// Options: `dataset` (sets features and classes: cora 1433/7, citeseer 3703/6, pubmed 500/3, cs, physics,
     /// photo, computers, arxiv, and the benchmark's `dim`, `pre` and `post` for it from [`TUNED`]), or `features`
-    /// (1433) and `classes` (7) directly; `dim` (256), `dropout` (0.5), `pre` (0) and `post` (1) processing layers;
-    /// `cell_norm` (`none` or `batch`: batch normalisation after each cell layer).
+    /// (1433) and `classes` (7) directly; `dim` (256), `dropout` (0.5), `pre` (0) and `post` (1) processing layers.
     pub fn from_options(o: &crate::Options) -> Result<Self, String> {
-        let known = ["dataset", "features", "classes", "dim", "dropout", "pre", "post", "cell_norm"];
+        let known = ["dataset", "features", "classes", "dim", "dropout", "pre", "post"];
         crate::check_options(o, &known, "nas-bench-graph")?;
         let (f, c) = match o.get("dataset") {
             None => (1433, 7),
@@ -123,11 +123,6 @@ impl NasBenchGraph {
         }
         s.pre = crate::opt_usize(o, "pre", tuned.2)?;
         s.post = crate::opt_usize(o, "post", tuned.3)?;
-        s.cell_norm = match o.get("cell_norm").map(|v| v.trim()) {
-            None | Some("none") => false,
-            Some("batch") => true,
-            Some(v) => return Err(format!("option `cell_norm` must be `none` or `batch`, got `{v}`")),
-        };
         Ok(s)
     }
 
@@ -145,7 +140,7 @@ impl NasBenchGraph {
 
 fn gnn(op: u8) -> Option<GnnKind> {
     Some(match OPS[op as usize] {
-        "gat" => GnnKind::Gat,
+        "gat" => GnnKind::GatConcat,
         "gcn" => GnnKind::Gcn,
         "gin" => GnnKind::GinLinear,
         "cheb" => GnnKind::Cheb,
@@ -207,33 +202,44 @@ impl Space for NasBenchGraph {
                 x
             }
         };
+        let linear = Op::Linear { out: self.dim, bias: true };
         let x = net.add(Op::Input { shape: vec![self.features] }, &[]);
         let mut h0 = drop(&mut net, x);
-        for _ in 0..self.pre {
-            h0 = net.chain(h0, [Op::Linear { out: self.dim, bias: true }, Op::act(Activation::Relu)]);
-            h0 = drop(&mut net, h0);
+        // pre-processing: plain linear layers, one ELU before the last of them
+        for i in 0..self.pre {
+            h0 = net.add(linear.clone(), &[h0]);
+            if self.pre >= 2 && i == self.pre - 2 {
+                h0 = net.add(Op::act(Activation::Elu), &[h0]);
+            }
         }
-        let mut nodes = vec![h0];
+        // nodes[k] and whether it still is the raw input (the cell input without pre-processing, or a skip of it)
+        let mut nodes = vec![(h0, self.pre == 0)];
         for i in 0..4 {
-            let from = nodes[link[i] as usize];
-            let n = match gnn(ops[i]) {
+            let (mut from, raw) = nodes[link[i] as usize];
+            if !raw {
+                // each reader of a hidden node normalises, activates and drops out its own copy
+                from = net.add(Op::BatchNorm, &[from]);
+                from = net.add(Op::act(Activation::Relu), &[from]);
+                from = drop(&mut net, from);
+            }
+            nodes.push(match gnn(ops[i]) {
+                // GAT: the benchmark's 4 heads of width dim/4, concatenated
                 Some(kind) => {
-                    let mut g = net.add(Op::Gnn { kind, out: self.dim, heads: 1 }, &[from]);
-                    if self.cell_norm {
-                        g = net.add(Op::BatchNorm, &[g]);
-                    }
-                    let a = net.add(Op::act(Activation::Relu), &[g]);
-                    drop(&mut net, a)
+                    let heads = if kind == GnnKind::GatConcat { 4 } else { 1 };
+                    (net.add(Op::Gnn { kind, out: self.dim, heads }, &[from]), false)
                 }
-                None => net.add(Op::Identity, &[from]),
-            };
-            nodes.push(n);
+                None => (net.add(Op::Identity, &[from]), raw),
+            });
         }
-        let leaves: Vec<usize> = (1..=4).filter(|&k| !link.contains(&(k as u8))).map(|k| nodes[k]).collect();
+        let leaves: Vec<usize> = (1..=4).filter(|&k| !link.contains(&(k as u8))).map(|k| nodes[k].0).collect();
         let mut h = if leaves.len() == 1 { leaves[0] } else { net.add(Op::Concat { axis: 0 }, &leaves) };
+        h = net.add(Op::act(Activation::Relu), &[h]);
+        // post-processing: the cell's output linear layer, `post − 1` more, an ELU if there were more, the classifier
         for _ in 0..self.post {
-            h = net.chain(h, [Op::Linear { out: self.dim, bias: true }, Op::act(Activation::Relu)]);
-            h = drop(&mut net, h);
+            h = net.add(linear.clone(), &[h]);
+        }
+        if self.post >= 2 {
+            h = net.add(Op::act(Activation::Elu), &[h]);
         }
         net.add(Op::Output { classes: self.classes }, &[h]);
         net.shapes()?;
@@ -264,9 +270,10 @@ mod tests {
 
     #[test]
     fn params_match_the_benchmark_para_column() {
-        // `para` (M params) of NAS-Bench-Graph's tables for a few cells; the benchmark's model has 8·dim more
-        // parameters than ours in every cell (outside the cell), and per ARMA layer dim² more (PyG's unused `T-1`
-        // weight). GIN cells match exactly: its GIN is one linear layer, as ours (`GinLinear`).
+        // `para` (M params) of NAS-Bench-Graph's tables for a few cells. The benchmark's model creates a BatchNorm
+        // (2·dim) for each of the 4 ops and uses those of ops reading hidden nodes, as ours: so it counts 2·dim
+        // more per unused one; and per ARMA layer dim² more (PyG's unused `T-1` weight). GIN cells need no
+        // adjustment: its GIN is one linear layer, as ours (`GinLinear`).
         let chain = [0, 1, 2, 3];
         let cases: [(&str, [u8; 4], [&str; 4], f64); 15] = [
             ("cora", chain, ["skip", "skip", "gcn", "gcn"], 0.502535),
@@ -291,15 +298,11 @@ mod tests {
             let o: Vec<u16> = ops.iter().map(|n| OPS.iter().position(|x| x == n).unwrap() as u16).collect();
             let s = Sample::new(&[li, o[0], o[1], o[2], o[3]]);
             let d = sp.dim as i64;
-            let adjust: i64 = ops
-                .iter()
-                .map(|op| match *op {
-                    "arma" => d * d,
-                    _ => 0,
-                })
-                .sum();
-            let p = sp.lower(&s).unwrap().params().unwrap() as i64;
-            assert_eq!(p + 8 * d + adjust, (para * 1e6_f64).round() as i64, "{ds} {link:?} {ops:?}");
+            let net = sp.lower(&s).unwrap();
+            let bns = net.nodes.iter().filter(|n| matches!(n.op, Op::BatchNorm)).count() as i64;
+            let arma = ops.iter().filter(|op| **op == "arma").count() as i64;
+            let p = net.params().unwrap() as i64;
+            assert_eq!(p + 2 * d * (4 - bns) + d * d * arma, (para * 1e6_f64).round() as i64, "{ds} {link:?} {ops:?}");
         }
     }
 
@@ -314,14 +317,23 @@ mod tests {
         assert_eq!((s.dim, s.pre, s.post), (128, 0, 1));
         assert!(NasBenchGraph::from_options(&o(&[("dataset", "imagenet")])).unwrap_err().contains("`dataset`"));
         assert!(NasBenchGraph::from_options(&o(&[("dropout", "1.5")])).unwrap_err().contains("`dropout`"));
-        assert!(NasBenchGraph::from_options(&o(&[("cell_norm", "layer")])).unwrap_err().contains("`cell_norm`"));
-        // `cell_norm = batch`: one BatchNorm after each of the cell's graph layers, none elsewhere
-        let s = NasBenchGraph::from_options(&o(&[("cell_norm", "batch")])).unwrap();
-        let cell = Sample::new(&[0, 1, 8, 2, 3]); // link 0000; gcn, skip, gin, cheb: three graph layers
-        let bns = |sp: &NasBenchGraph| {
-            sp.lower(&cell).unwrap().nodes.iter().filter(|n| matches!(n.op, Op::BatchNorm)).count()
+        assert!(NasBenchGraph::from_options(&o(&[("cell_norm", "batch")])).unwrap_err().contains("`cell_norm`"));
+    }
+
+    #[test]
+    fn every_reader_of_a_hidden_node_normalises_its_own_copy() {
+        // The benchmark's cell: an op reading a hidden node (not the raw input, nor a skip of it) reads
+        // BatchNorm → ReLU → dropout of it, its own copy; `skip` too. Ops reading the raw input read it as is.
+        let bns = |sp: &NasBenchGraph, s: &[u16]| {
+            sp.lower(&Sample::new(s)).unwrap().nodes.iter().filter(|n| matches!(n.op, Op::BatchNorm)).count()
         };
-        assert_eq!((bns(&s), bns(&NasBenchGraph::default())), (3, 0));
+        let sp = NasBenchGraph::default();
+        assert_eq!(bns(&sp, &[0, 1, 8, 2, 3]), 0); // link 0000: every op reads the input
+        assert_eq!(bns(&sp, &[8, 8, 1, 2, 3]), 2); // chain: skip, gcn (reads the raw input), gin, cheb
+        assert_eq!(bns(&sp, &[8, 1, 8, 2, 3]), 3); // chain: gcn, skip (of a hidden node), gin, cheb
+        assert_eq!(bns(&sp, &[5, 1, 1, 1, 1]), 3); // link 0111: three readers of node 1, three copies
+        let pre = NasBenchGraph { pre: 1, ..NasBenchGraph::default() };
+        assert_eq!(bns(&pre, &[0, 1, 8, 2, 3]), 4); // after a pre-processing layer nothing is raw
     }
 
     #[test]

@@ -425,15 +425,18 @@ impl Model {
                         GnnKind::Gcn => (vec![lin(f, o, false)], None, true),
                         GnnKind::Fc => (vec![lin(f, o, true)], None, false),
                         GnnKind::Gat => (vec![lin(f, heads * o, false)], Some(()), true),
+                        GnnKind::GatConcat => (vec![lin(f, o, false)], Some(()), true),
                         GnnKind::Gin => (vec![lin(f, o, true), lin(o, o, true)], None, false),
                         GnnKind::GinLinear => (vec![lin(f, o, true)], None, false),
                         GnnKind::Cheb => (vec![lin(f, o, false), lin(f, o, false)], None, true),
                         GnnKind::Sage | GnnKind::KGnn => (vec![lin(f, o, true), lin(f, o, false)], None, false),
                         GnnKind::Arma => (vec![lin(f, o, false), lin(f, o, false)], None, true),
                     };
+                    // PyG's Glorot on the `[1, heads, head width]` attention vectors
+                    let hw = head_width(*kind, o, *heads);
                     let att = att.map(|_| {
-                        let b = (6.0 / (o + 1) as f64).sqrt();
-                        param(uniform(&mut rng, heads * 2 * o, b), [*heads, 2 * o], device)
+                        let b = (6.0 / (heads + hw) as f64).sqrt();
+                        param(uniform(&mut rng, heads * 2 * hw, b), [*heads, 2 * hw], device)
                     });
                     Layer::Gnn(Gnn { lins, att, bias: bias.then(|| param(vec![0.0; o], [o], device)) })
                 }
@@ -711,6 +714,16 @@ fn attention(a: &Attention, x: Tensor<3>, heads: usize) -> Tensor<3> {
 
 /// One graph layer on node features `x` `[N, F]` → `[N, out]`. Linear maps are applied before aggregation (all
 /// aggregations here are linear, and `out ≤ F` in practice, so fewer values move along edges).
+/// The width of one attention head: `out` for [`GnnKind::Gat`] (heads averaged), `out / heads` for
+/// [`GnnKind::GatConcat`] (heads concatenated).
+pub(crate) fn head_width(kind: GnnKind, out: usize, heads: usize) -> usize {
+    if kind == GnnKind::GatConcat {
+        out / heads
+    } else {
+        out
+    }
+}
+
 fn gnn(g: &Gnn, kind: GnnKind, out: usize, heads: usize, x: &Val, gt: &GraphTensors) -> Tensor<2> {
     let n = gt.nodes;
     let bias = |y: Tensor<2>| match &g.bias {
@@ -768,20 +781,29 @@ fn gnn(g: &Gnn, kind: GnnKind, out: usize, heads: usize, x: &Val, gt: &GraphTens
             let p = propagate(x.linear(&g.lins[0]), &gt.src, &gt.dst, Some(&gt.sym_norm), n);
             activation::relu(bias(p + x.linear(&g.lins[1])))
         }
-        // GAT: heads averaged; attention softmax over each node's in-edges (self loop included)
-        GnnKind::Gat => {
-            let h = x.linear(&g.lins[0]).reshape([n, heads, out]); // [N, h, o]
+        // GAT: heads averaged (`GatConcat`: concatenated); attention softmax over each node's in-edges (self loop
+        // included)
+        GnnKind::Gat | GnnKind::GatConcat => {
+            let hw = head_width(kind, out, heads);
+            let h = x.linear(&g.lins[0]).reshape([n, heads, hw]); // [N, h, o]
             let att = g.att.as_ref().expect("GAT has attention vectors").val(); // [h, 2o]
-            let a_src = att.clone().slice([0..heads, 0..out]).unsqueeze_dim::<3>(0); // [1, h, o]
-            let a_dst = att.slice([0..heads, out..2 * out]).unsqueeze_dim::<3>(0);
+            let a_src = att.clone().slice([0..heads, 0..hw]).unsqueeze_dim::<3>(0); // [1, h, o]
+            let a_dst = att.slice([0..heads, hw..2 * hw]).unsqueeze_dim::<3>(0);
             let s_src = (h.clone() * a_src).sum_dim(2).reshape([n, heads]); // [N, h]
             let s_dst = (h.clone() * a_dst).sum_dim(2).reshape([n, heads]);
             let e = s_src.select(0, gt.src_loop.clone()) + s_dst.select(0, gt.dst_loop.clone()); // [E', h]
             let e = activation::leaky_relu(e, 0.2);
-            // a global shift keeps exp() finite and leaves every per-node softmax unchanged
-            let shift = e.clone().max().detach().unsqueeze::<2>();
-            let p = (e - shift).exp();
-            let device = p.device();
+            // shifting each node's scores by their own maximum leaves its softmax unchanged, keeps exp() finite and
+            // its denominator ≥ 1 (a global shift can underflow all of a node's weights to near 0, and the backward
+            // pass of such a ratio overflows to NaN)
+            let device = e.device();
+            let node_max = Tensor::<2>::full([n, heads], f32::MIN, &device).select_assign(
+                0,
+                gt.dst_loop.clone(),
+                e.clone().detach(),
+                IndexingUpdateOp::Max,
+            );
+            let p = (e - node_max.select(0, gt.dst_loop.clone())).exp();
             let denom = Tensor::<2>::zeros([n, heads], &device).select_assign(
                 0,
                 gt.dst_loop.clone(),
@@ -791,13 +813,14 @@ fn gnn(g: &Gnn, kind: GnnKind, out: usize, heads: usize, x: &Val, gt: &GraphTens
             let alpha = p / (denom.select(0, gt.dst_loop.clone()) + 1e-16); // [E', h]
             let edges = alpha.dims()[0];
             let msg = h.select(0, gt.src_loop.clone()) * alpha.reshape([edges, heads, 1]);
-            let agg = Tensor::<3>::zeros([n, heads, out], &device).select_assign(
+            let agg = Tensor::<3>::zeros([n, heads, hw], &device).select_assign(
                 0,
                 gt.dst_loop.clone(),
                 msg,
                 IndexingUpdateOp::Add,
             );
-            bias(agg.mean_dim(1).reshape([n, out]))
+            let agg = if kind == GnnKind::Gat { agg.mean_dim(1) } else { agg };
+            bias(agg.reshape([n, out]))
         }
     }
 }

@@ -15,7 +15,9 @@
 //!
 //! Graph normalisations (GCN's `1/√(d̂ᵢ d̂ⱼ)`, the symmetric `1/√(dᵢ dⱼ)` of Chebyshev and ARMA, mean aggregation)
 //! are computed inside the file from `edge_index`, so one file serves any graph. Message passing is a `Gather` of
-//! source rows and a `ScatterND` with `reduction = "add"` (opset ≥ 16) into target rows.
+//! source rows and a `ScatterND` with `reduction = "add"` (opset ≥ 16) into target rows. GAT's softmax shifts the
+//! attention scores by their global maximum here (a per-node maximum, as training uses, needs opset 18's
+//! `reduction = "max"`): the outputs agree unless all of a node's scores sit more than ~88 below that maximum.
 //!
 //! The file's metadata holds the IR (`tessera.network`, JSON) and the per-example input shape
 //! (`tessera.input_shape`).
@@ -35,7 +37,7 @@
 //! | `Flatten`, `Dropout`, `Identity`, `Zero` | `Flatten`, `Identity`, `Identity`, `ConstantOfShape` |
 //! | `Add`, `Concat` | `Add`/`Sum`, `Concat` |
 //! | `Attention` | projections, `Reshape`/`Transpose`, `MatMul`, `Softmax` |
-//! | `Gnn` (gcn, gat, gin, gin-linear, cheb, sage, arma, k-gnn, fc) | `MatMul`, `Gather`, `ScatterND(add)`, element-wise ops |
+//! | `Gnn` (gcn, gat, gat-concat, gin, gin-linear, cheb, sage, arma, k-gnn, fc) | `MatMul`, `Gather`, `ScatterND(add)`, element-wise ops |
 //!
 //! Every IR op the trainer supports is covered; [`ExportError::Unsupported`] names the node and op otherwise.
 
@@ -773,19 +775,20 @@ impl<'a> Exporter<'a> {
                 let y = self.add_bias(y, bias, &bh);
                 self.op("Relu", &[&y], vec![])
             }
-            GnnKind::Gat => {
+            GnnKind::Gat | GnnKind::GatConcat => {
+                let hw = crate::model::head_width(kind, out, heads);
                 let h = self.linear(x, lin(0)?, &format!("{hint}_lin0"));
-                let shape = self.ints(&[-1, heads as i64, out as i64]);
+                let shape = self.ints(&[-1, heads as i64, hw as i64]);
                 let h = self.op("Reshape", &[&h, &shape], vec![]); // [N, h, o]
                 let (dims, att) = values(g.att.as_ref()?.val()); // [h, 2o]
-                if dims != [heads, 2 * out] {
+                if dims != [heads, 2 * hw] {
                     return None;
                 }
                 let half = |from: usize| -> Vec<f32> {
-                    (0..heads).flat_map(|k| att[k * 2 * out + from..k * 2 * out + from + out].to_vec()).collect()
+                    (0..heads).flat_map(|k| att[k * 2 * hw + from..k * 2 * hw + from + hw].to_vec()).collect()
                 };
-                let a_src = self.init_f32(&format!("{hint}_att_src"), &[1, heads, out], &half(0));
-                let a_dst = self.init_f32(&format!("{hint}_att_dst"), &[1, heads, out], &half(out));
+                let a_src = self.init_f32(&format!("{hint}_att_src"), &[1, heads, hw], &half(0));
+                let a_dst = self.init_f32(&format!("{hint}_att_dst"), &[1, heads, hw], &half(hw));
                 let axes2 = self.ints(&[2]);
                 let ms = self.op("Mul", &[&h, &a_src], vec![]);
                 let s_src = self.op("ReduceSum", &[&ms, &axes2], vec![a_int("keepdims", 0)]); // [N, h]
@@ -812,7 +815,12 @@ impl<'a> Exporter<'a> {
                 let msg = self.op("Mul", &[&hs, &alpha], vec![]);
                 let zeros = self.zeros_like(&h);
                 let agg = self.op("ScatterND", &[&zeros, &idx, &msg], vec![a_str("reduction", "add")]);
-                let y = self.op("ReduceMean", &[&agg], vec![a_ints("axes", &[1]), a_int("keepdims", 0)]);
+                let y = if kind == GnnKind::Gat {
+                    self.op("ReduceMean", &[&agg], vec![a_ints("axes", &[1]), a_int("keepdims", 0)])
+                } else {
+                    let flat = self.ints(&[-1, out as i64]);
+                    self.op("Reshape", &[&agg, &flat], vec![])
+                };
                 self.add_bias(y, bias, &bh)
             }
         })

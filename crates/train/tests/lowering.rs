@@ -106,9 +106,10 @@ fn every_image_and_sequence_op_lowers_with_the_ir_parameter_count() {
 }
 
 /// Every graph layer kind.
-const GRAPH_LAYERS: [GnnKind; 9] = [
+const GRAPH_LAYERS: [GnnKind; 10] = [
     GnnKind::Gcn,
     GnnKind::Gat,
+    GnnKind::GatConcat,
     GnnKind::Gin,
     GnnKind::GinLinear,
     GnnKind::Cheb,
@@ -126,7 +127,7 @@ fn every_graph_layer_lowers_and_trains_a_step() {
         let x = n.add(Op::Input { shape: vec![5] }, &[]);
         let h = n.add(Op::Gnn { kind, out: 4, heads: 2 }, &[x]);
         let h = n.chain(h, [Op::act(Activation::Relu), Op::BatchNorm]);
-        n.add(Op::Gnn { kind, out: 3, heads: 2 }, &[h]);
+        n.add(Op::Gnn { kind, out: 2, heads: 2 }, &[h]);
         check(&n, 6, Some(&g));
     }
 }
@@ -159,6 +160,35 @@ fn gcn_message_passing_matches_a_hand_computation() {
             assert!((got[i * 3 + j] - want).abs() < 1e-6, "Â[{i}][{j}] = {} want {want}", got[i * 3 + j]);
         }
     }
+}
+
+#[test]
+fn gat_global_score_shift_underflowed_far_below_nodes() {
+    // Regression: GAT shifted every attention score by one global maximum before exp(). A node whose scores sat
+    // more than ~90 below it had all its weights underflow to 0: its output collapsed to the bias, and the backward
+    // pass of such near-0/near-0 ratios overflowed (a NAS-Bench-Graph cell diverged to NaN at epoch 18). Each node
+    // now shifts by its own maximum.
+    let g = Graph::from_edges(4, [(0, 1), (2, 3)]).unwrap();
+    let mut n = Network::new();
+    let x = n.add(Op::Input { shape: vec![1] }, &[]);
+    n.add(Op::Gnn { kind: GnnKind::Gat, out: 1, heads: 1 }, &[x]);
+    let device = train_device();
+    let mut model = Model::new(&n, &device, 0).unwrap();
+    if let tessera_train::model::Layer::Gnn(l) = &mut model.layers[1] {
+        let p = |v: Vec<f32>, d: [usize; 2]| burn::module::Param::from_data(burn::tensor::TensorData::new(v, d), &device);
+        l.lins[0].weight = p(vec![1.0], [1, 1]);
+        l.att = Some(p(vec![1.0, 1.0], [1, 2])); // score of edge j → i: LeakyReLU(h_j + h_i): 200 or -40
+    }
+    let gt = GraphTensors::new(&g, &device);
+    let x = Val::from_vec(vec![100., 100., -100., -100.], 4, &[1], &device).unwrap();
+    let out = model.forward(x, &mut Forward { graph: Some(&gt), rng: None }).into_logits();
+    let got: Vec<f32> = out.clone().into_data().convert::<f32>().try_into_vec().unwrap();
+    // each node attends to itself and its one neighbour, both with the same features: output = its feature
+    assert_eq!(got, vec![100., 100., -100., -100.]);
+    let grads = burn::optim::GradientsParams::from_grads(out.sum().backward(), &model);
+    let mut dot = Dot { grads: &grads, rng: tessera_core::rng_for(9, 9), total: 0.0 };
+    model.visit(&mut dot);
+    assert!(dot.total.is_finite(), "gradient {}", dot.total);
 }
 
 /// A two-point space over MLP widths on digits, to drive the evaluator like a study would.
@@ -338,7 +368,8 @@ fn graph_layer_gradients_match_finite_differences() {
         let grads = burn::optim::GradientsParams::from_grads(loss(&model).backward(), &model);
         let mut dot = Dot { grads: &grads, rng: tessera_core::rng_for(9, 9), total: 0.0 };
         model.visit(&mut dot);
-        let eps = 1e-2f32;
+        // a small step: at 1e-2 a GAT attention logit can cross LeakyReLU's kink and spoil the finite difference
+        let eps = 1e-3f32;
         let at = |s: f32| {
             let m = model.clone().map(&mut Shift { rng: tessera_core::rng_for(9, 9), scale: s });
             loss(&m).into_scalar::<f32>() as f64
