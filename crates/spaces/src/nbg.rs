@@ -9,7 +9,8 @@
 //! its tables. Sampling is uniform over (link, ops) with invalid cells rejected, and mutation follows the reference
 //! script: with probability ½ a new link pattern, else one node's op, both drawn uniformly (possibly unchanged).
 //!
-//! Lowering is the benchmark's own model (its authors' training code, `Net` and `Cell`, published with the paper):
+//! A sample lowers as the canonical architecture of its key, the one the benchmark trained, so samples with one key
+//! lower to one network. Lowering is the benchmark's own model (its authors' training code, `Net` and `Cell`):
 //! dropout on the input → `pre` plain Linear(`dim`) layers (an ELU before the last one if there are two or more) →
 //! the cell → ReLU of the concatenation of the nodes no other node reads → `post` Linear(`dim`) layers (an ELU
 //! after them if there are two or more) → linear classifier. In the cell, node 0 is the cell input and each op reads
@@ -22,7 +23,7 @@
 //! 2·`dim` per unused BatchNorm (the benchmark creates one per op) when ARMA counts PyG's unused `T-1` weight. The
 //! same count says the benchmark's GIN updates with one linear layer, `W(x_i + Σ_j x_j) + b` (its code: PyG's
 //! `GINConv(Linear)`), so `gin` lowers to [`GnnKind::GinLinear`]. The unused ARMA weight is not counted here.
-use crate::nbg_canon::{valid_hash, LINKS, OPS, SKIP};
+use crate::nbg_canon::{canonicalize, valid_hash, LINKS, OPS, SKIP};
 use tessera_core::{below, Activation, Dim, GnnKind, Network, NetworkError, Op, Rng, Sample, Space};
 
 /// The NAS-Bench-Graph space for one dataset's feature and class counts.
@@ -193,7 +194,11 @@ impl Space for NasBenchGraph {
         Self::hash(s).to_string()
     }
     fn lower(&self, s: &Sample) -> Result<Network, NetworkError> {
+        // The benchmark trained one architecture per key, the canonical one, so that is what a sample lowers to;
+        // samples with one key lower to one network. Most rewrites just reorder; one changes the network: a `skip`
+        // of the input that no op reads becomes one that the input's other readers read through.
         let (link, ops) = Self::parts(s);
+        let (link, ops) = canonicalize(link, ops).unwrap_or((link, ops));
         let mut net = Network::new();
         let drop = |net: &mut Network, x: usize| {
             if self.dropout > 0.0 {
@@ -321,6 +326,28 @@ mod tests {
     }
 
     #[test]
+    fn samples_with_one_key_lower_to_the_canonical_network() {
+        let sp = NasBenchGraph::default();
+        // link 0000 with a leaf skip of the input, and its canonical form: link 0111, the skip read by the others
+        let (raw, canonical) = (Sample::new(&[0, 8, 7, 5, 3]), Sample::new(&[5, 8, 7, 5, 3]));
+        assert_eq!(sp.key(&raw), sp.key(&canonical));
+        let (a, b) = (sp.lower(&raw).unwrap(), sp.lower(&canonical).unwrap());
+        assert_eq!(a.describe(), b.describe());
+        // three leaves of width 256 (fc, arma, cheb), no raw 1,433-feature skip among them
+        let shapes = a.shapes().unwrap();
+        let concat = a.nodes.iter().position(|n| matches!(n.op, Op::Concat { .. })).unwrap();
+        assert_eq!(shapes[concat].as_slice(), &[3 * 256]);
+        // and over random samples: equal keys, equal networks
+        let mut rng = tessera_core::rng_for(1, 1);
+        let mut by_key = std::collections::HashMap::new();
+        for _ in 0..3000 {
+            let s = sp.sample(&mut rng);
+            let d = sp.lower(&s).unwrap().describe();
+            assert_eq!(by_key.entry(sp.key(&s)).or_insert_with(|| d.clone()), &d, "{}", sp.describe(&s));
+        }
+    }
+
+    #[test]
     fn every_reader_of_a_hidden_node_normalises_its_own_copy() {
         // The benchmark's cell: an op reading a hidden node (not the raw input, nor a skip of it) reads
         // BatchNorm → ReLU → dropout of it, its own copy; `skip` too. Ops reading the raw input read it as is.
@@ -330,8 +357,10 @@ mod tests {
         let sp = NasBenchGraph::default();
         assert_eq!(bns(&sp, &[0, 1, 8, 2, 3]), 0); // link 0000: every op reads the input
         assert_eq!(bns(&sp, &[8, 8, 1, 2, 3]), 2); // chain: skip, gcn (reads the raw input), gin, cheb
-        assert_eq!(bns(&sp, &[8, 1, 8, 2, 3]), 3); // chain: gcn, skip (of a hidden node), gin, cheb
         assert_eq!(bns(&sp, &[5, 1, 1, 1, 1]), 3); // link 0111: three readers of node 1, three copies
+        assert_eq!(bns(&sp, &[5, 1, 8, 2, 3]), 3); // link 0111: gcn read by skip, gin and cheb (skip too)
+        // chain: gcn, skip, gin, cheb is canonically skip, gcn, gin, cheb: the benchmark trained no hidden skip
+        assert_eq!(bns(&sp, &[8, 1, 8, 2, 3]), 2);
         let pre = NasBenchGraph { pre: 1, ..NasBenchGraph::default() };
         assert_eq!(bns(&pre, &[0, 1, 8, 2, 3]), 4); // after a pre-processing layer nothing is raw
     }
