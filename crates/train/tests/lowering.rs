@@ -132,20 +132,26 @@ fn every_graph_layer_lowers_and_trains_a_step() {
     }
 }
 
+/// A model of one graph layer (one head) from `f` features to `out`; its parameters are `model.layers[1]`.
+fn one_graph_layer(kind: GnnKind, f: usize, out: usize, device: &burn::tensor::Device) -> Model {
+    let mut n = Network::new();
+    let x = n.add(Op::Input { shape: vec![f] }, &[]);
+    n.add(Op::Gnn { kind, out, heads: 1 }, &[x]);
+    Model::new(&n, device, 0).unwrap()
+}
+
+fn param2(v: Vec<f32>, dims: [usize; 2], device: &burn::tensor::Device) -> burn::module::Param<burn::tensor::Tensor<2>> {
+    burn::module::Param::from_data(burn::tensor::TensorData::new(v, dims), device)
+}
+
 #[test]
 fn gcn_message_passing_matches_a_hand_computation() {
     // path graph 0 - 1 - 2, features = identity, one GCN layer with identity weight: output = Â
     let g = Graph::from_edges(3, [(0, 1), (1, 2)]).unwrap();
-    let mut n = Network::new();
-    let x = n.add(Op::Input { shape: vec![3] }, &[]);
-    n.add(Op::Gnn { kind: GnnKind::Gcn, out: 3, heads: 1 }, &[x]);
     let device = burn::tensor::Device::flex();
-    let mut model = Model::new(&n, &device, 0).unwrap();
+    let mut model = one_graph_layer(GnnKind::Gcn, 3, 3, &device);
     if let tessera_train::model::Layer::Gnn(l) = &mut model.layers[1] {
-        l.lins[0].weight = burn::module::Param::from_data(
-            burn::tensor::TensorData::new(vec![1f32, 0., 0., 0., 1., 0., 0., 0., 1.], [3, 3]),
-            &device,
-        );
+        l.lins[0].weight = param2(vec![1., 0., 0., 0., 1., 0., 0., 0., 1.], [3, 3], &device);
     }
     let gt = GraphTensors::new(&g, &device);
     let x = Val::from_vec(vec![1., 0., 0., 0., 1., 0., 0., 0., 1.], 3, &[3], &device).unwrap();
@@ -169,15 +175,11 @@ fn gat_global_score_shift_underflowed_far_below_nodes() {
     // pass of such near-0/near-0 ratios overflowed (a NAS-Bench-Graph cell diverged to NaN at epoch 18). Each node
     // now shifts by its own maximum.
     let g = Graph::from_edges(4, [(0, 1), (2, 3)]).unwrap();
-    let mut n = Network::new();
-    let x = n.add(Op::Input { shape: vec![1] }, &[]);
-    n.add(Op::Gnn { kind: GnnKind::Gat, out: 1, heads: 1 }, &[x]);
     let device = train_device();
-    let mut model = Model::new(&n, &device, 0).unwrap();
+    let mut model = one_graph_layer(GnnKind::Gat, 1, 1, &device);
     if let tessera_train::model::Layer::Gnn(l) = &mut model.layers[1] {
-        let p = |v: Vec<f32>, d: [usize; 2]| burn::module::Param::from_data(burn::tensor::TensorData::new(v, d), &device);
-        l.lins[0].weight = p(vec![1.0], [1, 1]);
-        l.att = Some(p(vec![1.0, 1.0], [1, 2])); // score of edge j → i: LeakyReLU(h_j + h_i): 200 or -40
+        l.lins[0].weight = param2(vec![1.0], [1, 1], &device);
+        l.att = Some(param2(vec![1.0, 1.0], [1, 2], &device)); // score of edge j → i: LeakyReLU(h_j + h_i): 200 or -40
     }
     let gt = GraphTensors::new(&g, &device);
     let x = Val::from_vec(vec![100., 100., -100., -100.], 4, &[1], &device).unwrap();
