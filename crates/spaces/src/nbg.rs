@@ -77,6 +77,7 @@ impl Default for NasBenchGraph {
 }
 
 impl NasBenchGraph {
+    /// `dim` must be a multiple of 4 for cells with GAT (its 4 heads split it); [`Self::from_options`] checks it.
     pub fn new(features: usize, classes: usize, dim: usize) -> Self {
         let links: Vec<String> = LINKS.iter().map(|l| l.iter().map(|x| x.to_string()).collect()).collect();
         let mut dims = vec![Dim { name: "link".into(), choices: links }];
@@ -113,6 +114,9 @@ impl NasBenchGraph {
             if v == 0 {
                 return Err(format!("option `{name}` must be positive"));
             }
+        }
+        if s.dim % 4 != 0 {
+            return Err(format!("option `dim` must be a multiple of 4 (GAT's 4 heads split it), got {}", s.dim));
         }
         if let Some(v) = o.get("dropout") {
             s.dropout = v
@@ -322,6 +326,7 @@ mod tests {
         assert_eq!((s.dim, s.pre, s.post), (128, 0, 1));
         assert!(NasBenchGraph::from_options(&o(&[("dataset", "imagenet")])).unwrap_err().contains("`dataset`"));
         assert!(NasBenchGraph::from_options(&o(&[("dropout", "1.5")])).unwrap_err().contains("`dropout`"));
+        assert!(NasBenchGraph::from_options(&o(&[("dim", "10")])).unwrap_err().contains("multiple of 4"));
         assert!(NasBenchGraph::from_options(&o(&[("cell_norm", "batch")])).unwrap_err().contains("`cell_norm`"));
     }
 
