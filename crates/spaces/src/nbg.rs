@@ -89,8 +89,7 @@ impl NasBenchGraph {
     /// photo, computers, arxiv, and the benchmark's `dim`, `pre` and `post` for it from [`TUNED`]), or `features`
     /// (1433) and `classes` (7) directly; `dim` (256), `dropout` (0.5), `pre` (0) and `post` (1) processing layers.
     pub fn from_options(o: &crate::Options) -> Result<Self, String> {
-        let known = ["dataset", "features", "classes", "dim", "dropout", "pre", "post"];
-        crate::check_options(o, &known, "nas-bench-graph")?;
+        crate::check_options(o, &["dataset", "features", "classes", "dim", "dropout", "pre", "post"], "nas-bench-graph")?;
         let (f, c) = match o.get("dataset") {
             None => (1433, 7),
             Some(d) => {

@@ -712,8 +712,6 @@ fn attention(a: &Attention, x: Tensor<3>, heads: usize) -> Tensor<3> {
     a.o.forward(y)
 }
 
-/// One graph layer on node features `x` `[N, F]` → `[N, out]`. Linear maps are applied before aggregation (all
-/// aggregations here are linear, and `out ≤ F` in practice, so fewer values move along edges).
 /// The width of one attention head: `out` for [`GnnKind::Gat`] (heads averaged), `out / heads` for
 /// [`GnnKind::GatConcat`] (heads concatenated).
 pub(crate) fn head_width(kind: GnnKind, out: usize, heads: usize) -> usize {
@@ -724,6 +722,8 @@ pub(crate) fn head_width(kind: GnnKind, out: usize, heads: usize) -> usize {
     }
 }
 
+/// One graph layer on node features `x` `[N, F]` → `[N, out]`. Linear maps are applied before aggregation (all
+/// aggregations here are linear, and `out ≤ F` in practice, so fewer values move along edges).
 fn gnn(g: &Gnn, kind: GnnKind, out: usize, heads: usize, x: &Val, gt: &GraphTensors) -> Tensor<2> {
     let n = gt.nodes;
     let bias = |y: Tensor<2>| match &g.bias {
