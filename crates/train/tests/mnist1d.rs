@@ -31,7 +31,7 @@ fn cnn1d() -> Network {
     n
 }
 
-fn fit(mut data: Dataset) -> (f64, f64) {
+fn fit(mut data: Dataset, seed: u64) -> (f64, f64) {
     let split = data.split_or_stratified(0.1, 0.0, 0).unwrap();
     data.normalize(Normalization::Global, &split.train);
     let cfg = TrainConfig {
@@ -41,7 +41,7 @@ fn fit(mut data: Dataset) -> (f64, f64) {
         lr: 3e-3,
         weight_decay: 1e-3,
         schedule: Schedule::Cosine { warmup_epochs: 1.0, min_factor: 0.0 },
-        seed: 0,
+        seed,
         ..TrainConfig::default()
     };
     let r = train(&cnn1d(), &data, &split, &cfg, &mut |_| Control::Continue).unwrap();
@@ -54,11 +54,19 @@ fn mnist1d_reference_and_generated_data_train_a_1d_cnn() {
     assert_eq!((reference.len(), reference.shape.clone(), reference.classes), (5000, vec![1, 40], 10));
     let s = reference.split.clone().unwrap();
     assert_eq!((s.train.len(), s.test.len()), (4000, 1000));
-    let (ref_acc, ref_s) = fit(reference);
-    let (gen_acc, gen_s) = fit(generate(&Mnist1dConfig::default()).unwrap());
-    println!(
-        "MNIST-1D 1-D CNN: reference data {ref_acc:.1}% ({ref_s:.1}s), generated data {gen_acc:.1}% ({gen_s:.1}s)"
-    );
-    assert!(ref_acc >= 90.0, "reference {ref_acc:.1}%");
-    assert!(gen_acc >= 80.0, "generated {gen_acc:.1}%");
+    let generated = generate(&Mnist1dConfig::default()).unwrap();
+    let (mut refs, mut gens) = (Vec::new(), Vec::new());
+    for seed in common::seeds(0) {
+        let (ref_acc, ref_s) = fit(reference.clone(), seed);
+        let (gen_acc, gen_s) = fit(generated.clone(), seed);
+        println!(
+            "MNIST-1D 1-D CNN (seed {seed}): reference data {ref_acc:.1}% ({ref_s:.1}s), generated data {gen_acc:.1}% ({gen_s:.1}s)"
+        );
+        common::spread("mnist1d", "reference_test_accuracy", seed, ref_acc);
+        common::spread("mnist1d", "generated_test_accuracy", seed, gen_acc);
+        refs.push((seed, ref_acc));
+        gens.push((seed, gen_acc));
+    }
+    common::assert_all_at_least("MNIST-1D reference test accuracy", &refs, 90.0);
+    common::assert_all_at_least("MNIST-1D generated test accuracy", &gens, 80.0);
 }

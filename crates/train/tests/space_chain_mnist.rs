@@ -25,29 +25,34 @@ fn chain_space_cnn_reaches_95_percent_on_mnist_5k() {
         .unwrap();
     let net = space.lower(&sample).unwrap();
     let (params, flops) = net.costs().unwrap();
-    let cfg = TrainConfig {
-        epochs: 5,
-        batch_size: 64,
-        optimizer: Optimizer::ADAMW,
-        lr: 4e-3,
-        weight_decay: 1e-4,
-        schedule: Schedule::Cosine { warmup_epochs: 0.5, min_factor: 0.01 },
-        seed: 0,
-        ..TrainConfig::default()
-    };
-    let r = train(&net, &data, &split, &cfg, &mut |e| {
-        println!("epoch {}: train {:.3} / {:.1}%, val {:.1}% ({:.1}s)", e.epoch, e.train_loss, e.train_accuracy, e.val_accuracy, e.seconds);
-        Control::Continue
-    })
-    .unwrap();
-    println!(
-        "chain {} ({params} params, {:.2} MFLOPs): MNIST-5k test {:.2}% (best val {:.2}%), {} steps in {:.1}s",
-        space.key(&sample),
-        flops as f64 / 1e6,
-        r.test_accuracy,
-        r.best_val_accuracy,
-        r.steps,
-        r.train_seconds
-    );
-    assert!(r.test_accuracy >= 95.0, "test accuracy {:.2}%", r.test_accuracy);
+    let mut accs = Vec::new();
+    for seed in common::seeds(0) {
+        let cfg = TrainConfig {
+            epochs: 5,
+            batch_size: 64,
+            optimizer: Optimizer::ADAMW,
+            lr: 4e-3,
+            weight_decay: 1e-4,
+            schedule: Schedule::Cosine { warmup_epochs: 0.5, min_factor: 0.01 },
+            seed,
+            ..TrainConfig::default()
+        };
+        let r = train(&net, &data, &split, &cfg, &mut |e| {
+            println!("epoch {}: train {:.3} / {:.1}%, val {:.1}% ({:.1}s)", e.epoch, e.train_loss, e.train_accuracy, e.val_accuracy, e.seconds);
+            Control::Continue
+        })
+        .unwrap();
+        println!(
+            "chain {} ({params} params, {:.2} MFLOPs, seed {seed}): MNIST-5k test {:.2}% (best val {:.2}%), {} steps in {:.1}s",
+            space.key(&sample),
+            flops as f64 / 1e6,
+            r.test_accuracy,
+            r.best_val_accuracy,
+            r.steps,
+            r.train_seconds
+        );
+        common::spread("space_chain_mnist", "test_accuracy", seed, r.test_accuracy);
+        accs.push((seed, r.test_accuracy));
+    }
+    common::assert_all_at_least("chain-space CNN test accuracy", &accs, 95.0);
 }

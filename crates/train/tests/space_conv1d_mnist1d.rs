@@ -8,7 +8,7 @@ use tessera_spaces::conv1d::Conv1d;
 use tessera_train::data::mnist1d::{generate, read_mnist1d, Mnist1dConfig};
 use tessera_train::{train, Control, Dataset, Normalization, Optimizer, Schedule, TrainConfig};
 
-fn fit(net: &tessera_core::Network, mut data: Dataset) -> (f64, f64) {
+fn fit(net: &tessera_core::Network, mut data: Dataset, seed: u64) -> (f64, f64) {
     let split = data.split_or_stratified(0.1, 0.0, 0).unwrap();
     data.normalize(Normalization::Global, &split.train);
     let cfg = TrainConfig {
@@ -18,7 +18,7 @@ fn fit(net: &tessera_core::Network, mut data: Dataset) -> (f64, f64) {
         lr: 3e-3,
         weight_decay: 1e-3,
         schedule: Schedule::Cosine { warmup_epochs: 1.0, min_factor: 0.0 },
-        seed: 0,
+        seed,
         ..TrainConfig::default()
     };
     let r = train(net, &data, &split, &cfg, &mut |_| Control::Continue).unwrap();
@@ -36,13 +36,22 @@ fn conv1d_space_net_reaches_90_percent_on_mnist1d() {
         .unwrap();
     let net = space.lower(&sample).unwrap();
     let reference = read_mnist1d(common::shared_data().join("images/mnist1d_data.pkl")).unwrap();
-    let (ref_acc, ref_s) = fit(&net, reference);
-    let (gen_acc, gen_s) = fit(&net, generate(&Mnist1dConfig::default()).unwrap());
-    println!(
-        "conv1d {} ({} params): MNIST-1D reference {ref_acc:.1}% ({ref_s:.1}s), generated {gen_acc:.1}% ({gen_s:.1}s)",
-        space.key(&sample),
-        net.params().unwrap()
-    );
-    assert!(ref_acc >= 90.0, "reference {ref_acc:.1}%");
-    assert!(gen_acc >= 80.0 && (gen_acc - ref_acc).abs() <= 10.0, "generated {gen_acc:.1}% vs reference {ref_acc:.1}%");
+    let generated = generate(&Mnist1dConfig::default()).unwrap();
+    let (mut refs, mut gens) = (Vec::new(), Vec::new());
+    for seed in common::seeds(0) {
+        let (ref_acc, ref_s) = fit(&net, reference.clone(), seed);
+        let (gen_acc, gen_s) = fit(&net, generated.clone(), seed);
+        println!(
+            "conv1d {} ({} params, seed {seed}): MNIST-1D reference {ref_acc:.1}% ({ref_s:.1}s), generated {gen_acc:.1}% ({gen_s:.1}s)",
+            space.key(&sample),
+            net.params().unwrap()
+        );
+        common::spread("space_conv1d_mnist1d", "reference_test_accuracy", seed, ref_acc);
+        common::spread("space_conv1d_mnist1d", "generated_test_accuracy", seed, gen_acc);
+        assert!((gen_acc - ref_acc).abs() <= 10.0, "seed {seed}: generated {gen_acc:.1}% vs reference {ref_acc:.1}%");
+        refs.push((seed, ref_acc));
+        gens.push((seed, gen_acc));
+    }
+    common::assert_all_at_least("conv1d MNIST-1D reference test accuracy", &refs, 90.0);
+    common::assert_all_at_least("conv1d MNIST-1D generated test accuracy", &gens, 80.0);
 }

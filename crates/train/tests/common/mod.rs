@@ -62,3 +62,31 @@ pub fn gcn(features: usize, classes: usize) -> Network {
     );
     n
 }
+
+/// The training seeds a quality test runs: its own `default`, or every seed of `TESSERA_TEST_SEEDS` (`0-9`, or
+/// `1,4,7`). `benches/test_spread.sh` sets it to measure the spread of each test's metric over seeds and CPU paths;
+/// each threshold is set below the lowest value measured there, and the test's doc comment gives the range.
+pub fn seeds(default: u64) -> Vec<u64> {
+    let Ok(list) = std::env::var("TESSERA_TEST_SEEDS") else { return vec![default] };
+    let parse = |s: &str| s.trim().parse::<u64>().unwrap_or_else(|_| panic!("TESSERA_TEST_SEEDS: bad seed {s:?} in {list:?}"));
+    let mut seeds = Vec::new();
+    for part in list.split(',').filter(|p| !p.trim().is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => seeds.extend(parse(a)..=parse(b)),
+            None => seeds.push(parse(part)),
+        }
+    }
+    assert!(!seeds.is_empty(), "TESSERA_TEST_SEEDS={list:?} names no seed");
+    seeds
+}
+
+/// Prints one measured value in the form `benches/test_spread.sh` collects: `spread <test> <metric> seed=<s> <value>`.
+pub fn spread(test: &str, metric: &str, seed: u64, value: f64) {
+    println!("spread {test} {metric} seed={seed} {value:.4}");
+}
+
+/// Asserts that every value of `values` (one per seed) reaches `bar`, naming the seeds that missed it.
+pub fn assert_all_at_least(what: &str, values: &[(u64, f64)], bar: f64) {
+    let low: Vec<String> = values.iter().filter(|(_, v)| !(*v >= bar)).map(|(s, v)| format!("seed {s}: {v:.2}")).collect();
+    assert!(low.is_empty(), "{what} below {bar}: {}", low.join(", "));
+}
