@@ -6,7 +6,7 @@
 //! space is nearly exhausted) the duplicate is returned.
 
 use std::collections::HashMap;
-use tessera_core::{Metrics, Sample, Space, Strategy, Told, TrialState};
+use tessera_core::{Foresight, Metrics, NoForesight, Sample, Space, Strategy, Told, TrialState};
 
 type Known = Option<(TrialState, Vec<f64>, Metrics, f64)>;
 
@@ -23,8 +23,14 @@ impl Dedup {
 
 impl Strategy for Dedup {
     fn ask(&mut self, space: &dyn Space) -> Option<Sample> {
+        self.ask_informed(space, &NoForesight)
+    }
+
+    /// The wrapped strategy's own `ask_informed`, so a strategy with foresight keeps it under dedup (it proposed
+    /// infeasible samples when this wrapper called plain `ask`).
+    fn ask_informed(&mut self, space: &dyn Space, foresight: &dyn Foresight) -> Option<Sample> {
         for _ in 0..1000 {
-            let s = self.inner.ask(space)?;
+            let s = self.inner.ask_informed(space, foresight)?;
             let key = space.key(&s);
             match self.seen.get(&key) {
                 None => {
@@ -38,7 +44,7 @@ impl Strategy for Dedup {
                 Some(None) => {}
             }
         }
-        self.inner.ask(space)
+        self.inner.ask_informed(space, foresight)
     }
 
     fn tell(&mut self, space: &dyn Space, told: &Told) {

@@ -3,7 +3,7 @@
 //! strategy.
 
 use std::collections::VecDeque;
-use tessera_core::{Sample, Space, Strategy, Told};
+use tessera_core::{Foresight, NoForesight, Sample, Space, Strategy, Told};
 
 pub struct Enqueued {
     queue: VecDeque<Sample>,
@@ -24,7 +24,12 @@ impl Enqueued {
 
 impl Strategy for Enqueued {
     fn ask(&mut self, space: &dyn Space) -> Option<Sample> {
-        self.queue.pop_front().or_else(|| self.inner.ask(space))
+        self.ask_informed(space, &NoForesight)
+    }
+    /// Enqueued samples go first as given (the user chose them); then the wrapped strategy's own `ask_informed`,
+    /// so a strategy with foresight keeps it after a warm start.
+    fn ask_informed(&mut self, space: &dyn Space, foresight: &dyn Foresight) -> Option<Sample> {
+        self.queue.pop_front().or_else(|| self.inner.ask_informed(space, foresight))
     }
     fn tell(&mut self, space: &dyn Space, told: &Told) {
         self.inner.tell(space, told);
