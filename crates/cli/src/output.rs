@@ -1,6 +1,28 @@
 //! Shared output helpers: the exit error, tables and JSON.
 
 use std::fmt::Display;
+use std::io::Write;
+
+/// `println!` for command output: when stdout is a closed pipe (`tessera trials STUDY --json | head`) the process
+/// ends quietly with exit code 0, as ripgrep does, instead of panicking with "failed printing to stdout".
+macro_rules! outln {
+    () => { $crate::output::write_line(format_args!("")) };
+    ($($arg:tt)*) => { $crate::output::write_line(format_args!($($arg)*)) };
+}
+pub(crate) use outln;
+
+/// Writes one line to stdout (see [`outln!`]); other write errors (a full disk behind a redirect) end the process
+/// with exit code 1 and a message.
+pub fn write_line(args: std::fmt::Arguments) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(1);
+    }
+}
 
 /// An error with the exit code it deserves.
 pub struct Exit {
@@ -29,7 +51,7 @@ pub fn store(e: tessera_core::StoreError) -> Exit {
 
 pub fn print_json(v: &impl serde::Serialize) -> Result<(), Exit> {
     let s = serde_json::to_string_pretty(v).map_err(failed)?;
-    println!("{s}");
+    outln!("{s}");
     Ok(())
 }
 
@@ -43,7 +65,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
     }
     let line = |cells: Vec<String>| {
         let s: Vec<String> = cells.iter().enumerate().map(|(i, c)| format!("{c:<width$}", width = w[i])).collect();
-        println!("{}", s.join("  ").trim_end());
+        outln!("{}", s.join("  ").trim_end());
     };
     line(header.iter().map(|s| s.to_string()).collect());
     line(w.iter().map(|&n| "-".repeat(n)).collect());

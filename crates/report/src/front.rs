@@ -17,6 +17,9 @@ pub struct StudySpec {
     pub constraints: Vec<Constraint>,
     /// The space's name (`nb201`, …) when recorded.
     pub space: Option<String>,
+    /// The space's options as the study file gave them (recorded for trained spaces, whose options change the
+    /// dimensions: `hourglass = true` has other dimensions than a plain MLP); empty when not recorded.
+    pub space_options: tessera_spaces::Options,
 }
 
 impl StudySpec {
@@ -34,8 +37,28 @@ impl StudySpec {
         }
         let constraints = serde_json::from_value(cfg["constraints"].clone()).unwrap_or_default();
         let space = cfg["space"].as_str().map(str::to_owned);
-        Ok(StudySpec { name: info.name.clone(), objectives, constraints, space })
+        let space_options = match cfg["space_options"].as_str() {
+            None => Default::default(),
+            Some(text) => space_options(text).map_err(|e| ReportError::Config {
+                study: info.name.clone(),
+                msg: format!("recorded space options are not readable: {e}"),
+            })?,
+        };
+        Ok(StudySpec { name: info.name.clone(), objectives, constraints, space, space_options })
     }
+}
+
+/// The `[space]` table a study recorded (TOML text) as space options: every field but `kind`, strings unquoted.
+fn space_options(text: &str) -> Result<tessera_spaces::Options, toml::de::Error> {
+    let table: toml::Table = toml::from_str(text)?;
+    Ok(table
+        .into_iter()
+        .filter(|(k, _)| k != "kind")
+        .map(|(k, v)| match v {
+            toml::Value::String(s) => (k, s),
+            other => (k, other.to_string()),
+        })
+        .collect())
 }
 
 /// A trial's objective values in the metrics' units when it is complete and has all of them (none NaN).

@@ -63,9 +63,10 @@ fn figure(out: &mut String, id: &str, svg: &str) {
     let _ = writeln!(out, "<figure class=\"plot\" id=\"{id}\">{svg}</figure>");
 }
 
-/// The names of a space's dimensions and choices, when the space is known to `tessera-spaces`.
-fn dims_of(space: Option<&str>, trials: &[Trial]) -> Vec<(String, Vec<String>)> {
-    if let Some(sp) = space.and_then(|n| tessera_spaces::build(n, &Default::default()).ok()) {
+/// The names of a space's dimensions and choices, when the space is known to `tessera-spaces`, built with the
+/// study's own space options (with default options a non-default space's dimensions were mislabelled).
+fn dims_of(spec: &StudySpec, trials: &[Trial]) -> Vec<(String, Vec<String>)> {
+    if let Some(sp) = spec.space.as_deref().and_then(|n| tessera_spaces::build(n, &spec.space_options).ok()) {
         return sp.dims().iter().map(|d| (d.name.clone(), d.choices.clone())).collect();
     }
     let n = trials.iter().map(|t| t.sample.len()).max().unwrap_or(0);
@@ -220,7 +221,7 @@ pub fn render(info: &StudyInfo, trials: &[Trial], opts: &ReportOptions) -> Resul
     html.push_str("</section>\n");
 
     // Per choice.
-    let dims = dims_of(spec.space.as_deref(), trials);
+    let dims = dims_of(&spec, trials);
     if !dims.is_empty() {
         let metric = &objs[0].metric;
         let _ = write!(html, "<section id=\"choices\"><h2>{} per choice</h2>\n<div class=\"grid\">\n", esc(metric));

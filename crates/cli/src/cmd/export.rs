@@ -4,7 +4,7 @@
 //! `train` evaluator; the network from the trial's sidecar there, or else by rebuilding the study's space from the
 //! study file stored with it and lowering the trial's sample.
 
-use crate::output::{bad, default_storage, failed, store, Exit};
+use crate::output::{bad, default_storage, failed, store, Exit, outln};
 use std::path::{Path, PathBuf};
 use tessera::artifacts::artifacts_dir;
 use tessera::config::{open_storage, setup_from_storage};
@@ -86,7 +86,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     });
     if a.format == Format::Burn {
         std::fs::copy(&weights, &output).map_err(|e| failed(format!("{}: {e}", output.display())))?;
-        println!("wrote {} (burnpack weights of trial #{n} of study `{study}`)", output.display());
+        outln!("wrote {} (burnpack weights of trial #{n} of study `{study}`)", output.display());
         return Ok(());
     }
     let (net, described) = network(s.as_ref(), study, trial, &dir)?;
@@ -100,7 +100,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     } else {
         format!("input [batch, {}]", dims(model.input_shape()))
     };
-    println!(
+    outln!(
         "wrote {} (trial #{n} of study `{study}`: {described}; {inputs} -> logits [.., {}])",
         output.display(),
         model.classes()

@@ -1,7 +1,7 @@
 //! `tessera latency build`: the per-layer latency table and the learned latency predictor of a space, on this
 //! machine (see `tessera_train::latency_table`).
 
-use crate::output::{bad, failed, print_json, table, Exit};
+use crate::output::{bad, failed, print_json, table, Exit, outln};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use tessera_train::latency_table::{self, BuildOptions, LatencyTableError, Stage, TableConfig};
@@ -106,15 +106,15 @@ fn build(a: BuildArgs) -> Result<(), Exit> {
         return print_json(&report);
     }
     let r = &report;
-    println!(
+    outln!(
         "space {}: {} training + {} held-out networks, measured at batch {} on {} thread(s) ({})",
         r.space, r.train_networks, r.test_networks, r.machine.batch_size, r.machine.threads, r.machine.cpu
     );
-    println!(
+    outln!(
         "held-out latency: median {:.3} ms (min {:.3}, max {:.3})",
         r.median_latency_ms, r.min_latency_ms, r.max_latency_ms
     );
-    println!(
+    outln!(
         "layer table {}: {} configurations, {} measured, {} reused ({} entries in the file)",
         r.table_path.display(),
         r.layer_configs,
@@ -122,7 +122,7 @@ fn build(a: BuildArgs) -> Result<(), Exit> {
         r.entries_reused,
         r.table_entries
     );
-    println!(
+    outln!(
         "overhead fit: latency ≈ {:.4} ms + {:.4} × Σ layers (on {} networks)",
         r.overhead.intercept_ms, r.overhead.slope, r.overhead.networks
     );
@@ -135,7 +135,7 @@ fn build(a: BuildArgs) -> Result<(), Exit> {
             vec!["ridge on features".into(), f(r.mdape_predictor), f(r.p90_ape_predictor)],
         ],
     );
-    println!(
+    outln!(
         "time: networks {:.1} s, layer table {:.1} s, fits {:.2} s",
         r.networks_seconds, r.layers_seconds, r.fit_seconds
     );

@@ -1,6 +1,6 @@
 //! `tessera pareto STUDY`: the non-dominated complete trials of a stored study and their hypervolume.
 
-use crate::output::{bad, default_storage, num, print_json, store, table, Exit};
+use crate::output::{bad, default_storage, num, print_json, store, table, Exit, outln};
 use tessera::config::open_storage;
 use tessera_core::Direction;
 use tessera_report::front::{parse_reference, pareto, StudySpec};
@@ -9,7 +9,7 @@ use tessera_report::front::{parse_reference, pareto, StudySpec};
 pub struct Args {
     /// The study's name
     pub study: String,
-    /// The storage (a SQLite file); default $TESSERA_STORAGE or tessera.db
+    /// The storage: a SQLite file or a postgres:// URL; default $TESSERA_STORAGE or tessera.db
     #[arg(long)]
     pub storage: Option<String>,
     /// Hypervolume reference point, one value per objective in the study's order and the metrics' units
@@ -43,11 +43,11 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         }));
     }
     if p.front.is_empty() {
-        println!("study `{}` has no complete trial with every objective ({}) yet", spec.name, metric_list(&spec));
+        outln!("study `{}` has no complete trial with every objective ({}) yet", spec.name, metric_list(&spec));
         return Ok(());
     }
     let dir = |d: Direction| if d == Direction::Max { "max" } else { "min" };
-    println!(
+    outln!(
         "study `{}`: {} non-dominated of {} complete trials ({} trials in all); objectives {}",
         spec.name,
         p.front.len(),
@@ -55,7 +55,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         trials.len(),
         spec.objectives.iter().map(|o| format!("{} ({})", o.metric, dir(o.direction))).collect::<Vec<_>>().join(", ")
     );
-    println!(
+    outln!(
         "hypervolume {} with reference point ({}){}",
         num(p.hypervolume),
         p.reference.iter().map(|&v| num(v)).collect::<Vec<_>>().join(", "),

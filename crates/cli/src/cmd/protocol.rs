@@ -1,6 +1,6 @@
 //! `tessera protocol`: the NAS evaluation protocol on a tabular benchmark.
 
-use crate::output::{bad, failed, print_json, table, Exit};
+use crate::output::{bad, failed, print_json, table, Exit, outln};
 use std::path::PathBuf;
 use tessera::protocol::{self, ProtocolError, ProtocolOptions};
 use tessera_bench::benchmarks::DataPaths;
@@ -57,7 +57,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     if a.json {
         return print_json(&r);
     }
-    println!(
+    outln!(
         "{}: {} seeds x {} queries; search on {}, report {} of the best-by-{} architecture (optimum {:.2})",
         r.benchmark, r.seeds, r.budget, r.search_metric, r.report_metric, r.search_metric, r.optimum
     );
@@ -76,6 +76,6 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         })
         .collect();
     table(&["strategy", "test (mean ± std)", "vs random", "optimum hit", "median queries", "cpu s"], &rows);
-    println!("wall {:.4} s for all runs (benchmark loaded in {:.3} s); curves in {}", r.wall_s, r.load_s, a.curves.display());
+    outln!("wall {:.4} s for all runs (benchmark loaded in {:.3} s); curves in {}", r.wall_s, r.load_s, a.curves.display());
     Ok(())
 }

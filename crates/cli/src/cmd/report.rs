@@ -1,6 +1,6 @@
 //! `tessera report STUDY -o report.html`: one self-contained HTML file with inline SVG plots.
 
-use crate::output::{bad, default_storage, failed, store, Exit};
+use crate::output::{bad, default_storage, failed, store, Exit, outln};
 use std::path::PathBuf;
 use tessera::config::open_storage;
 use tessera_report::front::parse_reference;
@@ -10,7 +10,7 @@ use tessera_report::{render, ReportError, ReportOptions};
 pub struct Args {
     /// The study's name
     pub study: String,
-    /// The storage (a SQLite file); default $TESSERA_STORAGE or tessera.db
+    /// The storage: a SQLite file or a postgres:// URL; default $TESSERA_STORAGE or tessera.db
     #[arg(long)]
     pub storage: Option<String>,
     /// Where to write the HTML file
@@ -32,6 +32,6 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         e => bad(e),
     })?;
     std::fs::write(&a.output, html).map_err(|e| failed(format!("cannot write {}: {e}", a.output.display())))?;
-    println!("wrote {} ({} trials of study `{}`)", a.output.display(), trials.len(), info.name);
+    outln!("wrote {} ({} trials of study `{}`)", a.output.display(), trials.len(), info.name);
     Ok(())
 }

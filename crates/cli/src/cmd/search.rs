@@ -1,6 +1,6 @@
 //! `tessera search STUDY.toml`: run a study, or resume it.
 
-use crate::output::{bad, failed, num, print_json, store, table, Exit};
+use crate::output::{bad, failed, num, print_json, store, table, Exit, outln};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use tessera::config::{open_storage, StudyFile};
@@ -131,11 +131,11 @@ pub fn exec(a: Args) -> Result<(), Exit> {
             "summary": summary,
         }));
     }
-    println!(
+    outln!(
         "study `{}` in {}: {} trials ({} replayed from storage), stopped: {}",
         f.study.name, location, summary.trials, summary.replayed, summary.stop
     );
-    println!(
+    outln!(
         "  {} complete, {} failed, {} infeasible; this run {:.2} s wall; study {:.1} simulated s",
         summary.complete, summary.failed, summary.infeasible, summary.wall_seconds, summary.sim_seconds
     );
@@ -144,11 +144,11 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     }
     match &summary.best {
         Some(t) => {
-            println!("best trial #{} by {} ({:?}):", t.number, obj.metric, obj.direction);
-            println!("  {}", t.description);
-            println!("  {}", crate::output::metrics_line(t));
+            outln!("best trial #{} by {} ({:?}):", t.number, obj.metric, obj.direction);
+            outln!("  {}", t.description);
+            outln!("  {}", crate::output::metrics_line(t));
         }
-        None => println!("no complete trial yet"),
+        None => outln!("no complete trial yet"),
     }
     Ok(())
 }
@@ -164,12 +164,12 @@ fn print_top(storage: &dyn tessera_core::Storage, study: &str, obj: &tessera_cor
         .filter(|t| t.state == TrialState::Complete && t.get(&obj.metric).is_some_and(|v| !v.is_nan()))
         .collect();
     if trials.is_empty() {
-        println!("no complete trial yet");
+        outln!("no complete trial yet");
         return Ok(());
     }
     trials.sort_by(|x, y| obj.oriented(y.get(&obj.metric).unwrap_or(f64::NAN)).total_cmp(&obj.oriented(x.get(&obj.metric).unwrap_or(f64::NAN))));
     trials.truncate(top);
-    println!("best {} architectures by {} ({:?}):", trials.len(), obj.metric, obj.direction);
+    outln!("best {} architectures by {} ({:?}):", trials.len(), obj.metric, obj.direction);
     let mut cols: Vec<&str> = vec![obj.metric.as_str()];
     for c in ["val_accuracy", "test_accuracy", "params", "flops", "latency_ms", "train_seconds"] {
         if !cols.contains(&c) {

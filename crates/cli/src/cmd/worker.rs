@@ -1,6 +1,6 @@
 //! `tessera worker`: join a study from any machine and evaluate its trials until the budget is spent.
 
-use crate::output::{bad, default_storage, failed, num, print_json, store, Exit};
+use crate::output::{bad, default_storage, failed, num, print_json, store, Exit, outln};
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -320,7 +320,7 @@ pub fn search_with_workers(setup: &Setup, mut storage: Box<dyn Storage>, url: &s
             },
         }))?;
     } else {
-        println!(
+        outln!(
             "study `{}` in {}: {} trials by {n} workers in {:.2} s ({} complete, {} failed, {} infeasible, {} retries after lost leases)",
             f.study.name,
             storage.location(),
@@ -333,11 +333,11 @@ pub fn search_with_workers(setup: &Setup, mut storage: Box<dyn Storage>, url: &s
         );
         match best {
             Some(t) => {
-                println!("best trial #{} by {} ({:?}):", t.number, obj.metric, obj.direction);
-                println!("  {}", t.description);
-                println!("  {}", crate::output::metrics_line(t));
+                outln!("best trial #{} by {} ({:?}):", t.number, obj.metric, obj.direction);
+                outln!("  {}", t.description);
+                outln!("  {}", crate::output::metrics_line(t));
             }
-            None => println!("no complete trial yet"),
+            None => outln!("no complete trial yet"),
         }
     }
     if let Some((i, code)) = children.iter().enumerate().find_map(|(i, c)| c.2.and_then(|s| s.code()).filter(|&c| c != 0).map(|c| (i, c))) {
