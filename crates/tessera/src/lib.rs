@@ -7,6 +7,7 @@
 //!   constraints, budget, storage), with errors that name the file and the field.
 //! * [`train_setup`]: `[evaluator] kind = "train"`: a dataset, a split, training and latency options → a
 //!   `tessera_train::TrainEvaluator` that really trains every sampled network.
+//! * [`rank`]: a study's best trials by one objective ([`rank::best_trials`]).
 //! * [`protocol`]: the evaluation protocol of the NAS benchmark papers: many seeds of many strategies on a
 //!   tabular benchmark, in parallel, with mean ± std, relative improvement over random sampling and anytime curves.
 //!
@@ -17,6 +18,7 @@
 pub mod artifacts;
 pub mod config;
 pub mod protocol;
+pub mod rank;
 pub mod train_setup;
 
 pub use artifacts::artifacts_dir;

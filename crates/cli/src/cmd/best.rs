@@ -39,19 +39,10 @@ pub fn exec(a: Args) -> Result<(), Exit> {
                 .ok_or_else(|| bad("the study records no objective; pass --metric"))?
         }
     };
-    let mut trials: Vec<_> = s
-        .trials(info.id)
-        .map_err(store)?
-        .into_iter()
-        .filter(|t| t.state == TrialState::Complete && t.get(&objective.metric).is_some_and(|v| !v.is_nan()))
-        .collect();
+    let trials = tessera::rank::best_trials(s.trials(info.id).map_err(store)?, &objective, a.top);
     if trials.is_empty() {
         return Err(bad(format!("study `{}` has no complete trial with metric `{}`", a.study, objective.metric)));
     }
-    let key = |t: &tessera_core::Trial| objective.oriented(t.get(&objective.metric).unwrap_or(f64::NAN));
-    // Stable sort: among equals the earlier trial ranks first.
-    trials.sort_by(|x, y| key(y).total_cmp(&key(x)));
-    trials.truncate(a.top);
     if a.json {
         return print_json(&trials);
     }

@@ -157,18 +157,11 @@ pub fn exec(a: Args) -> Result<(), Exit> {
 /// latency, and the architecture's text form.
 fn print_top(storage: &dyn tessera_core::Storage, study: &str, obj: &tessera_core::Objective, top: usize) -> Result<(), Exit> {
     let info = storage.find_study(study).map_err(store)?;
-    let mut trials: Vec<Trial> = storage
-        .trials(info.id)
-        .map_err(store)?
-        .into_iter()
-        .filter(|t| t.state == TrialState::Complete && t.get(&obj.metric).is_some_and(|v| !v.is_nan()))
-        .collect();
+    let trials = tessera::rank::best_trials(storage.trials(info.id).map_err(store)?, obj, top);
     if trials.is_empty() {
         outln!("no complete trial yet");
         return Ok(());
     }
-    trials.sort_by(|x, y| obj.oriented(y.get(&obj.metric).unwrap_or(f64::NAN)).total_cmp(&obj.oriented(x.get(&obj.metric).unwrap_or(f64::NAN))));
-    trials.truncate(top);
     outln!("best {} architectures by {} ({:?}):", trials.len(), obj.metric, obj.direction);
     let mut cols: Vec<&str> = vec![obj.metric.as_str()];
     for c in ["val_accuracy", "test_accuracy", "params", "flops", "latency_ms", "train_seconds"] {

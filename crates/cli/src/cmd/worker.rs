@@ -300,12 +300,7 @@ pub fn search_with_workers(setup: &Setup, mut storage: Box<dyn Storage>, url: &s
     bar.finish_and_clear();
     let trials = storage.trials(info.id).map_err(store)?;
     let obj = &f.objective[0];
-    let best = trials
-        .iter()
-        .filter(|t| t.state == TrialState::Complete)
-        .filter_map(|t| t.get(&obj.metric).filter(|v| !v.is_nan()).map(|v| (obj.oriented(v), t)))
-        .max_by(|x, y| x.0.total_cmp(&y.0))
-        .map(|(_, t)| t);
+    let best = tessera::rank::best_trials(trials.iter().cloned(), obj, 1).pop();
     let count = |st: TrialState| trials.iter().filter(|t| t.state == st).count();
     let retries: u64 = trials.iter().map(|t| u64::from(t.retries)).sum();
     if a.json {
