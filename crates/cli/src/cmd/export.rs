@@ -76,13 +76,22 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     })?;
     let weights = trial_weights_path(&dir, n);
     if !weights.is_file() {
+        // Studies with names outside [A-Za-z0-9._-] had a flattened directory before names were escaped.
+        if let Some(old) = tessera::artifacts::legacy_artifacts_dir(&url, study).filter(|d| trial_weights_path(d, n).is_file()) {
+            return Err(bad(format!(
+                "no weights saved for trial #{n} of study `{study}` in {}: an older Tessera kept them in {}, a directory shared with other studies whose names flatten alike; if they are this study's, move that directory to {}",
+                dir.display(),
+                old.display(),
+                dir.display()
+            )));
+        }
         return Err(bad(format!(
             "no weights saved for trial #{n} of study `{study}`: {} does not exist (was the study run with another artifacts directory, or before weights were kept?)",
             weights.display()
         )));
     }
     let output = a.output.unwrap_or_else(|| {
-        PathBuf::from(format!("{study}-trial-{n}.{}", if a.format == Format::Onnx { "onnx" } else { "bpk" }))
+        PathBuf::from(format!("{}-trial-{n}.{}", tessera::artifacts::safe_name(study), if a.format == Format::Onnx { "onnx" } else { "bpk" }))
     });
     if a.format == Format::Burn {
         std::fs::copy(&weights, &output).map_err(|e| failed(format!("{}: {e}", output.display())))?;
