@@ -7,7 +7,7 @@
 use crate::output::{bad, default_storage, failed, store, Exit};
 use std::path::{Path, PathBuf};
 use tessera::artifacts::artifacts_dir;
-use tessera::config::{open_storage, setup_from_storage};
+use tessera::config::{open_storage_read_only, setup_from_storage};
 use tessera_core::{Network, TrialState};
 use tessera_train::burn::tensor::Device;
 use tessera_train::onnx::{export_onnx, ExportError};
@@ -50,7 +50,7 @@ fn evaluator_kind(config: &str) -> Option<String> {
 
 pub fn exec(a: Args) -> Result<(), Exit> {
     let url = a.storage.unwrap_or_else(default_storage);
-    let s = open_storage(&url, false).map_err(store)?;
+    let s = open_storage_read_only(&url).map_err(store)?;
     let info = s.find_study(&a.study).map_err(store)?;
     let (study, n) = (&a.study, a.trial);
     let trials = s.trials(info.id).map_err(store)?;

@@ -208,7 +208,9 @@ pub fn search_with_workers(setup: &Setup, mut storage: Box<dyn Storage>, url: &s
     let (tx, rx) = std::sync::mpsc::channel::<(usize, String)>();
     for i in 0..n {
         let mut child = Command::new(&exe)
-            .args(["worker", "--stop-on-eof", "--storage", url, "--study", &f.study.name])
+            // The URL goes by environment, not argv: `ps` shows any local user the command line, password included.
+            .args(["worker", "--stop-on-eof", "--study", &f.study.name])
+            .env("TESSERA_STORAGE", url)
             .arg("--lease-seconds")
             .arg(a.lease_seconds.to_string())
             .arg("--max-retries")
