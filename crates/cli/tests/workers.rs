@@ -519,3 +519,41 @@ fn postgres_password_from_pgpassword_or_pgpass_when_the_url_has_none() {
     let out = run(&[("PGPASSFILE", other.to_str().unwrap())], &["studies"]);
     assert_eq!(out.status.code(), Some(2), "no password anywhere: {}", String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn postgres_connections_cut_during_search_with_workers_parent_reconnects_and_prints_the_summary() {
+    let Some(mut pg) = PgSchemas::from_env() else { return };
+    let url = pg.fresh("parent");
+    let schema = url.rsplit("schema=").next().unwrap().to_string();
+    let mut admin = pg.admin();
+    let dir = tempfile::tempdir().unwrap();
+    let file = study_file(dir.path(), "parent", 40, 40);
+    let parent = bin().arg("search").arg(&file).args(["--workers", "2", "--json", "--storage", &url]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let done = |n: u64| {
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(60) {
+            if let Ok(s) = tessera::config::open_storage(&url, false) {
+                if s.studies().ok().and_then(|all| all.first().map(|x| x.count(TrialState::Complete))).unwrap_or(0) >= n {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("never reached {n} complete trials");
+    };
+    // Every connection of this storage, the parent's included, is cut twice (what a server restart does to them).
+    for n in [5, 15] {
+        done(n);
+        let cut = admin
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                &[&format!("tessera/{schema}")],
+            )
+            .unwrap();
+        assert!(cut >= 2, "at least the workers' connections: {cut}");
+    }
+    let out = parent.wait_with_output().unwrap();
+    assert!(out.status.success(), "exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["complete"], 40, "{v}");
+}
