@@ -514,13 +514,13 @@ fn sqlite_file_with_bytes_overwritten_mid_file_is_reported_on_open() {
         *b = (i as u32).wrapping_mul(2_654_435_761).rotate_right(13) as u8;
     }
     std::fs::write(&path, &bytes).unwrap();
-    let opens: [(&str, fn(&Path) -> Result<SqliteStorage, StoreError>); 3] = [
-        ("open", |p| SqliteStorage::open(p)),
-        ("open_existing", |p| SqliteStorage::open_existing(p)),
-        ("open_read_only", |p| SqliteStorage::open_read_only(p)),
-    ];
-    for (which, open) in opens {
-        match open(&path) {
+    for which in ["open", "open_existing", "open_read_only"] {
+        let opened = match which {
+            "open" => SqliteStorage::open(&path),
+            "open_existing" => SqliteStorage::open_existing(&path),
+            _ => SqliteStorage::open_read_only(&path),
+        };
+        match opened {
             Err(e @ StoreError::Corrupt { .. }) => {
                 let msg = e.to_string();
                 assert!(msg.contains(&path.display().to_string()) && msg.contains("damaged"), "{which}: {msg}");
