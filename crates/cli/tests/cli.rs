@@ -193,3 +193,127 @@ fn reading_commands_do_not_create_a_database() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!db.exists());
 }
+
+/// A finished study `name` of `n` NB201 trials in `db`.
+fn finished_study(dir: &Path, db: &Path, name: &str, n: u64) {
+    let study = nb201_study(dir, name, n, 0, "");
+    let out = bin().arg("search").arg(&study).arg("--quiet").arg("--storage").arg(db).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn read_only_commands_open_a_0444_database_in_a_read_only_directory() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ro");
+    std::fs::create_dir(&data).unwrap();
+    let db = data.join("t.db");
+    finished_study(dir.path(), &db, "ro", 12);
+    assert_eq!(files_in(&data), ["t.db"], "a finished run leaves only its file");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o555)).unwrap();
+    // Root ignores permission bits: run the commands as `nobody` then (from a copy of the binary it can execute).
+    let root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
+    let exe = if root {
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let copy = dir.path().join("tessera");
+        std::fs::copy(env!("CARGO_BIN_EXE_tessera"), &copy).unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+        copy
+    } else {
+        PathBuf::from(env!("CARGO_BIN_EXE_tessera"))
+    };
+    let before = std::fs::read(&db).unwrap();
+    let html = dir.path().join("r.html");
+    let cmds: Vec<Vec<String>> = vec![
+        vec!["studies".into()],
+        vec!["studies".into(), "--check".into()],
+        vec!["trials".into(), "ro".into(), "--limit".into(), "3".into()],
+        vec!["best".into(), "ro".into()],
+        vec!["pareto".into(), "ro".into()],
+        vec!["report".into(), "ro".into(), "-o".into(), html.display().to_string()],
+    ];
+    if root {
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap(); // for the report
+    }
+    for args in cmds {
+        let mut c = Command::new(&exe);
+        c.args(&args).arg("--storage").arg(&db).current_dir(&data).env("HOME", dir.path());
+        if root {
+            use std::os::unix::process::CommandExt;
+            c.uid(65534).gid(65534);
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        if args[0] == "studies" && args.len() == 1 {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(text.lines().any(|l| l.starts_with("ro ") && l.contains(" 12")), "{text}");
+        }
+        assert_eq!(files_in(&data), ["t.db"], "{args:?} created a file beside the database");
+    }
+    assert_eq!(std::fs::read(&db).unwrap(), before, "read-only commands leave the file byte-identical");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn sqlite_file_with_bytes_overwritten_mid_file_is_reported_not_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    finished_study(dir.path(), &db, "big", 400);
+    let ok = bin().args(["studies", "--check", "--storage"]).arg(&db).output().unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let mut bytes = std::fs::read(&db).unwrap();
+    assert!(bytes.len() >= 16 * 4096, "{} bytes", bytes.len());
+    let page = 4096 * (bytes.len() / 4096 / 2);
+    for (i, b) in bytes[page..page + 4096].iter_mut().enumerate() {
+        *b = (i as u32).wrapping_mul(2_654_435_761).rotate_right(11) as u8;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    for args in [&["studies"][..], &["studies", "--check"], &["trials", "big"]] {
+        let out = bin().args(args).arg("--storage").arg(&db).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(matches!(out.status.code(), Some(1 | 2)), "{args:?}: exit {:?}, stdout {}", out.status.code(), String::from_utf8_lossy(&out.stdout));
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: one line, got {err}");
+        assert!(err.contains(&db.display().to_string()) && err.contains("damaged") && !err.contains("panicked"), "{args:?}: {err}");
+    }
+    // The writer checks on open too: a search refuses to add trials to a damaged file.
+    let study = nb201_study(dir.path(), "big", 500, 0, "");
+    let out = bin().arg("search").arg(&study).arg("--quiet").arg("--storage").arg(&db).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(matches!(out.status.code(), Some(1 | 2)) && err.contains("damaged"), "{err}");
+}
+
+#[test]
+fn second_serial_search_of_a_study_is_refused_with_its_pid_and_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = nb201_study(dir.path(), "twice", 40, 100, "");
+    let db = dir.path().join("t.db");
+    let mut first = bin().arg("search").arg(&study).arg("--quiet").arg("--storage").arg(&db).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let t0 = Instant::now();
+    while (!db.exists() || trials_json(&db, "twice").len() < 3) && t0.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = bin().arg("search").arg(&study).arg("--quiet").arg("--storage").arg(&db).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let want = format!("study twice is being run by process {} on host {}", first.id(), host.trim());
+    assert!(err.contains(&want) && err.trim_end().lines().count() == 1, "expected `{want}` in {err}");
+    // --workers must not race it either.
+    let out = bin().arg("search").arg(&study).args(["--quiet", "--workers", "2", "--storage"]).arg(&db).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    // A lock left by a killed run does not block the resume.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let out = bin().arg("search").arg(&study).arg("--quiet").arg("--storage").arg(&db).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let all = trials_json(&db, "twice");
+    assert_eq!(all.len(), 40);
+    assert!(all.iter().all(|t| t[2] == "complete"), "{all:?}");
+}

@@ -118,3 +118,30 @@ fn what_cannot_be_exported_says_why_in_one_line() {
         assert!(!out.exists());
     }
 }
+
+#[test]
+fn studies_x_slash_y_and_x_y_keep_separate_weights() {
+    // Both names used to flatten to `t.artifacts/x_y`: the second study's trial 0 overwrote the first's weights.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let mut s = SqliteStorage::open(&db).unwrap();
+    let cfg = serde_json::json!({"space": "hand", "evaluator": "kind = \"train\"\ndataset = \"digits\"\n"});
+    let url = db.to_str().unwrap();
+    let mut saved = Vec::new();
+    for (name, seed) in [("x/y", 1), ("x_y", 2)] {
+        let id = s.open_study(name, &cfg.to_string()).unwrap().id;
+        s.put_trial(id, &trial(0, TrialState::Complete)).unwrap();
+        let art = tessera::artifacts_dir(url, name).unwrap();
+        std::fs::create_dir_all(&art).unwrap();
+        Model::new(&net(), &Device::flex(), seed).unwrap().save(&trial_weights_path(&art, 0)).unwrap();
+        saved.push((name, std::fs::read(trial_weights_path(&art, 0)).unwrap()));
+    }
+    assert_ne!(saved[0].1, saved[1].1, "two seeds, two weight files");
+    assert!(dir.path().join("t.artifacts/x_y/trial-0.bpk").is_file(), "a plain name keeps its directory");
+    for (i, (name, bytes)) in saved.iter().enumerate() {
+        let out = dir.path().join(format!("{i}.bpk"));
+        let o = tessera(&["export", name, "--trial", "0", "--format", "burn", "-o", out.to_str().unwrap(), "--storage", url]);
+        assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(&std::fs::read(&out).unwrap(), bytes, "study `{name}` exported another study's weights");
+    }
+}

@@ -422,3 +422,138 @@ fn postgres_search_with_workers_and_an_unknown_study() {
     let e = one_line_error(&out, 2);
     assert!(e.contains("no study named `ghost`") && e.contains("pgsearch"), "{e}");
 }
+
+/// The processes whose parent is `parent`, with their command lines.
+fn children_of(parent: u32) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().filter_map(Result::ok) {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else { continue };
+        let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else { continue };
+        if after.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()) == Some(parent) {
+            let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            out.push((pid, String::from_utf8_lossy(&cmd).replace('\0', " ")));
+        }
+    }
+    out
+}
+
+/// The password of a test URL (its `?schema=` is Tessera's, not the driver's).
+fn pg_password(url: &str) -> Option<String> {
+    let cfg: postgres::Config = url.split('?').next()?.parse().ok()?;
+    cfg.get_password().map(|p| String::from_utf8_lossy(p).into_owned())
+}
+
+#[test]
+fn postgres_password_stays_out_of_worker_command_lines_and_study_attrs() {
+    let Some(mut pg) = PgSchemas::from_env() else { return };
+    let url = pg.fresh("secret");
+    let password = pg_password(&url);
+    let Some(password) = password else {
+        eprintln!("skipped: TESSERA_TEST_POSTGRES has no password");
+        return;
+    };
+    let secret = format!(":{password}@");
+    let dir = tempfile::tempdir().unwrap();
+    let file = study_file(dir.path(), "secret", 40, 60);
+    let text = std::fs::read_to_string(&file).unwrap().replacen("[study]\n", &format!("[study]\nstorage = \"{url}\"\n"), 1);
+    std::fs::write(&file, text).unwrap();
+    let parent = bin().arg("search").arg(&file).args(["--workers", "2", "--quiet"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let t0 = Instant::now();
+    let mut seen = Vec::new();
+    while seen.len() < 2 && t0.elapsed() < Duration::from_secs(30) {
+        seen = children_of(parent.id()).into_iter().filter(|(_, c)| c.contains("worker")).collect();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(seen.len(), 2, "two workers: {seen:?}");
+    for (pid, cmd) in &seen {
+        assert!(!cmd.contains(&secret) && !cmd.contains("password"), "worker {pid}'s command line shows the password: {cmd}");
+    }
+    let out = parent.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = open(&url);
+    let id = s.find_study("secret").unwrap().id;
+    let stored = s.study_attr(id, "study_file").unwrap().expect("the study file is stored");
+    assert!(stored.contains("storage = \"postgres://") && !stored.contains(&secret), "stored study file: {stored}");
+    assert!(!s.find_study("secret").unwrap().config.contains(&secret));
+}
+
+#[test]
+fn postgres_password_from_pgpassword_or_pgpass_when_the_url_has_none() {
+    let Some(mut pg) = PgSchemas::from_env() else { return };
+    let url = pg.fresh("pgpass");
+    let password = pg_password(&url);
+    let Some(password) = password else {
+        eprintln!("skipped: TESSERA_TEST_POSTGRES has no password");
+        return;
+    };
+    let bare = tessera_store::postgres::redact(&url);
+    assert!(!bare.contains(&format!(":{password}@")), "{bare}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = study_file(dir.path(), "pgpass", 5, 0);
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        let mut c = bin();
+        c.args(args).arg("--storage").arg(&bare).env_remove("PGPASSWORD").env_remove("PGPASSFILE").env("HOME", dir.path());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let out = run(&[("PGPASSWORD", &password)], &["search", file.to_str().unwrap(), "--quiet"]);
+    assert!(out.status.success(), "PGPASSWORD: {}", String::from_utf8_lossy(&out.stderr));
+    let cfg: postgres::Config = url.split('?').next().unwrap().parse().unwrap();
+    let host = match &cfg.get_hosts()[0] {
+        postgres::config::Host::Tcp(h) => h.clone(),
+        _ => "localhost".into(),
+    };
+    let user = cfg.get_user().unwrap();
+    let line = format!("# comment\nother:1:x:y:wrong\n{host}:*:{}:{user}:{}\n", cfg.get_dbname().unwrap_or(user), password.replace('\\', "\\\\").replace(':', "\\:"));
+    let pgpass = dir.path().join(".pgpass");
+    std::fs::write(&pgpass, line).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = run(&[], &["studies"]);
+    assert!(out.status.success(), "~/.pgpass: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("pgpass"));
+    let other = dir.path().join("other");
+    let out = run(&[("PGPASSFILE", other.to_str().unwrap())], &["studies"]);
+    assert_eq!(out.status.code(), Some(2), "no password anywhere: {}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn postgres_connections_cut_during_search_with_workers_parent_reconnects_and_prints_the_summary() {
+    let Some(mut pg) = PgSchemas::from_env() else { return };
+    let url = pg.fresh("parent");
+    let schema = url.rsplit("schema=").next().unwrap().to_string();
+    let mut admin = pg.admin();
+    let dir = tempfile::tempdir().unwrap();
+    let file = study_file(dir.path(), "parent", 40, 40);
+    let parent = bin().arg("search").arg(&file).args(["--workers", "2", "--json", "--storage", &url]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let done = |n: u64| {
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(60) {
+            if let Ok(s) = tessera::config::open_storage(&url, false) {
+                if s.studies().ok().and_then(|all| all.first().map(|x| x.count(TrialState::Complete))).unwrap_or(0) >= n {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("never reached {n} complete trials");
+    };
+    // Every connection of this storage, the parent's included, is cut twice (what a server restart does to them).
+    for n in [5, 15] {
+        done(n);
+        let cut = admin
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                &[&format!("tessera/{schema}")],
+            )
+            .unwrap();
+        assert!(cut >= 2, "at least the workers' connections: {cut}");
+    }
+    let out = parent.wait_with_output().unwrap();
+    assert!(out.status.success(), "exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["complete"], 40, "{v}");
+}

@@ -64,7 +64,12 @@
 //! | absent or empty | [`open`](SqliteStorage::open): created with the full schema; [`open_existing`](SqliteStorage::open_existing): [`StoreError::Open`] / [`StoreError::NotTessera`] |
 //! | not SQLite (no SQLite header), another application's SQLite file, no or odd `meta` table | [`StoreError::NotTessera`] with the reason; the file is left byte-identical (no `-wal`/`-shm` either) |
 //! | `schema_version` newer than this build's | [`StoreError::SchemaTooNew`] |
-//! | older | the missing migrations run in one `BEGIN IMMEDIATE` transaction, then `schema_version` is updated |
+//! | older | the missing migrations run in one `BEGIN IMMEDIATE` transaction, then `schema_version` is updated ([`open_read_only`](SqliteStorage::open_read_only): [`StoreError::Open`], nothing migrated) |
+//! | damaged (SQLite's `PRAGMA quick_check` fails, e.g. bytes overwritten mid-file) | [`StoreError::Corrupt`] naming the file |
+//!
+//! [`open_read_only`](SqliteStorage::open_read_only) (the inspection commands) opens the file with SQLite's read-only
+//! flag and creates nothing beside it (no `-wal`, `-shm`); [`integrity_check`](SqliteStorage::integrity_check) runs
+//! the full check (`tessera studies --check`).
 //!
 //! To change the schema, append a [`sqlite::Migration`] (never edit a released one) and add a test that opens a
 //! database written at the previous version.

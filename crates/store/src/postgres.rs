@@ -231,11 +231,21 @@ impl PostgresStorage {
 
     fn open_impl(url: &str, create: bool) -> Result<Self, StoreError> {
         let location = redact(url);
-        let secrets = password_of(url).into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>();
+        let mut secrets = password_of(url).into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>();
         let (driver_url, schema) = take_schema(url);
+        let mut config: postgres::Config = driver_url.parse().map_err(|e: postgres::Error| StoreError::Open {
+            location: location.clone(),
+            msg: secrets.iter().fold(format!("invalid URL: {e}"), |m, s| m.replace(s.as_str(), "***")),
+        })?;
+        if config.get_password().is_none() {
+            // What libpq does and the driver does not: PGPASSWORD, else a matching line of ~/.pgpass.
+            if let Some(p) = password_from_environment(&config) {
+                config.password(p.as_str());
+                secrets.push(p);
+            }
+        }
         let clean = |m: String| secrets.iter().fold(m, |m, s| m.replace(s.as_str(), "***"));
         let open_err = |m: String| StoreError::Open { location: location.clone(), msg: clean(m) };
-        let mut config: postgres::Config = driver_url.parse().map_err(|e: postgres::Error| open_err(format!("invalid URL: {e}")))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
@@ -988,6 +998,60 @@ fn password_of(url: &str) -> Option<String> {
     let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
     let userinfo = &authority[..authority.rfind('@')?];
     userinfo.split_once(':').map(|(_, p)| p.to_string())
+}
+
+/// The password for a URL without one, as libpq finds it: `$PGPASSWORD` when set and not empty, else the first
+/// matching line `host:port:database:user:password` of `$PGPASSFILE` (default `~/.pgpass`; `*` matches anything,
+/// `\:` and `\\` escape; ignored, as by libpq, when the file is readable by group or others).
+pub fn password_from_environment(config: &postgres::Config) -> Option<String> {
+    if let Some(p) = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()) {
+        return Some(p);
+    }
+    let file = std::env::var_os("PGPASSFILE")
+        .filter(|f| !f.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".pgpass")))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if std::fs::metadata(&file).ok()?.permissions().mode() & 0o077 != 0 {
+            return None;
+        }
+    }
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        #[cfg(unix)]
+        Some(postgres::config::Host::Unix(_)) => "localhost".to_string(),
+        None => "localhost".to_string(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432).to_string();
+    let user = config.get_user().unwrap_or("").to_string();
+    let db = config.get_dbname().map(str::to_string).unwrap_or_else(|| user.clone());
+    pgpass_lookup(&std::fs::read_to_string(&file).ok()?, [&host, &port, &db, &user])
+}
+
+/// The password of the first line of a `.pgpass` text matching host, port, database and user.
+pub fn pgpass_lookup(text: &str, want: [&str; 4]) -> Option<String> {
+    for line in text.lines() {
+        if line.trim_start().starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let mut fields = Vec::with_capacity(5);
+        let mut cur = String::new();
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => cur.extend(chars.next()),
+                ':' if fields.len() < 4 => fields.push(std::mem::take(&mut cur)),
+                c => cur.push(c),
+            }
+        }
+        fields.push(cur);
+        if fields.len() == 5 && fields[..4].iter().zip(want).all(|(f, w)| f == "*" || f == w) {
+            return Some(fields.pop().expect("five fields"));
+        }
+    }
+    None
 }
 
 /// A driver error in one line: the server's message (and detail) or the client-side cause.

@@ -437,3 +437,96 @@ fn version_1_file_is_migrated_with_its_event_log() {
     s.put_trial(1, &trial(2, TrialState::Complete)).unwrap();
     assert_eq!(kinds(&s, 1).last(), Some(&("tell", 6, 2)), "new events continue the sequence");
 }
+
+// --- read-only inspection, damaged files -------------------------------------------------------------------------
+
+/// A closed database with one study of `n` trials (its `-wal` checkpointed away).
+fn closed_db(path: &Path, n: u64) -> i64 {
+    let mut s = SqliteStorage::open(path).unwrap();
+    let id = s.open_study("alpha", r#"{"seed":1}"#).unwrap().id;
+    let trials: Vec<Trial> = (0..n).map(|i| trial(i, TrialState::Complete)).collect();
+    s.import_trials(id, &trials).unwrap();
+    id
+}
+
+#[test]
+fn read_only_open_creates_no_wal_shm_or_journal_and_cannot_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let id = closed_db(&path, 5);
+    let before = snapshot(dir.path());
+    assert_eq!(before.len(), 1, "only the database: {before:?}");
+    let mut s = SqliteStorage::open_read_only(&path).expect("read-only open");
+    assert_eq!(s.trials(id).unwrap().len(), 5);
+    assert_eq!(s.studies().unwrap()[0].total(), 5);
+    // While the handle is open too: a read-only WAL connection would otherwise leave a -wal and a -shm behind.
+    assert_eq!(snapshot(dir.path()), before, "a read-only open must create nothing beside the file");
+    let e = s.put_trial(id, &trial(9, TrialState::Complete)).expect_err("a read-only handle cannot write");
+    assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+    assert!(s.open_study("beta", "{}").is_err());
+    drop(s);
+    assert_eq!(snapshot(dir.path()), before, "nothing written, nothing created");
+}
+
+#[test]
+fn read_only_open_sees_a_running_writers_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let mut w = SqliteStorage::open(&path).unwrap();
+    let id = w.open_study("alpha", "{}").unwrap().id;
+    w.put_trial(id, &trial(0, TrialState::Complete)).unwrap();
+    let r = SqliteStorage::open_read_only(&path).unwrap();
+    assert_eq!(r.trials(id).unwrap().len(), 1);
+    w.put_trial(id, &trial(1, TrialState::Running)).unwrap();
+    assert_eq!(r.trials(id).unwrap().len(), 2, "the reader follows the live writer's WAL");
+}
+
+#[test]
+fn read_only_open_does_not_migrate_an_older_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(&format!(
+            "PRAGMA application_id = {APPLICATION_ID};
+             CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+             INSERT INTO meta VALUES ('schema_version', '0');"
+        ))
+        .unwrap();
+    let before = snapshot(dir.path());
+    let e = SqliteStorage::open_read_only(&path).expect_err("no migration on a read-only open");
+    assert!(matches!(e, StoreError::Open { .. }) && e.to_string().contains("does not migrate"), "{e}");
+    assert_eq!(snapshot(dir.path()), before);
+    assert!(SqliteStorage::open_read_only(dir.path().join("absent.db")).is_err());
+    assert_eq!(snapshot(dir.path()), before, "a missing file is not created");
+}
+
+#[test]
+fn sqlite_file_with_bytes_overwritten_mid_file_is_reported_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    closed_db(&path, 3000);
+    SqliteStorage::open_read_only(&path).unwrap().integrity_check().expect("an intact file passes");
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() > 40 * 4096, "{} bytes", bytes.len());
+    let page = 4096 * (bytes.len() / 4096 / 2);
+    for (i, b) in bytes[page..page + 4096].iter_mut().enumerate() {
+        *b = (i as u32).wrapping_mul(2_654_435_761).rotate_right(13) as u8;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    for which in ["open", "open_existing", "open_read_only"] {
+        let opened = match which {
+            "open" => SqliteStorage::open(&path),
+            "open_existing" => SqliteStorage::open_existing(&path),
+            _ => SqliteStorage::open_read_only(&path),
+        };
+        match opened {
+            Err(e @ StoreError::Corrupt { .. }) => {
+                let msg = e.to_string();
+                assert!(msg.contains(&path.display().to_string()) && msg.contains("damaged"), "{which}: {msg}");
+            }
+            Err(e) => panic!("{which}: expected Corrupt, got {e}"),
+            Ok(_) => panic!("{which}: a damaged file opened as if intact"),
+        }
+    }
+}

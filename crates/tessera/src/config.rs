@@ -277,7 +277,8 @@ impl Setup {
         let info = storage.open_study(&self.file.study.name, &self.config_json)?;
         if storage.supports_workers() {
             let path = std::path::absolute(&self.file.path).unwrap_or_else(|_| self.file.path.clone());
-            storage.set_study_attr(info.id, ATTR_STUDY_FILE, &self.file.text)?;
+            // Stored for anyone who can read the storage: without the passwords of database URLs in it.
+            storage.set_study_attr(info.id, ATTR_STUDY_FILE, &redact_urls(&self.file.text))?;
             storage.set_study_attr(info.id, ATTR_STUDY_PATH, &path.display().to_string())?;
         }
         Ok(info)
@@ -321,6 +322,43 @@ pub fn open_storage(url: &str, create: bool) -> Result<Box<dyn Storage>, tessera
     let path = url.strip_prefix("sqlite://").unwrap_or(url);
     let s = if create { tessera_store::SqliteStorage::open(path)? } else { tessera_store::SqliteStorage::open_existing(path)? };
     Ok(Box::new(s))
+}
+
+/// Opens a storage for inspection only (`tessera studies`, `trials`, `best`, `pareto`, `report`, `export`): a SQLite
+/// file is opened read-only (`SqliteStorage::open_read_only`: a `0444` file or a read-only mount works, nothing is
+/// created, nothing migrated); a PostgreSQL URL as `open_storage(url, false)`.
+pub fn open_storage_read_only(url: &str) -> Result<Box<dyn Storage>, tessera_core::StoreError> {
+    if tessera_store::PostgresStorage::is_url(url) {
+        return Ok(Box::new(tessera_store::PostgresStorage::open_existing(url)?));
+    }
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    Ok(Box::new(tessera_store::SqliteStorage::open_read_only(path)?))
+}
+
+/// A thorough check of a storage's stored data: for a SQLite file, SQLite's full `integrity_check` (a read-only
+/// open already runs the quicker `quick_check`); a PostgreSQL server checks its own pages, so only the connection and
+/// schema are checked. `Err(StoreError::Corrupt)` names the file.
+pub fn check_storage(url: &str) -> Result<(), tessera_core::StoreError> {
+    if tessera_store::PostgresStorage::is_url(url) {
+        return tessera_store::PostgresStorage::open_existing(url).map(|_| ());
+    }
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    tessera_store::SqliteStorage::open_read_only(path)?.integrity_check()
+}
+
+/// `text` with every PostgreSQL URL in it redacted (`postgres://user:secret@host/db` → `postgres://user@host/db`,
+/// `password=…` → `password=***`; see `tessera_store::postgres::redact`). A URL ends at a quote or white space.
+pub fn redact_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = ["postgres://", "postgresql://"].iter().filter_map(|p| rest.find(p)).min() {
+        out.push_str(&rest[..i]);
+        let end = rest[i..].find(|c: char| c.is_whitespace() || c == '"' || c == '\'').map_or(rest.len(), |e| i + e);
+        out.push_str(&tessera_store::postgres::redact(&rest[i..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn resolve(base: &Path, p: &str) -> PathBuf {

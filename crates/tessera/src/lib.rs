@@ -8,6 +8,7 @@
 //! * [`train_setup`]: `[evaluator] kind = "train"`: a dataset, a split, training and latency options → a
 //!   `tessera_train::TrainEvaluator` that really trains every sampled network.
 //! * [`rank`]: a study's best trials by one objective ([`rank::best_trials`]).
+//! * [`lock`]: one serial `tessera search` per study at a time (a lock in the storage, stale once its process died).
 //! * [`protocol`]: the evaluation protocol of the NAS benchmark papers: many seeds of many strategies on a
 //!   tabular benchmark, in parallel, with mean ± std, relative improvement over random sampling and anytime curves.
 //!
@@ -17,6 +18,7 @@
 
 pub mod artifacts;
 pub mod config;
+pub mod lock;
 pub mod protocol;
 pub mod rank;
 pub mod train_setup;

@@ -1,8 +1,8 @@
 //! `tessera best STUDY`: the best complete, feasible trials.
 
 use crate::output::{bad, default_storage, num, print_json, store, Exit, outln};
-use tessera::config::open_storage;
-use tessera_core::{Direction, Objective, TrialState};
+use tessera::config::open_storage_read_only;
+use tessera_core::{Direction, Objective};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -27,7 +27,7 @@ pub struct Args {
 
 pub fn exec(a: Args) -> Result<(), Exit> {
     let url = a.storage.unwrap_or_else(default_storage);
-    let s = open_storage(&url, false).map_err(store)?;
+    let s = open_storage_read_only(&url).map_err(store)?;
     let info = s.find_study(&a.study).map_err(store)?;
     let objective = match a.metric {
         Some(m) => Objective { metric: m, direction: if a.min { Direction::Min } else { Direction::Max }, reference: None },

@@ -7,7 +7,7 @@
 use crate::output::{bad, default_storage, failed, store, Exit, outln};
 use std::path::{Path, PathBuf};
 use tessera::artifacts::artifacts_dir;
-use tessera::config::{open_storage, setup_from_storage};
+use tessera::config::{open_storage_read_only, setup_from_storage};
 use tessera_core::{Network, TrialState};
 use tessera_train::burn::tensor::Device;
 use tessera_train::onnx::{export_onnx, ExportError};
@@ -50,7 +50,7 @@ fn evaluator_kind(config: &str) -> Option<String> {
 
 pub fn exec(a: Args) -> Result<(), Exit> {
     let url = a.storage.unwrap_or_else(default_storage);
-    let s = open_storage(&url, false).map_err(store)?;
+    let s = open_storage_read_only(&url).map_err(store)?;
     let info = s.find_study(&a.study).map_err(store)?;
     let (study, n) = (&a.study, a.trial);
     let trials = s.trials(info.id).map_err(store)?;
@@ -76,13 +76,22 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     })?;
     let weights = trial_weights_path(&dir, n);
     if !weights.is_file() {
+        // Studies with names outside [A-Za-z0-9._-] had a flattened directory before names were escaped.
+        if let Some(old) = tessera::artifacts::legacy_artifacts_dir(&url, study).filter(|d| trial_weights_path(d, n).is_file()) {
+            return Err(bad(format!(
+                "no weights saved for trial #{n} of study `{study}` in {}: an older Tessera kept them in {}, a directory shared with other studies whose names flatten alike; if they are this study's, move that directory to {}",
+                dir.display(),
+                old.display(),
+                dir.display()
+            )));
+        }
         return Err(bad(format!(
             "no weights saved for trial #{n} of study `{study}`: {} does not exist (was the study run with another artifacts directory, or before weights were kept?)",
             weights.display()
         )));
     }
     let output = a.output.unwrap_or_else(|| {
-        PathBuf::from(format!("{study}-trial-{n}.{}", if a.format == Format::Onnx { "onnx" } else { "bpk" }))
+        PathBuf::from(format!("{}-trial-{n}.{}", tessera::artifacts::safe_name(study), if a.format == Format::Onnx { "onnx" } else { "bpk" }))
     });
     if a.format == Format::Burn {
         std::fs::copy(&weights, &output).map_err(|e| failed(format!("{}: {e}", output.display())))?;

@@ -1,7 +1,7 @@
 //! `tessera pareto STUDY`: the non-dominated complete trials of a stored study and their hypervolume.
 
 use crate::output::{bad, default_storage, num, print_json, store, table, Exit, outln};
-use tessera::config::open_storage;
+use tessera::config::open_storage_read_only;
 use tessera_core::Direction;
 use tessera_report::front::{parse_reference, pareto, StudySpec};
 
@@ -23,7 +23,7 @@ pub struct Args {
 
 pub fn exec(a: Args) -> Result<(), Exit> {
     let url = a.storage.unwrap_or_else(default_storage);
-    let s = open_storage(&url, false).map_err(store)?;
+    let s = open_storage_read_only(&url).map_err(store)?;
     let info = s.find_study(&a.study).map_err(store)?;
     let spec = StudySpec::from_info(&info).map_err(bad)?;
     let reference = a.reference.as_deref().map(parse_reference).transpose().map_err(|e| bad(format!("--ref: {e}")))?;

@@ -2,7 +2,7 @@
 
 use crate::output::{bad, default_storage, failed, store, Exit, outln};
 use std::path::PathBuf;
-use tessera::config::open_storage;
+use tessera::config::open_storage_read_only;
 use tessera_report::front::parse_reference;
 use tessera_report::{render, ReportError, ReportOptions};
 
@@ -23,7 +23,7 @@ pub struct Args {
 
 pub fn exec(a: Args) -> Result<(), Exit> {
     let url = a.storage.unwrap_or_else(default_storage);
-    let s = open_storage(&url, false).map_err(store)?;
+    let s = open_storage_read_only(&url).map_err(store)?;
     let info = s.find_study(&a.study).map_err(store)?;
     let reference = a.reference.as_deref().map(parse_reference).transpose().map_err(|e| bad(format!("--ref: {e}")))?;
     let trials = s.trials(info.id).map_err(store)?;

@@ -74,6 +74,10 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     // Where the study lives, for messages: the storage's own location never shows a password.
     let location = storage.location();
     if let Some(n) = a.workers {
+        // Workers share a study through leases, but not with a serial run of it.
+        if let Ok(info) = storage.find_study(&f.study.name) {
+            tessera::lock::check_free(storage.as_ref(), info.id, &f.study.name).map_err(lock_exit)?;
+        }
         return super::worker::search_with_workers(&setup, storage, &url, n, &a);
     }
     // Training studies keep every trained network's weights beside the study (`tessera export` reads them).
@@ -81,9 +85,14 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         setup.set_artifacts(dir);
     }
     let f = &setup.file;
+    let mut _lock = None;
     if storage.supports_workers() {
         // Store the study file with the study, so `tessera worker --study NAME` can join later from anywhere.
-        setup.register(storage.as_mut()).map_err(store)?;
+        let info = setup.register(storage.as_mut()).map_err(store)?;
+        // One serial run per study: a second one would re-run the first's running trial (see `tessera::lock`).
+        let lock_url = url.clone();
+        let connect = move || open_storage(&lock_url, false);
+        _lock = Some(tessera::lock::StudyLock::acquire(storage.as_mut(), info.id, &f.study.name, connect).map_err(lock_exit)?);
     }
     let mut study = Study::new(&f.study.name, setup.space.as_ref(), setup.evaluator.as_ref(), f.objective.clone());
     study.config = setup.config_json.clone();
@@ -151,6 +160,14 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         None => outln!("no complete trial yet"),
     }
     Ok(())
+}
+
+/// Another run holds the study: bad input (exit 2); a storage failure: as any.
+fn lock_exit(e: tessera::lock::LockError) -> Exit {
+    match e {
+        tessera::lock::LockError::Locked(l) => bad(l),
+        tessera::lock::LockError::Store(s) => store(s),
+    }
 }
 
 /// The best `top` complete trials of a training study as a table: objective first, then accuracy, size, cost and

@@ -1,7 +1,7 @@
 //! `tessera studies`: list the studies in a storage.
 
 use crate::output::{default_storage, print_json, store, table, Exit};
-use tessera::config::open_storage;
+use tessera::config::open_storage_read_only;
 use tessera_core::TrialState;
 
 #[derive(clap::Args)]
@@ -12,11 +12,20 @@ pub struct Args {
     /// Print as JSON
     #[arg(long)]
     pub json: bool,
+    /// First check the whole file for damage (SQLite's full integrity_check; every open runs a quicker check)
+    #[arg(long)]
+    pub check: bool,
 }
 
 pub fn exec(a: Args) -> Result<(), Exit> {
     let url = a.storage.unwrap_or_else(default_storage);
-    let s = open_storage(&url, false).map_err(store)?;
+    if a.check {
+        tessera::config::check_storage(&url).map_err(store)?;
+        if !a.json {
+            println!("{}: integrity check ok", tessera_store::postgres::redact(&url));
+        }
+    }
+    let s = open_storage_read_only(&url).map_err(store)?;
     let studies = s.studies().map_err(store)?;
     if a.json {
         return print_json(&studies);

@@ -1,7 +1,7 @@
 //! `tessera trials STUDY`: list a study's trials.
 
 use crate::output::{bad, default_storage, num, print_json, store, table, Exit};
-use tessera::config::open_storage;
+use tessera::config::open_storage_read_only;
 use tessera_core::TrialState;
 
 #[derive(clap::Args)]
@@ -24,7 +24,7 @@ pub struct Args {
 
 pub fn exec(a: Args) -> Result<(), Exit> {
     let url = a.storage.unwrap_or_else(default_storage);
-    let s = open_storage(&url, false).map_err(store)?;
+    let s = open_storage_read_only(&url).map_err(store)?;
     let info = s.find_study(&a.study).map_err(store)?;
     let mut trials = s.trials(info.id).map_err(store)?;
     if let Some(st) = &a.state {

@@ -189,6 +189,29 @@ fn run(setup: &Setup, storage: Box<dyn Storage>, id: i64, url: &str, a: &Args, s
     })
 }
 
+/// Runs `f` on the storage; on a lost connection (a restarted server) reopens it and tries again, with backoff, for
+/// up to two minutes.
+fn with_reconnect<T>(
+    storage: &mut Box<dyn Storage>,
+    url: &str,
+    f: impl Fn(&dyn Storage) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match f(storage.as_ref()) {
+            Err(e) if e.is_transient() && std::time::Instant::now() < deadline => {
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(5));
+                if let Ok(s) = open_storage(url, false) {
+                    *storage = s;
+                }
+            }
+            r => return r,
+        }
+    }
+}
+
 /// `tessera search STUDY.toml --workers N`: registers the study, runs N `tessera worker` processes of this binary on
 /// it and shows their joint progress. Ctrl-C once: the workers finish their running trials and stop; twice: they
 /// are killed (their leases expire and the trials are re-queued when the study runs again).
@@ -208,7 +231,9 @@ pub fn search_with_workers(setup: &Setup, mut storage: Box<dyn Storage>, url: &s
     let (tx, rx) = std::sync::mpsc::channel::<(usize, String)>();
     for i in 0..n {
         let mut child = Command::new(&exe)
-            .args(["worker", "--stop-on-eof", "--storage", url, "--study", &f.study.name])
+            // The URL goes by environment, not argv: `ps` shows any local user the command line, password included.
+            .args(["worker", "--stop-on-eof", "--study", &f.study.name])
+            .env("TESSERA_STORAGE", url)
             .arg("--lease-seconds")
             .arg(a.lease_seconds.to_string())
             .arg("--max-retries")
@@ -281,7 +306,15 @@ pub fn search_with_workers(setup: &Setup, mut storage: Box<dyn Storage>, url: &s
         }
         if last_poll.elapsed() >= Duration::from_millis(250) {
             last_poll = std::time::Instant::now();
-            if let Ok(all) = storage.studies() {
+            let polled = storage.studies();
+            if polled.as_ref().is_err_and(|e| e.is_transient()) {
+                // The connection was lost (a server restart): reconnect, as the workers do, at most once a second.
+                last_poll += Duration::from_millis(750);
+                if let Ok(s) = open_storage(url, false) {
+                    storage = s;
+                }
+            }
+            if let Ok(all) = polled {
                 if let Some(s) = all.iter().find(|s| s.id == info.id) {
                     let done = [TrialState::Complete, TrialState::Failed, TrialState::Pruned, TrialState::Infeasible]
                         .iter()
@@ -298,7 +331,7 @@ pub fn search_with_workers(setup: &Setup, mut storage: Box<dyn Storage>, url: &s
         last_line[i] = line;
     }
     bar.finish_and_clear();
-    let trials = storage.trials(info.id).map_err(store)?;
+    let trials = with_reconnect(&mut storage, url, |s| s.trials(info.id)).map_err(store)?;
     let obj = &f.objective[0];
     let best = tessera::rank::best_trials(trials.iter().cloned(), obj, 1).pop();
     let count = |st: TrialState| trials.iter().filter(|t| t.state == st).count();
@@ -330,7 +363,7 @@ pub fn search_with_workers(setup: &Setup, mut storage: Box<dyn Storage>, url: &s
             Some(t) => {
                 outln!("best trial #{} by {} ({:?}):", t.number, obj.metric, obj.direction);
                 outln!("  {}", t.description);
-                outln!("  {}", crate::output::metrics_line(t));
+                outln!("  {}", crate::output::metrics_line(&t));
             }
             None => outln!("no complete trial yet"),
         }
