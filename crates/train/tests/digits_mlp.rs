@@ -5,7 +5,7 @@
 mod common;
 
 use tessera_train::data::digits::digits;
-use tessera_train::{train, Control, Normalization, Optimizer, Schedule, TrainConfig};
+use tessera_train::{train, Control, Normalization};
 
 #[test]
 fn digits_mlp_reaches_95_percent() {
@@ -16,16 +16,7 @@ fn digits_mlp_reaches_95_percent() {
     let net = common::mlp(64, &[128, 128], 10);
     let mut accs = Vec::new();
     for seed in common::seeds(1) {
-        let cfg = TrainConfig {
-            epochs: 30,
-            batch_size: 32,
-            optimizer: Optimizer::ADAMW,
-            lr: 2e-3,
-            weight_decay: 1e-4,
-            schedule: Schedule::Cosine { warmup_epochs: 1.0, min_factor: 0.01 },
-            seed,
-            ..TrainConfig::default()
-        };
+        let cfg = common::digits_recipe(seed);
         let mut epochs = 0;
         let r = train(&net, &data, &split, &cfg, &mut |_| {
             epochs += 1;

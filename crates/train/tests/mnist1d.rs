@@ -1,5 +1,8 @@
 //! Story: MNIST-1D, from the reference pickle (read in Rust) and from this crate's own generator, trains a small
 //! 1-D CNN; both reach a similar accuracy.
+//!
+//! Measured spread of the test accuracy over training seeds 0–9 (`bash benches/test_spread.sh`, AMD EPYC with
+//! AVX-512): reference data 96.7–98.0 % (mean 97.2), generated data 95.9–99.1 % (mean 98.1). Bars: 94 % and 92 %.
 
 mod common;
 
@@ -67,6 +70,6 @@ fn mnist1d_reference_and_generated_data_train_a_1d_cnn() {
         refs.push((seed, ref_acc));
         gens.push((seed, gen_acc));
     }
-    common::assert_all_at_least("MNIST-1D reference test accuracy", &refs, 90.0);
-    common::assert_all_at_least("MNIST-1D generated test accuracy", &gens, 80.0);
+    common::assert_all_at_least("MNIST-1D reference test accuracy", &refs, 94.0);
+    common::assert_all_at_least("MNIST-1D generated test accuracy", &gens, 92.0);
 }

@@ -1,5 +1,9 @@
-//! Story: the `conv1d` space on MNIST-1D. One of its networks reaches ≥ 90 % on the reference data (the pickle of
+//! Story: the `conv1d` space on MNIST-1D. One of its networks reaches ≥ 91 % on the reference data (the pickle of
 //! greydanus/mnist1d) and a similar accuracy on data from this crate's own generator.
+//!
+//! Measured spread of the test accuracy over training seeds 0–9 (`bash benches/test_spread.sh`, AMD EPYC with
+//! AVX-512): reference data 94.0–98.1 % (mean 96.9), generated data 97.3–99.1 % (mean 98.3), the two at most 4.6
+//! points apart. Bars: 91 %, 94 %, and 8 points apart.
 
 mod common;
 
@@ -48,10 +52,10 @@ fn conv1d_space_net_reaches_90_percent_on_mnist1d() {
         );
         common::spread("space_conv1d_mnist1d", "reference_test_accuracy", seed, ref_acc);
         common::spread("space_conv1d_mnist1d", "generated_test_accuracy", seed, gen_acc);
-        assert!((gen_acc - ref_acc).abs() <= 10.0, "seed {seed}: generated {gen_acc:.1}% vs reference {ref_acc:.1}%");
+        assert!((gen_acc - ref_acc).abs() <= 8.0, "seed {seed}: generated {gen_acc:.1}% vs reference {ref_acc:.1}%");
         refs.push((seed, ref_acc));
         gens.push((seed, gen_acc));
     }
-    common::assert_all_at_least("conv1d MNIST-1D reference test accuracy", &refs, 90.0);
-    common::assert_all_at_least("conv1d MNIST-1D generated test accuracy", &gens, 80.0);
+    common::assert_all_at_least("conv1d MNIST-1D reference test accuracy", &refs, 91.0);
+    common::assert_all_at_least("conv1d MNIST-1D generated test accuracy", &gens, 94.0);
 }

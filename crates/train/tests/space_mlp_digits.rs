@@ -7,7 +7,7 @@ use tessera_core::Op;
 use tessera_spaces::{build, Options};
 use tessera_train::data::digits::digits;
 use tessera_train::model::Layer;
-use tessera_train::{train, Control, Model, Normalization, Optimizer, Schedule, TrainConfig};
+use tessera_train::{train, Control, Model, Normalization};
 
 /// The projection's weight values (node 1).
 fn projection(model: &Model) -> Vec<f32> {
@@ -34,16 +34,7 @@ fn hourglass_mlp_reaches_95_percent_on_digits() {
     let before = projection(&model);
     let mut accs = Vec::new();
     for seed in common::seeds(1) {
-        let cfg = TrainConfig {
-            epochs: 30,
-            batch_size: 32,
-            optimizer: Optimizer::ADAMW,
-            lr: 2e-3,
-            weight_decay: 1e-4,
-            schedule: Schedule::Cosine { warmup_epochs: 1.0, min_factor: 0.01 },
-            seed,
-            ..TrainConfig::default()
-        };
+        let cfg = common::digits_recipe(seed);
         let r = train(&net, &data, &split, &cfg, &mut |_| Control::Continue).unwrap();
         println!(
             "hourglass MLP {} ({} trainable params, seed {seed}): digits test {:.2}% (best val {:.2}% at epoch {}), {:.1}s",
