@@ -23,7 +23,8 @@ fn study_path() -> PathBuf {
     shared_data().join("test.toml")
 }
 
-const NB201_CELL: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
+const NB201_CELL: &str =
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
 
 /// A study file as sections of `key = value` lines (values are TOML as written), so each test changes only what
 /// it is about.
@@ -56,7 +57,13 @@ impl Doc {
     fn train() -> Doc {
         Doc::new(&[
             ("study", &[("name", r#""digits-test""#), ("seed", "1"), ("budget", "{ trials = 4 }")]),
-            ("space", &[("kind", r#""mlp""#), ("features", "64"), ("classes", "10"), ("depths", r#""1""#), ("widths", r#""16""#)]),
+            ("space", &[
+                ("kind", r#""mlp""#),
+                ("features", "64"),
+                ("classes", "10"),
+                ("depths", r#""1""#),
+                ("widths", r#""16""#),
+            ]),
             ("evaluator", &[("kind", r#""train""#), ("dataset", r#""digits""#), ("epochs", "1"), ("latency", "false")]),
             ("strategy", &[("kind", r#""random""#)]),
             ("objective", &[("metric", r#""val_accuracy""#), ("direction", r#""max""#)]),
@@ -151,8 +158,14 @@ impl Doc {
 
     /// The error's field and message, asserting it is a `ConfigError::Field`.
     fn field_error(&self) -> (String, String) {
-        match self.error() {
-            ConfigError::Field { field, msg, .. } => (field, msg),
+        let e = self.error();
+        let shown = e.to_string();
+        match e {
+            ConfigError::Field { file, field, msg } => {
+                assert_eq!(file, self.path.display().to_string());
+                assert_eq!(shown, format!("{file}: {field}: {msg}"), "the Display names the file and the field");
+                (field, msg)
+            }
             other => panic!("expected a field error, got {other:?}"),
         }
     }
@@ -323,6 +336,11 @@ fn nb201_benchmark_reads_its_data_relative_to_the_study_file() {
     let doc = Doc::bench().at(elsewhere.path().join("test.toml"));
     let want = elsewhere.path().join("nb201/nats_bench.csv");
     assert_field_error(&doc, "evaluator.benchmark", &[&want.display().to_string(), "file not found"]);
+    // An absolute data path is taken as it is, wherever the study file is.
+    let absolute = shared_data().join("nb201").display().to_string();
+    let doc = Doc::bench().at(elsewhere.path().join("test.toml")).set("evaluator", "data", &format!("{absolute:?}"));
+    let setup = doc.setup();
+    assert_eq!(setup.benchmark.as_deref(), Some("nb201:cifar10"));
 }
 
 #[test]
@@ -351,7 +369,8 @@ fn a_space_table_with_a_benchmark_must_name_the_benchmarks_space() {
         assert_eq!(setup.space.name(), "nb201");
     }
     let doc = Doc::bench().set("space", "kind", r#""chain""#);
-    assert_field_error(&doc, "space.kind", &["`chain` does not match benchmark `nb201:cifar10`", "whose space is `nb201`"]);
+    let words = ["`chain` does not match benchmark `nb201:cifar10`", "whose space is `nb201`"];
+    assert_field_error(&doc, "space.kind", &words);
     let doc = Doc::bench().set("space", "kind", r#""nb301""#);
     assert_field_error(&doc, "space.kind", &["unknown space `nb301`", "nb201, nas-bench-graph, chain, mlp, conv1d"]);
 }
@@ -495,7 +514,8 @@ fn each_optimizer_and_schedule_name_maps_to_its_variant() {
 
 #[test]
 fn split_fractions_and_seed_shape_a_stratified_split_of_digits() {
-    let doc = Doc::train().set("evaluator", "val", "0.2").set("evaluator", "test", "0.3").set("evaluator", "split_seed", "5");
+    let doc =
+        Doc::train().set("evaluator", "val", "0.2").set("evaluator", "test", "0.3").set("evaluator", "split_seed", "5");
     let t = doc.setup().train.unwrap();
     let (n, s) = (t.data.labels.len(), &t.split);
     assert_eq!((t.data.name.as_str(), n, t.data.classes, t.data.shape.clone()), ("digits", 1797, 10, vec![64]));
@@ -582,8 +602,13 @@ fn setting_up_a_training_study_builds_the_evaluator_without_training() {
 
 #[test]
 fn trained_space_options_reach_the_space() {
-    let setup = Doc::train().set("space", "depths", r#""1,2""#).set("space", "widths", r#""16,32""#).set("space", "acts", r#""relu,tanh""#).setup();
-    let dims: Vec<(String, Vec<String>)> = setup.space.dims().iter().map(|d| (d.name.clone(), d.choices.clone())).collect();
+    let setup = Doc::train()
+        .set("space", "depths", r#""1,2""#)
+        .set("space", "widths", r#""16,32""#)
+        .set("space", "acts", r#""relu,tanh""#)
+        .setup();
+    let dims: Vec<(String, Vec<String>)> =
+        setup.space.dims().iter().map(|d| (d.name.clone(), d.choices.clone())).collect();
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     assert_eq!(dims, vec![
         ("depth".to_string(), s(&["1", "2"])),
@@ -661,7 +686,8 @@ fn space_list_options_are_comma_separated_strings_and_arrays_are_refused_by_name
 #[test]
 fn a_space_that_does_not_fit_the_dataset_names_both_sides() {
     let doc = Doc::train().set("space", "features", "784");
-    assert_field_error(&doc, "space", &["space `mlp` expects inputs of shape 784 (784 values)", "dataset `digits`", "shape 64"]);
+    let words = ["space `mlp` expects inputs of shape 784 (784 values)", "dataset `digits`", "shape 64"];
+    assert_field_error(&doc, "space", &words);
     let doc = Doc::train().set("space", "classes", "3");
     assert_field_error(&doc, "space", &["outputs 3 classes", "has 10", "set classes = 10"]);
 }
@@ -761,7 +787,8 @@ fn unknown_sections_and_fields_are_named_with_their_line() {
     let msg = Doc::bench().set("study", "sed", "1").parse_error();
     assert_contains_all(&msg, &["unknown field `sed`", "at line 5", "(`sed = 1`)"]);
     let msg = Doc::bench().set("study", "budget", "{ minutes = 5 }").parse_error();
-    assert_contains_all(&msg, &["(`budget = { minutes = 5 }`): unknown field `minutes`", "`trials`, `seconds`, `sim_seconds`"]);
+    let words = ["(`budget = { minutes = 5 }`): unknown field `minutes`", "`trials`, `seconds`, `sim_seconds`"];
+    assert_contains_all(&msg, &words);
     let msg = Doc::bench().set("objective", "directon", r#""max""#).parse_error();
     assert_contains_all(&msg, &["unknown field `directon`", "(`directon = \"max\"`)"]);
     let msg = Doc::bench().push("constraint", &[("metric", r#""params""#), ("maximum", "5")]).parse_error();
@@ -851,7 +878,8 @@ fn config_json_holds_what_defines_the_study_and_not_budget_or_storage() {
     assert_eq!(c["space"], "nb201");
     assert_eq!(c["seed"], 3);
     assert_eq!(c["enqueue"], serde_json::json!([NB201_CELL]));
-    assert_eq!(c["objectives"], serde_json::json!([{"metric": "test_accuracy", "direction": "max", "reference": 91.0}]));
+    let objective = serde_json::json!({"metric": "test_accuracy", "direction": "max", "reference": 91.0});
+    assert_eq!(c["objectives"], serde_json::json!([objective]));
     assert_eq!(c["constraints"], serde_json::json!([{"metric": "params", "min": null, "max": 1e6}]));
     assert_contains_all(c["strategy"].as_str().unwrap(), &["kind = \"evolution\"", "population = 10", "sample = 3"]);
     assert_contains_all(c["evaluator"].as_str().unwrap(), &["benchmark = \"nb201:cifar10\"", "data = \"nb201\""]);
