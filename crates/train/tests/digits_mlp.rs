@@ -1,6 +1,8 @@
 //! Story: a user points Tessera at the bundled digits and a plain MLP trains to ≥ 95 % test accuracy in seconds.
 //!
-//! Measured spread (`benches/test_spread.sh`, seeds 0–9): see `THRESHOLD` below.
+//! Measured spread of the test accuracy over training seeds 0–9 (`bash benches/test_spread.sh`): 96.1–97.5 %
+//! (mean 96.6) on an AMD EPYC with AVX-512; seeds 0–4 gave the same values to the last digit on an emulated AVX2
+//! Zen 3 (qemu-user `-cpu EPYC-Milan`). Bar: 95 %.
 
 mod common;
 

