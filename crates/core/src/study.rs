@@ -354,8 +354,10 @@ impl<'a> Study<'a> {
         if self.budget.exhausted_with(&r.acc, in_flight, || r.started.map_or(0.0, |t| t.elapsed().as_secs_f64())) {
             return Some("budget spent".into());
         }
-        let infeasible_cap = self.budget.trials.map(|n| n.saturating_mul(100).max(10_000));
-        if infeasible_cap.is_some_and(|cap| r.acc.infeasible >= cap) {
+        // Without a trial budget (`budget = "none"`, or seconds only) the cap still holds: constraints that reject
+        // everything must not keep an unbounded run going.
+        let infeasible_cap = self.budget.trials.map_or(10_000, |n| n.saturating_mul(100).max(10_000));
+        if r.acc.infeasible >= infeasible_cap {
             return Some(format!("{} samples in a row were infeasible; loosen the constraints", r.acc.infeasible));
         }
         None
