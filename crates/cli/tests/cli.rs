@@ -310,3 +310,65 @@ fn budget_without_a_run_time_bound_is_refused_unless_none() {
     assert_eq!(code, Some(0), "{err}");
     assert!(t0.elapsed() < Duration::from_secs(20), "a 1 s wall budget bounds the run: {:?}", t0.elapsed());
 }
+
+#[test]
+fn tessera_storage_env_is_used_by_search() {
+    let (dir, code, err) = run_in_dir(&good_study(), &["search", "STUDY", "--quiet"], &[("TESSERA_STORAGE", "from-env.db")]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(dir.path().join("from-env.db").is_file(), "TESSERA_STORAGE names the storage");
+    assert!(!dir.path().join("tessera.db").exists(), "the study file's storage is overridden");
+    // --storage beats the environment.
+    let (dir, code, err) = run_in_dir(&good_study(), &["search", "STUDY", "--quiet", "--storage", "flag.db"], &[("TESSERA_STORAGE", "from-env.db")]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(dir.path().join("flag.db").is_file() && !dir.path().join("from-env.db").exists());
+}
+
+#[test]
+fn storage_dev_null_memory_and_empty_are_refused_clearly() {
+    let journal_before = Path::new("/dev/null-journal").exists();
+    let text = good_study().replace("seed = 7", "seed = 7\nstorage = \"/dev/null\"");
+    let (_, code, err) = run_in_dir(&text, &["search", "STUDY"], &[]);
+    assert_refused(code, &err, &["/dev/null", "not a regular file"]);
+    assert_eq!(Path::new("/dev/null-journal").exists(), journal_before, "no /dev/null-journal");
+    let (_, code, err) = run_in_dir(&good_study(), &["search", "STUDY", "--storage", ":memory:"], &[]);
+    assert_refused(code, &err, &[":memory:", "in-memory"]);
+    let (_, code, err) = run_in_dir(&good_study(), &["search", "STUDY", "--storage", ""], &[]);
+    assert_refused(code, &err, &["empty storage path"]);
+    assert!(!err.contains("WAL"), "{err}");
+}
+
+#[test]
+fn nb201_svhn_names_nb201_and_its_datasets() {
+    let (_, e) = run_bad(&good_study().replace("nb201:cifar10", "nb201:svhn"), &[]);
+    assert!(e.contains("unknown NB201 dataset `svhn`; known: cifar10, cifar100, imagenet16"), "{e}");
+    let (_, e) = run_bad(&good_study().replace("nb201:cifar10", "nb999:cifar10"), &[]);
+    assert!(e.contains("unknown benchmark `nb999:cifar10`") && e.contains("nb201:cifar10"), "{e}");
+}
+
+#[test]
+fn constraint_min_above_max_or_nan_is_refused_not_10000_infeasible_trials() {
+    for c in ["min = 5.0\nmax = 1.0", "max = nan", "min = inf"] {
+        let (_, e) = run_bad(&format!("{}\n[[constraint]]\nmetric = \"params\"\n{c}\n", good_study()), &[]);
+        assert!(e.contains("constraint[0]"), "{e}");
+    }
+}
+
+#[test]
+fn moved_data_folder_resumes_the_study() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir(&a).unwrap();
+    std::fs::copy(shared().join("nb201/nats_bench.csv"), a.join("nats_bench.csv")).unwrap();
+    let study = nb201_study(dir.path(), "moved", 10, 0, "");
+    let text = std::fs::read_to_string(&study).unwrap().replace(&shared().join("nb201").display().to_string(), &a.display().to_string());
+    std::fs::write(&study, &text).unwrap();
+    let db = dir.path().join("t.db");
+    let out = bin().arg("search").arg(&study).arg("--quiet").arg("--storage").arg(&db).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::rename(&a, &b).unwrap();
+    std::fs::write(&study, text.replace(&a.display().to_string(), &b.display().to_string()).replace("trials = 10", "trials = 15")).unwrap();
+    let out = bin().arg("search").arg(&study).arg("--quiet").arg("--json").arg("--storage").arg(&db).output().unwrap();
+    assert!(out.status.success(), "same data, moved folder: {}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["summary"]["replayed"].as_u64(), v["summary"]["trials"].as_u64()), (Some(10), Some(15)));
+}

@@ -19,5 +19,8 @@ pub mod config;
 pub mod protocol;
 pub mod train_setup;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use artifacts::artifacts_dir;
 pub use config::{ConfigError, Setup, StudyFile};
