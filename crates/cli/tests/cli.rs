@@ -228,7 +228,8 @@ fn assert_refused(code: Option<i32>, err: &str, needles: &[&str]) {
 fn lease_seconds_1e300_is_refused_not_a_hung_worker() {
     let text = good_study();
     for v in ["1e300", "inf", "NaN", "0", "-3", "86401"] {
-        let (dir, code, err) = run_in_dir(&text, &["search", "STUDY", "--quiet", "--storage", "t.db", "--workers", "2", "--lease-seconds", v], &[]);
+        let lease = format!("--lease-seconds={v}");
+        let (dir, code, err) = run_in_dir(&text, &["search", "STUDY", "--quiet", "--storage", "t.db", "--workers", "2", &lease], &[]);
         assert_refused(code, &err, &["--lease-seconds"]);
         // Nothing was claimed: no trial is left `running` under a lease that never expires.
         let db = dir.path().join("t.db");
@@ -236,7 +237,7 @@ fn lease_seconds_1e300_is_refused_not_a_hung_worker() {
             let out = bin().args(["trials", "s", "--json", "--storage"]).arg(&db).output().unwrap();
             assert!(!String::from_utf8_lossy(&out.stdout).contains("running"), "{v}");
         }
-        let (_, code, err) = run_in_dir(&text, &["worker", "--file", "STUDY", "--storage", "w.db", "--lease-seconds", v], &[]);
+        let (_, code, err) = run_in_dir(&text, &["worker", "--file", "STUDY", "--storage", "w.db", &lease], &[]);
         assert_refused(code, &err, &["--lease-seconds"]);
     }
     let (_, code, err) = run_in_dir(&text, &["worker", "--file", "STUDY", "--storage", "w.db", "--reconnect-seconds", "1e300"], &[]);

@@ -229,7 +229,11 @@ impl StudyFile {
                 data_dir = paths.nb201_dir.clone();
                 let delay_ms = match ev.remove("delay_ms") {
                     None => 0,
-                    Some(v) => v.parse::<u64>().map_err(|_| err("evaluator.delay_ms", format!("must be a non-negative integer, got `{v}`")))?,
+                    Some(v) => v
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|&ms| ms <= 86_400_000)
+                        .ok_or_else(|| err("evaluator.delay_ms", format!("must be an integer number of milliseconds in [0, 86400000], got `{v}`")))?,
                 };
                 if let Some(k) = ev.keys().next() {
                     return Err(err(&format!("evaluator.{k}"), "unknown option; known: benchmark, data, analog, fetch, delay_ms".into()));
