@@ -260,9 +260,12 @@ pub fn search_with_workers(setup: &Setup, mut storage: Box<dyn Storage>, url: &s
                     while let Ok((j, line)) = rx.try_recv() {
                         last_line[j] = line;
                     }
-                    let why = last_line[i].trim_start_matches("error: ").to_string();
+                    let why = match last_line[i].trim_start_matches("error: ") {
+                        "" => String::new(),
+                        line => format!(": {line}"),
+                    };
                     bar.suspend(|| {
-                        eprintln!("worker {i} exited abnormally ({st}): {why}; a trial it held is re-queued when its lease ({} s) expires", a.lease_seconds)
+                        eprintln!("worker {i} exited abnormally ({st}){why}; a trial it held is re-queued when its lease ({} s) expires", a.lease_seconds)
                     });
                 }
             }
