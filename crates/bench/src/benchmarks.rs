@@ -36,6 +36,9 @@ pub struct Benchmark {
     pub size: usize,
 }
 
+/// The NB201 datasets (`nb201:DATASET`).
+pub const NB201_DATASETS: [&str; 3] = ["cifar10", "cifar100", "imagenet16"];
+
 /// The benchmark names [`open`] knows.
 pub const BENCHMARKS: &[&str] = &["nas-bench-graph:DATASET", "nb201:cifar10", "nb201:cifar100", "nb201:imagenet16"];
 
@@ -84,7 +87,7 @@ pub fn open(spec: &str, paths: &DataPaths) -> Result<Benchmark, BenchError> {
             let ds = if dataset.is_empty() { "cifar10" } else { dataset };
             Ok(Nb201Benchmark::load(&dir, ds, analog)?.into_benchmark())
         }
-        _ => Err(BenchError::UnknownBenchmark { name: spec.to_owned(), cache_dir: cache }),
+        _ => Err(BenchError::UnknownSpec { name: spec.to_owned() }),
     }
 }
 
@@ -203,9 +206,24 @@ impl Nb201Benchmark {
             "cifar10" => 0,
             "cifar100" => 1,
             "imagenet16" | "imagenet16-120" | "ImageNet16-120" => 2,
-            _ => return Err(BenchError::UnknownDataset { path: dir.to_path_buf(), name: dataset.to_owned() }),
+            _ => {
+                return Err(BenchError::UnknownDataset { path: dir.to_path_buf(), benchmark: "NB201", name: dataset.to_owned(), known: &NB201_DATASETS })
+            }
         };
-        let table = Nb201Table::load(dir.join("nats_bench.csv"))?;
+        let csv = dir.join("nats_bench.csv");
+        let table = Nb201Table::load(&csv)?;
+        if table.len() != crate::nb201_csv::NB201_LEN {
+            // A truncated export (cut at a line end) parses; its missing architectures would fail one trial at a time.
+            return Err(BenchError::Format {
+                path: csv,
+                entry: None,
+                detail: format!(
+                    "{} architectures, NAS-Bench-201 has {}: the table is truncated or incomplete",
+                    table.len(),
+                    crate::nb201_csv::NB201_LEN
+                ),
+            });
+        }
         let mut row = vec![u32::MAX; 15_625];
         for i in 0..table.len() {
             if let Some(ops) = table.ops(i) {

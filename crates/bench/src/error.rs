@@ -98,13 +98,17 @@ pub enum BenchError {
         /// What is wrong.
         detail: String,
     },
-    /// Unknown NAS-Bench-Graph dataset name.
-    #[error("{}: unknown NAS-Bench-Graph dataset `{name}`; known: {}", path.display(), crate::nbg::NBG_DATASETS.join(", "))]
+    /// Unknown dataset of a benchmark.
+    #[error("{}: unknown {benchmark} dataset `{name}`; known: {}", path.display(), known.join(", "))]
     UnknownDataset {
         /// The wheel or file that was to be read.
         path: PathBuf,
+        /// The benchmark (`NAS-Bench-Graph`, `NB201`).
+        benchmark: &'static str,
         /// The name given.
         name: String,
+        /// The benchmark's datasets.
+        known: &'static [&'static str],
     },
     /// Unknown fetchable benchmark name.
     #[error("unknown benchmark `{name}` (cache {}); known: {}", cache_dir.display(), crate::fetch::known_names().join(", "))]
@@ -113,6 +117,12 @@ pub enum BenchError {
         name: String,
         /// The cache directory that was to be used.
         cache_dir: PathBuf,
+    },
+    /// Unknown benchmark spec (what a study file or `--benchmark` names).
+    #[error("unknown benchmark `{name}`; known: {}", crate::benchmarks::BENCHMARKS.join(", "))]
+    UnknownSpec {
+        /// The spec given.
+        name: String,
     },
     /// Downloading a benchmark failed.
     #[error("{}: fetching `{name}` failed: {detail}", cache_dir.display())]

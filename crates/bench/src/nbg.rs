@@ -125,7 +125,7 @@ impl NbgTable {
     pub fn load_from_wheel(wheel: impl AsRef<Path>, dataset: &str) -> Result<Self> {
         let wheel = wheel.as_ref();
         if nbg_op_list(dataset).is_none() {
-            return Err(BenchError::UnknownDataset { path: wheel.to_path_buf(), name: dataset.to_owned() });
+            return Err(BenchError::UnknownDataset { path: wheel.to_path_buf(), benchmark: "NAS-Bench-Graph", name: dataset.to_owned(), known: &NBG_DATASETS });
         }
         let mut zip = open_zip(wheel, Remedy::Fetch { name: "nas-bench-graph" })?;
         let entry = nbg_wheel_entry(dataset);

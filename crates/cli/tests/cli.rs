@@ -317,3 +317,183 @@ fn second_serial_search_of_a_study_is_refused_with_its_pid_and_host() {
     assert_eq!(all.len(), 40);
     assert!(all.iter().all(|t| t[2] == "complete"), "{all:?}");
 }
+
+// ---- Issue 23: hardening (bounded durations, budgets that bound the run, input that must be refused, messages) ----
+
+/// Runs `tessera ARGS…` on a study file holding `study_text` in a fresh directory; returns the directory, exit code
+/// and standard error.
+fn run_in_dir(study_text: &str, args: &[&str], env: &[(&str, &str)]) -> (tempfile::TempDir, Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("study.toml");
+    std::fs::write(&p, study_text).unwrap();
+    let mut c = bin();
+    c.current_dir(dir.path());
+    for a in args {
+        c.arg(if *a == "STUDY" { p.as_os_str() } else { std::ffi::OsStr::new(a) });
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.stdin(Stdio::null()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!err.contains("panicked"), "{err}");
+    (dir, out.status.code(), err)
+}
+
+fn assert_refused(code: Option<i32>, err: &str, needles: &[&str]) {
+    assert_eq!(code, Some(2), "exit code for: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    for n in needles {
+        assert!(err.contains(n), "`{n}` in: {err}");
+    }
+}
+
+#[test]
+fn lease_seconds_1e300_is_refused_not_a_hung_worker() {
+    let text = good_study();
+    for v in ["1e300", "inf", "NaN", "0", "-3", "86401"] {
+        let lease = format!("--lease-seconds={v}");
+        let (dir, code, err) = run_in_dir(&text, &["search", "STUDY", "--quiet", "--storage", "t.db", "--workers", "2", &lease], &[]);
+        assert_refused(code, &err, &["--lease-seconds"]);
+        // Nothing was claimed: no trial is left `running` under a lease that never expires.
+        let db = dir.path().join("t.db");
+        if db.exists() {
+            let out = bin().args(["trials", "s", "--json", "--storage"]).arg(&db).output().unwrap();
+            assert!(!String::from_utf8_lossy(&out.stdout).contains("running"), "{v}");
+        }
+        let (_, code, err) = run_in_dir(&text, &["worker", "--file", "STUDY", "--storage", "w.db", &lease], &[]);
+        assert_refused(code, &err, &["--lease-seconds"]);
+    }
+    let (_, code, err) = run_in_dir(&text, &["worker", "--file", "STUDY", "--storage", "w.db", "--reconnect-seconds", "1e300"], &[]);
+    assert_refused(code, &err, &["--reconnect-seconds"]);
+    let (_, code, err) = run_in_dir(&text.replace("trials = 10", "seconds = 1e300"), &["search", "STUDY", "--storage", "t.db"], &[]);
+    assert_refused(code, &err, &["study.toml", "study.budget.seconds"]);
+}
+
+/// The child processes of `pid` (Linux).
+fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|s| s.parse().ok())
+        .collect()
+}
+
+#[test]
+fn dead_worker_is_reported_by_search_workers_not_waited_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = nb201_study(dir.path(), "dead", 12, 150, "");
+    let db = dir.path().join("t.db");
+    let child = bin()
+        .arg("search")
+        .arg(&study)
+        .args(["--quiet", "--workers", "2", "--lease-seconds", "1", "--storage"])
+        .arg(&db)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    let workers = loop {
+        let w = children_of(child.id());
+        if w.len() == 2 || t0.elapsed() > Duration::from_secs(30) {
+            break w;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(workers.len(), 2, "two worker processes");
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(Command::new("kill").args(["-9", &workers[0].to_string()]).status().unwrap().success());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = rx.recv_timeout(Duration::from_secs(90)).expect("search --workers returned after a worker died").unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("exited abnormally") && err.contains("signal"), "{err}");
+    assert_eq!(out.status.code(), Some(1), "a killed worker is a failure: {err}");
+    // The other worker finished the budget; the killed worker's trial was re-queued after its lease.
+    let trials = trials_json(&db, "dead");
+    assert_eq!(trials.len(), 12, "{trials:?}");
+    assert!(trials.iter().all(|t| t[2] == "complete"), "{trials:?}");
+}
+
+#[test]
+fn budget_without_a_run_time_bound_is_refused_unless_none() {
+    let text = good_study();
+    for (budget, needle) in [("budget = { sim_seconds = 100.0 }\n", "sim_seconds alone"), ("", "no budget bounds")] {
+        let (_, code, err) = run_in_dir(&text.replace("budget = { trials = 10 }\n", budget), &["search", "STUDY", "--storage", "t.db"], &[]);
+        assert_refused(code, &err, &["study.toml", "study.budget", needle, "budget = \"none\""]);
+    }
+    let (_, code, err) = run_in_dir(&text.replace("{ trials = 10 }", "\"nope\""), &["search", "STUDY", "--storage", "t.db"], &[]);
+    assert_refused(code, &err, &["study.toml", "budget"]);
+    // (`budget = "none"` is accepted: see the config tests.) A wall budget of 1 s on a tabular benchmark (a query
+    // takes microseconds) stops the run after about 1 s, not after 1 s of summed query time.
+    let text = text.replace("budget = { trials = 10 }", "budget = { seconds = 1.0 }");
+    let t0 = Instant::now();
+    let (_, code, err) = run_in_dir(&text, &["search", "STUDY", "--quiet", "--storage", "t.db"], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(t0.elapsed() < Duration::from_secs(20), "a 1 s wall budget bounds the run: {:?}", t0.elapsed());
+}
+
+#[test]
+fn tessera_storage_env_is_used_by_search() {
+    let (dir, code, err) = run_in_dir(&good_study(), &["search", "STUDY", "--quiet"], &[("TESSERA_STORAGE", "from-env.db")]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(dir.path().join("from-env.db").is_file(), "TESSERA_STORAGE names the storage");
+    assert!(!dir.path().join("tessera.db").exists(), "the study file's storage is overridden");
+    // --storage beats the environment.
+    let (dir, code, err) = run_in_dir(&good_study(), &["search", "STUDY", "--quiet", "--storage", "flag.db"], &[("TESSERA_STORAGE", "from-env.db")]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(dir.path().join("flag.db").is_file() && !dir.path().join("from-env.db").exists());
+}
+
+#[test]
+fn storage_dev_null_memory_and_empty_are_refused_clearly() {
+    let journal_before = Path::new("/dev/null-journal").exists();
+    let text = good_study().replace("seed = 7", "seed = 7\nstorage = \"/dev/null\"");
+    let (_, code, err) = run_in_dir(&text, &["search", "STUDY"], &[]);
+    assert_refused(code, &err, &["/dev/null", "not a regular file"]);
+    assert_eq!(Path::new("/dev/null-journal").exists(), journal_before, "no /dev/null-journal");
+    let (_, code, err) = run_in_dir(&good_study(), &["search", "STUDY", "--storage", ":memory:"], &[]);
+    assert_refused(code, &err, &[":memory:", "in-memory"]);
+    let (_, code, err) = run_in_dir(&good_study(), &["search", "STUDY", "--storage", ""], &[]);
+    assert_refused(code, &err, &["empty storage path"]);
+    assert!(!err.contains("WAL"), "{err}");
+}
+
+#[test]
+fn nb201_svhn_names_nb201_and_its_datasets() {
+    let (_, e) = run_bad(&good_study().replace("nb201:cifar10", "nb201:svhn"), &[]);
+    assert!(e.contains("unknown NB201 dataset `svhn`; known: cifar10, cifar100, imagenet16"), "{e}");
+    let (_, e) = run_bad(&good_study().replace("nb201:cifar10", "nb999:cifar10"), &[]);
+    assert!(e.contains("unknown benchmark `nb999:cifar10`") && e.contains("nb201:cifar10"), "{e}");
+}
+
+#[test]
+fn constraint_min_above_max_or_nan_is_refused_not_10000_infeasible_trials() {
+    for c in ["min = 5.0\nmax = 1.0", "max = nan", "min = inf"] {
+        let (_, e) = run_bad(&format!("{}\n[[constraint]]\nmetric = \"params\"\n{c}\n", good_study()), &[]);
+        assert!(e.contains("constraint[0]"), "{e}");
+    }
+}
+
+#[test]
+fn moved_data_folder_resumes_the_study() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir(&a).unwrap();
+    std::fs::copy(shared().join("nb201/nats_bench.csv"), a.join("nats_bench.csv")).unwrap();
+    let study = nb201_study(dir.path(), "moved", 10, 0, "");
+    let text = std::fs::read_to_string(&study).unwrap().replace(&shared().join("nb201").display().to_string(), &a.display().to_string());
+    std::fs::write(&study, &text).unwrap();
+    let db = dir.path().join("t.db");
+    let out = bin().arg("search").arg(&study).arg("--quiet").arg("--storage").arg(&db).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::rename(&a, &b).unwrap();
+    std::fs::write(&study, text.replace(&a.display().to_string(), &b.display().to_string()).replace("trials = 10", "trials = 15")).unwrap();
+    let out = bin().arg("search").arg(&study).arg("--quiet").arg("--json").arg("--storage").arg(&db).output().unwrap();
+    assert!(out.status.success(), "same data, moved folder: {}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["summary"]["replayed"].as_u64(), v["summary"]["trials"].as_u64()), (Some(10), Some(15)));
+}

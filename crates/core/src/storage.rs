@@ -555,7 +555,9 @@ impl Storage for MemoryStorage {
         // Re-queue or fail the trials whose lease expired.
         for i in 0..s.trials.len() {
             let mt = &s.trials[i];
-            if mt.trial.state != TrialState::Running || mt.lease_until.is_some_and(|u| u >= t_now) {
+            // A lease beyond the longest a worker may take never expires by itself: it counts as expired.
+            let live = |u: f64| u >= t_now && u <= t_now + crate::worker::MAX_LEASE_SECONDS;
+            if mt.trial.state != TrialState::Running || mt.lease_until.is_some_and(live) {
                 continue;
             }
             let mt = &mut s.trials[i];

@@ -18,7 +18,9 @@ use std::time::Instant;
 pub struct Budget {
     /// Evaluated trials (complete, failed, pruned); infeasible samples rejected before evaluation do not count.
     pub trials: Option<u64>,
-    /// Wall-clock seconds spent evaluating, summed over the study's trials (so a resumed study keeps its account).
+    /// Wall-clock seconds of this run (of `tessera search`, of each worker), replay included: checked before each
+    /// new trial, so the trial running when it is spent finishes (and may overrun it by its own duration). A
+    /// resumed study gets the whole allowance again.
     pub seconds: Option<f64>,
     /// Simulated compute seconds (benchmarks' recorded cost), summed over trials.
     pub sim_seconds: Option<f64>,
@@ -28,11 +30,16 @@ impl Budget {
     pub fn trials(n: u64) -> Self {
         Budget { trials: Some(n), ..Self::default() }
     }
+    /// Whether the budget bounds the run time: a trial count or wall seconds. Simulated seconds alone do not (a
+    /// benchmark whose queries cost no simulated time never spends them).
+    pub fn bounds_run_time(&self) -> bool {
+        self.trials.is_some() || self.seconds.is_some()
+    }
     /// Whether the budget is spent counting `in_flight` trials (asked, not yet told) as evaluated: workers stop
     /// asking once the trials they and others hold would spend it.
-    pub(crate) fn exhausted_with(&self, acc: &Accounting, in_flight: u64) -> bool {
+    pub(crate) fn exhausted_with(&self, acc: &Accounting, in_flight: u64, run_seconds: impl Fn() -> f64) -> bool {
         self.trials.is_some_and(|n| acc.evaluated + in_flight >= n)
-            || self.seconds.is_some_and(|s| acc.wall_seconds >= s)
+            || self.seconds.is_some_and(|s| run_seconds() >= s)
             || self.sim_seconds.is_some_and(|s| acc.sim_seconds >= s)
     }
 }
@@ -82,6 +89,15 @@ pub(crate) struct Replay {
     pub(crate) told: u64,
     /// One past the highest trial number seen.
     pub(crate) next_number: u64,
+    /// When this run started (the wall-seconds budget counts from here).
+    pub(crate) started: Option<Instant>,
+}
+
+impl Replay {
+    /// An empty replay for a run that started at `t0`.
+    pub(crate) fn starting_at(t0: Instant) -> Self {
+        Replay { started: Some(t0), ..Self::default() }
+    }
 }
 
 /// Receives progress. All methods have empty defaults.
@@ -257,7 +273,7 @@ impl<'a> Study<'a> {
         let t0 = Instant::now();
         observer.on_start(stored.len() as u64, &self.budget);
         let mut summary = RunSummary::default();
-        let mut r = Replay::default();
+        let mut r = Replay::starting_at(t0);
 
         if let Some((s, id)) = store.as_mut() {
             // Resume: replay the event log through the fresh strategy (asks must reproduce the stored samples), then
@@ -335,11 +351,13 @@ impl<'a> Study<'a> {
 
     /// Why no more trials should be asked, counting `in_flight` trials as evaluated; `None` to go on.
     pub(crate) fn stop_reason(&self, r: &Replay, in_flight: u64) -> Option<String> {
-        if self.budget.exhausted_with(&r.acc, in_flight) {
+        if self.budget.exhausted_with(&r.acc, in_flight, || r.started.map_or(0.0, |t| t.elapsed().as_secs_f64())) {
             return Some("budget spent".into());
         }
-        let infeasible_cap = self.budget.trials.map(|n| n.saturating_mul(100).max(10_000));
-        if infeasible_cap.is_some_and(|cap| r.acc.infeasible >= cap) {
+        // Without a trial budget (`budget = "none"`, or seconds only) the cap still holds: constraints that reject
+        // everything must not keep an unbounded run going.
+        let infeasible_cap = self.budget.trials.map_or(10_000, |n| n.saturating_mul(100).max(10_000));
+        if r.acc.infeasible >= infeasible_cap {
             return Some(format!("{} samples in a row were infeasible; loosen the constraints", r.acc.infeasible));
         }
         None
@@ -606,6 +624,30 @@ mod tests {
             let _ = self.0.random::<u8>();
             Some(space.sample(&mut self.0))
         }
+    }
+
+    #[test]
+    fn budget_seconds_bounds_wall_time_not_evaluation_time() {
+        // Evaluations take microseconds; the time goes elsewhere (here: the observer). A 0.3 s budget must end the
+        // run after about 0.3 s of wall time, not after 0.3 s of summed evaluation time (which took 55,915 trials
+        // and counting on a tabular benchmark).
+        struct Slow(u64);
+        impl StudyObserver for Slow {
+            fn on_trial(&mut self, _: &Trial, _: bool) {
+                self.0 += 1;
+                assert!(self.0 < 300, "a 0.3 s budget did not stop the run after {} trials of 20 ms", self.0);
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+        let space = Toy::new(3, 4);
+        let mut study = Study::new("t", &space, &SumEval, vec![Objective::max("score")]);
+        study.budget = Budget { seconds: Some(0.3), ..Budget::default() };
+        assert!(study.budget.bounds_run_time() && !Budget { sim_seconds: Some(5.0), ..Budget::default() }.bounds_run_time());
+        let t0 = Instant::now();
+        let s = study.run(&mut Rand(rng_for(3, 0)), &mut MemoryStorage::new(), &mut Slow(0)).unwrap();
+        assert_eq!(s.stop, "budget spent");
+        assert!(s.trials >= 5 && s.trials < 100, "{} trials", s.trials);
+        assert!(t0.elapsed().as_secs_f64() < 5.0);
     }
 
     #[test]

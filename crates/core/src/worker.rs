@@ -66,6 +66,23 @@ impl StopSignal {
     }
 }
 
+/// The longest lease a worker may take, in seconds (one day). Heartbeats renew a lease every third of it, so a
+/// long evaluation never needs more; a longer claim would outlive its worker for good (a `1e300` lease made a dead
+/// worker's trial `running` forever, and every later worker waited for it).
+pub const MAX_LEASE_SECONDS: f64 = 86_400.0;
+
+/// A number of seconds given by a user (a command-line option, a study-file field) as a [`Duration`]: it must be
+/// finite, at most `max`, and positive (`positive`) or at least zero. The error names `what` and the accepted range,
+/// so a caller can show it as is. Never panics (unlike `Duration::from_secs_f64`).
+pub fn checked_seconds(what: &str, v: f64, positive: bool, max: f64) -> Result<Duration, String> {
+    let low_ok = if positive { v > 0.0 } else { v >= 0.0 };
+    let range = if positive { format!("in (0, {max}]") } else { format!("in [0, {max}]") };
+    if !(low_ok && v <= max) {
+        return Err(format!("{what} must be a number of seconds {range}, got {v}"));
+    }
+    Duration::try_from_secs_f64(v).map_err(|e| format!("{what}: {v} seconds: {e}"))
+}
+
 /// How a worker behaves.
 #[derive(Clone, Debug)]
 pub struct WorkerOptions {
@@ -239,6 +256,9 @@ impl Study<'_> {
         self.validate()?;
         let WorkerContext { study_id, evaluator, new_strategy, connect, options, stop, log } = ctx;
         let lease = &options.lease;
+        // Checked before anything is claimed: a lease that cannot be renewed (or never expires) must not reach the
+        // storage.
+        checked_seconds("lease", lease.seconds, true, MAX_LEASE_SECONDS).map_err(CoreError::Invalid)?;
         let mut summary = WorkerSummary { worker: lease.worker.clone(), ..Default::default() };
         let mut reconnects = 0;
         let mut conn = Conn { storage: Some(storage), connect, log, reconnect_for: options.reconnect_for, reconnects: &mut reconnects };
@@ -247,7 +267,8 @@ impl Study<'_> {
             return Err(s.unsupported("workers").into());
         }
         let mut strategy = new_strategy();
-        let mut replay = Replay::default();
+        let t0 = Instant::now();
+        let mut replay = Replay::starting_at(t0);
         let mut cursor = 0u64;
         let stop_why = loop {
             if stop.level() > 0 {
@@ -283,7 +304,7 @@ impl Study<'_> {
                     },
                     || {
                         **strategy_cell.borrow_mut() = new_strategy();
-                        **replay_cell.borrow_mut() = Replay::default();
+                        **replay_cell.borrow_mut() = Replay::starting_at(t0);
                         cursor_cell.set(0);
                     },
                 );
@@ -377,7 +398,9 @@ impl Study<'_> {
                         let _ = tx.send(ev.evaluate(&sample, &ctx));
                     })
                     .map_err(|e| CoreError::Invalid(format!("cannot start an evaluation thread: {e}")))?;
-                let beat = Duration::from_secs_f64((lease.seconds / 3.0).max(0.01));
+                let beat = checked_seconds("lease", lease.seconds, true, MAX_LEASE_SECONDS)
+                    .map(|d| (d / 3).max(Duration::from_millis(10)))
+                    .map_err(CoreError::Invalid)?;
                 let mut next_beat = Instant::now() + beat;
                 let mut holding = true;
                 let result = loop {
@@ -522,6 +545,38 @@ mod tests {
         study.budget = crate::Budget::trials(90);
         let s = study.run(&mut Greedy(rng_for(5, 0), None), &mut store, &mut ()).unwrap();
         assert_eq!(s.trials, 90);
+    }
+
+    #[test]
+    fn lease_seconds_1e300_is_refused_not_a_hung_worker() {
+        let space = Toy::new(4, 5);
+        let eval = Arc::new(SumEval);
+        let mut study = Study::new("w", &space, eval.as_ref(), vec![Objective::max("score")]);
+        study.budget = crate::Budget::trials(5);
+        let shared = SharedMemoryStorage::new();
+        let id = shared.clone().open_study("w", "").unwrap().id;
+        for bad in [1e300, f64::INFINITY, f64::NAN, 0.0, -1.0, MAX_LEASE_SECONDS * 2.0] {
+            let stop = StopSignal::new();
+            let connect_to = shared.clone();
+            let mut options = WorkerOptions::new();
+            options.lease.seconds = bad;
+            let ctx = WorkerContext {
+                study_id: id,
+                evaluator: eval.clone(),
+                new_strategy: &mut || Box::new(Greedy(rng_for(5, 0), None)),
+                connect: &mut || Ok(Box::new(connect_to.clone())),
+                options,
+                stop: &stop,
+                log: &mut |_| {},
+            };
+            let e = study.work(Box::new(shared.clone()), ctx).unwrap_err();
+            assert!(matches!(&e, CoreError::Invalid(m) if m.contains("lease")), "{bad}: {e}");
+            // Refused before claiming: no trial is left `running` under a lease that never expires.
+            assert!(shared.trials(id).unwrap().is_empty(), "{bad}");
+        }
+        assert!(checked_seconds("x", 1e300, true, f64::MAX).is_err(), "too large for a Duration, no panic");
+        assert_eq!(checked_seconds("x", 1.5, true, 10.0).unwrap(), Duration::from_millis(1500));
+        assert!(checked_seconds("--x", 0.0, false, 10.0).is_ok() && checked_seconds("--x", 0.0, true, 10.0).unwrap_err().contains("--x"));
     }
 
     #[test]

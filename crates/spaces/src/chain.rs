@@ -70,8 +70,9 @@ impl Chain {
     pub fn from_options(o: &crate::Options) -> Result<Self, String> {
         crate::check_options(o, KNOWN, "chain")?;
         let stages = crate::opt_usize(o, "stages", 3)?;
-        if stages == 0 {
-            return Err("option `stages` must be positive".into());
+        if stages == 0 || stages > 32 {
+            // (A huge count was a huge allocation: an out-of-memory abort found by fuzzing.)
+            return Err(format!("option `stages` must be in 1..=32, got {stages}"));
         }
         let def_channels: Vec<usize> = (0..stages).map(|i| 16usize << i.min(6)).collect();
         let def_strides: Vec<usize> = (0..stages).map(|i| if i == 0 { 1 } else { 2 }).collect();
@@ -87,7 +88,7 @@ impl Chain {
         let kernels: Vec<usize> = opt_list(o, "kernels", &[3, 5, 7])?;
         let expansions: Vec<usize> = opt_list(o, "expansions", &[3, 4, 6])?;
         let width_mults: Vec<f64> = opt_list(o, "width_mults", &[0.5, 0.75, 1.0])?;
-        gated::positive("depths", &depths)?;
+        gated::depths("depths", &depths)?;
         gated::positive("kernels", &kernels)?;
         gated::positive("expansions", &expansions)?;
         if let Some(k) = kernels.iter().find(|k| *k % 2 == 0) {

@@ -68,7 +68,7 @@ impl Conv1d {
         let depths: Vec<usize> = opt_list(o, "depths", &[1, 2, 3, 4])?;
         let channels: Vec<usize> = opt_list(o, "channels", &[16, 32, 64])?;
         let kernels: Vec<usize> = opt_list(o, "kernels", &[3, 5, 7])?;
-        gated::positive("depths", &depths)?;
+        gated::depths("depths", &depths)?;
         gated::positive("channels", &channels)?;
         gated::positive("kernels", &kernels)?;
         if let Some(k) = kernels.iter().find(|k| *k % 2 == 0) {

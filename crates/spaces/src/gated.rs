@@ -115,6 +115,19 @@ pub(crate) fn positive(name: &str, values: &[usize]) -> Result<(), String> {
     Ok(())
 }
 
+/// The most layers (per stage) a depth option may ask for: each depth slot becomes choices of the space, so a huge
+/// depth was a huge allocation (an out-of-memory abort found by fuzzing), never a useful network.
+pub(crate) const MAX_DEPTH: usize = 256;
+
+/// Positive depths of at most [`MAX_DEPTH`].
+pub(crate) fn depths(name: &str, values: &[usize]) -> Result<(), String> {
+    positive(name, values)?;
+    match values.iter().find(|&&d| d > MAX_DEPTH) {
+        Some(d) => Err(format!("option `{name}` must be at most {MAX_DEPTH}, got {d}")),
+        None => Ok(()),
+    }
+}
+
 /// Activation names accepted by the spaces' `act`/`acts` options.
 pub(crate) fn activation(name: &str) -> Option<tessera_core::Activation> {
     use tessera_core::Activation::*;

@@ -57,7 +57,7 @@ impl Mlp {
         gated::positive("features", &[features])?;
         gated::positive("classes", &[classes])?;
         let depths: Vec<usize> = opt_list(o, "depths", &[1, 2, 3, 4])?;
-        gated::positive("depths", &depths)?;
+        gated::depths("depths", &depths)?;
         let (widths, wides) = if hourglass {
             if o.contains_key("widths") {
                 return Err("option `widths` is for plain MLPs; an hourglass MLP has `wides` and `narrows`".into());

@@ -67,6 +67,7 @@ pub const CASES: &[(&str, Case)] = &[
     ("study_attributes_and_import", Case::Fresh(study_attributes_and_import)),
     ("next_trial_asks_under_a_lease", Case::Shared(next_trial_asks_under_a_lease)),
     ("expired_lease_is_requeued", Case::Shared(expired_lease_is_requeued)),
+    ("lease_seconds_1e300_counts_as_expired", Case::Shared(lease_seconds_1e300_counts_as_expired)),
     ("retry_limit_fails_the_trial", Case::Shared(retry_limit_fails_the_trial)),
     ("heartbeat_keeps_the_lease_and_release_gives_back", Case::Shared(heartbeat_keeps_the_lease_and_release_gives_back)),
     ("concurrent_asks_hand_out_each_trial_once", Case::Shared(concurrent_asks_hand_out_each_trial_once)),
@@ -107,7 +108,8 @@ macro_rules! conformance_tests {
             finished_trials_are_frozen, put_for_unknown_study_is_an_error, trials_ordered_by_number,
             trials_round_trip_exactly, nan_metrics_round_trip, counts_per_state, find_study_lists_known_studies,
             studies_are_isolated, resume_equals_uninterrupted_run, events_follow_writes, study_attributes_and_import,
-            next_trial_asks_under_a_lease, expired_lease_is_requeued, retry_limit_fails_the_trial,
+            next_trial_asks_under_a_lease, expired_lease_is_requeued, lease_seconds_1e300_counts_as_expired,
+            retry_limit_fails_the_trial,
             heartbeat_keeps_the_lease_and_release_gives_back, concurrent_asks_hand_out_each_trial_once,
             concurrent_claims_take_each_pending_trial_once, workers_share_one_trajectory_and_resume_serially);
     };
@@ -741,6 +743,20 @@ pub fn expired_lease_is_requeued(backend: Backend<'_>) {
     assert_eq!((t.state, t.retries, t.worker.as_deref()), (TrialState::Complete, 1, Some("b")), "the retry is recorded");
     let tells = ok(s.events(a.id, 0), "events").iter().filter(|e| e.kind == EventKind::Tell).count();
     assert_eq!(tells, 1, "told once");
+}
+
+/// A lease longer than any worker may take (`1e300` s, written before leases were bounded; its worker died) would
+/// never expire and every later worker would wait for it forever: it counts as expired at once.
+pub fn lease_seconds_1e300_counts_as_expired(backend: Backend<'_>) {
+    let conn = backend();
+    let (mut s, mut h) = (conn(), conn());
+    let a = open(&mut *s, "alpha", CONFIG);
+    let mut seen = Vec::new();
+    let Next::Asked { trial, .. } = next(&mut *s, a.id, &lease("dead", 1e300, 3), 0, &mut asking(&[1, 2], &mut seen)) else { panic!("asked") };
+    match next(&mut *h, a.id, &lease("b", 30.0, 3), 0, &mut no_ask) {
+        Next::Claimed(t) => assert_eq!((t.number, t.retries, t.worker.as_deref()), (trial.number, 1, Some("b"))),
+        other => panic!("the never-expiring lease must be taken over, got {other:?}"),
+    }
 }
 
 /// Past `max_retries` lost leases a trial is marked `failed` with the reason (and told), not re-queued.

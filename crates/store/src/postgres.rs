@@ -778,8 +778,10 @@ impl Storage for PostgresStorage {
             let expired = s.q(
                 &format!(
                     "SELECT number, retries, worker, {SERVER_NOW} FROM trials
-                     WHERE study_id = $1 AND state = 'running' AND (lease_until IS NULL OR lease_until < {SERVER_NOW})
-                     ORDER BY number FOR UPDATE"
+                     WHERE study_id = $1 AND state = 'running' AND (lease_until IS NULL OR lease_until < {SERVER_NOW}
+                          OR lease_until > {SERVER_NOW} + {max_lease})
+                     ORDER BY number FOR UPDATE",
+                    max_lease = tessera_core::worker::MAX_LEASE_SECONDS
                 ),
                 &[&study],
             )?;

@@ -619,9 +619,11 @@ impl SqliteStorage {
             .conn
             .prepare_cached(
                 "SELECT number, retries, worker FROM trials
-                 WHERE study_id = ?1 AND state = 'running' AND (lease_until IS NULL OR lease_until < ?2)",
+                 WHERE study_id = ?1 AND state = 'running' AND (lease_until IS NULL OR lease_until < ?2 OR lease_until > ?3)",
             )
-            .and_then(|mut st| st.query_map(rusqlite::params![study, t_now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect())
+            // A lease beyond the longest a worker may take (written before leases were bounded) never expires by
+            // itself: it counts as expired.
+            .and_then(|mut st| st.query_map(rusqlite::params![study, t_now, t_now + tessera_core::worker::MAX_LEASE_SECONDS], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect())
             .map_err(|e| self.err(e))?;
         for (number, retries, worker) in expired {
             if retries >= i64::from(lease.max_retries) {

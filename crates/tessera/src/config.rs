@@ -6,7 +6,7 @@
 //! storage = "tessera.db"          # a SQLite file (or sqlite://path), relative to the working directory; or a
 //!                                 # PostgreSQL URL postgres://user[:password]@host[:port]/db[?schema=NAME]
 //! seed = 0
-//! budget = { trials = 100 }       # and/or seconds = …, sim_seconds = …
+//! budget = { trials = 100 }       # and/or seconds = … (wall time of the run), sim_seconds = …; or "none"
 //!
 //! [evaluator]
 //! kind = "benchmark"
@@ -26,8 +26,13 @@
 //! max = 200000
 //! ```
 //!
-//! `[space]` is optional with a benchmark evaluator (the benchmark names its space); when given, its `kind` must
-//! match the benchmark's. With `[evaluator] kind = "train"` every sampled network is trained for real: `[space]`
+//! The budget must bound the run time: `trials` or `seconds` (wall-clock seconds of the run, checked before each new
+//! trial). `sim_seconds` alone does not (a benchmark whose queries cost no simulated time never spends it), nor does
+//! no budget at all; such a study is refused unless it says `budget = "none"` (run until the strategy has nothing
+//! left to propose, or Ctrl-C).
+//!
+//! `[space]` is optional with a benchmark evaluator (the benchmark names its space); when given, it holds `kind`
+//! only, which must match the benchmark's (the benchmark fixes every other option). With `[evaluator] kind = "train"` every sampled network is trained for real: `[space]`
 //! is then required and the evaluator names a dataset and the training options (see [`crate::train_setup`]).
 
 use serde::Deserialize;
@@ -58,7 +63,8 @@ pub struct StudySection {
     pub storage: String,
     #[serde(default)]
     pub seed: u64,
-    #[serde(default)]
+    /// The budget (`budget = "none"` reads as no limits; see [`StudyFile::parse`] for what is refused).
+    #[serde(default, deserialize_with = "budget_field")]
     pub budget: Budget,
     /// Architectures to evaluate first, in the space's notation (e.g. NB201 strings) or as JSON choice arrays.
     #[serde(default)]
@@ -67,6 +73,21 @@ pub struct StudySection {
 
 fn default_storage() -> String {
     "tessera.db".into()
+}
+
+/// The longest wall-clock budget a study file may ask for (about 31 years): anything larger is a typo.
+pub const MAX_BUDGET_SECONDS: f64 = 1e9;
+
+/// `budget = { trials = …, seconds = …, sim_seconds = … }` or `budget = "none"`.
+fn budget_field<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Budget, D::Error> {
+    use serde::de::Error;
+    match toml::Value::deserialize(d)? {
+        toml::Value::String(s) if s == "none" => Ok(Budget::default()),
+        toml::Value::String(s) => Err(D::Error::custom(format!(
+            "budget must be a table like {{ trials = 100 }} or {{ seconds = 600 }}, or \"none\"; got \"{s}\""
+        ))),
+        v => v.try_into::<Budget>().map_err(|e| D::Error::custom(e.message().trim().replace('\n', " "))),
+    }
 }
 
 /// A whole study file as written.
@@ -99,6 +120,9 @@ pub struct Setup {
     pub strategy_options: BTreeMap<String, String>,
     /// The configuration stored with the study (budget and storage excluded, so a budget can be extended).
     pub config_json: String,
+    /// The configuration as Tessera stored it before data folders counted by content (the `data` path as written),
+    /// when it differs: a study stored that way still resumes (see [`Setup::adopt_stored_config`]).
+    pub legacy_config_json: Option<String>,
     pub benchmark: Option<String>,
     /// With `kind = "train"`: the parts of the training evaluator (data, split, training and latency options), to
     /// attach a progress hook or an artifacts directory.
@@ -123,13 +147,52 @@ impl StudyFile {
             return Err(err("study.name", "must not be empty".into()));
         }
         let b = &f.study.budget;
-        for (name, v) in [("study.budget.seconds", b.seconds), ("study.budget.sim_seconds", b.sim_seconds)] {
-            if v.is_some_and(|v| !(v >= 0.0)) {
-                return Err(err(name, format!("must be a non-negative number, got {}", v.unwrap_or_default())));
+        if let Some(v) = b.seconds {
+            tessera_core::worker::checked_seconds("wall seconds", v, false, MAX_BUDGET_SECONDS).map_err(|m| err("study.budget.seconds", m))?;
+        }
+        if let Some(v) = b.sim_seconds {
+            if !(v >= 0.0 && v.is_finite()) {
+                return Err(err("study.budget.sim_seconds", format!("must be a finite non-negative number, got {v}")));
+            }
+        }
+        if !b.bounds_run_time() {
+            // Only an explicit `budget = "none"` may run without a bound.
+            let explicit_none = text
+                .parse::<toml::Table>()
+                .ok()
+                .and_then(|t| t.get("study").and_then(|s| s.get("budget")).map(|b| b.as_str() == Some("none")))
+                .unwrap_or(false);
+            if !explicit_none {
+                let what = if b.sim_seconds.is_some() { "sim_seconds alone does not bound the run time (simulated cost may not advance)" } else { "no budget bounds the run time" };
+                return Err(err(
+                    "study.budget",
+                    format!("{what}: give trials = N or seconds = S (wall time of the run), or budget = \"none\" to run until the strategy has nothing left to propose"),
+                ));
             }
         }
         if f.objective.is_empty() {
             return Err(err("objective", "at least one [[objective]] is required (metric and direction)".into()));
+        }
+        for (i, o) in f.objective.iter().enumerate() {
+            if let Some(j) = f.objective[..i].iter().position(|p| p.metric == o.metric) {
+                let how = if f.objective[j].direction == o.direction { "twice" } else { "with opposite directions" };
+                return Err(err(&format!("objective[{i}].metric"), format!("`{}` is already objective[{j}]: the same metric {how}", o.metric)));
+            }
+            if let Some(r) = o.reference.filter(|r| !r.is_finite()) {
+                return Err(err(&format!("objective[{i}].reference"), format!("must be a finite number, got {r}")));
+            }
+        }
+        for (i, c) in f.constraint.iter().enumerate() {
+            for (name, v) in [("min", c.min), ("max", c.max)] {
+                if let Some(v) = v.filter(|v| !v.is_finite()) {
+                    return Err(err(&format!("constraint[{i}].{name}"), format!("must be a finite number, got {v}")));
+                }
+            }
+            if let (Some(lo), Some(hi)) = (c.min, c.max) {
+                if lo > hi {
+                    return Err(err(&format!("constraint[{i}]"), format!("min {lo} is greater than max {hi}: no value can satisfy it")));
+                }
+            }
         }
         Ok(f)
     }
@@ -141,6 +204,7 @@ impl StudyFile {
         let mut ev = options(&self.evaluator);
         let kind = ev.remove("kind").ok_or_else(|| err("evaluator.kind", "missing (e.g. kind = \"benchmark\")".into()))?;
         let mut train = None;
+        let mut data_dir: Option<PathBuf> = None;
         let (space, evaluator, bench_name): (Box<dyn Space>, Arc<dyn Evaluator>, Option<String>) = match kind.as_str() {
             "train" => {
                 let base = self.path.parent().unwrap_or(Path::new("."));
@@ -154,15 +218,25 @@ impl StudyFile {
                     err("evaluator.benchmark", format!("missing; one of {}", benchmarks::BENCHMARKS.join(", ")))
                 })?;
                 let base = self.path.parent().unwrap_or(Path::new("."));
-                let paths = DataPaths {
-                    nb201_dir: ev.remove("data").map(|d| resolve(base, &d)),
-                    cache_dir: None,
-                    analog: ev.remove("analog").map(|v| v == "true").unwrap_or(false),
-                    fetch: ev.remove("fetch").map(|v| v == "true").unwrap_or(false),
+                let flag = |name: &str| -> Result<bool, ConfigError> {
+                    match self.evaluator.get(name) {
+                        None => Ok(false),
+                        Some(toml::Value::Boolean(b)) => Ok(*b),
+                        Some(v) => Err(err(&format!("evaluator.{name}"), format!("must be true or false, got {v}"))),
+                    }
                 };
+                let (analog, fetch) = (flag("analog")?, flag("fetch")?);
+                ev.remove("analog");
+                ev.remove("fetch");
+                let paths = DataPaths { nb201_dir: ev.remove("data").map(|d| resolve(base, &d)), cache_dir: None, analog, fetch };
+                data_dir = paths.nb201_dir.clone();
                 let delay_ms = match ev.remove("delay_ms") {
                     None => 0,
-                    Some(v) => v.parse::<u64>().map_err(|_| err("evaluator.delay_ms", format!("must be a non-negative integer, got `{v}`")))?,
+                    Some(v) => v
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|&ms| ms <= 86_400_000)
+                        .ok_or_else(|| err("evaluator.delay_ms", format!("must be an integer number of milliseconds in [0, 86400000], got `{v}`")))?,
                 };
                 if let Some(k) = ev.keys().next() {
                     return Err(err(&format!("evaluator.{k}"), "unknown option; known: benchmark, data, analog, fetch, delay_ms".into()));
@@ -171,6 +245,9 @@ impl StudyFile {
                     let want = sp.get("kind").and_then(|v| v.as_str()).unwrap_or("");
                     if !tessera_spaces::KINDS.contains(&want) && want != "nas-bench-201" && want != "nbg" {
                         return Err(err("space.kind", format!("unknown space `{want}`; known spaces: {}", tessera_spaces::KINDS.join(", "))));
+                    }
+                    if let Some(k) = sp.keys().find(|k| *k != "kind") {
+                        return Err(err(&format!("space.{k}"), "a benchmark fixes its space: only `kind` may be given with a benchmark evaluator".into()));
                     }
                 }
                 let mut b: Benchmark = benchmarks::open(&spec, &paths).map_err(|e| err("evaluator.benchmark", e.to_string()))?;
@@ -207,9 +284,17 @@ impl StudyFile {
                 return Err(err(&format!("constraint[{i}]"), "needs `min` or `max`".into()));
             }
         }
+        // The data folder enters the stored configuration by content, not by path: a moved folder (same files)
+        // resumes, a changed file is refused.
+        let mut evaluator_config = self.evaluator.clone();
+        let legacy_evaluator = self.evaluator.to_string();
+        if let Some(dir) = &data_dir {
+            let digest = data_digest(dir).map_err(|e| err("evaluator.data", e))?;
+            evaluator_config.insert("data".into(), toml::Value::String(digest));
+        }
         let mut config = serde_json::json!({
             "space": space.name(),
-            "evaluator": self.evaluator.to_string(),
+            "evaluator": evaluator_config.to_string(),
             "strategy": self.strategy.to_string(),
             "objectives": self.objective,
             "constraints": self.constraint,
@@ -221,7 +306,11 @@ impl StudyFile {
             config["space_options"] = serde_json::Value::String(sp.to_string());
         }
         let config_json = config.to_string();
-        Ok(Setup { file: self, space, evaluator, strategy_kind, strategy_options: st, config_json, benchmark: bench_name, train })
+        let legacy_config_json = data_dir.is_some().then(|| {
+            config["evaluator"] = serde_json::Value::String(legacy_evaluator);
+            config.to_string()
+        });
+        Ok(Setup { file: self, space, evaluator, strategy_kind, strategy_options: st, config_json, legacy_config_json, benchmark: bench_name, train })
     }
 }
 
@@ -251,7 +340,8 @@ pub fn setup_from_storage(storage: &dyn Storage, name: &str) -> Result<(Setup, t
     let text = storage.study_attr(info.id, ATTR_STUDY_FILE)?.ok_or_else(no_file)?;
     let path = storage.study_attr(info.id, ATTR_STUDY_PATH)?.unwrap_or_else(|| format!("{name}.toml"));
     let cfg = |source| WorkerSetupError::Config { study: name.into(), source };
-    let setup = StudyFile::parse(&text, Path::new(&path)).map_err(cfg)?.setup().map_err(cfg)?;
+    let mut setup = StudyFile::parse(&text, Path::new(&path)).map_err(cfg)?.setup().map_err(cfg)?;
+    setup.adopt_stored_config(storage);
     if setup.config_json != info.config {
         return Err(WorkerSetupError::Mismatch { study: name.into(), stored: info.config.clone(), file: setup.config_json });
     }
@@ -259,6 +349,24 @@ pub fn setup_from_storage(storage: &dyn Storage, name: &str) -> Result<(Setup, t
 }
 
 impl Setup {
+    /// A study stored by an earlier Tessera (its data folder by path, not content) keeps its stored configuration:
+    /// when the storage holds this study with exactly the legacy form of this file's configuration, that form
+    /// becomes [`Setup::config_json`], so the study resumes instead of being refused as changed.
+    pub fn adopt_stored_config(&mut self, storage: &dyn Storage) {
+        self.config_json = self.config_for(storage);
+    }
+
+    /// The configuration to open this study with in `storage`: the legacy form when the study is stored with it
+    /// (see [`Setup::adopt_stored_config`]), else [`Setup::config_json`].
+    pub fn config_for(&self, storage: &dyn Storage) -> String {
+        if let (Some(legacy), Ok(info)) = (&self.legacy_config_json, storage.find_study(&self.file.study.name)) {
+            if info.config == *legacy {
+                return legacy.clone();
+            }
+        }
+        self.config_json.clone()
+    }
+
     /// The study this setup describes (objectives, constraints, budget, seed, stored configuration).
     pub fn study(&self) -> tessera_core::Study<'_> {
         let f = &self.file;
@@ -274,7 +382,7 @@ impl Setup {
     /// that workers anywhere can rebuild it with [`setup_from_storage`]. The latest registration wins (a larger
     /// budget reaches workers that start afterwards).
     pub fn register(&self, storage: &mut dyn Storage) -> Result<tessera_core::StudyInfo, tessera_core::StoreError> {
-        let info = storage.open_study(&self.file.study.name, &self.config_json)?;
+        let info = storage.open_study(&self.file.study.name, &self.config_for(storage))?;
         if storage.supports_workers() {
             let path = std::path::absolute(&self.file.path).unwrap_or_else(|_| self.file.path.clone());
             // Stored for anyone who can read the storage: without the passwords of database URLs in it.
@@ -320,6 +428,7 @@ pub fn open_storage(url: &str, create: bool) -> Result<Box<dyn Storage>, tessera
         return Ok(Box::new(s));
     }
     let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    check_sqlite_path(path)?;
     let s = if create { tessera_store::SqliteStorage::open(path)? } else { tessera_store::SqliteStorage::open_existing(path)? };
     Ok(Box::new(s))
 }
@@ -361,6 +470,61 @@ pub fn redact_urls(text: &str) -> String {
     out
 }
 
+/// A content digest of an NB201 data folder: `nats_bench.csv` and every file in `latency/`, by name and bytes
+/// (64-bit FNV-1a; detects a changed file, which is all a resume check needs).
+pub fn data_digest(dir: &Path) -> Result<String, String> {
+    let mut files = vec![dir.join("nats_bench.csv")];
+    if let Ok(rd) = std::fs::read_dir(dir.join("latency")) {
+        let mut lat: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
+        lat.sort();
+        files.extend(lat);
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8]| {
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for f in &files {
+        let bytes = std::fs::read(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+        let name = f.strip_prefix(dir).unwrap_or(f).to_string_lossy().into_owned();
+        feed(name.as_bytes());
+        feed(&(bytes.len() as u64).to_le_bytes());
+        feed(&bytes);
+    }
+    Ok(format!("fnv1a64:{h:016x}"))
+}
+
+/// A SQLite storage must be a regular file, or a new file in an existing directory: not empty, not `:memory:`
+/// (a database that vanishes with the process, and that workers could not share), not a device or a directory
+/// (`/dev/null` made SQLite create `/dev/null-journal`).
+fn check_sqlite_path(path: &str) -> Result<(), tessera_core::StoreError> {
+    let refuse = |msg: String| Err(tessera_core::StoreError::Open { location: if path.is_empty() { "\"\"".into() } else { path.to_string() }, msg });
+    if path.trim().is_empty() {
+        return refuse("empty storage path: give a SQLite file (e.g. tessera.db) or a postgres:// URL".into());
+    }
+    if path.starts_with("file:") {
+        return refuse("SQLite URI filenames are not supported: give a file path".into());
+    }
+    if path == ":memory:" {
+        return refuse("in-memory SQLite databases are refused (the study would vanish when tessera exits, and workers could not share it): give a file path".into());
+    }
+    let p = Path::new(path);
+    match std::fs::metadata(p) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(m) if m.is_dir() => refuse("is a directory, not a SQLite file".into()),
+        Ok(_) => refuse("is not a regular file (a device, a pipe or a socket); give a SQLite file".into()),
+        Err(_) => {
+            let parent = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            if parent.is_dir() {
+                Ok(())
+            } else {
+                refuse(format!("directory {} does not exist", parent.display()))
+            }
+        }
+    }
+}
+
 fn resolve(base: &Path, p: &str) -> PathBuf {
     let p = Path::new(p);
     if p.is_absolute() {
@@ -393,5 +557,182 @@ fn one_line(e: &toml::de::Error, text: &str) -> String {
             format!("at line {line_no}, column {col} (`{line}`): {msg}")
         }
         None => msg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nb201_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/nb201")
+    }
+
+    /// An NB201 study file over `data`, with `extra` appended (more tables) and `budget` as the budget line.
+    fn study(data: &Path, budget: &str, extra: &str) -> String {
+        format!(
+            "[study]\nname = \"s\"\n{budget}\n\n[evaluator]\nkind = \"benchmark\"\nbenchmark = \"nb201:cifar10\"\ndata = \"{}\"\n\n[strategy]\nkind = \"random\"\n\n[[objective]]\nmetric = \"test_accuracy\"\ndirection = \"max\"\n{extra}",
+            data.display()
+        )
+    }
+
+    fn good(extra: &str) -> String {
+        study(&nb201_dir(), "budget = { trials = 10 }", extra)
+    }
+
+    /// The error of parsing and setting up `text` (as `study.toml`), on one line.
+    fn refused(text: &str) -> String {
+        let e = match StudyFile::parse(text, Path::new("study.toml")) {
+            Err(e) => e,
+            Ok(f) => match f.setup() {
+                Err(e) => e,
+                Ok(_) => panic!("accepted:\n{text}"),
+            },
+        };
+        let e = e.to_string();
+        assert!(e.starts_with("study.toml") && !e.contains('\n'), "{e}");
+        e
+    }
+
+    #[test]
+    fn constraint_min_above_max_and_non_finite_bounds_are_refused() {
+        let c = |body: &str| good(&format!("\n[[constraint]]\nmetric = \"params\"\n{body}\n"));
+        assert!(refused(&c("min = 5.0\nmax = 1.0")).contains("constraint[0]: min 5 is greater than max 1"));
+        for (body, field) in [("max = nan", "constraint[0].max"), ("min = inf", "constraint[0].min"), ("max = -inf", "constraint[0].max")] {
+            assert!(refused(&c(body)).contains(&format!("{field}: must be a finite number")), "{body}");
+        }
+    }
+
+    #[test]
+    fn duplicate_or_opposite_objectives_are_refused() {
+        let same = good("\n[[objective]]\nmetric = \"test_accuracy\"\ndirection = \"max\"\n");
+        assert!(refused(&same).contains("objective[1].metric: `test_accuracy` is already objective[0]: the same metric twice"));
+        let opposite = good("\n[[objective]]\nmetric = \"test_accuracy\"\ndirection = \"min\"\n");
+        assert!(refused(&opposite).contains("with opposite directions"));
+    }
+
+    #[test]
+    fn reference_nan_or_infinite_is_refused() {
+        for r in ["nan", "inf", "-inf"] {
+            let text = good("").replace("direction = \"max\"", &format!("direction = \"max\"\nreference = {r}"));
+            assert!(refused(&text).contains("objective[0].reference: must be a finite number"), "{r}");
+        }
+    }
+
+    #[test]
+    fn space_options_with_a_benchmark_are_refused_not_ignored() {
+        let e = refused(&good("\n[space]\nkind = \"nb201\"\nC = 32\n"));
+        assert!(e.contains("space.C: a benchmark fixes its space"), "{e}");
+        // `kind` alone is still fine.
+        StudyFile::parse(&good("\n[space]\nkind = \"nb201\"\n"), Path::new("study.toml")).unwrap().setup().map(|_| ()).unwrap();
+    }
+
+    #[test]
+    fn analog_and_fetch_must_be_true_or_false() {
+        for (k, v) in [("analog", "\"yes\""), ("fetch", "1"), ("analog", "\"true\"")] {
+            let text = good("").replace("kind = \"benchmark\"", &format!("kind = \"benchmark\"\n{k} = {v}"));
+            assert!(refused(&text).contains(&format!("evaluator.{k}: must be true or false")), "{k} = {v}");
+        }
+    }
+
+    #[test]
+    fn budget_without_a_run_time_bound_is_refused_unless_none() {
+        let e = refused(&study(&nb201_dir(), "budget = { sim_seconds = 10.0 }", ""));
+        assert!(e.contains("study.budget: sim_seconds alone does not bound the run time") && e.contains("budget = \"none\""), "{e}");
+        assert!(refused(&study(&nb201_dir(), "", "")).contains("study.budget: no budget bounds the run time"));
+        assert!(refused(&study(&nb201_dir(), "budget = \"some\"", "")).contains("budget"));
+        for b in ["budget = { seconds = inf }", "budget = { seconds = nan }", "budget = { seconds = 1e300 }", "budget = { seconds = -1 }"] {
+            assert!(refused(&study(&nb201_dir(), b, "")).contains("study.budget.seconds"), "{b}");
+        }
+        assert!(refused(&study(&nb201_dir(), "budget = { trials = 5, sim_seconds = inf }", "")).contains("study.budget.sim_seconds"));
+        let f = StudyFile::parse(&study(&nb201_dir(), "budget = \"none\"", ""), Path::new("study.toml")).unwrap();
+        assert_eq!(f.study.budget, Budget::default());
+        StudyFile::parse(&study(&nb201_dir(), "budget = { seconds = 2.5 }", ""), Path::new("study.toml")).unwrap();
+    }
+
+    #[test]
+    fn truncated_nats_bench_csv_without_latency_is_refused_when_loading() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = std::fs::read_to_string(nb201_dir().join("nats_bench.csv")).unwrap();
+        let cut: String = csv.lines().take(5001).map(|l| format!("{l}\n")).collect();
+        std::fs::write(dir.path().join("nats_bench.csv"), cut).unwrap();
+        let e = refused(&study(dir.path(), "budget = { trials = 10 }", ""));
+        assert!(e.contains("evaluator.benchmark") && e.contains("nats_bench.csv") && e.contains("5000 architectures") && e.contains("truncated"), "{e}");
+    }
+
+    #[test]
+    fn nb201_svhn_is_an_unknown_nb201_dataset_and_unknown_benchmarks_list_nb201() {
+        let e = refused(&good("").replace("nb201:cifar10", "nb201:svhn"));
+        assert!(e.contains("unknown NB201 dataset `svhn`; known: cifar10, cifar100, imagenet16") && !e.contains("NAS-Bench-Graph"), "{e}");
+        let e = refused(&good("").replace("nb201:cifar10", "nb301:cifar10"));
+        assert!(e.contains("unknown benchmark `nb301:cifar10`") && e.contains("nb201:cifar10") && e.contains("nas-bench-graph"), "{e}");
+    }
+
+    #[test]
+    fn moved_data_folder_keeps_the_stored_configuration_changed_data_does_not() {
+        let config = |dir: &Path| StudyFile::parse(&study(dir, "budget = { trials = 10 }", ""), Path::new("study.toml")).unwrap().setup().unwrap().config_json;
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let copy = |to: &Path| {
+            std::fs::copy(nb201_dir().join("nats_bench.csv"), to.join("nats_bench.csv")).unwrap();
+            std::fs::create_dir(to.join("latency")).unwrap();
+            for e in std::fs::read_dir(nb201_dir().join("latency")).unwrap() {
+                let p = e.unwrap().path();
+                std::fs::copy(&p, to.join("latency").join(p.file_name().unwrap())).unwrap();
+            }
+        };
+        copy(a.path());
+        let moved = b.path().join("moved");
+        std::fs::create_dir(&moved).unwrap();
+        copy(&moved);
+        let stored = config(a.path());
+        assert!(!stored.contains(&a.path().display().to_string()), "no path in {stored}");
+        assert_eq!(config(&moved), stored);
+        // Same folder, one latency table changed: a different configuration (resume refused).
+        let p = moved.join("latency/pixel3.pt");
+        let mut bytes = std::fs::read(&p).unwrap();
+        let n = bytes.len();
+        bytes[n - 30] ^= 1;
+        std::fs::write(&p, bytes).unwrap();
+        assert_ne!(data_digest(&moved).unwrap(), data_digest(a.path()).unwrap());
+    }
+
+    /// Regression: when data folders began to count by content, an NB201 study stored by an earlier Tessera (its
+    /// configuration holding the data path) was refused on resume as a changed study file.
+    #[test]
+    fn study_stored_with_its_data_path_by_an_earlier_tessera_still_resumes() {
+        let setup = StudyFile::parse(&study(&nb201_dir(), "budget = { trials = 10 }", ""), Path::new("study.toml")).unwrap().setup().unwrap();
+        let legacy = setup.legacy_config_json.clone().expect("an NB201 study has a legacy form");
+        assert!(legacy.contains(&nb201_dir().display().to_string()) && !setup.config_json.contains("nats_bench"), "{legacy}");
+        let mut storage = tessera_core::MemoryStorage::new();
+        let old = storage.open_study(&setup.file.study.name, &legacy).unwrap();
+        let info = setup.register(&mut storage).expect("resumes with the stored configuration");
+        assert_eq!((info.id, info.config.as_str()), (old.id, legacy.as_str()));
+        let mut adopted = setup;
+        adopted.adopt_stored_config(&storage);
+        assert_eq!(adopted.config_json, legacy);
+        // a study stored with another configuration is still refused
+        let mut other = tessera_core::MemoryStorage::new();
+        other.open_study(&adopted.file.study.name, "{}").unwrap();
+        assert!(matches!(adopted.register(&mut other), Err(tessera_core::StoreError::ConfigMismatch { .. })));
+    }
+
+    #[test]
+    fn storage_that_is_not_a_regular_file_or_a_new_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for (url, needle) in [
+            ("/dev/null", "not a regular file"),
+            (":memory:", "in-memory"),
+            ("", "empty storage path"),
+            ("  ", "empty storage path"),
+            ("sqlite://", "empty storage path"),
+        ] {
+            let e = open_storage(url, true).err().unwrap_or_else(|| panic!("{url:?} accepted")).to_string();
+            assert!(e.contains(needle), "{url:?}: {e}");
+        }
+        let d = dir.path().display().to_string();
+        assert!(open_storage(&d, true).err().unwrap().to_string().contains("is a directory"));
+        let missing = dir.path().join("no/such/dir/t.db").display().to_string();
+        assert!(open_storage(&missing, true).err().unwrap().to_string().contains("does not exist"));
+        open_storage(&dir.path().join("t.db").display().to_string(), true).map(|_| ()).unwrap();
     }
 }

@@ -23,5 +23,8 @@ pub mod protocol;
 pub mod rank;
 pub mod train_setup;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use artifacts::artifacts_dir;
 pub use config::{ConfigError, Setup, StudyFile};

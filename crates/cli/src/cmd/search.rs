@@ -8,9 +8,11 @@ use tessera_core::{Budget, CoreError, Study, StudyObserver, Trial, TrialState};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The study file (TOML): study, space, evaluator, strategy, objectives, constraints
+    /// The study file (TOML): study, space, evaluator, strategy, objectives, constraints. Its budget must bound the
+    /// run: `trials = N` and/or `seconds = S` (wall-clock seconds of this run), or `budget = "none"` explicitly
     pub study: PathBuf,
-    /// Storage to use instead of the study file's `storage` (a SQLite file)
+    /// Storage to use instead of the study file's `storage` (a SQLite file or PostgreSQL URL); default
+    /// $TESSERA_STORAGE, then the study file's
     #[arg(long)]
     pub storage: Option<String>,
     /// Print the summary as JSON
@@ -68,9 +70,12 @@ impl StudyObserver for Progress {
 pub fn exec(a: Args) -> Result<(), Exit> {
     let file = StudyFile::load(&a.study).map_err(bad)?;
     let mut setup = file.setup().map_err(bad)?;
-    let f = &setup.file;
-    let url = a.storage.clone().unwrap_or_else(|| f.study.storage.clone());
+    // --storage, then $TESSERA_STORAGE, then the study file's `storage`.
+    let url = a.storage.clone().or_else(|| std::env::var("TESSERA_STORAGE").ok().filter(|s| !s.is_empty())).unwrap_or_else(|| setup.file.study.storage.clone());
     let mut storage = open_storage(&url, true).map_err(store)?;
+    // a study stored by an earlier Tessera (data folder by path) resumes with its stored configuration
+    setup.adopt_stored_config(storage.as_ref());
+    let f = &setup.file;
     // Where the study lives, for messages: the storage's own location never shows a password.
     let location = storage.location();
     if let Some(n) = a.workers {

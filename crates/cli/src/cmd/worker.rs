@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tessera::config::{open_storage, setup_from_storage, Setup, StudyFile, WorkerSetupError};
-use tessera_core::worker::{StopSignal, WorkerContext, WorkerLog, WorkerOptions, WorkerSummary};
+use tessera_core::worker::{checked_seconds, StopSignal, WorkerContext, WorkerLog, WorkerOptions, WorkerSummary, MAX_LEASE_SECONDS};
 use tessera_core::{CoreError, Lease, Storage, StoreError, TrialState};
 
 #[derive(clap::Args)]
@@ -42,9 +42,8 @@ pub struct Args {
 }
 
 pub fn exec(a: Args) -> Result<(), Exit> {
-    if !(a.lease_seconds > 0.0 && a.lease_seconds.is_finite()) {
-        return Err(bad(format!("--lease-seconds must be a positive number, got {}", a.lease_seconds)));
-    }
+    checked_seconds("--lease-seconds", a.lease_seconds, true, MAX_LEASE_SECONDS).map_err(bad)?;
+    let reconnect = checked_seconds("--reconnect-seconds", a.reconnect_seconds, false, MAX_LEASE_SECONDS).map_err(bad)?;
     let file = match &a.file {
         Some(p) => Some(StudyFile::load(p).map_err(bad)?),
         None => None,
@@ -60,7 +59,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         None => None,
     };
     // Joining: a connection cut while starting is retried like one cut mid-run; a wrong URL or study is not.
-    let deadline = std::time::Instant::now() + Duration::from_secs_f64(a.reconnect_seconds.max(0.0));
+    let deadline = std::time::Instant::now() + reconnect;
     let mut delay = Duration::from_millis(100);
     let mut from_file = from_file;
     let (storage, mut setup, id) = loop {
@@ -142,8 +141,8 @@ fn run(setup: &Setup, storage: Box<dyn Storage>, id: i64, url: &str, a: &Args, s
     let study = setup.study();
     let options = WorkerOptions {
         lease: Lease { seconds: a.lease_seconds, max_retries: a.max_retries, ..WorkerOptions::new().lease },
-        poll: Duration::from_secs_f64((a.lease_seconds / 10.0).clamp(0.02, 1.0)),
-        reconnect_for: Duration::from_secs_f64(a.reconnect_seconds.max(0.0)),
+        poll: Duration::try_from_secs_f64((a.lease_seconds / 10.0).clamp(0.02, 1.0)).map_err(bad)?,
+        reconnect_for: checked_seconds("--reconnect-seconds", a.reconnect_seconds, false, MAX_LEASE_SECONDS).map_err(bad)?,
     };
     let me = options.lease.worker.clone();
     let metric = setup.file.objective[0].metric.clone();
@@ -221,6 +220,7 @@ pub fn search_with_workers(setup: &Setup, mut storage: Box<dyn Storage>, url: &s
     if n == 0 {
         return Err(bad("--workers must be at least 1"));
     }
+    checked_seconds("--lease-seconds", a.lease_seconds, true, MAX_LEASE_SECONDS).map_err(bad)?;
     if !storage.supports_workers() {
         return Err(bad(format!("storage {} cannot coordinate workers", storage.location())));
     }
@@ -276,9 +276,23 @@ pub fn search_with_workers(setup: &Setup, mut storage: Box<dyn Storage>, url: &s
             }
             last_line[i] = line;
         }
-        for (child, _, status) in children.iter_mut() {
+        for (i, (child, _, status)) in children.iter_mut().enumerate() {
             if status.is_none() {
                 *status = child.try_wait().ok().flatten();
+                // A worker that died (a panic, a signal) says so at once: its claimed trial waits for its lease.
+                if let Some(st) = status.filter(|st| !st.success()) {
+                    std::thread::sleep(Duration::from_millis(100)); // its last lines
+                    while let Ok((j, line)) = rx.try_recv() {
+                        last_line[j] = line;
+                    }
+                    let why = match last_line[i].trim_start_matches("error: ") {
+                        "" => String::new(),
+                        line => format!(": {line}"),
+                    };
+                    bar.suspend(|| {
+                        eprintln!("worker {i} exited abnormally ({st}){why}; a trial it held is re-queued when its lease ({} s) expires", a.lease_seconds)
+                    });
+                }
             }
         }
         if children.iter().all(|c| c.2.is_some()) {
@@ -368,8 +382,13 @@ pub fn search_with_workers(setup: &Setup, mut storage: Box<dyn Storage>, url: &s
             None => outln!("no complete trial yet"),
         }
     }
-    if let Some((i, code)) = children.iter().enumerate().find_map(|(i, c)| c.2.and_then(|s| s.code()).filter(|&c| c != 0).map(|c| (i, c))) {
-        return Err(Exit { code, msg: format!("worker {i} failed: {}", last_line[i].trim_start_matches("error: ")) });
+    if let Some((i, st)) = children.iter().enumerate().find_map(|(i, c)| c.2.filter(|s| !s.success()).map(|s| (i, s))) {
+        // A worker killed by a signal has no exit code: still a failure, not a silent success.
+        let why = match last_line[i].trim_start_matches("error: ") {
+            "" => st.to_string(),
+            line => line.to_string(),
+        };
+        return Err(Exit { code: st.code().unwrap_or(1), msg: format!("worker {i} failed: {why}") });
     }
     Ok(())
 }
