@@ -158,11 +158,10 @@ fn newer_schema_is_refused_with_the_exact_message() {
     assert_eq!(v, "99", "a refused open must not touch the version");
 }
 
-#[test]
-fn older_schema_is_migrated_on_open() {
-    // A database at version 0: only the `meta` table (what a Tessera that had no migrations yet would have left).
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("old.db");
+/// A database at schema version 0 in `dir`: only the `meta` table (what a Tessera that had no migrations yet
+/// would have left).
+fn version_zero_db(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("old.db");
     Connection::open(&path)
         .unwrap()
         .execute_batch(&format!(
@@ -171,6 +170,13 @@ fn older_schema_is_migrated_on_open() {
              INSERT INTO meta VALUES ('schema_version', '0');"
         ))
         .unwrap();
+    path
+}
+
+#[test]
+fn older_schema_is_migrated_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = version_zero_db(dir.path());
     let mut s = SqliteStorage::open_existing(&path).expect("an older schema is migrated");
     assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
     let id = s.open_study("alpha", "{}").unwrap().id;
@@ -484,15 +490,7 @@ fn read_only_open_sees_a_running_writers_commits() {
 #[test]
 fn read_only_open_does_not_migrate_an_older_schema() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("old.db");
-    Connection::open(&path)
-        .unwrap()
-        .execute_batch(&format!(
-            "PRAGMA application_id = {APPLICATION_ID};
-             CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
-             INSERT INTO meta VALUES ('schema_version', '0');"
-        ))
-        .unwrap();
+    let path = version_zero_db(dir.path());
     let before = snapshot(dir.path());
     let e = SqliteStorage::open_read_only(&path).expect_err("no migration on a read-only open");
     assert!(matches!(e, StoreError::Open { .. }) && e.to_string().contains("does not migrate"), "{e}");
