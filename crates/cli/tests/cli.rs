@@ -308,6 +308,12 @@ fn second_serial_search_of_a_study_is_refused_with_its_pid_and_host() {
     // --workers must not race it either.
     let out = bin().arg("search").arg(&study).args(["--quiet", "--workers", "2", "--storage"]).arg(&db).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    // Nor a worker joining it by name or from the study file.
+    for join in [["--study", "twice"], ["--file", study.to_str().unwrap()]] {
+        let out = bin().arg("worker").args(join).arg("--storage").arg(&db).stdin(Stdio::null()).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.code() == Some(2) && err.contains(&want), "worker {join:?}: {:?} {err}", out.status.code());
+    }
     // A lock left by a killed run does not block the resume.
     first.kill().unwrap();
     first.wait().unwrap();

@@ -330,6 +330,18 @@ pub enum WorkerSetupError {
     Config { study: String, source: ConfigError },
     #[error("study `{study}`: the stored study file does not match the study's configuration (stored: {stored}; file: {file})")]
     Mismatch { study: String, stored: String, file: String },
+    /// A serial `tessera search` runs the study (see [`crate::lock`]).
+    #[error(transparent)]
+    Locked(#[from] crate::lock::Locked),
+}
+
+impl From<crate::lock::LockError> for WorkerSetupError {
+    fn from(e: crate::lock::LockError) -> Self {
+        match e {
+            crate::lock::LockError::Locked(l) => WorkerSetupError::Locked(l),
+            crate::lock::LockError::Store(s) => WorkerSetupError::Store(s),
+        }
+    }
 }
 
 /// Rebuilds the setup of study `name` from the study file stored with it (what `tessera worker --study NAME` does

@@ -66,13 +66,17 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         let attempt = || -> Result<Joined, WorkerSetupError> {
             let mut storage = open_storage(&url, from_file.is_some())?;
             match &from_file {
+                // A worker shares a study through leases, but not with a serial `search` of it (which would re-run
+                // its running trial): checked here, so a connection cut meanwhile is retried like the rest.
                 Some(setup) => {
                     let id = setup.register(storage.as_mut())?.id;
+                    tessera::lock::check_free(storage.as_ref(), id, &setup.file.study.name)?;
                     Ok((storage, None, id))
                 }
                 None => {
                     let name = a.study.as_deref().expect("clap: --study or --file");
                     let (setup, info) = setup_from_storage(storage.as_ref(), name)?;
+                    tessera::lock::check_free(storage.as_ref(), info.id, name)?;
                     Ok((storage, Some(setup), info.id))
                 }
             }
