@@ -64,8 +64,11 @@ pub struct StudySection {
     #[serde(default)]
     pub seed: u64,
     /// The budget (`budget = "none"` reads as no limits; see [`StudyFile::parse`] for what is refused).
-    #[serde(default, deserialize_with = "budget_field")]
+    #[serde(skip)]
     pub budget: Budget,
+    /// `budget` as written: absent, `"none"`, or limits (read once; [`StudyFile::parse`] sets `budget` from it).
+    #[serde(default, rename = "budget", deserialize_with = "budget_field")]
+    budget_written: Option<BudgetWritten>,
     /// Architectures to evaluate first, in the space's notation (e.g. NB201 strings) or as JSON choice arrays.
     #[serde(default)]
     pub enqueue: Vec<String>,
@@ -78,15 +81,22 @@ fn default_storage() -> String {
 /// The longest wall-clock budget a study file may ask for (about 31 years): anything larger is a typo.
 pub const MAX_BUDGET_SECONDS: f64 = 1e9;
 
+/// What a study file's `budget` says: `"none"` (no limits, on purpose) or limits.
+#[derive(Debug, Clone, Copy)]
+enum BudgetWritten {
+    None,
+    Limits(Budget),
+}
+
 /// `budget = { trials = …, seconds = …, sim_seconds = … }` or `budget = "none"`.
-fn budget_field<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Budget, D::Error> {
+fn budget_field<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<BudgetWritten>, D::Error> {
     use serde::de::Error;
     match toml::Value::deserialize(d)? {
-        toml::Value::String(s) if s == "none" => Ok(Budget::default()),
+        toml::Value::String(s) if s == "none" => Ok(Some(BudgetWritten::None)),
         toml::Value::String(s) => Err(D::Error::custom(format!(
             "budget must be a table like {{ trials = 100 }} or {{ seconds = 600 }}, or \"none\"; got \"{s}\""
         ))),
-        v => v.try_into::<Budget>().map_err(|e| D::Error::custom(e.message().trim().replace('\n', " "))),
+        v => v.try_into::<Budget>().map(|b| Some(BudgetWritten::Limits(b))).map_err(|e| D::Error::custom(e.message().trim().replace('\n', " "))),
     }
 }
 
@@ -146,6 +156,10 @@ impl StudyFile {
         if f.study.name.trim().is_empty() {
             return Err(err("study.name", "must not be empty".into()));
         }
+        let explicit_none = matches!(f.study.budget_written, Some(BudgetWritten::None));
+        if let Some(BudgetWritten::Limits(b)) = f.study.budget_written {
+            f.study.budget = b;
+        }
         let b = &f.study.budget;
         if let Some(v) = b.seconds {
             tessera_core::worker::checked_seconds("wall seconds", v, false, MAX_BUDGET_SECONDS).map_err(|m| err("study.budget.seconds", m))?;
@@ -157,11 +171,6 @@ impl StudyFile {
         }
         if !b.bounds_run_time() {
             // Only an explicit `budget = "none"` may run without a bound.
-            let explicit_none = text
-                .parse::<toml::Table>()
-                .ok()
-                .and_then(|t| t.get("study").and_then(|s| s.get("budget")).map(|b| b.as_str() == Some("none")))
-                .unwrap_or(false);
             if !explicit_none {
                 let what = if b.sim_seconds.is_some() { "sim_seconds alone does not bound the run time (simulated cost may not advance)" } else { "no budget bounds the run time" };
                 return Err(err(
