@@ -108,7 +108,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
             stop.stop();
         });
     }
-    let summary = run(&setup, storage, id, &url, &a, &stop)?;
+    let summary = run(&setup, storage, id, &url, &a, reconnect, &stop)?;
     if a.json {
         print_json(&summary)?;
     } else {
@@ -141,12 +141,13 @@ pub fn install_ctrl_c(stop: Arc<StopSignal>) {
     });
 }
 
-fn run(setup: &Setup, storage: Box<dyn Storage>, id: i64, url: &str, a: &Args, stop: &StopSignal) -> Result<WorkerSummary, Exit> {
+/// `reconnect`: `--reconnect-seconds`, checked by the caller.
+fn run(setup: &Setup, storage: Box<dyn Storage>, id: i64, url: &str, a: &Args, reconnect: Duration, stop: &StopSignal) -> Result<WorkerSummary, Exit> {
     let study = setup.study();
     let options = WorkerOptions {
         lease: Lease { seconds: a.lease_seconds, max_retries: a.max_retries, ..WorkerOptions::new().lease },
         poll: Duration::try_from_secs_f64((a.lease_seconds / 10.0).clamp(0.02, 1.0)).map_err(bad)?,
-        reconnect_for: checked_seconds("--reconnect-seconds", a.reconnect_seconds, false, MAX_LEASE_SECONDS).map_err(bad)?,
+        reconnect_for: reconnect,
     };
     let me = options.lease.worker.clone();
     let metric = setup.file.objective[0].metric.clone();
