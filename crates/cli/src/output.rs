@@ -74,10 +74,13 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
     }
 }
 
-/// A metric value for humans: integers without decimals, large counts with thousands separators.
+/// A metric value for humans: integers without decimals, large counts with thousands separators, values past
+/// 10¹⁵ (synflow scores reach 10⁵⁰) in scientific notation.
 pub fn num(v: f64) -> String {
     if v.is_nan() {
         "-".into()
+    } else if v.abs() >= 1e15 || v.is_infinite() {
+        format!("{v:.4e}")
     } else if v.abs() >= 10_000.0 && v.fract() == 0.0 {
         let s = format!("{}", v as i64);
         let mut out = String::new();

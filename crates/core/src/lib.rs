@@ -33,6 +33,7 @@ pub mod pruner;
 pub mod rng;
 pub mod sample;
 pub mod space;
+pub mod stats;
 pub mod storage;
 pub mod strategy;
 pub mod study;

@@ -222,6 +222,11 @@ impl StudyFile {
                 train = Some(t);
                 parts
             }
+            "proxy" => {
+                let base = self.path.parent().unwrap_or(Path::new("."));
+                let p = crate::proxy_setup::build(&self.evaluator, self.space.as_ref(), base, &file, self.study.seed)?;
+                (p.boxed_space(), p.evaluator.clone() as Arc<dyn Evaluator>, None)
+            }
             "benchmark" => {
                 let spec = ev.remove("benchmark").ok_or_else(|| {
                     err("evaluator.benchmark", format!("missing; one of {}", benchmarks::BENCHMARKS.join(", ")))
@@ -271,7 +276,7 @@ impl StudyFile {
                 }
                 (b.space, b.evaluator, Some(b.name))
             }
-            other => return Err(err("evaluator.kind", format!("unknown evaluator `{other}`; known: benchmark, train"))),
+            other => return Err(err("evaluator.kind", format!("unknown evaluator `{other}`; known: benchmark, train, proxy"))),
         };
         let mut st = options(&self.strategy);
         let strategy_kind = st.remove("kind").ok_or_else(|| err("strategy.kind", "missing (e.g. kind = \"evolution\")".into()))?;
@@ -310,8 +315,8 @@ impl StudyFile {
             "seed": self.study.seed,
             "enqueue": self.study.enqueue,
         });
-        if let (Some(_), Some(sp)) = (&train, &self.space) {
-            // A trained space's options (sizes, input, classes) change what every trial means.
+        if let (true, Some(sp)) = (kind != "benchmark", &self.space) {
+            // A trained or scored space's options (sizes, input, classes) change what every trial means.
             config["space_options"] = serde_json::Value::String(sp.to_string());
         }
         let config_json = config.to_string();

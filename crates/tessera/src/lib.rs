@@ -7,6 +7,8 @@
 //!   constraints, budget, storage), with errors that name the file and the field.
 //! * [`train_setup`]: `[evaluator] kind = "train"`: a dataset, a split, training and latency options → a
 //!   `tessera_train::TrainEvaluator` that really trains every sampled network.
+//! * [`proxy_setup`]: `[evaluator] kind = "proxy"`: zero-cost proxies (one, or several by rank vote) → a
+//!   `tessera_train::ProxyEvaluator` that scores every sampled network at initialisation.
 //! * [`rank`]: a study's best trials by one objective ([`rank::best_trials`]).
 //! * [`lock`]: one serial `tessera search` per study at a time (a lock in the storage, stale once its process died).
 //! * [`protocol`]: the evaluation protocol of the NAS benchmark papers: many seeds of many strategies on a
@@ -20,6 +22,7 @@ pub mod artifacts;
 pub mod config;
 pub mod lock;
 pub mod protocol;
+pub mod proxy_setup;
 pub mod rank;
 pub mod train_setup;
 

@@ -60,6 +60,10 @@ pub use tessera_train::{Control, EpochHook, EpochReport};
 pub const DATASETS: &str =
     "digits, mnist1d, mnist1d-pkl:PATH, csv:PATH, idx:IMAGES,LABELS, mnist-idx:DIR, planetoid:DIR:NAME";
 
+/// The dataset options shared by every evaluator that reads examples (see [`dataset`]).
+pub const DATASET_OPTIONS: &[&str] =
+    &["dataset", "samples", "length", "data_seed", "label", "header", "val", "test", "split_seed", "normalize"];
+
 /// Every option of `[evaluator] kind = "train"`.
 pub const OPTIONS: &[&str] = &[
     "dataset", "samples", "length", "data_seed", "label", "header", "val", "test", "split_seed", "normalize",
@@ -136,29 +140,34 @@ impl TrainSetup {
 }
 
 /// Typed access to a TOML table, remembering which keys were read so unknown ones can be reported.
-struct Opts<'a> {
+pub(crate) struct Opts<'a> {
     t: &'a toml::Table,
     used: BTreeSet<String>,
     file: &'a str,
     section: &'static str,
+    /// Every option of the section (for "does not apply" vs "unknown").
+    known: &'static [&'static str],
 }
 
 impl<'a> Opts<'a> {
-    fn err(&self, key: &str, msg: impl Into<String>) -> ConfigError {
+    pub(crate) fn new(t: &'a toml::Table, file: &'a str, section: &'static str, known: &'static [&'static str]) -> Self {
+        Opts { t, used: BTreeSet::new(), file, section, known }
+    }
+    pub(crate) fn err(&self, key: &str, msg: impl Into<String>) -> ConfigError {
         ConfigError::Field { file: self.file.to_string(), field: format!("{}.{key}", self.section), msg: msg.into() }
     }
-    fn get(&mut self, key: &str) -> Option<&'a toml::Value> {
+    pub(crate) fn get(&mut self, key: &str) -> Option<&'a toml::Value> {
         self.used.insert(key.to_string());
         self.t.get(key)
     }
-    fn string(&mut self, key: &str) -> Result<Option<String>, ConfigError> {
+    pub(crate) fn string(&mut self, key: &str) -> Result<Option<String>, ConfigError> {
         match self.get(key) {
             None => Ok(None),
             Some(toml::Value::String(s)) => Ok(Some(s.clone())),
             Some(v) => Err(self.err(key, format!("must be a string, got `{v}`"))),
         }
     }
-    fn f64(&mut self, key: &str) -> Result<Option<f64>, ConfigError> {
+    pub(crate) fn f64(&mut self, key: &str) -> Result<Option<f64>, ConfigError> {
         match self.get(key) {
             None => Ok(None),
             Some(toml::Value::Float(x)) if x.is_finite() => Ok(Some(*x)),
@@ -167,7 +176,7 @@ impl<'a> Opts<'a> {
         }
     }
     /// A number in `[lo, hi)` (or `[lo, ∞)` / `(lo, …)` as `open_lo` says).
-    fn ranged(&mut self, key: &str, lo: f64, open_lo: bool, hi: Option<f64>) -> Result<Option<f64>, ConfigError> {
+    pub(crate) fn ranged(&mut self, key: &str, lo: f64, open_lo: bool, hi: Option<f64>) -> Result<Option<f64>, ConfigError> {
         let v = self.f64(key)?;
         if let Some(x) = v {
             let ok_lo = if open_lo { x > lo } else { x >= lo };
@@ -183,14 +192,14 @@ impl<'a> Opts<'a> {
         }
         Ok(v)
     }
-    fn int(&mut self, key: &str, min: u64) -> Result<Option<u64>, ConfigError> {
+    pub(crate) fn int(&mut self, key: &str, min: u64) -> Result<Option<u64>, ConfigError> {
         match self.get(key) {
             None => Ok(None),
             Some(toml::Value::Integer(i)) if *i >= min as i64 => Ok(Some(*i as u64)),
             Some(v) => Err(self.err(key, format!("must be an integer ≥ {min}, got `{v}`"))),
         }
     }
-    fn bool(&mut self, key: &str) -> Result<Option<bool>, ConfigError> {
+    pub(crate) fn bool(&mut self, key: &str) -> Result<Option<bool>, ConfigError> {
         match self.get(key) {
             None => Ok(None),
             Some(toml::Value::Boolean(b)) => Ok(Some(*b)),
@@ -198,12 +207,12 @@ impl<'a> Opts<'a> {
         }
     }
     /// Errors on the first key never read: unknown, or known but meaningless with this dataset.
-    fn finish(&self, dataset: &str) -> Result<(), ConfigError> {
+    pub(crate) fn finish(&self, dataset: &str) -> Result<(), ConfigError> {
         match self.t.keys().find(|k| !self.used.contains(k.as_str()) && k.as_str() != "kind") {
-            Some(k) if OPTIONS.contains(&k.as_str()) => {
+            Some(k) if self.known.contains(&k.as_str()) => {
                 Err(self.err(k, format!("does not apply to dataset `{dataset}`")))
             }
-            Some(k) => Err(self.err(k, format!("unknown option; known: {}", OPTIONS.join(", ")))),
+            Some(k) => Err(self.err(k, format!("unknown option; known: {}", self.known.join(", ")))),
             None => Ok(()),
         }
     }
@@ -218,11 +227,94 @@ pub fn build(
     file: &str,
 ) -> Result<TrainSetup, ConfigError> {
     let field = |f: &str, msg: String| ConfigError::Field { file: file.to_string(), field: f.into(), msg };
-    let mut o = Opts { t: evaluator, used: BTreeSet::new(), file, section: "evaluator" };
+    let mut o = Opts::new(evaluator, file, "evaluator", OPTIONS);
+    let (space_kind, space_options, space) = space_from(space, file, "kind = \"train\"")?;
+    let (data, split, spec) = dataset(&mut o, base)?;
+    // Training.
+    let def = TrainConfig::default();
+    let momentum = o.ranged("momentum", 0.0, false, Some(1.0))?;
+    let optimizer = match o.string("optimizer")?.as_deref() {
+        Some("sgd") => Optimizer::Sgd { momentum: momentum.unwrap_or(0.9), nesterov: false },
+        Some("nesterov") => Optimizer::Sgd { momentum: momentum.unwrap_or(0.9), nesterov: true },
+        Some("adam") | Some("adamw") | None if momentum.is_some() => {
+            return Err(o.err("momentum", "only for optimizer = \"sgd\" or \"nesterov\""))
+        }
+        Some("adam") => Optimizer::ADAM,
+        None | Some("adamw") => Optimizer::ADAMW,
+        Some(s) => return Err(o.err("optimizer", format!("unknown optimizer `{s}`; one of sgd, nesterov, adam, adamw"))),
+    };
+    let warmup = o.ranged("warmup_epochs", 0.0, false, None)?;
+    let min_factor = o.ranged("min_lr_factor", 0.0, false, Some(1.0))?;
+    let step_every = o.int("step_every", 1)?;
+    let gamma = o.ranged("gamma", 0.0, true, None)?;
+    let schedule = match o.string("schedule")?.as_deref() {
+        None | Some("constant") => Schedule::Constant,
+        Some("cosine") => Schedule::Cosine { warmup_epochs: warmup.unwrap_or(0.0), min_factor: min_factor.unwrap_or(0.0) },
+        Some("step") => Schedule::Step { every_epochs: step_every.unwrap_or(1) as u32, gamma: gamma.unwrap_or(0.1) },
+        Some(s) => return Err(o.err("schedule", format!("unknown schedule `{s}`; one of constant, cosine, step"))),
+    };
+    let patience = o.int("patience", 1)?;
+    let min_delta = o.ranged("min_delta", 0.0, false, None)?;
+    if patience.is_none() && min_delta.is_some() {
+        return Err(o.err("min_delta", "needs `patience` (early stopping)"));
+    }
+    let threads = o.int("threads", 1)?.map(|t| t as usize);
+    let config = TrainConfig {
+        epochs: o.int("epochs", 1)?.map_or(def.epochs, |v| v.min(u32::MAX as u64) as u32),
+        max_steps: o.int("max_steps", 1)?,
+        batch_size: o.int("batch_size", 1)?.map_or(def.batch_size, |v| v as usize),
+        eval_batch_size: o.int("eval_batch_size", 1)?.map_or(def.eval_batch_size, |v| v as usize),
+        optimizer,
+        lr: o.ranged("lr", 0.0, true, None)?.unwrap_or(def.lr),
+        weight_decay: o.ranged("weight_decay", 0.0, false, None)?.unwrap_or(0.0),
+        schedule,
+        label_smoothing: o.ranged("label_smoothing", 0.0, false, Some(1.0))?.unwrap_or(0.0) as f32,
+        grad_clip_norm: o.ranged("clip", 0.0, true, None)?.map(|c| c as f32),
+        grad_noise: o.ranged("grad_noise", 0.0, false, None)?,
+        early_stopping: patience.map(|p| EarlyStopping { patience: p as u32, min_delta: min_delta.unwrap_or(0.0) }),
+        threads,
+        ..def
+    };
+    config.validate().map_err(|e| field("evaluator", e.to_string()))?;
 
-    // The space first: its network says which example shape and class count it wants.
+    // Latency.
+    let measure = o.bool("latency")?.unwrap_or(true);
+    let lat_def = LatencyConfig::default();
+    let latency = LatencyConfig {
+        batch_size: o.int("latency_batch", 1)?.map_or(lat_def.batch_size, |v| v as usize),
+        runs: o.int("latency_runs", 1)?.map_or(lat_def.runs, |v| v as usize),
+        warmup: o.int("latency_warmup", 0)?.map_or(lat_def.warmup, |v| v as usize),
+        threads,
+    };
+    let latency_table = o.bool("latency_table")?.unwrap_or(false);
+    // Options that only make sense with another choice are still "known"; report truly unknown ones.
+    o.finish(&spec)?;
+
+    let data = fit_to_space(data, space.as_ref(), &space_kind, file)?;
+    Ok(TrainSetup {
+        space,
+        space_kind,
+        space_options,
+        data: Arc::new(data),
+        split,
+        config,
+        latency: measure.then_some(latency),
+        artifacts: None,
+        latency_table,
+        hook: Arc::new(Mutex::new(None)),
+    })
+}
+
+/// `[space]` for an evaluator that builds networks: its kind, its options as strings, and the space. `with` names
+/// the evaluator in the error when the table is missing.
+pub(crate) fn space_from(
+    space: Option<&toml::Table>,
+    file: &str,
+    with: &str,
+) -> Result<(String, tessera_spaces::Options, Arc<dyn Space>), ConfigError> {
+    let field = |f: &str, msg: String| ConfigError::Field { file: file.to_string(), field: f.into(), msg };
     let space_t = space.ok_or_else(|| {
-        field("space", "a [space] table is required with kind = \"train\" (e.g. [space] kind = \"mlp\")".into())
+        field("space", format!("a [space] table is required with {with} (e.g. [space] kind = \"mlp\")"))
     })?;
     let space_kind = match space_t.get("kind") {
         Some(toml::Value::String(s)) => s.clone(),
@@ -241,7 +333,14 @@ pub fn build(
         .collect();
     let space: Arc<dyn Space> =
         Arc::from(tessera_spaces::build(&space_kind, &space_options).map_err(|e| field("space", e))?);
+    Ok((space_kind, space_options, space))
+}
 
+/// The dataset options (`dataset`, its reader's options, `val`, `test`, `split_seed`, `normalize`): the data,
+/// normalised on its training split, the split, and the dataset spec as written.
+pub(crate) fn dataset(o: &mut Opts<'_>, base: &Path) -> Result<(Dataset, Split, String), ConfigError> {
+    let file = o.file;
+    let field = |f: &str, msg: String| ConfigError::Field { file: file.to_string(), field: f.into(), msg };
     // The data.
     let spec = o.string("dataset")?.ok_or_else(|| o.err("dataset", format!("missing; one of {DATASETS}")))?;
     let path = |p: &str| -> PathBuf {
@@ -329,80 +428,7 @@ pub fn build(
         },
     };
     data.normalize(norm, &split.train);
-
-    // Training.
-    let def = TrainConfig::default();
-    let momentum = o.ranged("momentum", 0.0, false, Some(1.0))?;
-    let optimizer = match o.string("optimizer")?.as_deref() {
-        Some("sgd") => Optimizer::Sgd { momentum: momentum.unwrap_or(0.9), nesterov: false },
-        Some("nesterov") => Optimizer::Sgd { momentum: momentum.unwrap_or(0.9), nesterov: true },
-        Some("adam") | Some("adamw") | None if momentum.is_some() => {
-            return Err(o.err("momentum", "only for optimizer = \"sgd\" or \"nesterov\""))
-        }
-        Some("adam") => Optimizer::ADAM,
-        None | Some("adamw") => Optimizer::ADAMW,
-        Some(s) => return Err(o.err("optimizer", format!("unknown optimizer `{s}`; one of sgd, nesterov, adam, adamw"))),
-    };
-    let warmup = o.ranged("warmup_epochs", 0.0, false, None)?;
-    let min_factor = o.ranged("min_lr_factor", 0.0, false, Some(1.0))?;
-    let step_every = o.int("step_every", 1)?;
-    let gamma = o.ranged("gamma", 0.0, true, None)?;
-    let schedule = match o.string("schedule")?.as_deref() {
-        None | Some("constant") => Schedule::Constant,
-        Some("cosine") => Schedule::Cosine { warmup_epochs: warmup.unwrap_or(0.0), min_factor: min_factor.unwrap_or(0.0) },
-        Some("step") => Schedule::Step { every_epochs: step_every.unwrap_or(1) as u32, gamma: gamma.unwrap_or(0.1) },
-        Some(s) => return Err(o.err("schedule", format!("unknown schedule `{s}`; one of constant, cosine, step"))),
-    };
-    let patience = o.int("patience", 1)?;
-    let min_delta = o.ranged("min_delta", 0.0, false, None)?;
-    if patience.is_none() && min_delta.is_some() {
-        return Err(o.err("min_delta", "needs `patience` (early stopping)"));
-    }
-    let threads = o.int("threads", 1)?.map(|t| t as usize);
-    let config = TrainConfig {
-        epochs: o.int("epochs", 1)?.map_or(def.epochs, |v| v.min(u32::MAX as u64) as u32),
-        max_steps: o.int("max_steps", 1)?,
-        batch_size: o.int("batch_size", 1)?.map_or(def.batch_size, |v| v as usize),
-        eval_batch_size: o.int("eval_batch_size", 1)?.map_or(def.eval_batch_size, |v| v as usize),
-        optimizer,
-        lr: o.ranged("lr", 0.0, true, None)?.unwrap_or(def.lr),
-        weight_decay: o.ranged("weight_decay", 0.0, false, None)?.unwrap_or(0.0),
-        schedule,
-        label_smoothing: o.ranged("label_smoothing", 0.0, false, Some(1.0))?.unwrap_or(0.0) as f32,
-        grad_clip_norm: o.ranged("clip", 0.0, true, None)?.map(|c| c as f32),
-        grad_noise: o.ranged("grad_noise", 0.0, false, None)?,
-        early_stopping: patience.map(|p| EarlyStopping { patience: p as u32, min_delta: min_delta.unwrap_or(0.0) }),
-        threads,
-        ..def
-    };
-    config.validate().map_err(|e| field("evaluator", e.to_string()))?;
-
-    // Latency.
-    let measure = o.bool("latency")?.unwrap_or(true);
-    let lat_def = LatencyConfig::default();
-    let latency = LatencyConfig {
-        batch_size: o.int("latency_batch", 1)?.map_or(lat_def.batch_size, |v| v as usize),
-        runs: o.int("latency_runs", 1)?.map_or(lat_def.runs, |v| v as usize),
-        warmup: o.int("latency_warmup", 0)?.map_or(lat_def.warmup, |v| v as usize),
-        threads,
-    };
-    let latency_table = o.bool("latency_table")?.unwrap_or(false);
-    // Options that only make sense with another choice are still "known"; report truly unknown ones.
-    o.finish(&spec)?;
-
-    let data = fit_to_space(data, space.as_ref(), &space_kind, file)?;
-    Ok(TrainSetup {
-        space,
-        space_kind,
-        space_options,
-        data: Arc::new(data),
-        split,
-        config,
-        latency: measure.then_some(latency),
-        artifacts: None,
-        latency_table,
-        hook: Arc::new(Mutex::new(None)),
-    })
+    Ok((data, split, spec))
 }
 
 fn shape_str(s: &[usize]) -> String {
@@ -411,7 +437,7 @@ fn shape_str(s: &[usize]) -> String {
 
 /// Checks the space's network against the data: input shape (viewing the examples with the network's shape when
 /// only the layout differs), class count, graph layers only with a graph.
-fn fit_to_space(data: Dataset, space: &dyn Space, kind: &str, file: &str) -> Result<Dataset, ConfigError> {
+pub(crate) fn fit_to_space(data: Dataset, space: &dyn Space, kind: &str, file: &str) -> Result<Dataset, ConfigError> {
     let field = |f: &str, msg: String| ConfigError::Field { file: file.to_string(), field: f.into(), msg };
     let sample = space.sample(&mut tessera_core::rng_for(0, 0));
     let net = space.lower(&sample).map_err(|e| field("space", format!("`{kind}` does not lower: {e}")))?;

@@ -35,6 +35,7 @@ use std::time::Instant;
 
 use tessera_bench::benchmarks::NbgBenchmark;
 use tessera_bench::{fetch, NbgTable};
+use tessera_core::stats::{pearson, spearman};
 use tessera_core::{rng_for, Space};
 use tessera_spaces::nbg::NasBenchGraph;
 use tessera_train::data::planetoid::planetoid;
@@ -53,42 +54,6 @@ fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
 /// A comma-separated list option (`--keys 1,2`); empty when absent.
 fn list(args: &[String], name: &str) -> Vec<String> {
     arg(args, name, String::new()).split(',').filter(|k| !k.is_empty()).map(String::from).collect()
-}
-
-/// Ranks 1..n, tied values sharing their average rank.
-fn ranks(x: &[f64]) -> Vec<f64> {
-    let mut idx: Vec<usize> = (0..x.len()).collect();
-    idx.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
-    let mut r = vec![0.0; x.len()];
-    let mut i = 0;
-    while i < idx.len() {
-        let mut j = i;
-        while j + 1 < idx.len() && x[idx[j + 1]] == x[idx[i]] {
-            j += 1;
-        }
-        let avg = (i + j) as f64 / 2.0 + 1.0;
-        for &k in &idx[i..=j] {
-            r[k] = avg;
-        }
-        i = j + 1;
-    }
-    r
-}
-
-fn pearson(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len() as f64;
-    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in x.iter().zip(y) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx) * (a - mx);
-        syy += (b - my) * (b - my);
-    }
-    sxy / (sxx * syy).sqrt()
-}
-
-fn spearman(x: &[f64], y: &[f64]) -> f64 {
-    pearson(&ranks(x), &ranks(y))
 }
 
 fn main() {
@@ -208,16 +173,4 @@ fn main() {
         pearson(&ours, &theirs),
         start.elapsed().as_secs_f64()
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spearman_uses_average_ranks() {
-        assert_eq!(ranks(&[3.0, 1.0, 3.0, 2.0]), vec![3.5, 1.0, 3.5, 2.0]);
-        assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]) - 1.0).abs() < 1e-12);
-        assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
-    }
 }

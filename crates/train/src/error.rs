@@ -53,6 +53,10 @@ pub enum TrainError {
     /// Saving or loading weights failed (I/O, or a file that does not match the network).
     #[error("weights {path}: {msg}")]
     Weights { path: PathBuf, msg: String },
+    /// A zero-cost proxy came out NaN or infinite for this network (e.g. `jacob_cov` of a cell whose output does not
+    /// depend on its input).
+    #[error("proxy {proxy} is {value} for this network, not a finite score")]
+    NonFinite { proxy: &'static str, value: f64 },
     /// The backend panicked (a bug in this crate or in burn); caught so that a study goes on.
     #[error("backend failure: {0}")]
     Backend(String),

@@ -46,6 +46,7 @@ pub mod latency;
 pub mod latency_table;
 pub mod model;
 pub mod onnx;
+pub mod proxy;
 pub mod sparse;
 pub mod train;
 
@@ -56,6 +57,8 @@ pub use latency::{measure_latency, Latency, LatencyConfig};
 pub use latency_table::{LatencyTable, Predictor};
 pub use model::Model;
 pub use onnx::{export_onnx, ExportError};
+pub use proxy::evaluator::{Combine, ProxyEvaluator};
+pub use proxy::{Proxy, ProxyBatch};
 pub use train::{
     keep_freed_memory, train, Control, EarlyStopping, EpochReport, Optimizer, Schedule, StopReason, TrainConfig, TrainReport,
 };

@@ -79,7 +79,7 @@ impl Val {
             Val::Rows(s) => vec![s.rows(), s.cols()],
         }
     }
-    fn device(&self) -> Device {
+    pub fn device(&self) -> Device {
         match self {
             Val::D2(t) => t.device(),
             Val::D3(t) => t.device(),
@@ -128,7 +128,7 @@ impl Val {
             Val::D4(t)
         }
     }
-    fn add(self, other: Val) -> Val {
+    pub(crate) fn add(self, other: Val) -> Val {
         match (self, other) {
             (Val::D2(a), Val::D2(b)) => Val::D2(a + b),
             (Val::D3(a), Val::D3(b)) => Val::D3(a + b),
@@ -270,6 +270,9 @@ impl GraphTensors {
         }
     }
 }
+
+/// A tap on [`Model::forward_tapped`]: `(node, op, first input, output) -> output passed on`.
+pub type Tap<'t> = dyn FnMut(usize, &Op, &Val, Val) -> Val + 't;
 
 /// Run-time context of one forward pass.
 pub struct Forward<'a> {
@@ -494,6 +497,17 @@ impl Model {
 
     /// Runs the DAG on `x` (`[B, …input shape]`) and returns the last node's output.
     pub fn forward(&self, x: Val, ctx: &mut Forward<'_>) -> Val {
+        self.run(x, ctx, None)
+    }
+
+    /// [`forward`](Self::forward) with a tap on every node: `tap(i, op, input, output)` sees node `i`'s first input
+    /// and its output, and returns the value passed on (zero-cost proxies read activations here and add gradient
+    /// probes). The input node is tapped with its own value as input.
+    pub fn forward_tapped(&self, x: Val, ctx: &mut Forward<'_>, tap: &mut Tap<'_>) -> Val {
+        self.run(x, ctx, Some(tap))
+    }
+
+    fn run(&self, x: Val, ctx: &mut Forward<'_>, mut tap: Option<&mut Tap<'_>>) -> Val {
         let plan = &*self.plan;
         let mut vals: Vec<Option<Val>> = vec![None; plan.nodes.len()];
         let mut x = Some(x);
@@ -501,10 +515,19 @@ impl Model {
         for (i, node) in plan.nodes.iter().enumerate() {
             // inputs are cloned (cheap handles); a value is dropped once its last reader has run
             let take = |vals: &mut Vec<Option<Val>>, j: usize| -> Val { vals[j].clone().expect("node value computed") };
+            // Only a tap keeps a second handle on the input (burn reuses a uniquely held buffer in place).
+            let mut seen: Option<Val> = None;
             let out = if let Op::Input { .. } = node.op {
-                x.take().expect("one input node")
+                let v = x.take().expect("one input node");
+                if tap.is_some() {
+                    seen = Some(v.clone());
+                }
+                v
             } else {
                 let first = take(&mut vals, node.inputs[0]);
+                if tap.is_some() {
+                    seen = Some(first.clone());
+                }
                 match &node.op {
                     Op::Add => {
                         let mut acc = first;
@@ -522,6 +545,10 @@ impl Model {
                     }
                     _ => self.unary(i, node, first, ctx),
                 }
+            };
+            let out = match (tap.as_deref_mut(), seen) {
+                (Some(t), Some(input)) => t(i, &node.op, &input, out),
+                _ => out,
             };
             vals[i] = Some(out);
             for &j in &node.inputs {

@@ -408,7 +408,7 @@ fn normal(rng: &mut Rng) -> f64 {
 }
 
 /// Cross-entropy with label smoothing, averaged over the batch.
-fn loss_fn(logits: Tensor<2>, labels: &[u32], smoothing: f32) -> Tensor<1> {
+pub(crate) fn loss_fn(logits: Tensor<2>, labels: &[u32], smoothing: f32) -> Tensor<1> {
     let [b, k] = logits.dims();
     let mut q = vec![smoothing / k as f32; b * k];
     for (i, &y) in labels.iter().enumerate() {

@@ -6,6 +6,7 @@ mod export;
 mod latency;
 mod pareto;
 mod protocol;
+mod proxy;
 mod report;
 mod search;
 mod studies;
@@ -38,6 +39,8 @@ pub enum Command {
     Worker(worker::Args),
     /// Export a trained trial: ONNX (from the Network IR, with its weights) or burn's weight file
     Export(export::Args),
+    /// Zero-cost proxy scores (synflow, jacob_cov, naswot, …) of architectures listed in a file, at initialisation
+    Proxy(proxy::Args),
     /// Latency on this machine: per-layer lookup table and learned predictor (`latency build --space …`)
     #[command(subcommand)]
     Latency(latency::Command),
@@ -56,5 +59,6 @@ pub fn exec(c: Command) -> Result<(), Exit> {
         Command::Worker(a) => worker::exec(a),
         Command::Export(a) => export::exec(a),
         Command::Latency(a) => latency::exec(a),
+        Command::Proxy(a) => proxy::exec(a),
     }
 }

@@ -1,0 +1,165 @@
+//! `[evaluator] kind = "proxy"`: every sampled network is scored by zero-cost proxies at initialisation
+//! (`tessera_train::proxy`), in milliseconds instead of a training run.
+//!
+//! ```toml
+//! [space]
+//! kind = "nb201"               # required: the networks to score; input and classes must fit the dataset
+//! C = 8
+//! N = 1
+//! input = "1x28x28"
+//!
+//! [evaluator]
+//! kind = "proxy"
+//! proxy = "synflow"            # or a list: ["synflow", "jacob_cov", "naswot"] (with combine)
+//! combine = "rank-vote"        # several proxies: the `proxy` metric is their mean percentile among
+//! reference = 100              # this many random samples of the space, scored once at the start
+//!                              # (combine = "none": each proxy is a metric of its own, no `proxy` metric)
+//! batch_size = 64              # examples per proxy batch, drawn once from the training split
+//! seed = 0                     # weights and batch draw (default: the study's seed)
+//! dataset = "csv:mnist_5k.csv.gz"  # needed by data-dependent proxies; the dataset options of kind = "train"
+//! ```
+//!
+//! Proxies: synflow, grad_norm, snip, grasp, fisher, jacob_cov, naswot, zen, params, flops. `synflow`, `zen`,
+//! `params` and `flops` are data-free: without `dataset` they score networks from their shapes alone. Metrics:
+//! each proxy under its name, `proxy` (the value to optimise, higher is better), `params`, `flops`.
+
+use crate::config::ConfigError;
+use crate::train_setup::{dataset, fit_to_space, space_from, Opts, DATASET_OPTIONS};
+use std::path::Path;
+use std::sync::Arc;
+use tessera_core::{Op, Space};
+use tessera_train::{Combine, Proxy, ProxyBatch, ProxyEvaluator};
+
+/// Every option of `[evaluator] kind = "proxy"`.
+pub const OPTIONS: &[&str] = &[
+    "proxy", "combine", "reference", "batch_size", "seed", "dataset", "samples", "length", "data_seed", "label",
+    "header", "val", "test", "split_seed", "normalize",
+];
+
+/// The proxy evaluator and the space it scores.
+pub struct ProxySetup {
+    pub space_kind: String,
+    pub space_options: tessera_spaces::Options,
+    pub space: Arc<dyn Space>,
+    pub evaluator: Arc<ProxyEvaluator>,
+}
+
+impl ProxySetup {
+    /// Another instance of the space (the study loop holds its own).
+    pub fn boxed_space(&self) -> Box<dyn Space> {
+        tessera_spaces::build(&self.space_kind, &self.space_options).expect("built once already")
+    }
+}
+
+/// Builds the proxy evaluator from `[evaluator]` (kind = "proxy") and `[space]`; `study_seed` is the default seed.
+pub fn build(
+    evaluator: &toml::Table,
+    space: Option<&toml::Table>,
+    base: &Path,
+    file: &str,
+    study_seed: u64,
+) -> Result<ProxySetup, ConfigError> {
+    debug_assert!(DATASET_OPTIONS.iter().all(|k| OPTIONS.contains(k)));
+    let mut o = Opts::new(evaluator, file, "evaluator", OPTIONS);
+    let (space_kind, space_options, space) = space_from(space, file, "kind = \"proxy\"")?;
+    let proxies = match o.get("proxy") {
+        None => return Err(o.err("proxy", format!("missing; one or a list of {}", names()))),
+        Some(toml::Value::String(s)) => Proxy::parse_list(s).map_err(|e| o.err("proxy", e))?,
+        Some(toml::Value::Array(a)) => {
+            let mut list = Vec::new();
+            for v in a {
+                match v {
+                    toml::Value::String(s) => list.push(s.clone()),
+                    other => return Err(o.err("proxy", format!("list items must be proxy names, got `{other}`"))),
+                }
+            }
+            Proxy::parse_list(&list.join(",")).map_err(|e| o.err("proxy", e))?
+        }
+        Some(v) => return Err(o.err("proxy", format!("must be a name or a list of names, got `{v}`"))),
+    };
+    let reference = o.int("reference", 2)?;
+    let combine = match o.string("combine")?.as_deref() {
+        None | Some("none") if reference.is_some() => return Err(o.err("reference", "only with combine = \"rank-vote\"")),
+        None | Some("none") => Combine::None,
+        Some("rank-vote") => Combine::RankVote { reference: reference.map_or(100, |r| r as usize) },
+        Some(s) => return Err(o.err("combine", format!("unknown `{s}`; one of none, rank-vote"))),
+    };
+    let batch_size = o.int("batch_size", 2)?.map_or(64, |b| b as usize);
+    let seed = o.int("seed", 0)?.unwrap_or(study_seed);
+    let needs_data = proxies.iter().any(|p| p.needs_data());
+    let batch = if o.get("dataset").is_some() {
+        let (data, split, spec) = dataset(&mut o, base)?;
+        o.finish(&spec)?;
+        let data = fit_to_space(data, space.as_ref(), &space_kind, file)?;
+        ProxyBatch::draw(&data, &split.train, batch_size, seed).map_err(|e| o.err("batch_size", e.to_string()))?
+    } else if needs_data {
+        let which: Vec<&str> = proxies.iter().filter(|p| p.needs_data()).map(|p| p.name()).collect();
+        return Err(o.err("dataset", format!("missing: {} need(s) examples; one of {}", which.join(", "), crate::train_setup::DATASETS)));
+    } else {
+        o.finish("(none)")?;
+        let (shape, classes) = io_of(space.as_ref()).map_err(|e| o.err("proxy", e))?;
+        ProxyBatch::data_free(&shape, classes, batch_size)
+    };
+    let ev = ProxyEvaluator::new(space.clone(), proxies, batch, seed, combine, &mut |_, _| {})
+        .map_err(|e| o.err("combine", e))?;
+    Ok(ProxySetup { space_kind, space_options, space, evaluator: Arc::new(ev) })
+}
+
+fn names() -> String {
+    Proxy::ALL.map(|p| p.name()).join(", ")
+}
+
+/// The input shape and class count of the space's networks.
+fn io_of(space: &dyn Space) -> Result<(Vec<usize>, usize), String> {
+    let s = space.sample(&mut tessera_core::rng_for(0, 0));
+    let net = space.lower(&s).map_err(|e| format!("`{}` does not lower: {e}", space.name()))?;
+    let input = net.nodes.iter().find_map(|n| match &n.op {
+        Op::Input { shape } => Some(shape.clone()),
+        _ => None,
+    });
+    let classes = net.nodes.iter().find_map(|n| match &n.op {
+        Op::Output { classes } => Some(*classes),
+        _ => None,
+    });
+    input.zip(classes).ok_or_else(|| format!("`{}` lowers to a network without input or output", space.name()))
+}
+
+/// `key=value` options from a command line as a TOML table, the study file's syntax: a value that reads as a TOML
+/// value (number, boolean, array) keeps its type, anything else is a string.
+pub fn options_table(pairs: &[String], what: &str) -> Result<toml::Table, String> {
+    let mut t = toml::Table::new();
+    for p in pairs {
+        let (k, v) = p.split_once('=').ok_or_else(|| format!("{what} `{p}`: expected NAME=VALUE"))?;
+        let (k, v) = (k.trim(), v.trim());
+        if k.is_empty() {
+            return Err(format!("{what} `{p}`: empty name"));
+        }
+        let value = format!("v = {v}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut x| x.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(v.to_string()));
+        if t.insert(k.to_string(), value).is_some() {
+            return Err(format!("{what} `{k}` given twice"));
+        }
+    }
+    Ok(t)
+}
+
+/// One architecture per non-empty line of `text` (`#` starts a comment line), in the space's text form as
+/// `tessera trials` prints it, or its choice array. Errors name `source` and the line.
+pub fn parse_archs(space: &dyn Space, text: &str, source: &str) -> Result<Vec<(String, tessera_core::Sample)>, String> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let s = space.parse(l).map_err(|e| format!("{source}: line {}: {e}", i + 1))?;
+        out.push((l.to_string(), s));
+    }
+    if out.is_empty() {
+        return Err(format!("{source}: no architecture (one per line)"));
+    }
+    Ok(out)
+}
