@@ -76,3 +76,59 @@ fn proxy_names_parse_with_naslib_spellings_and_refuse_unknown_ones() {
     assert!(Proxy::parse_list("snip,snip").unwrap_err().contains("twice"));
     assert!(Proxy::parse_list("").is_err());
 }
+
+/// grasp's Hessian-gradient product is a finite difference (burn has no double backward): on a linear softmax
+/// classifier, where H g has a closed form, it must agree with the exact value.
+#[test]
+fn grasp_matches_the_closed_form_on_a_linear_classifier() {
+    use burn::tensor::Device;
+    use tessera_train::model::{Layer, Model};
+    let mut d = digits().unwrap();
+    let all: Vec<usize> = (0..d.len()).collect();
+    d.normalize(tessera_train::Normalization::Scale(1.0 / 16.0), &all);
+    let batch = ProxyBatch::draw(&d, &all, 16, 3).unwrap();
+    let mut net = Network::new();
+    let x = net.add(Op::Input { shape: vec![64] }, &[]);
+    net.add(Op::Output { classes: 10 }, &[x]);
+    let seed = 5;
+    let m = Model::new(&net, &Device::flex(), seed).unwrap();
+    let Layer::Linear(l) = &m.layers[1] else { panic!("a linear output") };
+    let w: Vec<f64> = l.weight.val().into_data().convert::<f64>().try_into_vec::<f64>().unwrap(); // [64, 10]
+    let b: Vec<f64> = l.bias.as_ref().unwrap().val().into_data().convert::<f64>().try_into_vec::<f64>().unwrap();
+    let (f, k, n) = (64, 10, batch.len());
+    let xs = |i: usize, j: usize| batch.values[i * f + j] as f64;
+    let probs: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            let z: Vec<f64> = (0..k).map(|c| b[c] + (0..f).map(|j| xs(i, j) * w[j * k + c]).sum::<f64>()).collect();
+            let mx = z.iter().cloned().fold(f64::MIN, f64::max);
+            let e: Vec<f64> = z.iter().map(|v| (v - mx).exp()).collect();
+            let s: f64 = e.iter().sum();
+            e.iter().map(|v| v / s).collect()
+        })
+        .collect();
+    // g = (1/n) Σ x_i (p_i − y_i)ᵀ
+    let mut g = vec![0.0; f * k];
+    for i in 0..n {
+        for j in 0..f {
+            for c in 0..k {
+                let y = if batch.labels[i] as usize == c { 1.0 } else { 0.0 };
+                g[j * k + c] += xs(i, j) * (probs[i][c] - y) / n as f64;
+            }
+        }
+    }
+    // H g = (1/n) Σ x_i (J_i (gᵀ x_i))ᵀ with J_i = diag(p_i) − p_i p_iᵀ
+    let mut hg = vec![0.0; f * k];
+    for i in 0..n {
+        let dz: Vec<f64> = (0..k).map(|c| (0..f).map(|j| g[j * k + c] * xs(i, j)).sum()).collect();
+        let pdz: f64 = (0..k).map(|c| probs[i][c] * dz[c]).sum();
+        for c in 0..k {
+            let jdz = probs[i][c] * dz[c] - probs[i][c] * pdz;
+            for j in 0..f {
+                hg[j * k + c] += xs(i, j) * jdz / n as f64;
+            }
+        }
+    }
+    let exact: f64 = -(0..f * k).map(|q| w[q] * hg[q]).sum::<f64>();
+    let ours = score(&net, Proxy::Grasp, &batch, seed).unwrap();
+    assert!((ours - exact).abs() <= 1e-4 * exact.abs().max(1e-9), "grasp {ours} vs exact {exact}");
+}
