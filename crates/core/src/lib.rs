@@ -26,6 +26,7 @@
 pub mod cache;
 pub mod error;
 pub mod evaluator;
+pub mod guide;
 pub mod metrics;
 pub mod network;
 pub mod pareto;
@@ -42,6 +43,7 @@ pub mod worker;
 pub use cache::cache_dir;
 pub use error::{CoreError, EvalError};
 pub use evaluator::{EvalContext, Evaluation, Evaluator};
+pub use guide::Guide;
 pub use metrics::{intern, Constraint, Direction, MetricHint, Metrics, Objective};
 pub use network::{Activation, GnnKind, Network, NetworkError, Node, Op, PoolKind, Shape};
 pub use pruner::{NoPruning, Pruner};

@@ -47,6 +47,11 @@ pub trait Foresight {
     fn reference(&self) -> SmallVec<[Option<f64>; 4]> {
         SmallVec::new()
     }
+    /// The study's [guide](crate::Guide) score of the sample (larger is better): a zero-cost proxy, known before
+    /// evaluating. `None` without a guide (default) or when the guide cannot score the sample.
+    fn guide(&self, _sample: &Sample) -> Option<f64> {
+        None
+    }
 }
 
 /// No foresight: every sample is feasible, no objective is known (what [`Strategy::ask`] sees).

@@ -135,6 +135,11 @@ pub struct Study<'a> {
     /// Stops unpromising trials from their intermediate results (see [`crate::pruner`]); evaluations then go
     /// through [`Evaluator::evaluate_reporting`]. `None` (the default): every trial runs to completion.
     pub pruner: Option<&'a dyn crate::pruner::Pruner>,
+    /// A cheap score strategies may rank candidates with (see [`crate::guide`]); its cost is added to the simulated
+    /// seconds of the trial it was asked for. `None` (the default): no guide.
+    pub guide: Option<&'a dyn crate::guide::Guide>,
+    /// Simulated seconds the guide spent since the last trial took them (f64 bits).
+    guide_spent: std::sync::atomic::AtomicU64,
 }
 
 impl<'a> Study<'a> {
@@ -152,6 +157,8 @@ impl<'a> Study<'a> {
             describe: true,
             profile: true,
             pruner: None,
+            guide: None,
+            guide_spent: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -219,6 +226,7 @@ impl<'a> Study<'a> {
         // foresight knows nothing, and a plain `ask` proposes exactly what `ask_informed` would, one indirect call
         // cheaper per query. The first proposal is asked informed; its profile decides for the rest.
         let mut informed = true;
+        let guided = self.guide.is_some();
         // Where each objective sits in the evaluator's metrics (one pointer compare per read, see `get_hinted`).
         let mut hints = vec![crate::MetricHint::default(); self.objectives.len()];
         for number in 0..budget {
@@ -226,7 +234,7 @@ impl<'a> Study<'a> {
             let Some(sample) = proposed else { return Ok(number) };
             if number == 0 && !self.objectives.iter().any(|o| o.reference.is_some()) {
                 let profile = self.evaluator.profile(&sample);
-                informed = self.objectives.iter().any(|o| profile.get(&o.metric).is_some());
+                informed = guided || self.objectives.iter().any(|o| profile.get(&o.metric).is_some());
             }
             values.clear();
             // Matched by reference: the evaluation stays where `evaluate` wrote it (no move of its metrics).
@@ -257,6 +265,7 @@ impl<'a> Study<'a> {
                 }
             };
             let told = Told { number, sample: &sample, state, values: &values, metrics, violation: 0.0 };
+            let sim = if self.guide.is_some() { sim + self.take_guide_seconds() } else { sim };
             on_told(&told, sim);
             strategy.tell(self.space, &told);
         }
@@ -317,6 +326,11 @@ impl<'a> Study<'a> {
         summary.failed = r.acc.failed;
         summary.best = r.best.map(|(_, t)| t);
         Ok(summary)
+    }
+
+    /// The guide's simulated seconds since the last call (asks before the trial that takes them).
+    fn take_guide_seconds(&self) -> f64 {
+        f64::from_bits(self.guide_spent.swap(0, std::sync::atomic::Ordering::Relaxed))
     }
 
     /// Asks `strategy` for its next sample, with this study's [`Foresight`].
@@ -528,7 +542,7 @@ impl<'a> Study<'a> {
         match result {
             Ok(Evaluation { metrics, sim_seconds }) => {
                 trial.metrics = metrics;
-                trial.sim_seconds = sim_seconds;
+                trial.sim_seconds = sim_seconds + self.take_guide_seconds();
                 let missing = self.objectives.iter().find(|o| trial.get(&o.metric).is_none_or(f64::is_nan));
                 if let Some(o) = missing {
                     return (TrialState::Failed, Some(format!("evaluator reported no value for objective metric `{}`", o.metric)));
@@ -580,6 +594,19 @@ impl Foresight for StudyForesight<'_, '_> {
 
     fn reference(&self) -> SmallVec<[Option<f64>; 4]> {
         self.0.objectives.iter().map(|o| o.reference.map(|r| o.oriented(r))).collect()
+    }
+
+    fn guide(&self, sample: &Sample) -> Option<f64> {
+        let (value, seconds) = self.0.guide?.score(sample);
+        let spent = &self.0.guide_spent;
+        let mut cur = spent.load(std::sync::atomic::Ordering::Relaxed);
+        loop {
+            let next = (f64::from_bits(cur) + seconds).to_bits();
+            match spent.compare_exchange_weak(cur, next, std::sync::atomic::Ordering::Relaxed, std::sync::atomic::Ordering::Relaxed) {
+                Ok(_) => return value,
+                Err(actual) => cur = actual,
+            }
+        }
     }
 }
 

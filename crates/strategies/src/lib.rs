@@ -72,11 +72,19 @@ pub fn build(kind: &str, options: &Options, space: &dyn Space, seed: u64) -> Res
         "evolution" | "regularized-evolution" | "rea" => {
             let population = take_usize(&mut o, "population", 20)?;
             let sample = take_usize(&mut o, "sample", 5)?;
+            let warmup = take_usize(&mut o, "warmup", 0)?;
+            let guided = take_f64(&mut o, "guided", 0.0)?;
             no_more(&o, kind)?;
             if sample == 0 || sample > population {
                 return Err(format!("strategy `evolution`: sample ({sample}) must be between 1 and population ({population})"));
             }
-            Box::new(evolution::Evolution::new(seed, population, sample))
+            if !(0.0..=1.0).contains(&guided) {
+                return Err(format!("strategy `evolution`: guided ({guided}) is a probability in [0, 1]"));
+            }
+            if warmup > 0 && warmup < population {
+                return Err(format!("strategy `evolution`: warmup ({warmup}) must score at least population ({population}) samples"));
+            }
+            Box::new(evolution::Evolution::new(seed, population, sample).with_guide_options(warmup, guided))
         }
         "nsga2" | "nsga-ii" => {
             let opts = nsga2::Nsga2Options::take(&mut o)?;

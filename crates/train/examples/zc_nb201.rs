@@ -6,8 +6,12 @@
 //! with `--zen`) and prints, per proxy, the Spearman correlation with the file's value of the same proxy and with
 //! the file's validation accuracy (beside the file's own proxy-vs-accuracy figure), and the time per cell.
 //!
+//! With `--speed`, it instead times every proxy on `--limit` (default 5) cells of the file at C = 16, N = 5 with a
+//! batch of 64 Gaussian 3×32×32 examples (there is no CIFAR-10 here; a proxy's cost does not depend on the values)
+//! and prints the median and maximum seconds per cell.
+//!
 //! ```sh
-//! cargo run --release -p tessera-train --example zc_nb201 -- [--file PATH] [--limit N] [--seed 0] [--json]
+//! cargo run --release -p tessera-train --example zc_nb201 -- [--file PATH] [--limit N] [--seed 0] [--zen] [--speed]
 //! ```
 
 use std::time::Instant;
@@ -33,6 +37,35 @@ fn main() {
     let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
     let cells = json["cifar10"].as_object().expect("a `cifar10` object");
     let space = Nb201::default();
+    let nets = || {
+        cells.keys().map(|key| {
+            let t: Vec<u8> =
+                key.trim_matches(|c| c == '(' || c == ')').split(',').map(|x| x.trim().parse().expect("op id")).collect();
+            space.lower(&Nb201::from_naslib(t.try_into().expect("6 ops")).expect("NASLib tuple")).expect("lowers")
+        })
+    };
+    if args.iter().any(|a| a == "--speed") {
+        let n = limit.min(cells.len()).min(if limit == usize::MAX { 5 } else { limit });
+        let mut rng = tessera_core::rng_for(seed, 1);
+        use rand::Rng as _;
+        let values: Vec<f32> = (0..64 * 3 * 32 * 32).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
+        let labels: Vec<u32> = (0..64).map(|i| i % 10).collect();
+        let batch = ProxyBatch { values, labels, shape: vec![3, 32, 32], classes: 10 };
+        println!("{:<10} {:>10} {:>10}   (seconds per cell, {n} cells, C=16 N=5, batch 64)", "proxy", "median", "max");
+        for p in Proxy::ALL {
+            let mut t: Vec<f64> = nets()
+                .take(n)
+                .map(|net| {
+                    let start = Instant::now();
+                    let _ = score(&net, p, &batch, seed);
+                    start.elapsed().as_secs_f64()
+                })
+                .collect();
+            t.sort_by(f64::total_cmp);
+            println!("{:<10} {:>10.3} {:>10.3}", p.name(), t[t.len() / 2], t[t.len() - 1]);
+        }
+        return;
+    }
     let batch = ProxyBatch::data_free(&[3, 32, 32], 10, 2);
     let mut proxies = vec![(Proxy::Synflow, "synflow"), (Proxy::Params, "params"), (Proxy::Flops, "flops")];
     if args.iter().any(|a| a == "--zen") {

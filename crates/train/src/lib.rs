@@ -58,6 +58,7 @@ pub use latency_table::{LatencyTable, Predictor};
 pub use model::Model;
 pub use onnx::{export_onnx, ExportError};
 pub use proxy::evaluator::{Combine, ProxyEvaluator};
+pub use proxy::guide::ProxyGuide;
 pub use proxy::{Proxy, ProxyBatch};
 pub use train::{
     keep_freed_memory, train, Control, EarlyStopping, EpochReport, Optimizer, Schedule, StopReason, TrainConfig, TrainReport,

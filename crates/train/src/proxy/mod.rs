@@ -25,6 +25,7 @@
 
 pub mod evaluator;
 pub mod fisher;
+pub mod guide;
 pub mod jacob_cov;
 pub mod naswot;
 pub mod saliency;
