@@ -11,6 +11,17 @@
 //! [`Storage::next_trial`] (which holds that lock for its whole transaction) sees a consistent study; trial rows are
 //! locked after the study row, never before, so workers cannot deadlock. Leases are measured on the server's clock
 //! (`clock_timestamp()`), so workers on machines with skewed clocks agree on when a lease expired.
+//!
+//! Round trips: the connection is tokio-postgres on a single-threaded runtime of its own, so statements can be
+//! pipelined (sent together, answered in order; the server still runs them one by one, each with a fresh
+//! snapshot). A worker's ask+tell is three round trips and two commits: `BEGIN`, the study lock and every read of
+//! the step (running trials, lowest pending, events after the cursor, the trials they name, next number and counts)
+//! in one; the new trial with its ask event (one statement) and `COMMIT` in the next; `put_leased` as one statement
+//! (study lock, trial, tell event) in its own transaction. Statements are prepared once per connection.
+//!
+//! Durability: commits are synchronous (`synchronous_commit` is left as the server has it, `on` by default), and
+//! the study's lock is held until the commit is flushed, so one study's asks and tells are bounded by the WAL
+//! flush time of the server's disk: ask+tell needs two flushes in sequence. `examples/worker_bench.rs` measures it.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
