@@ -8,7 +8,7 @@
 //! * [`PostgresStorage`]: a PostgreSQL database (`storage = "postgres://user@host/db"`, optionally `?schema=NAME`),
 //!   for workers on many machines; see [`postgres`] for the URL, the schema and how concurrency is handled.
 //! * [`conformance`]: the trait's contract as executable cases, run against core's in-memory storage, SQLite and
-//!   PostgreSQL alike (21 cases: the single-handle contract, the event log, leases, retries, concurrent asks and
+//!   PostgreSQL alike (23 cases: the single-handle contract, the event log, leases, retries, concurrent asks and
 //!   claims from several handles in several threads, workers resuming serially).
 //!
 //! ```no_run
