@@ -70,6 +70,7 @@ pub const CASES: &[(&str, Case)] = &[
     ("lease_seconds_1e300_counts_as_expired", Case::Shared(lease_seconds_1e300_counts_as_expired)),
     ("retry_limit_fails_the_trial", Case::Shared(retry_limit_fails_the_trial)),
     ("heartbeat_keeps_the_lease_and_release_gives_back", Case::Shared(heartbeat_keeps_the_lease_and_release_gives_back)),
+    ("put_leased_while_running_renews_the_lease_and_tells_nothing", Case::Shared(put_leased_while_running_renews_the_lease_and_tells_nothing)),
     ("concurrent_asks_hand_out_each_trial_once", Case::Shared(concurrent_asks_hand_out_each_trial_once)),
     ("concurrent_claims_take_each_pending_trial_once", Case::Shared(concurrent_claims_take_each_pending_trial_once)),
     ("workers_share_one_trajectory_and_resume_serially", Case::Shared(workers_share_one_trajectory_and_resume_serially)),
@@ -110,7 +111,8 @@ macro_rules! conformance_tests {
             studies_are_isolated, resume_equals_uninterrupted_run, events_follow_writes, study_attributes_and_import,
             next_trial_asks_under_a_lease, expired_lease_is_requeued, lease_seconds_1e300_counts_as_expired,
             retry_limit_fails_the_trial,
-            heartbeat_keeps_the_lease_and_release_gives_back, concurrent_asks_hand_out_each_trial_once,
+            heartbeat_keeps_the_lease_and_release_gives_back,
+            put_leased_while_running_renews_the_lease_and_tells_nothing, concurrent_asks_hand_out_each_trial_once,
             concurrent_claims_take_each_pending_trial_once, workers_share_one_trajectory_and_resume_serially);
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {
@@ -743,6 +745,30 @@ pub fn expired_lease_is_requeued(backend: Backend<'_>) {
     assert_eq!((t.state, t.retries, t.worker.as_deref()), (TrialState::Complete, 1, Some("b")), "the retry is recorded");
     let tells = ok(s.events(a.id, 0), "events").iter().filter(|e| e.kind == EventKind::Tell).count();
     assert_eq!(tells, 1, "told once");
+}
+
+/// A holder's `put_leased` of a trial that stays `running` (intermediate results) stores it, renews the lease like a
+/// heartbeat and appends no event; the `tell` comes with the write that finishes it.
+pub fn put_leased_while_running_renews_the_lease_and_tells_nothing(backend: Backend<'_>) {
+    let conn = backend();
+    let (mut s, mut h) = (conn(), conn());
+    let a = open(&mut *s, "alpha", CONFIG);
+    let la = lease("a", 1.0, 3);
+    let mut seen = Vec::new();
+    let Next::Asked { trial, .. } = next(&mut *s, a.id, &la, 0, &mut asking(&[1, 2], &mut seen)) else { panic!("asked") };
+    std::thread::sleep(Duration::from_millis(600));
+    let mut progress = trial.clone();
+    progress.metrics = Metrics::new().with("score", 0.5);
+    ok(s.put_leased(a.id, &progress, &la), "the holder stores intermediate results");
+    std::thread::sleep(Duration::from_millis(600));
+    // 1.2 s after the ask, 0.6 s after the write: the renewed lease still holds.
+    assert!(matches!(next(&mut *h, a.id, &lease("b", 30.0, 3), 0, &mut never), Next::Idle { unfinished: 1, .. }));
+    let t = &trials(&*s, a.id)[0];
+    assert_eq!((t.state, t.worker.as_deref(), t.metrics.get("score")), (TrialState::Running, Some("a"), Some(0.5)));
+    let kinds = |s: &dyn Storage| ok(s.events(a.id, 0), "events").iter().map(|e| e.kind).collect::<Vec<_>>();
+    assert_eq!(kinds(&*s), [EventKind::Ask], "no tell for a running trial");
+    ok(s.put_leased(a.id, &finish(trial), &la), "the holder finishes");
+    assert_eq!(kinds(&*s), [EventKind::Ask, EventKind::Tell]);
 }
 
 /// A lease longer than any worker may take (`1e300` s, written before leases were bounded; its worker died) would

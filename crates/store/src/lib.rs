@@ -8,7 +8,7 @@
 //! * [`PostgresStorage`]: a PostgreSQL database (`storage = "postgres://user@host/db"`, optionally `?schema=NAME`),
 //!   for workers on many machines; see [`postgres`] for the URL, the schema and how concurrency is handled.
 //! * [`conformance`]: the trait's contract as executable cases, run against core's in-memory storage, SQLite and
-//!   PostgreSQL alike (21 cases: the single-handle contract, the event log, leases, retries, concurrent asks and
+//!   PostgreSQL alike (23 cases: the single-handle contract, the event log, leases, retries, concurrent asks and
 //!   claims from several handles in several threads, workers resuming serially).
 //!
 //! ```no_run
@@ -92,12 +92,24 @@
 //!   crates/store/examples/worker_bench.sh` also runs Optuna on the same sizes).
 //! * `SQLITE_BUSY` after the busy timeout is [`StoreError::Unavailable`] (transient: workers retry).
 //!
+//! ## One engine, two dialects
+//!
+//! What a worker step does (re-queue or fail expired leases, claim the lowest pending trial, replay the events after
+//! the cursor and ask), when a write is refused (`LeaseLost`, `Frozen`) and which writes append `ask` / `tell`
+//! events is written once, in [`tessera_core::storage::engine`]. Each backend implements its
+//! [`Dialect`](tessera_core::storage::engine::Dialect): begin a transaction holding the study's lock and read a
+//! worker's [`View`](tessera_core::storage::engine::View), and make each write atomic with its events. Its
+//! `Storage::{next_trial, put_trial, put_leased, heartbeat, release}` are one-line calls into the engine. The
+//! in-memory storage of `tessera-core`, SQLite and PostgreSQL all do this, so the conformance suite tests one policy
+//! three times.
+//!
 //! ## Adding a backend
 //!
 //! 1. Implement [`tessera_core::Storage`] (four required methods; override `location` so messages name the
 //!    database, without credentials) and return the typed [`StoreError`] variants the trait doc names. For
-//!    workers, override the event log and the worker methods (`next_trial`, `heartbeat`, `put_leased`, `release`,
-//!    study attributes, `import_trials`) and return `true` from `supports_workers`.
+//!    workers, implement [`Dialect`](tessera_core::storage::engine::Dialect), call the engine from the worker
+//!    methods (`next_trial`, `put_trial`, `heartbeat`, `put_leased`, `release`), override the event log, study
+//!    attributes and `import_trials`, and return `true` from `supports_workers`.
 //! 2. Add `tests/<backend>_conformance.rs` with `tessera_store::conformance_tests!(Some(backend()));` where
 //!    `backend()` returns a closure that makes a new, empty storage (a fresh database or schema) on each call and
 //!    returns a [`conformance::Connector`] opening handles on it (`Arc<dyn Fn() -> Box<dyn Storage>>`). That is one

@@ -11,16 +11,27 @@
 //! [`Storage::next_trial`] (which holds that lock for its whole transaction) sees a consistent study; trial rows are
 //! locked after the study row, never before, so workers cannot deadlock. Leases are measured on the server's clock
 //! (`clock_timestamp()`), so workers on machines with skewed clocks agree on when a lease expired.
+//!
+//! Round trips: the connection is tokio-postgres on a single-threaded runtime of its own, so statements can be
+//! pipelined (sent together, answered in order; the server still runs them one by one, each with a fresh
+//! snapshot). A worker's ask+tell is three round trips and two commits: `BEGIN`, the study lock and every read of
+//! the step (running trials, lowest pending, events after the cursor, the trials they name, next number and counts)
+//! in one; the new trial with its ask event (one statement) and `COMMIT` in the next; `put_leased` as one statement
+//! (study lock, trial, tell event) in its own transaction. Statements are prepared once per connection.
+//!
+//! Durability: commits are synchronous (`synchronous_commit` is left as the server has it, `on` by default), and
+//! the study's lock is held until the commit is flushed, so one study's asks and tells are bounded by the WAL
+//! flush time of the server's disk: ask+tell needs two flushes in sequence. `examples/worker_bench.rs` measures it.
 
-use postgres::error::SqlState;
-use postgres::{Client, NoTls, Row, Statement};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
-use tessera_core::storage::{lease_failure_message, lease_lost, now};
-use tessera_core::{
-    AskFn, Event, EventKind, Lease, Metrics, NewEvents, Next, Sample, Storage, StoreError, StudyInfo, Trial, TrialState,
-};
+use tessera_core::storage::engine::{self, Dialect, Running, View};
+use tessera_core::storage::now;
+use tessera_core::{AskFn, Event, EventKind, Lease, Metrics, Next, Sample, Storage, StoreError, StudyInfo, Trial, TrialState};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, Row, Statement};
 
 /// One step of the PostgreSQL schema (the same versions as SQLite's: a version means the same tables and columns).
 #[derive(Clone, Copy, Debug)]
@@ -119,35 +130,79 @@ pub struct PostgresStorage {
     schema: String,
 }
 
+/// One connection: tokio-postgres on a single-threaded runtime of its own, driven while a call waits. Unlike the
+/// blocking `postgres` client it can pipeline: [`Pg::pipeline`] sends several statements before reading any answer,
+/// so a worker's reads under the study's lock cost one round trip.
 struct Pg {
-    client: Client,
+    rt: tokio::runtime::Runtime,
+    /// `None` only while dropping.
+    client: Option<Client>,
+    connection: Option<tokio::task::JoinHandle<()>>,
+    /// Prepared statements by SQL text (each is parsed and planned once per connection).
     cache: HashMap<String, Statement>,
 }
 
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
 impl Pg {
-    fn st(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+    fn connect(config: &tokio_postgres::Config) -> Result<Pg, String> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("cannot start the client runtime: {e}"))?;
+        let (client, connection) = rt.block_on(config.connect(NoTls)).map_err(|e| describe(&e))?;
+        let connection = rt.spawn(async move {
+            // Ends when the client is dropped or the server closes the connection; errors reach the calls.
+            let _ = connection.await;
+        });
+        Ok(Pg { rt, client: Some(client), connection: Some(connection), cache: HashMap::new() })
+    }
+    fn client(&self) -> &Client {
+        self.client.as_ref().expect("the client lives until drop")
+    }
+    fn st(&mut self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
         if let Some(s) = self.cache.get(sql) {
             return Ok(s.clone());
         }
-        let s = self.client.prepare(sql)?;
+        let s = self.rt.block_on(self.client().prepare(sql))?;
         self.cache.insert(sql.to_string(), s.clone());
         Ok(s)
     }
-    fn query(&mut self, sql: &str, p: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<Vec<Row>, postgres::Error> {
+    fn query(&mut self, sql: &str, p: Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error> {
         let st = self.st(sql)?;
-        self.client.query(&st, p)
+        self.rt.block_on(self.client().query(&st, p))
     }
-    fn query_opt(&mut self, sql: &str, p: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<Option<Row>, postgres::Error> {
+    fn query_opt(&mut self, sql: &str, p: Params<'_>) -> Result<Option<Row>, tokio_postgres::Error> {
         let st = self.st(sql)?;
-        self.client.query_opt(&st, p)
+        self.rt.block_on(self.client().query_opt(&st, p))
     }
-    fn query_one(&mut self, sql: &str, p: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<Row, postgres::Error> {
+    fn query_one(&mut self, sql: &str, p: Params<'_>) -> Result<Row, tokio_postgres::Error> {
         let st = self.st(sql)?;
-        self.client.query_one(&st, p)
+        self.rt.block_on(self.client().query_one(&st, p))
     }
-    fn execute(&mut self, sql: &str, p: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<u64, postgres::Error> {
+    fn execute(&mut self, sql: &str, p: Params<'_>) -> Result<u64, tokio_postgres::Error> {
         let st = self.st(sql)?;
-        self.client.execute(&st, p)
+        self.rt.block_on(self.client().execute(&st, p))
+    }
+    fn batch_execute(&mut self, sql: &str) -> Result<(), tokio_postgres::Error> {
+        self.rt.block_on(self.client().batch_execute(sql))
+    }
+    /// Sends every statement before reading the first answer (one round trip for all) and returns their rows in
+    /// order. The server still runs them one after the other, each with its own snapshot. The first error wins;
+    /// inside a transaction the statements after it fail too (the caller rolls back).
+    fn pipeline(&mut self, steps: &[(&str, Params<'_>)]) -> Result<Vec<Vec<Row>>, tokio_postgres::Error> {
+        let sts = steps.iter().map(|(sql, _)| self.st(sql)).collect::<Result<Vec<_>, _>>()?;
+        let client = self.client();
+        let calls = sts.iter().zip(steps).map(|(st, (_, p))| client.query(st, p));
+        self.rt.block_on(futures_util::future::try_join_all(calls))
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        // Dropping the client makes the connection send Terminate and end: let it, briefly, so the server sees
+        // a clean goodbye rather than a cut connection.
+        drop(self.client.take());
+        if let Some(c) = self.connection.take() {
+            let _ = self.rt.block_on(async { tokio::time::timeout(Duration::from_secs(1), c).await });
+        }
     }
 }
 
@@ -233,13 +288,13 @@ impl PostgresStorage {
         let location = redact(url);
         let mut secrets = password_of(url).into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>();
         let (driver_url, schema) = take_schema(url);
-        let mut config: postgres::Config = driver_url.parse().map_err(|e: postgres::Error| StoreError::Open {
+        let mut config: tokio_postgres::Config = driver_url.parse().map_err(|e: tokio_postgres::Error| StoreError::Open {
             location: location.clone(),
             msg: secrets.iter().fold(format!("invalid URL: {e}"), |m, s| m.replace(s.as_str(), "***")),
         })?;
         if config.get_password().is_none() {
             // What libpq does and the driver does not: PGPASSWORD, else a matching line of ~/.pgpass.
-            if let Some(p) = password_from_environment(&config) {
+            if let Some(p) = password_from_environment(&postgres::Config::from(config.clone())) {
                 config.password(p.as_str());
                 secrets.push(p);
             }
@@ -259,9 +314,9 @@ impl PostgresStorage {
         }
         // Dead peers are noticed within about a minute even while idle (a worker waiting on a long evaluation).
         config.keepalives(true).keepalives_idle(Duration::from_secs(30));
-        let client = config.connect(NoTls).map_err(|e| open_err(describe(&e)))?;
+        let pg = Pg::connect(&config).map_err(open_err)?;
         let mut s = PostgresStorage {
-            pg: RefCell::new(Pg { client, cache: HashMap::new() }),
+            pg: RefCell::new(pg),
             location,
             secrets,
             schema: String::new(),
@@ -294,12 +349,12 @@ impl PostgresStorage {
             let q = quote_ident(name);
             if !exists {
                 // Two processes may create it at once: IF NOT EXISTS can still race on the catalog, so retry once.
-                let first = self.pg.borrow_mut().client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {q}"));
+                let first = self.pg.borrow_mut().batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {q}"));
                 if first.is_err() {
-                    self.pg.borrow_mut().client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {q}")).map_err(|e| self.open_error(&e))?;
+                    self.pg.borrow_mut().batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {q}")).map_err(|e| self.open_error(&e))?;
                 }
             }
-            self.pg.borrow_mut().client.batch_execute(&format!("SET search_path TO {q}")).map_err(|e| self.open_error(&e))?;
+            self.pg.borrow_mut().batch_execute(&format!("SET search_path TO {q}")).map_err(|e| self.open_error(&e))?;
         }
         let current: Option<String> =
             self.pg.borrow_mut().query_one("SELECT current_schema()::text", &[]).map_err(|e| self.open_error(&e))?.get(0);
@@ -381,9 +436,8 @@ impl PostgresStorage {
     /// at once do not both create it).
     fn migrate(&self) -> Result<(), StoreError> {
         let r = (|| -> Result<(), StoreError> {
-            self.pg.borrow_mut().client.batch_execute("BEGIN").map_err(|e| self.err(&e))?;
-            self.pg.borrow_mut().client
-                .execute("SELECT pg_advisory_xact_lock(hashtext('tessera-migrate:' || current_schema()))", &[])
+            self.pg.borrow_mut().batch_execute("BEGIN").map_err(|e| self.err(&e))?;
+            self.pg.borrow_mut().execute("SELECT pg_advisory_xact_lock(hashtext('tessera-migrate:' || current_schema()))", &[])
                 .map_err(|e| self.err(&e))?;
             let fresh = self.inspect()?;
             let current = if fresh { 0 } else { self.read_version()?.unwrap_or(0) };
@@ -393,7 +447,6 @@ impl PostgresStorage {
             if fresh {
                 self.pg
                     .borrow_mut()
-                    .client
                     .batch_execute(
                         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                          INSERT INTO meta (key, value) VALUES ('schema_version', '0'), ('application', 'tessera');",
@@ -401,19 +454,18 @@ impl PostgresStorage {
                     .map_err(|e| self.err(&e))?;
             }
             for m in MIGRATIONS.iter().filter(|m| m.version > current) {
-                self.pg.borrow_mut().client.batch_execute(m.sql).map_err(|e| StoreError::Backend {
+                self.pg.borrow_mut().batch_execute(m.sql).map_err(|e| StoreError::Backend {
                     location: self.location.clone(),
                     msg: format!("migration to schema version {} ({}) failed: {}", m.version, m.description, describe(&e)),
                 })?;
-                self.pg.borrow_mut().client
-                    .execute("UPDATE meta SET value = $1 WHERE key = 'schema_version'", &[&m.version.to_string()])
+                self.pg.borrow_mut().execute("UPDATE meta SET value = $1 WHERE key = 'schema_version'", &[&m.version.to_string()])
                     .map_err(|e| self.err(&e))?;
             }
-            self.pg.borrow_mut().client.batch_execute("COMMIT").map_err(|e| self.err(&e))?;
+            self.pg.borrow_mut().batch_execute("COMMIT").map_err(|e| self.err(&e))?;
             Ok(())
         })();
         if r.is_err() {
-            let _ = self.pg.borrow_mut().client.batch_execute("ROLLBACK");
+            let _ = self.pg.borrow_mut().batch_execute("ROLLBACK");
         }
         r
     }
@@ -424,7 +476,7 @@ impl PostgresStorage {
 
     /// An error while checking a freshly connected database: the connection being cut (a server shutting down, an
     /// administrator terminating it) is transient; anything else means the URL does not name a usable database.
-    fn open_error(&self, e: &postgres::Error) -> StoreError {
+    fn open_error(&self, e: &tokio_postgres::Error) -> StoreError {
         match self.err(e) {
             u @ StoreError::Unavailable { .. } => u,
             _ => StoreError::Open { location: self.location.clone(), msg: self.clean(describe(e)) },
@@ -433,7 +485,7 @@ impl PostgresStorage {
 
     /// A driver error as a typed storage error: lost connections, server shutdowns, serialization failures and
     /// deadlocks are [`StoreError::Unavailable`] (worth retrying on a new connection).
-    fn err(&self, e: &postgres::Error) -> StoreError {
+    fn err(&self, e: &tokio_postgres::Error) -> StoreError {
         let msg = self.clean(describe(e));
         let transient = e.is_closed()
             || std::error::Error::source(e).is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
@@ -456,29 +508,29 @@ impl PostgresStorage {
 
     /// Runs `f` in a transaction; commits on `Ok`, rolls back on `Err`.
     fn tx<T>(&self, f: impl FnOnce(&Self) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        self.pg.borrow_mut().client.batch_execute("BEGIN").map_err(|e| self.err(&e))?;
+        self.pg.borrow_mut().batch_execute("BEGIN").map_err(|e| self.err(&e))?;
         match f(self) {
             Ok(v) => {
-                self.pg.borrow_mut().client.batch_execute("COMMIT").map_err(|e| self.err(&e))?;
+                self.pg.borrow_mut().batch_execute("COMMIT").map_err(|e| self.err(&e))?;
                 Ok(v)
             }
             Err(e) => {
-                let _ = self.pg.borrow_mut().client.batch_execute("ROLLBACK");
+                let _ = self.pg.borrow_mut().batch_execute("ROLLBACK");
                 Err(e)
             }
         }
     }
 
-    fn q(&self, sql: &str, p: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
+    fn q(&self, sql: &str, p: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
         self.pg.borrow_mut().query(sql, p).map_err(|e| self.err(&e))
     }
-    fn q_opt(&self, sql: &str, p: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<Option<Row>, StoreError> {
+    fn q_opt(&self, sql: &str, p: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>, StoreError> {
         self.pg.borrow_mut().query_opt(sql, p).map_err(|e| self.err(&e))
     }
-    fn q_one(&self, sql: &str, p: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<Row, StoreError> {
+    fn q_one(&self, sql: &str, p: &[&(dyn ToSql + Sync)]) -> Result<Row, StoreError> {
         self.pg.borrow_mut().query_one(sql, p).map_err(|e| self.err(&e))
     }
-    fn exec(&self, sql: &str, p: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<u64, StoreError> {
+    fn exec(&self, sql: &str, p: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
         self.pg.borrow_mut().execute(sql, p).map_err(|e| self.err(&e))
     }
 
@@ -528,17 +580,8 @@ impl PostgresStorage {
         })
     }
 
-    fn trials_where(&self, study: i64, sql: &str, p: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<Vec<Trial>, StoreError> {
+    fn trials_where(&self, study: i64, sql: &str, p: &[&(dyn ToSql + Sync)]) -> Result<Vec<Trial>, StoreError> {
         self.q(sql, p)?.iter().map(|r| self.trial_from_row(study, r)).collect()
-    }
-
-    fn push_event(&self, study: i64, kind: EventKind, trial: i64) -> Result<u64, StoreError> {
-        let r = self.q_one(
-            "WITH s AS (UPDATE studies SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq)
-             INSERT INTO events (study_id, seq, kind, trial) SELECT $1, event_seq, $2, $3 FROM s RETURNING seq",
-            &[&study, &kind.as_str(), &trial],
-        )?;
-        Ok(r.get::<_, i64>(0) as u64)
     }
 
     fn encode(&self, trial: &Trial) -> Result<(i64, String, String, String), StoreError> {
@@ -555,126 +598,68 @@ impl PostgresStorage {
         ))
     }
 
-    fn insert_trial(&self, study: i64, trial: &Trial, lease: Option<(&str, f64)>) -> Result<u64, StoreError> {
-        let (number, sample, metrics, profile) = self.encode(trial)?;
-        let retries = i32::try_from(trial.retries).unwrap_or(i32::MAX);
-        let worker = lease.map(|l| l.0).or(trial.worker.as_deref());
-        let lease_seconds = lease.map(|l| l.1);
-        let sql = format!(
-            "INSERT INTO trials (study_id, number, sample, key, description, state, metrics, profile, error,
-                                 started_at, finished_at, wall_seconds, sim_seconds, worker, lease_until, retries)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, {SERVER_NOW} + $15::float8, $16)"
-        );
-        self.exec(
-            &sql,
-            &[
-                &study,
-                &number,
-                &sample,
+    /// Inserts a new trial with its ask (and tell) events in one statement; returns the last event's seq.
+    fn insert_steps<'a>(&self, study: &'a i64, trial: &'a Trial, lease: Option<&'a Lease>, enc: &'a Encoded) -> (&'static str, [&'a (dyn ToSql + Sync); 17]) {
+        (
+            INSERT_TRIAL,
+            [
+                study,
+                &enc.number,
+                &enc.sample,
                 &trial.key,
                 &trial.description,
-                &trial.state.as_str(),
-                &metrics,
-                &profile,
+                &enc.state,
+                &enc.metrics,
+                &enc.profile,
                 &trial.error,
                 &trial.started_at,
                 &trial.finished_at,
                 &trial.wall_seconds,
                 &trial.sim_seconds,
-                &worker,
-                &lease_seconds,
-                &retries,
+                match lease {
+                    Some(l) => &l.worker,
+                    None => &trial.worker,
+                },
+                match lease {
+                    Some(l) => &l.seconds,
+                    None => &NO_LEASE,
+                },
+                &enc.retries,
+                &enc.tell,
             ],
         )
-        .map_err(|e| match &e {
+    }
+
+    /// An insert's error: a duplicate number or an unknown study in words.
+    fn insert_error(&self, study: i64, number: u64, e: StoreError) -> StoreError {
+        match &e {
             StoreError::Backend { msg, .. } if msg.contains("trials_pkey") => {
-                self.backend_msg(format!("trial {} of study #{study} exists already", trial.number))
+                self.backend_msg(format!("trial {number} of study #{study} exists already"))
             }
+            StoreError::Backend { msg, .. } if msg.contains("foreign key") => self.backend_msg(format!("no study with id {study}")),
             _ => e,
-        })?;
-        let seq = self.push_event(study, EventKind::Ask, number)?;
-        if trial.state.is_finished() {
-            return self.push_event(study, EventKind::Tell, number);
         }
-        Ok(seq)
     }
 
-    /// Replaces an unfinished trial (any holder when `worker` is `None`; else only while running under `worker`,
-    /// renewing the lease by `lease_seconds`). Returns whether a row changed; appends the tell event.
-    fn update_trial(&self, study: i64, trial: &Trial, worker: Option<&str>, lease_seconds: Option<f64>) -> Result<bool, StoreError> {
+    fn encoded(&self, trial: &Trial) -> Result<Encoded, StoreError> {
         let (number, sample, metrics, profile) = self.encode(trial)?;
-        let changed = match worker {
-            Some(w) => self.exec(
-                &format!(
-                    "UPDATE trials SET sample = $3, key = $4, description = $5, state = $6, metrics = $7, profile = $8,
-                            error = $9, started_at = $10, finished_at = $11, wall_seconds = $12, sim_seconds = $13,
-                            lease_until = {SERVER_NOW} + $15::float8
-                     WHERE study_id = $1 AND number = $2 AND state = 'running' AND worker = $14"
-                ),
-                &[
-                    &study,
-                    &number,
-                    &sample,
-                    &trial.key,
-                    &trial.description,
-                    &trial.state.as_str(),
-                    &metrics,
-                    &profile,
-                    &trial.error,
-                    &trial.started_at,
-                    &trial.finished_at,
-                    &trial.wall_seconds,
-                    &trial.sim_seconds,
-                    &w,
-                    &lease_seconds,
-                ],
-            )?,
-            None => self.exec(
-                "UPDATE trials SET sample = $3, key = $4, description = $5, state = $6, metrics = $7, profile = $8,
-                        error = $9, started_at = $10, finished_at = $11, wall_seconds = $12, sim_seconds = $13,
-                        worker = $14, retries = $15, lease_until = NULL
-                 WHERE study_id = $1 AND number = $2 AND state IN ('pending', 'running')",
-                &[
-                    &study,
-                    &number,
-                    &sample,
-                    &trial.key,
-                    &trial.description,
-                    &trial.state.as_str(),
-                    &metrics,
-                    &profile,
-                    &trial.error,
-                    &trial.started_at,
-                    &trial.finished_at,
-                    &trial.wall_seconds,
-                    &trial.sim_seconds,
-                    &trial.worker,
-                    &i32::try_from(trial.retries).unwrap_or(i32::MAX),
-                ],
-            )?,
-        };
-        if changed == 1 && trial.state.is_finished() {
-            self.push_event(study, EventKind::Tell, number)?;
-        }
-        Ok(changed == 1)
+        Ok(Encoded {
+            number,
+            sample,
+            metrics,
+            profile,
+            state: trial.state.as_str(),
+            retries: i32::try_from(trial.retries).unwrap_or(i32::MAX),
+            tell: i32::from(trial.state.is_finished()),
+        })
     }
 
-    fn refused(&self, study: i64, number: u64, worker: &str) -> StoreError {
-        let sql = format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = $1 AND number = $2");
-        match self.q_opt(&sql, &[&study, &(number as i64)]) {
-            Ok(Some(r)) => match self.trial_from_row(study, &r) {
-                Ok(t) if t.state.is_finished() => StoreError::Frozen { study: self.study_name(study), trial: number, state: t.state },
-                Ok(t) => lease_lost(&self.study_name(study), &t, worker),
-                Err(e) => e,
-            },
-            Ok(None) => self.backend_msg(format!("trial {number} of study #{study} does not exist")),
-            Err(e) => e,
-        }
+    fn trial_rows(&self, study: i64, rows: &[Row]) -> Result<Vec<Trial>, StoreError> {
+        rows.iter().map(|r| self.trial_from_row(study, r)).collect()
     }
 
-    fn read_events(&self, study: i64, after: u64) -> Result<Vec<Event>, StoreError> {
-        self.q("SELECT seq, kind, trial FROM events WHERE study_id = $1 AND seq > $2 ORDER BY seq", &[&study, &(after as i64)])?
-            .iter()
+    fn events_from_rows(&self, study: i64, rows: &[Row]) -> Result<Vec<Event>, StoreError> {
+        rows.iter()
             .map(|r| {
                 let (seq, kind, trial): (i64, &str, i64) = (r.get(0), r.get(1), r.get(2));
                 let kind = EventKind::parse(kind).ok_or_else(|| StoreError::Corrupt {
@@ -684,6 +669,69 @@ impl PostgresStorage {
                 Ok(Event { seq: seq as u64, kind, trial: trial as u64 })
             })
             .collect()
+    }
+
+    /// A [`View`] from the rows of the view statements (running, pending, events, named trials, counts).
+    fn view_from_rows(&self, study: i64, rows: &[Vec<Row>]) -> Result<View, StoreError> {
+        let [running, pending, events, named, counts] = rows else {
+            return Err(self.backend_msg(format!("expected 5 answers to the view of study #{study}, got {}", rows.len())));
+        };
+        let counts = counts.first().ok_or_else(|| self.backend_msg("the view's counts returned no row"))?;
+        Ok(View {
+            now: counts.get(2),
+            running: running
+                .iter()
+                .map(|r| Running {
+                    number: r.get::<_, i64>(0) as u64,
+                    retries: u32::try_from(r.get::<_, i32>(1)).unwrap_or(0),
+                    worker: r.get(2),
+                    lease_until: r.get(3),
+                })
+                .collect(),
+            pending: self.trial_rows(study, pending)?.into_iter().next(),
+            events: self.events_from_rows(study, events)?,
+            trials: self.trial_rows(study, named)?,
+            next_number: counts.get::<_, i64>(0) as u64,
+            unfinished: counts.get::<_, i64>(1) as u64,
+        })
+    }
+
+    fn pipeline(&self, steps: &[(&str, Params<'_>)]) -> Result<Vec<Vec<Row>>, StoreError> {
+        self.pg.borrow_mut().pipeline(steps).map_err(|e| self.err(&e))
+    }
+
+    /// The view's statements after `lead` (BEGIN and the lock, or nothing), in one round trip.
+    fn read_view(&self, study: i64, cursor: u64, lead: &[(&str, Params<'_>)]) -> Result<(Vec<Vec<Row>>, View), StoreError> {
+        let cursor = cursor as i64;
+        let one: [&(dyn ToSql + Sync); 1] = [&study];
+        let two: [&(dyn ToSql + Sync); 2] = [&study, &cursor];
+        let mut steps = lead.to_vec();
+        steps.extend_from_slice(&[
+            (VIEW_RUNNING, &one[..]),
+            (VIEW_PENDING, &one[..]),
+            (VIEW_EVENTS, &two[..]),
+            (VIEW_NAMED, &two[..]),
+            (VIEW_COUNTS, &one[..]),
+        ]);
+        let mut rows = self.pipeline(&steps)?;
+        let view_rows = rows.split_off(lead.len());
+        let view = self.view_from_rows(study, &view_rows)?;
+        Ok((rows, view))
+    }
+
+    /// Runs one conditional write; returns whether it changed a row.
+    fn changed(&self, sql: &str, p: Params<'_>) -> Result<bool, StoreError> {
+        Ok(self.exec(sql, p)? == 1)
+    }
+
+    /// Runs one write that answers `SELECT count(*) FROM u` (the rows it changed); returns whether it changed one.
+    fn counted(&self, sql: &str, p: Params<'_>) -> Result<bool, StoreError> {
+        Ok(self.q_one(sql, p)?.get::<_, i64>(0) == 1)
+    }
+
+    fn read_events(&self, study: i64, after: u64) -> Result<Vec<Event>, StoreError> {
+        let rows = self.q(VIEW_EVENTS, &[&study, &(after as i64)])?;
+        self.events_from_rows(study, &rows)
     }
 
     fn counts(&self, study: i64) -> Result<BTreeMap<String, u64>, StoreError> {
@@ -713,25 +761,7 @@ impl Storage for PostgresStorage {
     }
 
     fn put_trial(&mut self, study: i64, trial: &Trial) -> Result<(), StoreError> {
-        self.tx(|s| {
-            let name = s.lock_study(study)?;
-            let (number, ..) = s.encode(trial)?;
-            let state = s.q_opt("SELECT state FROM trials WHERE study_id = $1 AND number = $2", &[&study, &number])?;
-            match state.map(|r| r.get::<_, String>(0)) {
-                None => s.insert_trial(study, trial, None).map(|_| ()),
-                Some(st) => match TrialState::parse(&st) {
-                    Some(st) if st.is_finished() => Err(StoreError::Frozen { study: name, trial: trial.number, state: st }),
-                    Some(_) => {
-                        if s.update_trial(study, trial, None, None)? {
-                            Ok(())
-                        } else {
-                            Err(s.backend_msg(format!("trial {} of study #{study} was not written", trial.number)))
-                        }
-                    }
-                    None => Err(s.corrupt(study, number, "state", format!("unknown state `{st}`"))),
-                },
-            }
-        })
+        engine::put_trial(self, study, trial)
     }
 
     fn trials(&self, study: i64) -> Result<Vec<Trial>, StoreError> {
@@ -772,125 +802,19 @@ impl Storage for PostgresStorage {
     }
 
     fn next_trial(&mut self, study: i64, lease: &Lease, cursor: u64, ask: &mut AskFn<'_>) -> Result<Next, StoreError> {
-        self.tx(|s| {
-            s.lock_study(study)?;
-            // Expired leases: lock those rows (a heartbeat that renewed one first makes it drop out of the WHERE).
-            let expired = s.q(
-                &format!(
-                    "SELECT number, retries, worker, {SERVER_NOW} FROM trials
-                     WHERE study_id = $1 AND state = 'running' AND (lease_until IS NULL OR lease_until < {SERVER_NOW}
-                          OR lease_until > {SERVER_NOW} + {max_lease})
-                     ORDER BY number FOR UPDATE",
-                    max_lease = tessera_core::worker::MAX_LEASE_SECONDS
-                ),
-                &[&study],
-            )?;
-            for r in expired {
-                let (number, retries, worker, t_now): (i64, i32, Option<String>, f64) = (r.get(0), r.get(1), r.get(2), r.get(3));
-                if retries as i64 >= i64::from(lease.max_retries) {
-                    let msg = lease_failure_message(worker.as_deref(), retries as u32 + 1);
-                    s.exec(
-                        "UPDATE trials SET state = 'failed', error = $3, finished_at = $4, lease_until = NULL
-                         WHERE study_id = $1 AND number = $2",
-                        &[&study, &number, &msg, &t_now],
-                    )?;
-                    s.push_event(study, EventKind::Tell, number)?;
-                } else {
-                    s.exec(
-                        "UPDATE trials SET state = 'pending', retries = retries + 1, lease_until = NULL
-                         WHERE study_id = $1 AND number = $2",
-                        &[&study, &number],
-                    )?;
-                }
-            }
-            let claimed = s.q_opt(
-                &format!(
-                    "UPDATE trials SET state = 'running', worker = $2, lease_until = {SERVER_NOW} + $3::float8
-                     WHERE study_id = $1 AND number = (
-                         SELECT number FROM trials WHERE study_id = $1 AND state = 'pending' ORDER BY number LIMIT 1)
-                     RETURNING {TRIAL_COLUMNS}"
-                ),
-                &[&study, &lease.worker, &lease.seconds],
-            )?;
-            if let Some(r) = claimed {
-                return Ok(Next::Claimed(s.trial_from_row(study, &r)?));
-            }
-            let events = s.read_events(study, cursor)?;
-            let trials = if events.is_empty() {
-                Vec::new()
-            } else {
-                // The numbers are sent as an array: a prepared statement's generic plan for `IN (SELECT … FROM
-                // events WHERE seq > $2)` would scan the whole study, `= ANY($2)` probes the primary key.
-                let mut numbers: Vec<i64> = events.iter().map(|e| e.trial as i64).collect();
-                numbers.sort_unstable();
-                numbers.dedup();
-                s.trials_where(
-                    study,
-                    &format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = $1 AND number = ANY($2) ORDER BY number"),
-                    &[&study, &numbers],
-                )?
-            };
-            let next_number: i64 =
-                s.q_one("SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = $1", &[&study])?.get(0);
-            let seen = events.last().map(|e| e.seq).unwrap_or(cursor);
-            match ask(&NewEvents { events: &events, trials: &trials, next_number: next_number as u64 }) {
-                Some(mut t) => {
-                    t.number = next_number as u64;
-                    t.state = TrialState::Running;
-                    t.worker = Some(lease.worker.clone());
-                    let cursor = s.insert_trial(study, &t, Some((&lease.worker, lease.seconds)))?;
-                    Ok(Next::Asked { trial: t, cursor })
-                }
-                None => {
-                    let unfinished: i64 = s
-                        .q_one("SELECT count(*) FROM trials WHERE study_id = $1 AND state IN ('pending', 'running')", &[&study])?
-                        .get(0);
-                    Ok(Next::Idle { cursor: seen, unfinished: unfinished as u64 })
-                }
-            }
-        })
+        engine::next_trial(self, study, lease, cursor, ask)
     }
 
     fn heartbeat(&mut self, study: i64, trial: u64, lease: &Lease) -> Result<(), StoreError> {
-        let changed = self.exec(
-            &format!(
-                "UPDATE trials SET lease_until = {SERVER_NOW} + $4::float8
-                 WHERE study_id = $1 AND number = $2 AND state = 'running' AND worker = $3"
-            ),
-            &[&study, &(trial as i64), &lease.worker, &lease.seconds],
-        )?;
-        if changed == 1 {
-            Ok(())
-        } else {
-            Err(self.refused(study, trial, &lease.worker))
-        }
+        engine::heartbeat(self, study, trial, lease)
     }
 
     fn put_leased(&mut self, study: i64, trial: &Trial, lease: &Lease) -> Result<(), StoreError> {
-        self.tx(|s| {
-            if trial.state.is_finished() {
-                s.lock_study(study)?;
-            }
-            let secs = (trial.state == TrialState::Running).then_some(lease.seconds);
-            if s.update_trial(study, trial, Some(&lease.worker), secs)? {
-                Ok(())
-            } else {
-                Err(s.refused(study, trial.number, &lease.worker))
-            }
-        })
+        engine::put_leased(self, study, trial, lease)
     }
 
     fn release(&mut self, study: i64, trial: u64, lease: &Lease) -> Result<(), StoreError> {
-        let changed = self.exec(
-            "UPDATE trials SET state = 'pending', lease_until = NULL
-             WHERE study_id = $1 AND number = $2 AND state = 'running' AND worker = $3",
-            &[&study, &(trial as i64), &lease.worker],
-        )?;
-        if changed == 1 {
-            Ok(())
-        } else {
-            Err(self.refused(study, trial, &lease.worker))
-        }
+        engine::release(self, study, trial, lease)
     }
 
     fn set_study_attr(&mut self, study: i64, key: &str, value: &str) -> Result<(), StoreError> {
@@ -965,6 +889,243 @@ impl Storage for PostgresStorage {
         })
     }
 }
+
+/// PostgreSQL's side of the storage engine: the study's row lock (`SELECT … FOR UPDATE`) serialises the writes
+/// that append events; leases are measured on the server's clock. Round trips per worker step: one for `BEGIN`, the
+/// lock and every read of the [`View`] (pipelined), one for the new trial with its ask event and `COMMIT`
+/// (pipelined); [`put_leased`](Storage::put_leased) is one statement (study lock, trial, tell event).
+impl Dialect for PostgresStorage {
+    fn study_name(&mut self, study: i64) -> String {
+        PostgresStorage::study_name(self, study)
+    }
+
+    fn begin_view(&mut self, study: i64, cursor: u64) -> Result<View, StoreError> {
+        let one: [&(dyn ToSql + Sync); 1] = [&study];
+        let r = self.read_view(study, cursor, &[(BEGIN, &[]), (LOCK_STUDY, &one[..])]);
+        match r {
+            Ok((lead, view)) if lead.get(1).is_some_and(|rows| !rows.is_empty()) => Ok(view),
+            Ok(_) => {
+                self.rollback();
+                Err(self.backend_msg(format!("no study with id {study}")))
+            }
+            Err(e) => {
+                self.rollback();
+                Err(e)
+            }
+        }
+    }
+
+    fn view(&mut self, study: i64, cursor: u64) -> Result<View, StoreError> {
+        self.read_view(study, cursor, &[]).map(|(_, v)| v)
+    }
+
+    fn begin_write(&mut self, study: i64) -> Result<String, StoreError> {
+        let one: [&(dyn ToSql + Sync); 1] = [&study];
+        match self.pipeline(&[(BEGIN, &[]), (LOCK_STUDY, &one[..])]) {
+            Ok(rows) => match rows.get(1).and_then(|r| r.first()) {
+                Some(r) => Ok(r.get(0)),
+                None => {
+                    self.rollback();
+                    Err(self.backend_msg(format!("no study with id {study}")))
+                }
+            },
+            Err(e) => {
+                self.rollback();
+                Err(e)
+            }
+        }
+    }
+
+    fn commit(&mut self) -> Result<(), StoreError> {
+        self.pg.borrow_mut().batch_execute("COMMIT").map_err(|e| self.err(&e))
+    }
+
+    fn rollback(&mut self) {
+        let _ = self.pg.borrow_mut().batch_execute("ROLLBACK");
+    }
+
+    fn requeue(&mut self, study: i64, r: &Running) -> Result<bool, StoreError> {
+        self.changed(
+            "UPDATE trials SET state = 'pending', retries = retries + 1, lease_until = NULL
+             WHERE study_id = $1 AND number = $2 AND state = 'running' AND lease_until IS NOT DISTINCT FROM $3",
+            &[&study, &(r.number as i64), &r.lease_until],
+        )
+    }
+
+    fn fail(&mut self, study: i64, r: &Running, error: &str, finished_at: f64) -> Result<bool, StoreError> {
+        self.counted(
+            "WITH u AS (UPDATE trials SET state = 'failed', error = $4, finished_at = $5, lease_until = NULL
+                        WHERE study_id = $1 AND number = $2 AND state = 'running' AND lease_until IS NOT DISTINCT FROM $3
+                        RETURNING number),
+                  s AS (UPDATE studies SET event_seq = event_seq + 1 WHERE id = $1 AND EXISTS (SELECT 1 FROM u)
+                        RETURNING event_seq),
+                  e AS (INSERT INTO events (study_id, seq, kind, trial) SELECT $1, event_seq, 'tell', $2 FROM s)
+             SELECT count(*) FROM u",
+            &[&study, &(r.number as i64), &r.lease_until, &error, &finished_at],
+        )
+    }
+
+    fn claim(&mut self, study: i64, number: u64, lease: &Lease) -> Result<(), StoreError> {
+        self.exec(
+            &format!("UPDATE trials SET state = 'running', worker = $3, lease_until = {SERVER_NOW} + $4::float8 WHERE study_id = $1 AND number = $2"),
+            &[&study, &(number as i64), &lease.worker, &lease.seconds],
+        )
+        .map(|_| ())
+    }
+
+    fn state_of(&mut self, study: i64, number: u64) -> Result<Option<TrialState>, StoreError> {
+        let n = i64::try_from(number).map_err(|_| self.backend_msg(format!("trial number {number} does not fit in a signed 64-bit integer")))?;
+        match self.q_opt("SELECT state FROM trials WHERE study_id = $1 AND number = $2", &[&study, &n])? {
+            None => Ok(None),
+            Some(r) => {
+                let st: &str = r.get(0);
+                TrialState::parse(st).map(Some).ok_or_else(|| self.corrupt(study, n, "state", format!("unknown state `{st}`")))
+            }
+        }
+    }
+
+    fn insert(&mut self, study: i64, trial: &Trial, lease: Option<&Lease>) -> Result<u64, StoreError> {
+        let enc = self.encoded(trial)?;
+        let (sql, p) = self.insert_steps(&study, trial, lease, &enc);
+        let seq: i64 = self.q_one(sql, &p).map_err(|e| self.insert_error(study, trial.number, e))?.get(0);
+        Ok(seq as u64)
+    }
+
+    fn insert_and_commit(&mut self, study: i64, trial: &Trial, lease: Option<&Lease>) -> Result<u64, StoreError> {
+        let enc = self.encoded(trial)?;
+        let (sql, p) = self.insert_steps(&study, trial, lease, &enc);
+        let rows = self.pipeline(&[(sql, &p[..]), ("COMMIT", &[])]).map_err(|e| self.insert_error(study, trial.number, e))?;
+        let seq: i64 = rows
+            .first()
+            .and_then(|r| r.first())
+            .ok_or_else(|| self.backend_msg(format!("trial {} of study #{study} was not written", trial.number)))?
+            .get(0);
+        Ok(seq as u64)
+    }
+
+    fn replace(&mut self, study: i64, trial: &Trial) -> Result<bool, StoreError> {
+        let enc = self.encoded(trial)?;
+        self.counted(
+            "WITH u AS (UPDATE trials SET sample = $3, key = $4, description = $5, state = $6, metrics = $7, profile = $8,
+                               error = $9, started_at = $10, finished_at = $11, wall_seconds = $12, sim_seconds = $13,
+                               worker = $14, retries = $15, lease_until = NULL
+                        WHERE study_id = $1 AND number = $2 AND state IN ('pending', 'running')
+                        RETURNING number),
+                  s AS (UPDATE studies SET event_seq = event_seq + 1 WHERE id = $1 AND $16::int = 1 AND EXISTS (SELECT 1 FROM u)
+                        RETURNING event_seq),
+                  e AS (INSERT INTO events (study_id, seq, kind, trial) SELECT $1, event_seq, 'tell', $2 FROM s)
+             SELECT count(*) FROM u",
+            &[
+                &study, &enc.number, &enc.sample, &trial.key, &trial.description, &enc.state, &enc.metrics, &enc.profile,
+                &trial.error, &trial.started_at, &trial.finished_at, &trial.wall_seconds, &trial.sim_seconds, &trial.worker,
+                &enc.retries, &enc.tell,
+            ],
+        )
+    }
+
+    /// One statement, its own transaction: when the trial becomes finished, the study's row is locked first (the
+    /// order every writer keeps: study, then trials), then the trial is written if still held, then its tell event.
+    fn write_held(&mut self, study: i64, trial: &Trial, lease: &Lease) -> Result<bool, StoreError> {
+        let enc = self.encoded(trial)?;
+        let secs = (trial.state == TrialState::Running).then_some(lease.seconds);
+        self.counted(
+            &format!(
+                "WITH l AS (SELECT id FROM studies WHERE id = $1 AND $16::int = 1 FOR UPDATE),
+                      u AS (UPDATE trials SET sample = $3, key = $4, description = $5, state = $6, metrics = $7,
+                                   profile = $8, error = $9, started_at = $10, finished_at = $11, wall_seconds = $12,
+                                   sim_seconds = $13, lease_until = {SERVER_NOW} + $15::float8
+                            WHERE study_id = $1 AND number = $2 AND state = 'running' AND worker = $14
+                              AND ($16::int = 0 OR EXISTS (SELECT 1 FROM l))
+                            RETURNING number),
+                      s AS (UPDATE studies SET event_seq = event_seq + 1 WHERE id = $1 AND $16::int = 1 AND EXISTS (SELECT 1 FROM u)
+                            RETURNING event_seq),
+                      e AS (INSERT INTO events (study_id, seq, kind, trial) SELECT $1, event_seq, 'tell', $2 FROM s)
+                 SELECT count(*) FROM u"
+            ),
+            &[
+                &study, &enc.number, &enc.sample, &trial.key, &trial.description, &enc.state, &enc.metrics, &enc.profile,
+                &trial.error, &trial.started_at, &trial.finished_at, &trial.wall_seconds, &trial.sim_seconds, &lease.worker,
+                &secs, &enc.tell,
+            ],
+        )
+    }
+
+    fn renew(&mut self, study: i64, number: u64, lease: &Lease) -> Result<bool, StoreError> {
+        self.changed(
+            &format!(
+                "UPDATE trials SET lease_until = {SERVER_NOW} + $4::float8
+                 WHERE study_id = $1 AND number = $2 AND state = 'running' AND worker = $3"
+            ),
+            &[&study, &(number as i64), &lease.worker, &lease.seconds],
+        )
+    }
+
+    fn give_back(&mut self, study: i64, number: u64, lease: &Lease) -> Result<bool, StoreError> {
+        self.changed(
+            "UPDATE trials SET state = 'pending', lease_until = NULL
+             WHERE study_id = $1 AND number = $2 AND state = 'running' AND worker = $3",
+            &[&study, &(number as i64), &lease.worker],
+        )
+    }
+
+    fn stored(&mut self, study: i64, number: u64) -> Result<Option<Trial>, StoreError> {
+        let sql = format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = $1 AND number = $2");
+        self.q_opt(&sql, &[&study, &(number as i64)])?.map(|r| self.trial_from_row(study, &r)).transpose()
+    }
+}
+
+/// A trial's columns as the statements bind them.
+struct Encoded {
+    number: i64,
+    sample: String,
+    metrics: String,
+    profile: String,
+    state: &'static str,
+    retries: i32,
+    /// 1 when the trial is finished (a tell event follows its ask event), else 0.
+    tell: i32,
+}
+
+static NO_LEASE: Option<f64> = None;
+
+/// `BEGIN` and the study's row lock: the statements before a write under the lock.
+const BEGIN: &str = "BEGIN";
+const LOCK_STUDY: &str = "SELECT name FROM studies WHERE id = $1 FOR UPDATE";
+
+/// The view of a worker's step ([`View`]), one statement per part, sent in one round trip after the lock; each runs
+/// with a snapshot taken after the lock was granted, so it sees every write committed before.
+const VIEW_RUNNING: &str = "SELECT number, retries, worker, lease_until FROM trials
+                            WHERE study_id = $1 AND state = 'running' ORDER BY number";
+const VIEW_PENDING: &str = "SELECT number, sample, key, description, state, metrics, profile, error,
+                                   started_at, finished_at, wall_seconds, sim_seconds, worker, retries
+                            FROM trials WHERE study_id = $1 AND state = 'pending' ORDER BY number LIMIT 1";
+const VIEW_EVENTS: &str = "SELECT seq, kind, trial FROM events WHERE study_id = $1 AND seq > $2 ORDER BY seq";
+/// The named trials: `= ANY(ARRAY(…))` makes the event scan an init plan and the trials a primary-key probe per
+/// number, whatever the generic plan guesses (`IN (SELECT …)` could scan the whole study).
+const VIEW_NAMED: &str = "SELECT number, sample, key, description, state, metrics, profile, error,
+                                 started_at, finished_at, wall_seconds, sim_seconds, worker, retries
+                          FROM trials WHERE study_id = $1
+                          AND number = ANY(ARRAY(SELECT trial FROM events WHERE study_id = $1 AND seq > $2))
+                          ORDER BY number";
+const VIEW_COUNTS: &str = "SELECT (SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = $1),
+                                  (SELECT count(*) FROM trials WHERE study_id = $1 AND state IN ('pending', 'running')),
+                                  extract(epoch from clock_timestamp())::float8";
+
+/// A new trial with its ask event (and tell event when `$17` = 1) in one statement; answers the last event's seq.
+/// `$15`: lease seconds (NULL: no lease).
+const INSERT_TRIAL: &str = "
+    WITH t AS (
+        INSERT INTO trials (study_id, number, sample, key, description, state, metrics, profile, error,
+                            started_at, finished_at, wall_seconds, sim_seconds, worker, lease_until, retries)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                extract(epoch from clock_timestamp())::float8 + $15::float8, $16)
+        RETURNING number),
+    s AS (UPDATE studies SET event_seq = event_seq + 1 + $17::int WHERE id = $1 AND EXISTS (SELECT 1 FROM t)
+          RETURNING event_seq),
+    e AS (INSERT INTO events (study_id, seq, kind, trial)
+          SELECT $1, event_seq - $17::int, 'ask', $2 FROM s
+          UNION ALL SELECT $1, event_seq, 'tell', $2 FROM s WHERE $17::int = 1)
+    SELECT event_seq FROM s";
 
 #[derive(Default)]
 struct ImportColumns {
@@ -1057,7 +1218,7 @@ pub fn pgpass_lookup(text: &str, want: [&str; 4]) -> Option<String> {
 }
 
 /// A driver error in one line: the server's message (and detail) or the client-side cause.
-fn describe(e: &postgres::Error) -> String {
+fn describe(e: &tokio_postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {
         let mut m = db.message().to_string();
         if let Some(d) = db.detail() {

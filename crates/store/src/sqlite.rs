@@ -6,8 +6,9 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tessera_core::storage::{lease_failure_message, lease_lost, now};
-use tessera_core::{AskFn, Event, EventKind, Lease, Metrics, NewEvents, Next, Sample, Storage, StoreError, StudyInfo, Trial, TrialState};
+use tessera_core::storage::engine::{self, Dialect, Running, View};
+use tessera_core::storage::now;
+use tessera_core::{AskFn, Event, EventKind, Lease, Metrics, Next, Sample, Storage, StoreError, StudyInfo, Trial, TrialState};
 
 /// One step of the schema. Migration `i` (0-based) takes a database from version `i` to version `i + 1`.
 #[derive(Clone, Copy, Debug)]
@@ -400,23 +401,40 @@ impl SqliteStorage {
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction (the database's write lock is taken at once, so two workers never
     /// interleave their reads and writes); commits on `Ok`, rolls back on `Err`.
     fn immediate<T>(&mut self, f: impl FnOnce(&Self) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.begin()?;
+        match f(self) {
+            Ok(v) => self.commit_tx().map(|_| v),
+            Err(e) => {
+                self.rollback_tx();
+                Err(e)
+            }
+        }
+    }
+
+    /// `BEGIN IMMEDIATE`: the database's write lock is taken at once, so two workers never interleave their reads
+    /// and writes.
+    fn begin(&self) -> Result<(), StoreError> {
         if !self.conn.is_autocommit() {
             // A previous transaction was cut short (a panic in a closure): start clean.
             let _ = self.conn.execute_batch("ROLLBACK");
         }
-        self.conn.prepare_cached("BEGIN IMMEDIATE").and_then(|mut st| st.execute([])).map_err(|e| self.err(e))?;
-        match f(self) {
-            Ok(v) => match self.conn.prepare_cached("COMMIT").and_then(|mut st| st.execute([])) {
-                Ok(_) => Ok(v),
-                Err(e) => {
-                    let _ = self.conn.execute_batch("ROLLBACK");
-                    Err(self.err(e))
-                }
-            },
+        self.conn.prepare_cached("BEGIN IMMEDIATE").and_then(|mut st| st.execute([])).map(|_| ()).map_err(|e| self.err(e))
+    }
+
+    /// Commits; a failed commit is rolled back.
+    fn commit_tx(&self) -> Result<(), StoreError> {
+        match self.conn.prepare_cached("COMMIT").and_then(|mut st| st.execute([])) {
+            Ok(_) => Ok(()),
             Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
-                Err(e)
+                self.rollback_tx();
+                Err(self.err(e))
             }
+        }
+    }
+
+    fn rollback_tx(&self) {
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
         }
     }
 
@@ -452,19 +470,13 @@ impl SqliteStorage {
     }
 
     /// The stored state of a trial (inside a transaction), `None` when absent.
-    fn state_of(&self, study: i64, number: i64) -> Result<Option<(TrialState, Option<String>)>, StoreError> {
-        let row: Option<(String, Option<String>)> = self
+    fn stored_state(&self, study: i64, number: i64) -> Result<Option<TrialState>, StoreError> {
+        let row: Option<String> = self
             .conn
-            .prepare_cached("SELECT state, worker FROM trials WHERE study_id = ?1 AND number = ?2")
-            .and_then(|mut st| st.query_row([study, number], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            .prepare_cached("SELECT state FROM trials WHERE study_id = ?1 AND number = ?2")
+            .and_then(|mut st| st.query_row([study, number], |r| r.get(0)).optional())
             .map_err(|e| self.err(e))?;
-        match row {
-            None => Ok(None),
-            Some((s, w)) => {
-                let state = TrialState::parse(&s).ok_or_else(|| self.corrupt(study, number, "state", format!("unknown state `{s}`")))?;
-                Ok(Some((state, w)))
-            }
-        }
+        row.map(|s| TrialState::parse(&s).ok_or_else(|| self.corrupt(study, number, "state", format!("unknown state `{s}`")))).transpose()
     }
 
     /// Inserts a new trial (inside a transaction) with its ask (and tell) events; `lease`: worker and lease end.
@@ -568,22 +580,6 @@ impl SqliteStorage {
         Ok(changed == 1)
     }
 
-    /// Why a worker's write to `number` was refused: `Frozen` or `LeaseLost`.
-    fn refused(&self, study: i64, number: u64, worker: &str) -> StoreError {
-        let n = number as i64;
-        let read = self
-            .conn
-            .prepare_cached(&format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1 AND number = ?2"))
-            .and_then(|mut st| st.query_row([study, n], |r| Ok(self.trial_from_row(study, r))).optional());
-        match read {
-            Ok(Some(Ok(t))) if t.state.is_finished() => StoreError::Frozen { study: self.study_name(study), trial: number, state: t.state },
-            Ok(Some(Ok(t))) => lease_lost(&self.study_name(study), &t, worker),
-            Ok(Some(Err(e))) => e,
-            Ok(None) => self.backend(format!("trial {number} of study #{study} does not exist")),
-            Err(e) => self.err(e),
-        }
-    }
-
     fn query_trials(&self, study: i64, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Trial>, StoreError> {
         let mut st = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
         let mut rows = st.query(params).map_err(|e| self.err(e))?;
@@ -613,49 +609,70 @@ impl SqliteStorage {
         Ok(out)
     }
 
-    /// Re-queues (or fails) the running trials whose lease expired (inside a transaction).
-    fn requeue_expired(&self, study: i64, lease: &Lease, t_now: f64) -> Result<(), StoreError> {
-        let expired: Vec<(i64, i64, Option<String>)> = self
+    /// What a worker's step reads (inside a transaction).
+    fn read_view(&self, study: i64, cursor: u64) -> Result<View, StoreError> {
+        let running: Vec<Running> = self
             .conn
             .prepare_cached(
-                "SELECT number, retries, worker FROM trials
-                 WHERE study_id = ?1 AND state = 'running' AND (lease_until IS NULL OR lease_until < ?2 OR lease_until > ?3)",
+                "SELECT number, retries, worker, lease_until FROM trials WHERE study_id = ?1 AND state = 'running' ORDER BY number",
             )
-            // A lease beyond the longest a worker may take (written before leases were bounded) never expires by
-            // itself: it counts as expired.
-            .and_then(|mut st| st.query_map(rusqlite::params![study, t_now, t_now + tessera_core::worker::MAX_LEASE_SECONDS], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect())
+            .and_then(|mut st| {
+                st.query_map([study], |r| {
+                    Ok(Running {
+                        number: r.get::<_, i64>(0)? as u64,
+                        retries: u32::try_from(r.get::<_, i64>(1)?).unwrap_or(u32::MAX),
+                        worker: r.get(2)?,
+                        lease_until: r.get(3)?,
+                    })
+                })?
+                .collect()
+            })
             .map_err(|e| self.err(e))?;
-        for (number, retries, worker) in expired {
-            if retries >= i64::from(lease.max_retries) {
-                let msg = lease_failure_message(worker.as_deref(), retries as u32 + 1);
-                self.conn
-                    .prepare_cached(
-                        "UPDATE trials SET state = 'failed', error = ?3, finished_at = ?4, lease_until = NULL
-                         WHERE study_id = ?1 AND number = ?2",
-                    )
-                    .and_then(|mut st| st.execute(rusqlite::params![study, number, msg, t_now]))
-                    .map_err(|e| self.err(e))?;
-                self.push_event(study, EventKind::Tell, number)?;
-            } else {
-                self.conn
-                    .prepare_cached(
-                        "UPDATE trials SET state = 'pending', retries = retries + 1, lease_until = NULL
-                         WHERE study_id = ?1 AND number = ?2",
-                    )
-                    .and_then(|mut st| st.execute([study, number]))
-                    .map_err(|e| self.err(e))?;
-            }
-        }
-        Ok(())
+        let pending = self
+            .query_trials(
+                study,
+                &format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1 AND state = 'pending' ORDER BY number LIMIT 1"),
+                &[&study],
+            )?
+            .into_iter()
+            .next();
+        let events = self.read_events(study, cursor)?;
+        let trials = if events.is_empty() {
+            Vec::new()
+        } else {
+            self.query_trials(
+                study,
+                &format!(
+                    "SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1
+                     AND number IN (SELECT trial FROM events WHERE study_id = ?1 AND seq > ?2) ORDER BY number"
+                ),
+                &[&study, &(cursor as i64)],
+            )?
+        };
+        let (next_number, unfinished): (i64, i64) = self
+            .conn
+            .prepare_cached(
+                "SELECT (SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = ?1),
+                        (SELECT count(*) FROM trials WHERE study_id = ?1 AND state IN ('pending', 'running'))",
+            )
+            .and_then(|mut st| st.query_row([study], |r| Ok((r.get(0)?, r.get(1)?))))
+            .map_err(|e| self.err(e))?;
+        Ok(View { now: now(), running, pending, events, trials, next_number: next_number as u64, unfinished: unfinished as u64 })
     }
 
-    fn ensure_study(&self, study: i64) -> Result<(), StoreError> {
-        let found: Option<i64> = self
+    /// Runs one conditional write; returns whether it changed a row.
+    fn changed(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<bool, StoreError> {
+        self.conn.prepare_cached(sql).and_then(|mut st| st.execute(params)).map(|n| n == 1).map_err(|e| self.err(e))
+    }
+
+    /// The study's name; an unknown id is an error.
+    fn ensure_study(&self, study: i64) -> Result<String, StoreError> {
+        let found: Option<String> = self
             .conn
-            .prepare_cached("SELECT id FROM studies WHERE id = ?1")
+            .prepare_cached("SELECT name FROM studies WHERE id = ?1")
             .and_then(|mut st| st.query_row([study], |r| r.get(0)).optional())
             .map_err(|e| self.err(e))?;
-        found.map(|_| ()).ok_or_else(|| self.backend(format!("no study with id {study}")))
+        found.ok_or_else(|| self.backend(format!("no study with id {study}")))
     }
 }
 
@@ -679,22 +696,7 @@ impl Storage for SqliteStorage {
     }
 
     fn put_trial(&mut self, study: i64, trial: &Trial) -> Result<(), StoreError> {
-        self.immediate(|s| {
-            let number = s.encode(trial)?.number;
-            match s.state_of(study, number)? {
-                None => s.insert_trial(study, trial, None).map(|_| ()),
-                Some((state, _)) if state.is_finished() => {
-                    Err(StoreError::Frozen { study: s.study_name(study), trial: trial.number, state })
-                }
-                Some(_) => {
-                    if s.update_trial(study, trial, None, None)? {
-                        Ok(())
-                    } else {
-                        Err(s.backend(format!("trial {} of study #{study} was not written", trial.number)))
-                    }
-                }
-            }
-        })
+        engine::put_trial(self, study, trial)
     }
 
     fn trials(&self, study: i64) -> Result<Vec<Trial>, StoreError> {
@@ -745,105 +747,19 @@ impl Storage for SqliteStorage {
     }
 
     fn next_trial(&mut self, study: i64, lease: &Lease, cursor: u64, ask: &mut AskFn<'_>) -> Result<Next, StoreError> {
-        self.immediate(|s| {
-            s.ensure_study(study)?;
-            let t_now = now();
-            s.requeue_expired(study, lease, t_now)?;
-            let pending = s.query_trials(
-                study,
-                &format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1 AND state = 'pending' ORDER BY number LIMIT 1"),
-                &[&study],
-            )?;
-            if let Some(mut t) = pending.into_iter().next() {
-                s.conn
-                    .prepare_cached(
-                        "UPDATE trials SET state = 'running', worker = ?3, lease_until = ?4 WHERE study_id = ?1 AND number = ?2",
-                    )
-                    .and_then(|mut st| st.execute(rusqlite::params![study, t.number as i64, lease.worker, t_now + lease.seconds]))
-                    .map_err(|e| s.err(e))?;
-                t.state = TrialState::Running;
-                t.worker = Some(lease.worker.clone());
-                return Ok(Next::Claimed(t));
-            }
-            let events = s.read_events(study, cursor)?;
-            let trials = if events.is_empty() {
-                Vec::new()
-            } else {
-                s.query_trials(
-                    study,
-                    &format!(
-                        "SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1
-                         AND number IN (SELECT trial FROM events WHERE study_id = ?1 AND seq > ?2) ORDER BY number"
-                    ),
-                    &[&study, &(cursor as i64)],
-                )?
-            };
-            let next_number: i64 = s
-                .conn
-                .prepare_cached("SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = ?1")
-                .and_then(|mut st| st.query_row([study], |r| r.get(0)))
-                .map_err(|e| s.err(e))?;
-            let seen = events.last().map(|e| e.seq).unwrap_or(cursor);
-            match ask(&NewEvents { events: &events, trials: &trials, next_number: next_number as u64 }) {
-                Some(mut t) => {
-                    t.number = next_number as u64;
-                    t.state = TrialState::Running;
-                    t.worker = Some(lease.worker.clone());
-                    let cursor = s.insert_trial(study, &t, Some((&lease.worker, t_now + lease.seconds)))?;
-                    Ok(Next::Asked { trial: t, cursor })
-                }
-                None => {
-                    let unfinished: i64 = s
-                        .conn
-                        .prepare_cached("SELECT count(*) FROM trials WHERE study_id = ?1 AND state IN ('pending', 'running')")
-                        .and_then(|mut st| st.query_row([study], |r| r.get(0)))
-                        .map_err(|e| s.err(e))?;
-                    Ok(Next::Idle { cursor: seen, unfinished: unfinished as u64 })
-                }
-            }
-        })
+        engine::next_trial(self, study, lease, cursor, ask)
     }
 
     fn heartbeat(&mut self, study: i64, trial: u64, lease: &Lease) -> Result<(), StoreError> {
-        let changed = self
-            .conn
-            .prepare_cached(
-                "UPDATE trials SET lease_until = ?4 WHERE study_id = ?1 AND number = ?2 AND state = 'running' AND worker = ?3",
-            )
-            .and_then(|mut st| st.execute(rusqlite::params![study, trial as i64, lease.worker, now() + lease.seconds]))
-            .map_err(|e| self.err(e))?;
-        if changed == 1 {
-            Ok(())
-        } else {
-            Err(self.refused(study, trial, &lease.worker))
-        }
+        engine::heartbeat(self, study, trial, lease)
     }
 
     fn put_leased(&mut self, study: i64, trial: &Trial, lease: &Lease) -> Result<(), StoreError> {
-        self.immediate(|s| {
-            let until = (trial.state == TrialState::Running).then(|| now() + lease.seconds);
-            if s.update_trial(study, trial, Some(&lease.worker), until)? {
-                Ok(())
-            } else {
-                Err(s.refused(study, trial.number, &lease.worker))
-            }
-        })
+        engine::put_leased(self, study, trial, lease)
     }
 
     fn release(&mut self, study: i64, trial: u64, lease: &Lease) -> Result<(), StoreError> {
-        let changed = self
-            .conn
-            .prepare_cached(
-                "UPDATE trials SET state = 'pending', lease_until = NULL
-                 WHERE study_id = ?1 AND number = ?2 AND state = 'running' AND worker = ?3",
-            )
-            .and_then(|mut st| st.execute(rusqlite::params![study, trial as i64, lease.worker]))
-            .map_err(|e| self.err(e))?;
-        if changed == 1 {
-            Ok(())
-        } else {
-            Err(self.refused(study, trial, &lease.worker))
-        }
+        engine::release(self, study, trial, lease)
     }
 
     fn set_study_attr(&mut self, study: i64, key: &str, value: &str) -> Result<(), StoreError> {
@@ -875,6 +791,105 @@ impl Storage for SqliteStorage {
             s.ensure_study(study)?;
             trials.iter().try_for_each(|t| s.insert_trial(study, t, None).map(|_| ()))
         })
+    }
+}
+
+/// SQLite's side of the storage engine: `BEGIN IMMEDIATE` is the study's lock (the whole file's, in fact), and
+/// leases are measured on this machine's clock (every process sharing the file runs on it).
+impl Dialect for SqliteStorage {
+    fn study_name(&mut self, study: i64) -> String {
+        SqliteStorage::study_name(self, study)
+    }
+
+    fn begin_view(&mut self, study: i64, cursor: u64) -> Result<View, StoreError> {
+        self.begin_write(study)?;
+        self.read_view(study, cursor).inspect_err(|_| self.rollback_tx())
+    }
+
+    fn view(&mut self, study: i64, cursor: u64) -> Result<View, StoreError> {
+        self.read_view(study, cursor)
+    }
+
+    fn begin_write(&mut self, study: i64) -> Result<String, StoreError> {
+        self.begin()?;
+        self.ensure_study(study).inspect_err(|_| self.rollback_tx())
+    }
+
+    fn commit(&mut self) -> Result<(), StoreError> {
+        self.commit_tx()
+    }
+
+    fn rollback(&mut self) {
+        self.rollback_tx()
+    }
+
+    fn requeue(&mut self, study: i64, r: &Running) -> Result<bool, StoreError> {
+        self.changed(
+            "UPDATE trials SET state = 'pending', retries = retries + 1, lease_until = NULL
+             WHERE study_id = ?1 AND number = ?2 AND state = 'running' AND lease_until IS ?3",
+            &[&study, &(r.number as i64), &r.lease_until],
+        )
+    }
+
+    fn fail(&mut self, study: i64, r: &Running, error: &str, finished_at: f64) -> Result<bool, StoreError> {
+        let number = r.number as i64;
+        let changed = self.changed(
+            "UPDATE trials SET state = 'failed', error = ?4, finished_at = ?5, lease_until = NULL
+             WHERE study_id = ?1 AND number = ?2 AND state = 'running' AND lease_until IS ?3",
+            &[&study, &number, &r.lease_until, &error, &finished_at],
+        )?;
+        if changed {
+            self.push_event(study, EventKind::Tell, number)?;
+        }
+        Ok(changed)
+    }
+
+    fn claim(&mut self, study: i64, number: u64, lease: &Lease) -> Result<(), StoreError> {
+        self.changed(
+            "UPDATE trials SET state = 'running', worker = ?3, lease_until = ?4 WHERE study_id = ?1 AND number = ?2",
+            &[&study, &(number as i64), &lease.worker, &(now() + lease.seconds)],
+        )
+        .map(|_| ())
+    }
+
+    fn state_of(&mut self, study: i64, number: u64) -> Result<Option<TrialState>, StoreError> {
+        let number = i64::try_from(number).map_err(|_| self.backend(format!("trial number {number} does not fit in a signed 64-bit integer")))?;
+        self.stored_state(study, number)
+    }
+
+    fn insert(&mut self, study: i64, trial: &Trial, lease: Option<&Lease>) -> Result<u64, StoreError> {
+        self.insert_trial(study, trial, lease.map(|l| (l.worker.as_str(), now() + l.seconds)))
+    }
+
+    fn replace(&mut self, study: i64, trial: &Trial) -> Result<bool, StoreError> {
+        self.update_trial(study, trial, None, None)
+    }
+
+    fn write_held(&mut self, study: i64, trial: &Trial, lease: &Lease) -> Result<bool, StoreError> {
+        let until = (trial.state == TrialState::Running).then(|| now() + lease.seconds);
+        self.immediate(|s| s.update_trial(study, trial, Some(&lease.worker), until))
+    }
+
+    fn renew(&mut self, study: i64, number: u64, lease: &Lease) -> Result<bool, StoreError> {
+        self.changed(
+            "UPDATE trials SET lease_until = ?4 WHERE study_id = ?1 AND number = ?2 AND state = 'running' AND worker = ?3",
+            &[&study, &(number as i64), &lease.worker, &(now() + lease.seconds)],
+        )
+    }
+
+    fn give_back(&mut self, study: i64, number: u64, lease: &Lease) -> Result<bool, StoreError> {
+        self.changed(
+            "UPDATE trials SET state = 'pending', lease_until = NULL
+             WHERE study_id = ?1 AND number = ?2 AND state = 'running' AND worker = ?3",
+            &[&study, &(number as i64), &lease.worker],
+        )
+    }
+
+    fn stored(&mut self, study: i64, number: u64) -> Result<Option<Trial>, StoreError> {
+        Ok(self
+            .query_trials(study, &format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1 AND number = ?2"), &[&study, &(number as i64)])?
+            .into_iter()
+            .next())
     }
 }
 

@@ -136,3 +136,35 @@ fn a_terminated_connection_is_reported_as_unavailable() {
     let db = PostgresStorage::open(&url).unwrap();
     assert_eq!(db.find_study("alpha").unwrap().id, id);
 }
+
+/// A worker's step sends its statements pipelined (the new trial, its ask event and `COMMIT` together): when the
+/// server refuses the write, the error is the write's, nothing of the step stays, the study's lock is released
+/// and the same handle goes on working.
+#[test]
+fn a_refused_write_in_a_pipelined_step_rolls_back_and_the_handle_stays_usable() {
+    use tessera_core::{EventKind, Lease, NewEvents, Next};
+    let Some(mut s) = pg::Schemas::from_env("pipeline") else { return };
+    let url = s.fresh();
+    let mut db = PostgresStorage::open(&url).unwrap();
+    let id = db.open_study("alpha", "{}").unwrap().id;
+    let lease = Lease { worker: "w".into(), seconds: 30.0, max_retries: 3 };
+    let mut ask = |ev: &NewEvents<'_>| {
+        let mut t = Trial::new(ev.next_number, Sample::new(&[ev.next_number as u16]));
+        t.state = TrialState::Running;
+        Some(t)
+    };
+    assert!(matches!(db.next_trial(id, &lease, 0, &mut ask).unwrap(), Next::Asked { cursor: 1, .. }));
+    let mut admin = raw(&s.base, &schema_of(&url));
+    admin.batch_execute("ALTER TABLE events ADD CONSTRAINT at_most_one_event CHECK (seq < 2)").unwrap();
+    let e = db.next_trial(id, &lease, 1, &mut ask).unwrap_err();
+    assert!(e.to_string().contains("at_most_one_event"), "the write's own error: {e}");
+    assert_eq!(db.trials(id).unwrap().len(), 1, "the refused trial was rolled back");
+    // The lock was released: another handle can take it.
+    let mut other = PostgresStorage::open(&url).unwrap();
+    assert!(matches!(other.next_trial(id, &lease, 1, &mut |_: &NewEvents<'_>| None).unwrap(), Next::Idle { unfinished: 1, .. }));
+    admin.batch_execute("ALTER TABLE events DROP CONSTRAINT at_most_one_event").unwrap();
+    assert!(matches!(db.next_trial(id, &lease, 1, &mut ask).unwrap(), Next::Asked { cursor: 2, .. }));
+    let kinds: Vec<EventKind> = db.events(id, 0).unwrap().iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventKind::Ask, EventKind::Ask]);
+    assert_eq!(db.trials(id).unwrap().iter().map(|t| t.number).collect::<Vec<_>>(), [0, 1]);
+}
