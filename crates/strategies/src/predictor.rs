@@ -44,14 +44,22 @@ impl ModelKind {
     }
 }
 
-/// A fitted regressor.
-pub struct Model(Inner);
+/// A fitted regressor. Every kind is fitted on the targets' ranks (scaled to (0, 1)), not their values: NAS metrics
+/// are skewed (a few collapsed networks at 10 % accuracy among most near 90 %) and squared error on raw values spends
+/// the model on those outliers, while a search needs the order. Predictions map back to the metric's units through
+/// the sorted training targets (piecewise linear, monotone), so the order is kept and values stay in range.
+pub struct Model {
+    inner: Inner,
+    /// The training targets, sorted.
+    sorted: Vec<f64>,
+}
 
 enum Inner {
     Ensemble(Ensemble),
     /// The GP and the mean and standard deviation its targets were standardised with.
     Gp(Box<Fitted>, (f64, f64)),
-    Gbt(Box<gbdt::gradient_boost::GBDT>),
+    /// The trees and the mean and standard deviation their targets were standardised with.
+    Gbt(Box<gbdt::gradient_boost::GBDT>, (f64, f64)),
 }
 
 /// The fewest pairs a model is fitted on.
@@ -68,18 +76,23 @@ impl Model {
             return Err(format!("a target is not finite ({y})"));
         }
         let mut rng = rng_for(seed, 0x7072_6564);
-        match kind {
+        let mut sorted = ys.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let n = ys.len() as f64;
+        let ranked: Vec<f64> = tessera_core::stats::ranks(ys).into_iter().map(|r| (r - 0.5) / n).collect();
+        let ys = &ranked[..];
+        let inner = match kind {
             ModelKind::MlpEnsemble => {
                 let mut e = Ensemble::new(5, 32, 0, 1000, 32, 3e-3);
                 e.fit(xs, ys, &mut rng);
-                Ok(Model(Inner::Ensemble(e)))
+                Inner::Ensemble(e)
             }
             ModelKind::Gp => {
                 let scale = mean_sd(ys);
                 let y: Vec<f64> = ys.iter().map(|v| (v - scale.0) / scale.1).collect();
                 let (length, noise) = select_hyper(xs, &y, None).ok_or("the GP's kernel matrix is not positive definite")?;
                 let f = fit_for_prediction(xs.to_vec(), &y, length, noise).ok_or("the GP's kernel matrix is not positive definite")?;
-                Ok(Model(Inner::Gp(Box::new(f), scale)))
+                Inner::Gp(Box::new(f), scale)
             }
             ModelKind::Gbt => {
                 let mut cfg = gbdt::config::Config::new();
@@ -91,29 +104,50 @@ impl Model {
                 cfg.set_loss("SquaredError");
                 cfg.set_data_sample_ratio(1.0);
                 cfg.set_feature_sample_ratio(1.0);
+                // Standardised targets: the boosting starts from 0, so a target far from 0 (accuracy in %) would
+                // otherwise spend its first trees on the offset.
+                let scale = mean_sd(ys);
                 let mut data: gbdt::decision_tree::DataVec = xs
                     .iter()
                     .zip(ys)
-                    .map(|(x, &y)| gbdt::decision_tree::Data::new_training_data(x.iter().map(|&v| v as f32).collect(), 1.0, y as f32, None))
+                    .map(|(x, &y)| {
+                        let t = ((y - scale.0) / scale.1) as f32;
+                        gbdt::decision_tree::Data::new_training_data(x.iter().map(|&v| v as f32).collect(), 1.0, t, None)
+                    })
                     .collect();
                 let mut g = gbdt::gradient_boost::GBDT::new(&cfg);
                 g.fit(&mut data);
-                Ok(Model(Inner::Gbt(Box::new(g))))
+                Inner::Gbt(Box::new(g), scale)
             }
-        }
+        };
+        Ok(Model { inner, sorted })
     }
 
     /// Predictions for a batch of encodings.
     pub fn predict(&self, xs: &[Vec<f64>]) -> Vec<f64> {
-        match &self.0 {
+        self.predict_rank(xs).into_iter().map(|u| self.unrank(u)).collect()
+    }
+
+    /// The training target at rank fraction `u` (linear between neighbours, clamped to the range).
+    fn unrank(&self, u: f64) -> f64 {
+        let n = self.sorted.len();
+        let pos = (u * n as f64 - 0.5).clamp(0.0, (n - 1) as f64);
+        let (i, frac) = (pos.floor() as usize, pos - pos.floor());
+        let j = (i + 1).min(n - 1);
+        self.sorted[i] + frac * (self.sorted[j] - self.sorted[i])
+    }
+
+    /// Predicted rank fractions (the model's own scale).
+    fn predict_rank(&self, xs: &[Vec<f64>]) -> Vec<f64> {
+        match &self.inner {
             Inner::Ensemble(e) => xs.iter().map(|x| e.predict(x).0).collect(),
             Inner::Gp(f, (m, sd)) => f.predict(xs).into_iter().map(|(mu, _)| m + sd * mu).collect(),
-            Inner::Gbt(g) => {
+            Inner::Gbt(g, (m, sd)) => {
                 let data: gbdt::decision_tree::DataVec = xs
                     .iter()
                     .map(|x| gbdt::decision_tree::Data::new_test_data(x.iter().map(|&v| v as f32).collect(), None))
                     .collect();
-                g.predict(&data).into_iter().map(f64::from).collect()
+                g.predict(&data).into_iter().map(|v| m + sd * f64::from(v)).collect()
             }
         }
     }
