@@ -31,6 +31,7 @@ pub mod evolution;
 pub mod grid;
 pub mod local;
 pub mod nsga2;
+pub mod predictor;
 pub mod adaptive_evolution;
 pub mod bananas;
 pub mod gp_bo;

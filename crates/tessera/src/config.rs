@@ -137,6 +137,8 @@ pub struct Setup {
     /// With `kind = "train"`: the parts of the training evaluator (data, split, training and latency options), to
     /// attach a progress hook or an artifacts directory.
     pub train: Option<crate::train_setup::TrainSetup>,
+    /// With `kind = "predictor"`: the model, its source and its validation error (see [`crate::predictor_setup`]).
+    pub predictor: Option<crate::predictor_setup::PredictorReport>,
 }
 
 impl StudyFile {
@@ -213,6 +215,7 @@ impl StudyFile {
         let mut ev = options(&self.evaluator);
         let kind = ev.remove("kind").ok_or_else(|| err("evaluator.kind", "missing (e.g. kind = \"benchmark\")".into()))?;
         let mut train = None;
+        let mut predictor = None;
         let mut data_dir: Option<PathBuf> = None;
         let (space, evaluator, bench_name): (Box<dyn Space>, Arc<dyn Evaluator>, Option<String>) = match kind.as_str() {
             "train" => {
@@ -226,6 +229,13 @@ impl StudyFile {
                 let base = self.path.parent().unwrap_or(Path::new("."));
                 let p = crate::proxy_setup::build(&self.evaluator, self.space.as_ref(), base, &file, self.study.seed)?;
                 (p.boxed_space(), p.evaluator.clone() as Arc<dyn Evaluator>, None)
+            }
+            "predictor" => {
+                let base = self.path.parent().unwrap_or(Path::new("."));
+                let p = crate::predictor_setup::build(&self.evaluator, self.space.as_ref(), base, &file, &self.study.storage, self.study.seed)?;
+                data_dir = p.data_dir.clone();
+                predictor = Some(p.report);
+                (p.space, p.evaluator as Arc<dyn Evaluator>, None)
             }
             "benchmark" => {
                 let spec = ev.remove("benchmark").ok_or_else(|| {
@@ -276,7 +286,7 @@ impl StudyFile {
                 }
                 (b.space, b.evaluator, Some(b.name))
             }
-            other => return Err(err("evaluator.kind", format!("unknown evaluator `{other}`; known: benchmark, train, proxy"))),
+            other => return Err(err("evaluator.kind", format!("unknown evaluator `{other}`; known: benchmark, train, proxy, predictor"))),
         };
         let mut st = options(&self.strategy);
         let strategy_kind = st.remove("kind").ok_or_else(|| err("strategy.kind", "missing (e.g. kind = \"evolution\")".into()))?;
@@ -324,7 +334,7 @@ impl StudyFile {
             config["evaluator"] = serde_json::Value::String(legacy_evaluator);
             config.to_string()
         });
-        Ok(Setup { file: self, space, evaluator, strategy_kind, strategy_options: st, config_json, legacy_config_json, benchmark: bench_name, train })
+        Ok(Setup { file: self, space, evaluator, strategy_kind, strategy_options: st, config_json, legacy_config_json, benchmark: bench_name, train, predictor })
     }
 }
 
@@ -551,7 +561,7 @@ fn check_sqlite_path(path: &str) -> Result<(), tessera_core::StoreError> {
     }
 }
 
-fn resolve(base: &Path, p: &str) -> PathBuf {
+pub(crate) fn resolve(base: &Path, p: &str) -> PathBuf {
     let p = Path::new(p);
     if p.is_absolute() {
         p.to_path_buf()

@@ -9,6 +9,9 @@
 //!   `tessera_train::TrainEvaluator` that really trains every sampled network.
 //! * [`proxy_setup`]: `[evaluator] kind = "proxy"`: zero-cost proxies (one, or several by rank vote) → a
 //!   `tessera_train::ProxyEvaluator` that scores every sampled network at initialisation.
+//! * [`predictor_setup`]: `[evaluator] kind = "predictor"`: a model (MLP ensemble, GP, gradient-boosted trees)
+//!   fitted on a benchmark's or a study's (architecture, metric) pairs predicts every sampled architecture's metric;
+//!   its validation error is in [`Setup::predictor`].
 //! * [`rank`]: a study's best trials by one objective ([`rank::best_trials`]).
 //! * [`lock`]: one serial `tessera search` per study at a time (a lock in the storage, stale once its process died).
 //! * [`protocol`]: the evaluation protocol of the NAS benchmark papers: many seeds of many strategies on a
@@ -22,6 +25,7 @@ pub mod artifacts;
 pub mod config;
 pub mod lock;
 pub mod protocol;
+pub mod predictor_setup;
 pub mod proxy_setup;
 pub mod rank;
 pub mod train_setup;

@@ -78,6 +78,10 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     let f = &setup.file;
     // Where the study lives, for messages: the storage's own location never shows a password.
     let location = storage.location();
+    if let (Some(p), false) = (&setup.predictor, a.json) {
+        // The predictor's validation error: how far its scores can be trusted.
+        outln!("{p}");
+    }
     if let Some(n) = a.workers {
         // Workers share a study through leases, but not with a serial run of it.
         if let Ok(info) = storage.find_study(&f.study.name) {
