@@ -30,6 +30,10 @@ pub struct ProtocolOptions {
     pub paths: DataPaths,
     /// Where to write the anytime curves (`curves_queries.csv`, `curves_sim.csv`); none: not written.
     pub curves_dir: Option<PathBuf>,
+    /// A data-free zero-cost proxy (`synflow`, `zen`, `params`, `flops`) every run's study offers its strategy as
+    /// its guide (evolution's `warmup` / `guided` options), scored on the benchmark space's own network and shared
+    /// by all runs (each answer still costs its computation's seconds in every run's simulated time).
+    pub guide: Option<String>,
 }
 
 /// One strategy's line of the result.
@@ -133,6 +137,19 @@ fn parse_strategy(spec: &str) -> (String, std::collections::BTreeMap<String, Str
     (name.trim().to_string(), o)
 }
 
+/// A data-free proxy on the benchmark's space (built anew with its default options: the benchmark's own network).
+fn build_guide(bench: &Benchmark, name: &str) -> Result<tessera_train::ProxyGuide, String> {
+    let proxy = tessera_train::Proxy::parse(name).map_err(|e| format!("--guide: {e}"))?;
+    if proxy.needs_data() {
+        return Err(format!("--guide: {proxy} needs examples; a benchmark guide takes a data-free proxy (synflow, zen, params, flops)"));
+    }
+    let space: std::sync::Arc<dyn tessera_core::Space> = std::sync::Arc::from(
+        tessera_spaces::build(bench.space.name(), &Default::default()).map_err(|e| format!("--guide: {e}"))?,
+    );
+    let (_, input, classes) = crate::train_setup::io_of(space.as_ref()).map_err(|e| format!("--guide: `{}` {e}", space.name()))?;
+    Ok(tessera_train::ProxyGuide::new(space, proxy, tessera_train::ProxyBatch::data_free(&input, classes, 1), 0))
+}
+
 /// Loads the benchmark and runs the protocol.
 pub fn run(opts: &ProtocolOptions) -> Result<ProtocolReport, ProtocolError> {
     let t0 = Instant::now();
@@ -162,6 +179,10 @@ pub fn run_on(bench: &Benchmark, opts: &ProtocolOptions, load_s: f64) -> Result<
         tessera_strategies::build(name, o, bench.space.as_ref(), 0).map_err(ProtocolError::Strategy)?;
     }
 
+    let guide = match &opts.guide {
+        None => None,
+        Some(name) => Some(build_guide(bench, name).map_err(ProtocolError::Invalid)?),
+    };
     // The evaluator's profile (asked before each query) is only needed when `evaluate` does not itself report a
     // metric read here (NAS-Bench-Graph's `latency_ms` is a profile metric): one probe query decides.
     let probe = bench.space.sample(&mut tessera_core::rng_for(0, 0));
@@ -186,6 +207,7 @@ pub fn run_on(bench: &Benchmark, opts: &ProtocolOptions, load_s: f64) -> Result<
             study.profile_network = false;
             study.describe = false;
             study.profile = needs_profile;
+            study.guide = guide.as_ref().map(|g| g as &dyn tessera_core::Guide);
             let mut rec = Recorder {
                 search: &search,
                 report: &report,

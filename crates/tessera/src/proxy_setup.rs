@@ -27,7 +27,7 @@ use crate::config::ConfigError;
 use crate::train_setup::{dataset, fit_to_space, space_from, Opts, DATASET_OPTIONS};
 use std::path::Path;
 use std::sync::Arc;
-use tessera_core::{Op, Space};
+use tessera_core::Space;
 use tessera_train::{Combine, Proxy, ProxyBatch, ProxyEvaluator};
 
 /// Every option of `[evaluator] kind = "proxy"`.
@@ -97,7 +97,8 @@ pub fn build(
         return Err(o.err("dataset", format!("missing: {} need(s) examples; one of {}", which.join(", "), crate::train_setup::DATASETS)));
     } else {
         o.finish("(none)")?;
-        let (shape, classes) = io_of(space.as_ref()).map_err(|e| o.err("proxy", e))?;
+        let (_, shape, classes) =
+            crate::train_setup::io_of(space.as_ref()).map_err(|e| o.err("proxy", format!("`{space_kind}` {e}")))?;
         ProxyBatch::data_free(&shape, classes, batch_size)
     };
     let ev = ProxyEvaluator::new(space.clone(), proxies, batch, seed, combine, &mut |_, _| {})
@@ -107,21 +108,6 @@ pub fn build(
 
 fn names() -> String {
     Proxy::ALL.map(|p| p.name()).join(", ")
-}
-
-/// The input shape and class count of the space's networks.
-fn io_of(space: &dyn Space) -> Result<(Vec<usize>, usize), String> {
-    let s = space.sample(&mut tessera_core::rng_for(0, 0));
-    let net = space.lower(&s).map_err(|e| format!("`{}` does not lower: {e}", space.name()))?;
-    let input = net.nodes.iter().find_map(|n| match &n.op {
-        Op::Input { shape } => Some(shape.clone()),
-        _ => None,
-    });
-    let classes = net.nodes.iter().find_map(|n| match &n.op {
-        Op::Output { classes } => Some(*classes),
-        _ => None,
-    });
-    input.zip(classes).ok_or_else(|| format!("`{}` lowers to a network without input or output", space.name()))
 }
 
 /// `key=value` options from a command line as a TOML table, the study file's syntax: a value that reads as a TOML

@@ -437,11 +437,11 @@ fn shape_str(s: &[usize]) -> String {
 
 /// Checks the space's network against the data: input shape (viewing the examples with the network's shape when
 /// only the layout differs), class count, graph layers only with a graph.
-pub(crate) fn fit_to_space(data: Dataset, space: &dyn Space, kind: &str, file: &str) -> Result<Dataset, ConfigError> {
-    let field = |f: &str, msg: String| ConfigError::Field { file: file.to_string(), field: f.into(), msg };
-    let sample = space.sample(&mut tessera_core::rng_for(0, 0));
-    let net = space.lower(&sample).map_err(|e| field("space", format!("`{kind}` does not lower: {e}")))?;
-    net.shapes().map_err(|e| field("space", format!("`{kind}` builds an invalid network: {e}")))?;
+/// A network of the space (its first random sample), with the input shape and class count every network of the
+/// space shares. Errors say what is wrong after the space's name.
+pub fn io_of(space: &dyn Space) -> Result<(tessera_core::Network, Vec<usize>, usize), String> {
+    let net = space.lower(&space.sample(&mut tessera_core::rng_for(0, 0))).map_err(|e| format!("does not lower: {e}"))?;
+    net.shapes().map_err(|e| format!("builds an invalid network: {e}"))?;
     let input = net.nodes.iter().find_map(|n| match &n.op {
         Op::Input { shape } => Some(shape.clone()),
         _ => None,
@@ -450,9 +450,15 @@ pub(crate) fn fit_to_space(data: Dataset, space: &dyn Space, kind: &str, file: &
         Op::Output { classes } => Some(*classes),
         _ => None,
     });
-    let (Some(input), Some(classes)) = (input, classes) else {
-        return Err(field("space", format!("`{kind}` lowers to a network without input or output")));
-    };
+    match (input, classes) {
+        (Some(i), Some(c)) => Ok((net, i, c)),
+        _ => Err("lowers to a network without input or output".into()),
+    }
+}
+
+pub(crate) fn fit_to_space(data: Dataset, space: &dyn Space, kind: &str, file: &str) -> Result<Dataset, ConfigError> {
+    let field = |f: &str, msg: String| ConfigError::Field { file: file.to_string(), field: f.into(), msg };
+    let (net, input, classes) = io_of(space).map_err(|e| field("space", format!("`{kind}` {e}")))?;
     let name = data.name.clone();
     if classes != data.classes {
         return Err(field(

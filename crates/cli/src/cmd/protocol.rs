@@ -35,6 +35,10 @@ pub struct Args {
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
+    /// A data-free zero-cost proxy (synflow, zen, params, flops) offered to every run as its guide, for
+    /// evolution:warmup=N;guided=P
+    #[arg(long)]
+    pub guide: Option<String>,
 }
 
 pub fn exec(a: Args) -> Result<(), Exit> {
@@ -49,6 +53,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         report: a.report,
         paths: DataPaths { nb201_dir: a.data, ..Default::default() },
         curves_dir: Some(a.curves.clone()),
+        guide: a.guide,
     };
     let r = protocol::run(&opts).map_err(|e| match e {
         ProtocolError::Run(_) | ProtocolError::Io { .. } => failed(e),
