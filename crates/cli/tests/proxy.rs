@@ -153,3 +153,28 @@ fn proxy_command_bad_input_is_one_line_with_exit_2() {
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn protocol_with_a_synflow_guide_runs_warmed_up_evolution_and_refuses_a_data_proxy() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/nb201");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |guide: &str| {
+        bin()
+            .args(["protocol", "--benchmark", "nb201:cifar10", "--data"])
+            .arg(&data)
+            .args(["--strategies", "evolution:population=5;sample=2;warmup=10", "--budget", "8", "--seeds", "2"])
+            .args(["--guide", guide, "--json", "--curves"])
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = run("synflow");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let res = &r["results"][0];
+    // the guide's seconds count in the simulated cost (table queries alone cost the table's training time)
+    assert!(res["mean"].as_f64().unwrap() > 0.0 && res["sim_seconds"].as_f64().unwrap() > 0.0, "{res}");
+    let out = run("snip");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("data-free"));
+}
