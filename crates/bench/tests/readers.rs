@@ -169,20 +169,7 @@ fn naslib_json_agrees_with_csv_under_mapping() {
         ys.push(t.cifar10[t.index_of_ops(nb).unwrap()]);
     }
     assert!(xs.len() > 700);
-    assert!(corr(&xs, &ys) > 0.98, "corr {}", corr(&xs, &ys));
-}
-
-/// Pearson correlation.
-fn corr(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len() as f64;
-    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in x.iter().zip(y) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx) * (a - mx);
-        syy += (b - my) * (b - my);
-    }
-    sxy / (sxx * syy).sqrt()
+    assert!(tessera_core::stats::pearson(&xs, &ys) > 0.98, "corr {}", tessera_core::stats::pearson(&xs, &ys));
 }
 
 #[test]
@@ -243,5 +230,5 @@ fn analog_from_wheel() {
         assert!(std::ptr::eq(a.get_nb201(ops).unwrap(), r));
     }
     assert_eq!(x.len(), NB201_LEN);
-    assert!(corr(&x, &y) > 0.99, "corr {}", corr(&x, &y));
+    assert!(tessera_core::stats::pearson(&x, &y) > 0.99, "corr {}", tessera_core::stats::pearson(&x, &y));
 }

@@ -150,6 +150,18 @@ impl Nb201 {
         Ok(s)
     }
 
+    /// Parses NASLib's tuple as its files write it (`(0, 2, 3, 2, 3, 1)`, the keys of `zc_nasbench201.json`).
+    pub fn from_naslib_str(text: &str) -> Result<Sample, String> {
+        let ids: Vec<u8> = text
+            .trim()
+            .trim_matches(|c| c == '(' || c == ')')
+            .split(',')
+            .map(|x| x.trim().parse().map_err(|_| format!("bad NASLib op id `{}` in `{text}`", x.trim())))
+            .collect::<Result<_, _>>()?;
+        let t: [u8; 6] = ids.try_into().map_err(|v: Vec<u8>| format!("a NASLib tuple has 6 op ids, got {} in `{text}`", v.len()))?;
+        Self::from_naslib(t)
+    }
+
     /// NATS-Bench's unique string (see the module docs).
     pub fn unique_str(s: &Sample) -> String {
         let mut nodes: [String; 4] = ["0".to_string(), String::new(), String::new(), String::new()];

@@ -20,11 +20,6 @@ fn zc_file() -> Option<PathBuf> {
     None
 }
 
-fn parse_tuple(key: &str) -> [u8; 6] {
-    let v: Vec<u8> = key.trim_matches(|c| c == '(' || c == ')').split(',').map(|x| x.trim().parse().unwrap()).collect();
-    v.try_into().unwrap_or_else(|v| panic!("not a 6-tuple: {v:?}"))
-}
-
 #[test]
 fn nb201_flops_and_params_match_naslib_for_all_725_cells() {
     let Some(path) = zc_file() else { return };
@@ -36,7 +31,7 @@ fn nb201_flops_and_params_match_naslib_for_all_725_cells() {
     let space = Nb201::default();
     let (mut worst_flops, mut worst_params) = ((0.0f64, String::new()), (0.0f64, String::new()));
     for (key, row) in cells {
-        let sample = Nb201::from_naslib(parse_tuple(key)).unwrap();
+        let sample = Nb201::from_naslib_str(key).unwrap();
         let (params, flops) = space.lower(&sample).unwrap().costs().unwrap();
         let want_flops = row["flops"]["score"].as_f64().unwrap() * 1e6;
         let want_params = row["params"]["score"].as_f64().unwrap() * 1e6;

@@ -38,11 +38,7 @@ fn main() {
     let cells = json["cifar10"].as_object().expect("a `cifar10` object");
     let space = Nb201::default();
     let nets = || {
-        cells.keys().map(|key| {
-            let t: Vec<u8> =
-                key.trim_matches(|c| c == '(' || c == ')').split(',').map(|x| x.trim().parse().expect("op id")).collect();
-            space.lower(&Nb201::from_naslib(t.try_into().expect("6 ops")).expect("NASLib tuple")).expect("lowers")
-        })
+        cells.keys().map(|key| space.lower(&Nb201::from_naslib_str(key).expect("NASLib tuple")).expect("lowers"))
     };
     if args.iter().any(|a| a == "--speed") {
         let n = limit.min(cells.len()).min(if limit == usize::MAX { 5 } else { limit });
@@ -76,8 +72,7 @@ fn main() {
     let mut secs = vec![0.0; proxies.len()];
     let mut failed = vec![0usize; proxies.len()];
     for (key, cell) in cells.iter().take(limit) {
-        let t: Vec<u8> = key.trim_matches(|c| c == '(' || c == ')').split(',').map(|x| x.trim().parse().expect("op id")).collect();
-        let sample = Nb201::from_naslib(t.try_into().expect("6 ops")).expect("NASLib tuple");
+        let sample = Nb201::from_naslib_str(key).expect("NASLib tuple");
         let net = space.lower(&sample).expect("lowers");
         let val = cell["val_accuracy"].as_f64().expect("val_accuracy");
         for (k, (p, theirs)) in proxies.iter().enumerate() {

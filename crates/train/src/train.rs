@@ -401,20 +401,25 @@ impl ModuleVisitor for ScaleAndNoise<'_> {
     }
 }
 
-fn normal(rng: &mut Rng) -> f64 {
+/// A standard normal draw (Box–Muller) from a crate-owned stream.
+pub(crate) fn normal(rng: &mut Rng) -> f64 {
     let u1: f64 = 1.0 - rng.random::<f64>();
     let u2: f64 = rng.random::<f64>();
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
-/// Cross-entropy with label smoothing, averaged over the batch.
+/// Cross-entropy with label smoothing, averaged over the batch, in the logits' precision (f64 for proxies that need
+/// it, f32 in training).
 pub(crate) fn loss_fn(logits: Tensor<2>, labels: &[u32], smoothing: f32) -> Tensor<1> {
     let [b, k] = logits.dims();
     let mut q = vec![smoothing / k as f32; b * k];
     for (i, &y) in labels.iter().enumerate() {
         q[i * k + y as usize] += 1.0 - smoothing;
     }
-    let q = Tensor::<2>::from_data(TensorData::new(q, [b, k]), &logits.device());
+    let mut q = Tensor::<2>::from_data(TensorData::new(q, [b, k]), &logits.device());
+    if logits.dtype() == burn::tensor::DType::F64 {
+        q = q.cast(burn::tensor::FloatDType::F64);
+    }
     let logp = activation::log_softmax(logits, 1);
     (logp * q).sum_dim(1).mean().neg()
 }

@@ -10,7 +10,7 @@ use super::{base, ready, scalar, shifted, weights, ProxyBatch, Weight};
 use crate::error::TrainError;
 use crate::model::{Forward, Model, Val};
 use burn::module::ParamId;
-use burn::tensor::{activation, FloatDType, Gradients, Tensor, TensorData};
+use burn::tensor::{FloatDType, Gradients, Tensor};
 use std::collections::HashMap;
 use tessera_core::Network;
 
@@ -21,16 +21,7 @@ pub(crate) fn loss_grads(m: &Model, batch: &ProxyBatch, f64s: bool) -> Result<Gr
         x = cast64(x);
     }
     let logits = m.forward(x, &mut Forward { graph: None, rng: None }).into_logits();
-    let [b, k] = logits.dims();
-    let mut onehot = vec![0.0f32; b * k];
-    for (i, &y) in batch.labels.iter().enumerate() {
-        onehot[i * k + y as usize] = 1.0;
-    }
-    let mut q = Tensor::<2>::from_data(TensorData::new(onehot, [b, k]), &logits.device());
-    if f64s {
-        q = q.cast(FloatDType::F64);
-    }
-    let loss = (activation::log_softmax(logits, 1) * q).sum_dim(1).mean().neg();
+    let loss = crate::train::loss_fn(logits, &batch.labels, 0.0);
     Ok(loss.backward())
 }
 

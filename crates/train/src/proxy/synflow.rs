@@ -8,7 +8,7 @@
 use super::{base, ready, sum_over, weights};
 use crate::error::TrainError;
 use crate::model::{Forward, Val};
-use burn::tensor::{FloatDType, Tensor};
+use burn::tensor::Tensor;
 use tessera_core::{Network, Op};
 
 pub(crate) fn synflow(net: &Network, seed: u64) -> Result<f64, TrainError> {
@@ -23,12 +23,7 @@ pub(crate) fn synflow(net: &Network, seed: u64) -> Result<f64, TrainError> {
     let device = super::device();
     let shape = m.input_shape().to_vec();
     let n: usize = shape.iter().product();
-    let x = match Val::from_vec(vec![1.0; n], 1, &shape, &device)? {
-        Val::D2(t) => Val::D2(t.cast(FloatDType::F64)),
-        Val::D3(t) => Val::D3(t.cast(FloatDType::F64)),
-        Val::D4(t) => Val::D4(t.cast(FloatDType::F64)),
-        Val::Rows(_) => unreachable!("a dense batch"),
-    };
+    let x = super::saliency::cast64(Val::from_vec(vec![1.0; n], 1, &shape, &device)?);
     let ws = weights(&m);
     let out = m.forward(x, &mut Forward { graph: None, rng: None }).into_logits();
     let grads = out.sum().backward();

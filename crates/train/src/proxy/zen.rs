@@ -10,9 +10,8 @@ use crate::error::TrainError;
 use crate::model::{Forward, Val};
 use burn::module::ParamId;
 use burn::tensor::Tensor;
-use rand::Rng as _;
 use std::collections::HashSet;
-use tessera_core::{rng_for, Network, Op, Rng};
+use tessera_core::{rng_for, Network, Op};
 
 const MIXUP: f64 = 0.01;
 
@@ -25,7 +24,7 @@ pub(crate) fn zen(net: &Network, batch: &ProxyBatch, seed: u64) -> Result<f64, T
     let mut gauss = |id: ParamId, t: Tensor<1>| -> Tensor<1> {
         if ws.contains(&id) {
             let n = t.dims()[0];
-            let v: Vec<f32> = (0..n).map(|_| normal(&mut rng) as f32).collect();
+            let v: Vec<f32> = (0..n).map(|_| crate::train::normal(&mut rng) as f32).collect();
             Tensor::from_data(burn::tensor::TensorData::new(v, [n]), &t.device())
         } else if bs.contains(&id) {
             t.zeros_like()
@@ -38,8 +37,8 @@ pub(crate) fn zen(net: &Network, batch: &ProxyBatch, seed: u64) -> Result<f64, T
     let b = batch.len();
     let n: usize = batch.shape.iter().product();
     let device = super::device();
-    let x: Vec<f32> = (0..b * n).map(|_| normal(&mut rng) as f32).collect();
-    let x2: Vec<f32> = x.iter().map(|&v| v + (MIXUP * normal(&mut rng)) as f32).collect();
+    let x: Vec<f32> = (0..b * n).map(|_| crate::train::normal(&mut rng) as f32).collect();
+    let x2: Vec<f32> = x.iter().map(|&v| v + (MIXUP * crate::train::normal(&mut rng)) as f32).collect();
     let features = |x: Vec<f32>, bn_log: Option<&mut f64>| -> Result<Tensor<2>, TrainError> {
         let mut feat: Option<Tensor<2>> = None;
         let mut bn_acc = 0.0;
@@ -101,10 +100,4 @@ fn mean_channel_variance(v: &Val) -> f64 {
         total += it().map(|k| (vals[k] - mean).powi(2)).sum::<f64>() / count;
     }
     total / c as f64
-}
-
-fn normal(rng: &mut Rng) -> f64 {
-    let u1: f64 = 1.0 - rng.random::<f64>();
-    let u2: f64 = rng.random::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
