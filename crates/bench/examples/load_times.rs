@@ -26,7 +26,10 @@ fn main() -> Result<()> {
     let nbg = fetch("nas-bench-graph", &cache_dir())?;
     let anb = fetch("analog-nasbench", &cache_dir())?;
     let tmp = std::env::temp_dir().join("tessera-load-times");
-    std::fs::create_dir_all(&tmp).map_err(|e| BenchError::Io { path: tmp.clone(), source: e })?;
+    std::fs::create_dir_all(&tmp).map_err(|e| BenchError::Io {
+        path: tmp.clone(),
+        source: e,
+    })?;
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&nbg).expect("wheel")).expect("zip");
     for ds in NBG_DATASETS {
         let path = tmp.join(format!("{ds}.bench"));
@@ -34,7 +37,12 @@ fn main() -> Result<()> {
         std::io::copy(&mut f, &mut std::fs::File::create(&path).expect("create")).expect("copy");
         let (t_file, table) = best(|| NbgTable::load(&path));
         let (t_wheel, _) = best(|| NbgTable::load_from_wheel(&nbg, ds));
-        println!("nbg {ds:<10} {:>6} records  file {:>7.2?}  wheel {:>7.2?}", table.len(), t_file, t_wheel);
+        println!(
+            "nbg {ds:<10} {:>6} records  file {:>7.2?}  wheel {:>7.2?}",
+            table.len(),
+            t_file,
+            t_wheel
+        );
     }
     let (t, tab) = best(|| Nb201Table::load(data.join("nb201/nats_bench.csv")));
     println!("nats_bench.csv   {:>6} rows     {t:>7.2?}", tab.len());
@@ -46,8 +54,11 @@ fn main() -> Result<()> {
     println!("analog (wheel)   {:>6} records  {t:>7.2?}", a.len());
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&anb).expect("wheel")).expect("zip");
     let path = tmp.join("data.anb");
-    std::io::copy(&mut zip.by_name(ANALOG_WHEEL_ENTRY).expect("entry"), &mut std::fs::File::create(&path).expect("c"))
-        .expect("copy");
+    std::io::copy(
+        &mut zip.by_name(ANALOG_WHEEL_ENTRY).expect("entry"),
+        &mut std::fs::File::create(&path).expect("c"),
+    )
+    .expect("copy");
     let (t, a) = best(|| AnalogTable::load(&path));
     println!("analog (file)    {:>6} records  {t:>7.2?}", a.len());
     let _ = std::fs::remove_dir_all(&tmp);

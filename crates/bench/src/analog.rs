@@ -81,7 +81,12 @@ impl AnalogTable {
     /// Read `analognasbench/data.anb` from the `analog-nasbench` wheel without extracting it.
     pub fn load_from_wheel(wheel: impl AsRef<Path>) -> Result<Self> {
         let wheel = wheel.as_ref();
-        let mut zip = open_zip(wheel, Remedy::Fetch { name: "analog-nasbench" })?;
+        let mut zip = open_zip(
+            wheel,
+            Remedy::Fetch {
+                name: "analog-nasbench",
+            },
+        )?;
         let bytes = crate::error::zip_entry(wheel, &mut zip, ANALOG_WHEEL_ENTRY)?;
         Self::from_bytes(&bytes, wheel, Some(ANALOG_WHEEL_ENTRY))
     }
@@ -89,12 +94,20 @@ impl AnalogTable {
     /// Decode the pickle bytes; `path`/`entry` are used in errors.
     pub fn from_bytes(bytes: &[u8], path: &Path, entry: Option<&str>) -> Result<Self> {
         let p = parse_pickle(path, entry, bytes)?;
-        let items = p.dict(p.root).ok_or_else(|| format_err(path, entry, "top-level object is not a dict"))?;
+        let items = p
+            .dict(p.root)
+            .ok_or_else(|| format_err(path, entry, "top-level object is not a dict"))?;
         let mut records = HashMap::with_capacity(items.len());
         for &(k, v) in items {
-            let key = naslib_key(&p, k)
-                .ok_or_else(|| format_err(path, entry, "a key is not a 6-tuple of NASLib op ids (ints 0..=4)"))?;
-            let rec = record(&p, v).map_err(|d| format_err(path, entry, format!("architecture {key:?}: {d}")))?;
+            let key = naslib_key(&p, k).ok_or_else(|| {
+                format_err(
+                    path,
+                    entry,
+                    "a key is not a 6-tuple of NASLib op ids (ints 0..=4)",
+                )
+            })?;
+            let rec = record(&p, v)
+                .map_err(|d| format_err(path, entry, format!("architecture {key:?}: {d}")))?;
             records.insert(key, rec);
         }
         Ok(AnalogTable { records })
@@ -112,7 +125,9 @@ impl AnalogTable {
 
     /// Iterate `(NB201 op ids, record)`.
     pub fn iter_nb201(&self) -> impl Iterator<Item = ([u8; 6], &AnalogRecord)> {
-        self.records.iter().filter_map(|(k, r)| Some((naslib_to_nb201(*k)?, r)))
+        self.records
+            .iter()
+            .filter_map(|(k, r)| Some((naslib_to_nb201(*k)?, r)))
     }
 
     /// Number of records.
@@ -141,10 +156,18 @@ fn naslib_key(p: &Pickle<'_>, k: Val) -> Option<[u8; 6]> {
     Some(out)
 }
 
-const BASELINE_DRIFT_FIELDS: [&str; 4] =
-    ["baseline_drift_60", "baseline_drift_3600", "baseline_drift_86400", "baseline_drift_2592000"];
-const ANALOG_DRIFT_FIELDS: [&str; 4] =
-    ["analog_drift_60", "analog_drift_3600", "analog_drift_86400", "analog_drift_2592000"];
+const BASELINE_DRIFT_FIELDS: [&str; 4] = [
+    "baseline_drift_60",
+    "baseline_drift_3600",
+    "baseline_drift_86400",
+    "baseline_drift_2592000",
+];
+const ANALOG_DRIFT_FIELDS: [&str; 4] = [
+    "analog_drift_60",
+    "analog_drift_3600",
+    "analog_drift_86400",
+    "analog_drift_2592000",
+];
 
 fn record(p: &Pickle<'_>, v: Val) -> std::result::Result<AnalogRecord, String> {
     let d = p.instance_dict(v).or_else(|| p.dict(v)).ok_or_else(|| {
@@ -154,14 +177,23 @@ fn record(p: &Pickle<'_>, v: Val) -> std::result::Result<AnalogRecord, String> {
         )
     })?;
     let num = |name: &str| -> std::result::Result<f64, String> {
-        let x = p.get(d, name).ok_or_else(|| format!("missing field `{name}`"))?;
-        p.f64(x).ok_or_else(|| format!("field `{name}` is not a number"))
+        let x = p
+            .get(d, name)
+            .ok_or_else(|| format!("missing field `{name}`"))?;
+        p.f64(x)
+            .ok_or_else(|| format!("field `{name}` is not a number"))
     };
     let drift = |name: &str| -> std::result::Result<Drift, String> {
-        let x = p.get(d, name).ok_or_else(|| format!("missing field `{name}`"))?;
-        parse_drift(p, x).ok_or_else(|| format!("field `{name}` is not a DriftMeasurement / number / \"v ± u\""))
+        let x = p
+            .get(d, name)
+            .ok_or_else(|| format!("missing field `{name}`"))?;
+        parse_drift(p, x)
+            .ok_or_else(|| format!("field `{name}` is not a DriftMeasurement / number / \"v ± u\""))
     };
-    let mut baseline_drift = [Drift { value: 0.0, uncertainty: 0.0 }; 4];
+    let mut baseline_drift = [Drift {
+        value: 0.0,
+        uncertainty: 0.0,
+    }; 4];
     let mut analog_drift = baseline_drift;
     for i in 0..4 {
         baseline_drift[i] = drift(BASELINE_DRIFT_FIELDS[i])?;
@@ -182,16 +214,28 @@ fn record(p: &Pickle<'_>, v: Val) -> std::result::Result<AnalogRecord, String> {
 /// (like the package's `Architecture._parse_drift`).
 fn parse_drift(p: &Pickle<'_>, v: Val) -> Option<Drift> {
     if let Some(value) = p.f64(v) {
-        return Some(Drift { value, uncertainty: 0.0 });
+        return Some(Drift {
+            value,
+            uncertainty: 0.0,
+        });
     }
     if let Some(s) = p.str(v) {
         let s = s.trim();
         if let Ok(value) = s.parse() {
-            return Some(Drift { value, uncertainty: 0.0 });
+            return Some(Drift {
+                value,
+                uncertainty: 0.0,
+            });
         }
         let (a, b) = s.split_once('±')?;
-        return Some(Drift { value: a.trim().parse().ok()?, uncertainty: b.trim().parse().ok()? });
+        return Some(Drift {
+            value: a.trim().parse().ok()?,
+            uncertainty: b.trim().parse().ok()?,
+        });
     }
     let d = p.instance_dict(v)?;
-    Some(Drift { value: p.f64(p.get(d, "value")?)?, uncertainty: p.f64(p.get(d, "uncertainty")?)? })
+    Some(Drift {
+        value: p.f64(p.get(d, "value")?)?,
+        uncertainty: p.f64(p.get(d, "uncertainty")?)?,
+    })
 }

@@ -10,7 +10,8 @@
 //! CSV and HELP latency files are the user's (a directory holding `nats_bench.csv` and optionally `latency/`).
 
 use crate::{
-    fetch, latency_path, load_latency, AnalogTable, BenchError, Nb201Table, NbgRecord, NbgTable, HELP_DEVICES,
+    fetch, latency_path, load_latency, AnalogTable, BenchError, Nb201Table, NbgRecord, NbgTable,
+    HELP_DEVICES,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -40,7 +41,12 @@ pub struct Benchmark {
 pub const NB201_DATASETS: [&str; 3] = ["cifar10", "cifar100", "imagenet16"];
 
 /// The benchmark names [`open`] knows.
-pub const BENCHMARKS: &[&str] = &["nas-bench-graph:DATASET", "nb201:cifar10", "nb201:cifar100", "nb201:imagenet16"];
+pub const BENCHMARKS: &[&str] = &[
+    "nas-bench-graph:DATASET",
+    "nb201:cifar10",
+    "nb201:cifar100",
+    "nb201:imagenet16",
+];
 
 /// Where to find files: NB201 data directory (holding `nats_bench.csv`, optional `latency/`), the fetch cache.
 #[derive(Clone, Debug, Default)]
@@ -68,7 +74,10 @@ pub fn open(spec: &str, paths: &DataPaths) -> Result<Benchmark, BenchError> {
     match family {
         "nas-bench-graph" | "nbg" => {
             let wheel = wheel("nas-bench-graph", &cache, paths.fetch)?;
-            let table = NbgTable::load_from_wheel(&wheel, if dataset.is_empty() { "cora" } else { dataset })?;
+            let table = NbgTable::load_from_wheel(
+                &wheel,
+                if dataset.is_empty() { "cora" } else { dataset },
+            )?;
             Ok(NbgBenchmark::new(table).into_benchmark())
         }
         "nb201" => {
@@ -80,14 +89,24 @@ pub fn open(spec: &str, paths: &DataPaths) -> Result<Benchmark, BenchError> {
                 },
             })?;
             let analog = if paths.analog {
-                Some(AnalogTable::load_from_wheel(wheel("analog-nasbench", &cache, paths.fetch)?)?)
+                Some(AnalogTable::load_from_wheel(wheel(
+                    "analog-nasbench",
+                    &cache,
+                    paths.fetch,
+                )?)?)
             } else {
                 None
             };
-            let ds = if dataset.is_empty() { "cifar10" } else { dataset };
+            let ds = if dataset.is_empty() {
+                "cifar10"
+            } else {
+                dataset
+            };
             Ok(Nb201Benchmark::load(&dir, ds, analog)?.into_benchmark())
         }
-        _ => Err(BenchError::UnknownSpec { name: spec.to_owned() }),
+        _ => Err(BenchError::UnknownSpec {
+            name: spec.to_owned(),
+        }),
     }
 }
 
@@ -132,10 +151,21 @@ impl NbgBenchmark {
                 let d = |i: u32| (code / 9u32.pow(4 - i) % 9) as u16;
                 let s = Sample::new(&[d(0), d(1), d(2), d(3), d(4)]);
                 let all_skip = (1..5).all(|i| s[i] == 8);
-                if all_skip { u32::MAX } else { slot.get(&NasBenchGraph::hash(&s)).copied().unwrap_or(u32::MAX) }
+                if all_skip {
+                    u32::MAX
+                } else {
+                    slot.get(&NasBenchGraph::hash(&s))
+                        .copied()
+                        .unwrap_or(u32::MAX)
+                }
             })
             .collect();
-        NbgBenchmark { dataset: table.dataset, len: table.records.len(), records, by_sample }
+        NbgBenchmark {
+            dataset: table.dataset,
+            len: table.records.len(),
+            records,
+            by_sample,
+        }
     }
     pub fn record(&self, s: &Sample) -> Option<&NbgRecord> {
         let c = s.as_slice();
@@ -146,14 +176,30 @@ impl NbgBenchmark {
         self.records.get(self.by_sample[code] as usize)
     }
     pub fn into_benchmark(self) -> Benchmark {
-        let optimum = self.records.iter().map(|r| r.perf * 100.0).fold(f64::NEG_INFINITY, f64::max);
+        let optimum = self
+            .records
+            .iter()
+            .map(|r| r.perf * 100.0)
+            .fold(f64::NEG_INFINITY, f64::max);
         let (f, c) = nbg_dataset_sizes(&self.dataset);
         let name = format!("nas-bench-graph:{}", self.dataset);
         let size = self.len;
         let ev = Arc::new(self);
         let ev2 = ev.clone();
-        let space = Restricted { inner: NasBenchGraph::new(f, c, 256), accept: move |s: &Sample| ev2.record(s).is_some(), name: "nas-bench-graph".into() };
-        Benchmark { name, space: Box::new(space), evaluator: ev, search_metric: "val_accuracy", report_metric: "test_accuracy", optimum, size }
+        let space = Restricted {
+            inner: NasBenchGraph::new(f, c, 256),
+            accept: move |s: &Sample| ev2.record(s).is_some(),
+            name: "nas-bench-graph".into(),
+        };
+        Benchmark {
+            name,
+            space: Box::new(space),
+            evaluator: ev,
+            search_metric: "val_accuracy",
+            report_metric: "test_accuracy",
+            optimum,
+            size,
+        }
     }
 }
 
@@ -163,14 +209,23 @@ impl Evaluator for NbgBenchmark {
             benchmark: format!("nas-bench-graph:{}", self.dataset),
             sample: s.to_string(),
         })?;
-        let metrics = Metrics::from_static(&[(NBG_METRICS[0], r.valid_perf * 100.0), (NBG_METRICS[1], r.perf * 100.0)]);
-        Ok(Evaluation { metrics, sim_seconds: r.latency })
+        let metrics = Metrics::from_static(&[
+            (NBG_METRICS[0], r.valid_perf * 100.0),
+            (NBG_METRICS[1], r.perf * 100.0),
+        ]);
+        Ok(Evaluation {
+            metrics,
+            sim_seconds: r.latency,
+        })
     }
     /// The tabulated latency and parameter count are known without "training": constraints on them reject samples
     /// before evaluation.
     fn profile(&self, s: &Sample) -> Metrics {
         match self.record(s) {
-            Some(r) => Metrics::from_static(&[(NBG_METRICS[2], r.latency * 1000.0), (NBG_METRICS[3], (r.para * 1e6).round())]),
+            Some(r) => Metrics::from_static(&[
+                (NBG_METRICS[2], r.latency * 1000.0),
+                (NBG_METRICS[3], (r.para * 1e6).round()),
+            ]),
             None => Metrics::new(),
         }
     }
@@ -196,18 +251,28 @@ pub struct Nb201Benchmark {
 }
 
 fn code(s: &Sample) -> Option<usize> {
-    (s.len() == 6 && s.as_slice().iter().all(|&c| c < 5)).then(|| s.as_slice().iter().fold(0, |a, &c| a * 5 + c as usize))
+    (s.len() == 6 && s.as_slice().iter().all(|&c| c < 5))
+        .then(|| s.as_slice().iter().fold(0, |a, &c| a * 5 + c as usize))
 }
 
 impl Nb201Benchmark {
     /// Reads `dir/nats_bench.csv` and, when present, every HELP file in `dir/latency/`.
-    pub fn load(dir: &Path, dataset: &str, analog: Option<AnalogTable>) -> Result<Self, BenchError> {
+    pub fn load(
+        dir: &Path,
+        dataset: &str,
+        analog: Option<AnalogTable>,
+    ) -> Result<Self, BenchError> {
         let which = match dataset {
             "cifar10" => 0,
             "cifar100" => 1,
             "imagenet16" | "imagenet16-120" | "ImageNet16-120" => 2,
             _ => {
-                return Err(BenchError::UnknownDataset { path: dir.to_path_buf(), benchmark: "NB201", name: dataset.to_owned(), known: &NB201_DATASETS })
+                return Err(BenchError::UnknownDataset {
+                    path: dir.to_path_buf(),
+                    benchmark: "NB201",
+                    name: dataset.to_owned(),
+                    known: &NB201_DATASETS,
+                })
             }
         };
         let csv = dir.join("nats_bench.csv");
@@ -245,14 +310,31 @@ impl Nb201Benchmark {
                         detail: format!("{} latencies for {} architectures", v.len(), table.len()),
                     });
                 }
-                latency.push((tessera_core::intern(&format!("latency_ms@{}", dev.trim_end_matches("_1"))), v));
+                latency.push((
+                    tessera_core::intern(&format!("latency_ms@{}", dev.trim_end_matches("_1"))),
+                    v,
+                ));
             }
         }
-        let mut metric_names: Vec<String> =
-            ["test_accuracy", "cifar10_accuracy", "cifar100_accuracy", "imagenet16_accuracy"].map(String::from).to_vec();
+        let mut metric_names: Vec<String> = [
+            "test_accuracy",
+            "cifar10_accuracy",
+            "cifar100_accuracy",
+            "imagenet16_accuracy",
+        ]
+        .map(String::from)
+        .to_vec();
         metric_names.extend(latency.iter().map(|(d, _)| d.to_string()));
         if analog.is_some() {
-            metric_names.extend(["baseline_accuracy", "ptq_accuracy", "qat_accuracy", "analog_accuracy"].map(String::from));
+            metric_names.extend(
+                [
+                    "baseline_accuracy",
+                    "ptq_accuracy",
+                    "qat_accuracy",
+                    "analog_accuracy",
+                ]
+                .map(String::from),
+            );
         }
         Ok(Nb201Benchmark {
             dataset: dataset.to_owned(),
@@ -266,11 +348,17 @@ impl Nb201Benchmark {
     }
 
     fn row_of(&self, s: &Sample) -> Option<usize> {
-        code(s).map(|c| self.row[c]).filter(|&r| r != u32::MAX).map(|r| r as usize)
+        code(s)
+            .map(|c| self.row[c])
+            .filter(|&r| r != u32::MAX)
+            .map(|r| r as usize)
     }
 
     pub fn into_benchmark(self) -> Benchmark {
-        let optimum = self.acc[self.which].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let optimum = self.acc[self.which]
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
         let name = format!("nb201:{}", self.dataset);
         let size = self.acc[0].len();
         Benchmark {
@@ -287,7 +375,10 @@ impl Nb201Benchmark {
 
 impl Evaluator for Nb201Benchmark {
     fn evaluate(&self, s: &Sample, _: &EvalContext) -> Result<Evaluation, EvalError> {
-        let r = self.row_of(s).ok_or_else(|| EvalError::NotInBenchmark { benchmark: format!("nb201:{}", self.dataset), sample: s.to_string() })?;
+        let r = self.row_of(s).ok_or_else(|| EvalError::NotInBenchmark {
+            benchmark: format!("nb201:{}", self.dataset),
+            sample: s.to_string(),
+        })?;
         let mut m = Metrics::from_static(&[
             ("test_accuracy", self.acc[self.which][r]),
             ("cifar10_accuracy", self.acc[0][r]),
@@ -303,7 +394,10 @@ impl Evaluator for Nb201Benchmark {
                 m.set_static("analog_accuracy", rec.analog_accuracy);
             }
         }
-        Ok(Evaluation { metrics: m, sim_seconds: 0.0 })
+        Ok(Evaluation {
+            metrics: m,
+            sim_seconds: 0.0,
+        })
     }
     fn metric_names(&self) -> Vec<String> {
         self.metric_names.clone()

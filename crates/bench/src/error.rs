@@ -153,9 +153,15 @@ pub(crate) fn read_file(path: &Path, remedy: Remedy) -> Result<Vec<u8>> {
 
 pub(crate) fn io_error(path: &Path, e: std::io::Error, remedy: Remedy) -> BenchError {
     if e.kind() == std::io::ErrorKind::NotFound {
-        BenchError::Missing { path: path.to_path_buf(), remedy }
+        BenchError::Missing {
+            path: path.to_path_buf(),
+            remedy,
+        }
     } else {
-        BenchError::Io { path: path.to_path_buf(), source: e }
+        BenchError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        }
     }
 }
 
@@ -164,10 +170,15 @@ const MAX_ENTRY: u64 = 1 << 30;
 
 /// Open a zip archive (a wheel or a torch `.pt` file); only the entries read later are
 /// inflated.
-pub(crate) fn open_zip(path: &Path, remedy: Remedy) -> Result<zip::ZipArchive<std::io::BufReader<std::fs::File>>> {
+pub(crate) fn open_zip(
+    path: &Path,
+    remedy: Remedy,
+) -> Result<zip::ZipArchive<std::io::BufReader<std::fs::File>>> {
     let f = std::fs::File::open(path).map_err(|e| io_error(path, e, remedy))?;
-    zip::ZipArchive::new(std::io::BufReader::new(f))
-        .map_err(|e| BenchError::Zip { path: path.to_path_buf(), detail: format!("not a readable zip archive: {e}") })
+    zip::ZipArchive::new(std::io::BufReader::new(f)).map_err(|e| BenchError::Zip {
+        path: path.to_path_buf(),
+        detail: format!("not a readable zip archive: {e}"),
+    })
 }
 
 /// Read entry `name` of an opened zip (CRC-checked by the zip crate).
@@ -179,7 +190,10 @@ pub(crate) fn zip_entry<R: Read + std::io::Seek>(
     let mut f = match zip.by_name(name) {
         Ok(f) => f,
         Err(zip::result::ZipError::FileNotFound) => {
-            return Err(BenchError::Zip { path: path.to_path_buf(), detail: format!("archive has no entry `{name}`") })
+            return Err(BenchError::Zip {
+                path: path.to_path_buf(),
+                detail: format!("archive has no entry `{name}`"),
+            })
         }
         Err(e) => {
             return Err(BenchError::Zip {
@@ -196,10 +210,13 @@ pub(crate) fn zip_entry<R: Read + std::io::Seek>(
         });
     }
     let mut out = Vec::with_capacity(size as usize);
-    (&mut f).take(MAX_ENTRY + 1).read_to_end(&mut out).map_err(|e| BenchError::Zip {
-        path: path.to_path_buf(),
-        detail: format!("cannot inflate entry `{name}`: {e}"),
-    })?;
+    (&mut f)
+        .take(MAX_ENTRY + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| BenchError::Zip {
+            path: path.to_path_buf(),
+            detail: format!("cannot inflate entry `{name}`: {e}"),
+        })?;
     if out.len() as u64 > MAX_ENTRY {
         return Err(BenchError::Zip {
             path: path.to_path_buf(),
@@ -210,7 +227,11 @@ pub(crate) fn zip_entry<R: Read + std::io::Seek>(
 }
 
 /// Parse a pickle, mapping failures to [`BenchError::Pickle`].
-pub(crate) fn parse_pickle<'a>(path: &Path, entry: Option<&str>, data: &'a [u8]) -> Result<crate::pickle::Pickle<'a>> {
+pub(crate) fn parse_pickle<'a>(
+    path: &Path,
+    entry: Option<&str>,
+    data: &'a [u8],
+) -> Result<crate::pickle::Pickle<'a>> {
     crate::pickle::parse(data).map_err(|e| BenchError::Pickle {
         path: path.to_path_buf(),
         entry: entry.map(str::to_owned),
@@ -219,6 +240,14 @@ pub(crate) fn parse_pickle<'a>(path: &Path, entry: Option<&str>, data: &'a [u8])
 }
 
 /// Build a [`BenchError::Format`].
-pub(crate) fn format_err(path: &Path, entry: Option<&str>, detail: impl Into<String>) -> BenchError {
-    BenchError::Format { path: path.to_path_buf(), entry: entry.map(str::to_owned), detail: detail.into() }
+pub(crate) fn format_err(
+    path: &Path,
+    entry: Option<&str>,
+    detail: impl Into<String>,
+) -> BenchError {
+    BenchError::Format {
+        path: path.to_path_buf(),
+        entry: entry.map(str::to_owned),
+        detail: detail.into(),
+    }
 }

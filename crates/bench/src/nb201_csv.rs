@@ -22,7 +22,13 @@ use std::path::Path;
 use crate::error::{io_error, BenchError, Remedy, Result};
 
 /// NB201 op names; an op id indexes this list.
-pub const NB201_OPS: [&str; 5] = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"];
+pub const NB201_OPS: [&str; 5] = [
+    "none",
+    "skip_connect",
+    "nor_conv_1x1",
+    "nor_conv_3x3",
+    "avg_pool_3x3",
+];
 
 /// The 6 edges `(to, from)` (node 0 = cell input) in architecture-string order.
 pub const NB201_EDGES: [(u8, u8); 6] = [(1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2)];
@@ -31,7 +37,13 @@ pub const NB201_EDGES: [(u8, u8); 6] = [(1, 0), (2, 0), (2, 1), (3, 0), (3, 1), 
 pub const NB201_LEN: usize = 15_625;
 
 /// NASLib op names; a NASLib op index indexes this list.
-pub const NASLIB_OPS: [&str; 5] = ["skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3"];
+pub const NASLIB_OPS: [&str; 5] = [
+    "skip_connect",
+    "none",
+    "nor_conv_3x3",
+    "nor_conv_1x1",
+    "avg_pool_3x3",
+];
 
 /// NASLib op index -> [`NB201_OPS`] id.
 const NASLIB_TO_NB201_OP: [u8; 5] = [1, 0, 3, 2, 4];
@@ -99,7 +111,15 @@ pub fn parse_nb201_arch(s: &str) -> Option<[u8; 6]> {
 /// Inverse of [`parse_nb201_arch`]. `None` if an op id is `>= 5`.
 pub fn nb201_arch_string(ops: [u8; 6]) -> Option<String> {
     let name = |i: usize| NB201_OPS.get(ops[i] as usize).copied();
-    Some(format!("|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|", name(0)?, name(1)?, name(2)?, name(3)?, name(4)?, name(5)?))
+    Some(format!(
+        "|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|",
+        name(0)?,
+        name(1)?,
+        name(2)?,
+        name(3)?,
+        name(4)?,
+        name(5)?
+    ))
 }
 
 const COL_C10: &str = "CIFAR10TestAccuracy200Epochs";
@@ -130,7 +150,8 @@ impl Nb201Table {
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let remedy = Remedy::Provide {
-            what: "the NAS-Bench-201 accuracy table `nats_bench.csv` (derived from NATS-Bench, MIT; \
+            what:
+                "the NAS-Bench-201 accuracy table `nats_bench.csv` (derived from NATS-Bench, MIT; \
                    columns CIFAR10TestAccuracy200Epochs, CIFAR100TestAccuracy200Epochs, \
                    ImageNetTestAccuracy200Epochs, ArchitectureString, UniqueString)",
         };
@@ -143,14 +164,22 @@ impl Nb201Table {
         let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(rdr);
         let headers = rdr.headers().map_err(|e| csv_err(path, &e, 1))?.clone();
         let col = |name: &'static str| -> Result<usize> {
-            headers.iter().position(|h| h.trim() == name).ok_or_else(|| BenchError::MissingColumn {
-                path: path.to_path_buf(),
-                column: name,
-                found: headers.iter().map(str::to_owned).collect(),
-            })
+            headers
+                .iter()
+                .position(|h| h.trim() == name)
+                .ok_or_else(|| BenchError::MissingColumn {
+                    path: path.to_path_buf(),
+                    column: name,
+                    found: headers.iter().map(str::to_owned).collect(),
+                })
         };
-        let (c10, c100, in16, ca, cu) =
-            (col(COL_C10)?, col(COL_C100)?, col(COL_IN16)?, col(COL_ARCH)?, col(COL_UNIQUE)?);
+        let (c10, c100, in16, ca, cu) = (
+            col(COL_C10)?,
+            col(COL_C100)?,
+            col(COL_IN16)?,
+            col(COL_ARCH)?,
+            col(COL_UNIQUE)?,
+        );
         let mut t = Nb201Table {
             arch: Vec::with_capacity(NB201_LEN),
             unique: Vec::with_capacity(NB201_LEN),
@@ -249,5 +278,10 @@ impl Nb201Table {
 
 fn csv_err(path: &Path, e: &csv::Error, default_line: u64) -> BenchError {
     let line = e.position().map_or(default_line, |p| p.line());
-    BenchError::Csv { path: path.to_path_buf(), line, column: "*".into(), detail: e.to_string() }
+    BenchError::Csv {
+        path: path.to_path_buf(),
+        line,
+        column: "*".into(),
+        detail: e.to_string(),
+    }
 }

@@ -16,15 +16,28 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::error::{format_err, open_zip, parse_pickle, read_file, zip_entry, BenchError, Remedy, Result};
+use crate::error::{
+    format_err, open_zip, parse_pickle, read_file, zip_entry, BenchError, Remedy, Result,
+};
 use crate::pickle::Pickle;
 
 /// The 9 datasets shipped in the `nas-bench-graph` wheel.
-pub const NBG_DATASETS: [&str; 9] =
-    ["cora", "citeseer", "pubmed", "cs", "physics", "photo", "computers", "arxiv", "proteins"];
+pub const NBG_DATASETS: [&str; 9] = [
+    "cora",
+    "citeseer",
+    "pubmed",
+    "cs",
+    "physics",
+    "photo",
+    "computers",
+    "arxiv",
+    "proteins",
+];
 
 /// `gnn_list`: op names; benchmark keys use indices into this list for every dataset.
-pub const NBG_OPS: [&str; 9] = ["gat", "gcn", "gin", "cheb", "sage", "arma", "graph", "fc", "skip"];
+pub const NBG_OPS: [&str; 9] = [
+    "gat", "gcn", "gin", "cheb", "sage", "arma", "graph", "fc", "skip",
+];
 
 /// `gnn_list_proteins`: the ops evaluated on `proteins`.
 pub const NBG_OPS_PROTEINS: [&str; 5] = ["gcn", "sage", "arma", "fc", "skip"];
@@ -109,11 +122,16 @@ impl NbgTable {
     /// Read a `.bench` file. The dataset name is the file stem (`cora.bench` -> `cora`).
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let dataset = path.file_stem().and_then(|s| s.to_str()).unwrap_or("").to_owned();
+        let dataset = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("")
+            .to_owned();
         let bytes = read_file(
             path,
             Remedy::Provide {
-                what: "a NAS-Bench-Graph `.bench` file (or run `tessera bench fetch nas-bench-graph` \
+                what:
+                    "a NAS-Bench-Graph `.bench` file (or run `tessera bench fetch nas-bench-graph` \
                        and read it from the wheel)",
             },
         )?;
@@ -125,16 +143,31 @@ impl NbgTable {
     pub fn load_from_wheel(wheel: impl AsRef<Path>, dataset: &str) -> Result<Self> {
         let wheel = wheel.as_ref();
         if nbg_op_list(dataset).is_none() {
-            return Err(BenchError::UnknownDataset { path: wheel.to_path_buf(), benchmark: "NAS-Bench-Graph", name: dataset.to_owned(), known: &NBG_DATASETS });
+            return Err(BenchError::UnknownDataset {
+                path: wheel.to_path_buf(),
+                benchmark: "NAS-Bench-Graph",
+                name: dataset.to_owned(),
+                known: &NBG_DATASETS,
+            });
         }
-        let mut zip = open_zip(wheel, Remedy::Fetch { name: "nas-bench-graph" })?;
+        let mut zip = open_zip(
+            wheel,
+            Remedy::Fetch {
+                name: "nas-bench-graph",
+            },
+        )?;
         let entry = nbg_wheel_entry(dataset);
         let bytes = zip_entry(wheel, &mut zip, &entry)?;
         Self::from_bytes(&bytes, dataset.to_owned(), wheel, Some(&entry))
     }
 
     /// Decode the pickle bytes of a `.bench` file; `path`/`entry` are used in errors.
-    pub fn from_bytes(bytes: &[u8], dataset: String, path: &Path, entry: Option<&str>) -> Result<Self> {
+    pub fn from_bytes(
+        bytes: &[u8],
+        dataset: String,
+        path: &Path,
+        entry: Option<&str>,
+    ) -> Result<Self> {
         let p = parse_pickle(path, entry, bytes)?;
         let Some(items) = p.dict(p.root) else {
             return Err(format_err(path, entry, "top-level object is not a dict"));
@@ -142,16 +175,22 @@ impl NbgTable {
         let mut records = HashMap::with_capacity(items.len());
         for &(k, v) in items {
             let key = match p.f64(k) {
-                Some(x) if x.fract() == 0.0 && (0.0..=88_888.0).contains(&x) && is_hash(x as u32) => x as u32,
-                _ => {
-                    return Err(format_err(
-                        path,
-                        entry,
-                        format!("key {} is not a NAS-Bench-Graph hash (link_idx*10^4 + 4 op digits < 9)", show(&p, k)),
-                    ))
+                Some(x)
+                    if x.fract() == 0.0 && (0.0..=88_888.0).contains(&x) && is_hash(x as u32) =>
+                {
+                    x as u32
                 }
+                _ => return Err(format_err(
+                    path,
+                    entry,
+                    format!(
+                        "key {} is not a NAS-Bench-Graph hash (link_idx*10^4 + 4 op digits < 9)",
+                        show(&p, k)
+                    ),
+                )),
             };
-            let rec = record(&p, v).map_err(|d| format_err(path, entry, format!("record {key}: {d}")))?;
+            let rec =
+                record(&p, v).map_err(|d| format_err(path, entry, format!("record {key}: {d}")))?;
             records.insert(key, rec);
         }
         Ok(NbgTable { dataset, records })
@@ -193,8 +232,11 @@ fn show(p: &Pickle<'_>, v: crate::pickle::Val) -> String {
 fn record(p: &Pickle<'_>, v: crate::pickle::Val) -> std::result::Result<NbgRecord, String> {
     let d = p.dict(v).ok_or("value is not a dict")?;
     let field = |name: &str| -> std::result::Result<f64, String> {
-        let x = p.get(d, name).ok_or_else(|| format!("missing field `{name}`"))?;
-        p.f64(x).ok_or_else(|| format!("field `{name}` is not a number or numpy float scalar"))
+        let x = p
+            .get(d, name)
+            .ok_or_else(|| format!("missing field `{name}`"))?;
+        p.f64(x)
+            .ok_or_else(|| format!("field `{name}` is not a number or numpy float scalar"))
     };
     Ok(NbgRecord {
         valid_perf: field("valid_perf")?,

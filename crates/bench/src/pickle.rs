@@ -129,7 +129,9 @@ impl<'a> Pickle<'a> {
         let key = key.as_bytes();
         dict.iter()
             .rev()
-            .find(|(k, _)| matches!(*k, Val::Str(s, e) if &self.data[s as usize..e as usize] == key))
+            .find(
+                |(k, _)| matches!(*k, Val::Str(s, e) if &self.data[s as usize..e as usize] == key),
+            )
             .map(|(_, v)| *v)
     }
 
@@ -180,14 +182,22 @@ impl<'a> Pickle<'a> {
         let bytes = &self.data[data.0 as usize..data.1 as usize];
         // numpy descr may carry its own byte order prefix ('<f8').
         let (order, kind) = match descr.first() {
-            Some(c @ (b'<' | b'>' | b'=' | b'|')) => (if order == b'=' { *c } else { order }, &descr[1..]),
+            Some(c @ (b'<' | b'>' | b'=' | b'|')) => {
+                (if order == b'=' { *c } else { order }, &descr[1..])
+            }
             _ => (order, descr),
         };
         let big = order == b'>' || (order == b'=' && cfg!(target_endian = "big"));
         macro_rules! num {
             ($t:ty) => {{
                 let arr: [u8; std::mem::size_of::<$t>()] = bytes.try_into().ok()?;
-                Some((if big { <$t>::from_be_bytes(arr) } else { <$t>::from_le_bytes(arr) }) as f64)
+                Some(
+                    (if big {
+                        <$t>::from_be_bytes(arr)
+                    } else {
+                        <$t>::from_le_bytes(arr)
+                    }) as f64,
+                )
             }};
         }
         match kind {
@@ -262,7 +272,10 @@ struct Machine<'a> {
 /// Unpickle `data` (protocol 0–5 framing, the opcode subset listed in this module).
 pub(crate) fn parse(data: &[u8]) -> PResult<Pickle<'_>> {
     if data.len() > u32::MAX as usize {
-        return Err(PickleError { offset: 0, what: "pickle larger than 4 GiB".into() });
+        return Err(PickleError {
+            offset: 0,
+            what: "pickle larger than 4 GiB".into(),
+        });
     }
     let mut m = Machine {
         data,
@@ -276,12 +289,19 @@ pub(crate) fn parse(data: &[u8]) -> PResult<Pickle<'_>> {
         objs: Vec::with_capacity(data.len() / 24),
     };
     let root = m.run()?;
-    Ok(Pickle { data, objs: m.objs, root })
+    Ok(Pickle {
+        data,
+        objs: m.objs,
+        root,
+    })
 }
 
 impl<'a> Machine<'a> {
     fn err<T>(&self, what: impl Into<String>) -> PResult<T> {
-        Err(PickleError { offset: self.op_pos, what: what.into() })
+        Err(PickleError {
+            offset: self.op_pos,
+            what: what.into(),
+        })
     }
 
     fn take(&mut self, n: usize) -> PResult<(u32, u32)> {
@@ -395,7 +415,9 @@ impl<'a> Machine<'a> {
                 self.stack.push(v);
                 Ok(())
             }
-            None => self.err(format!("memo index {idx} was never stored (corrupt pickle)")),
+            None => self.err(format!(
+                "memo index {idx} was never stored (corrupt pickle)"
+            )),
         }
     }
 
@@ -472,7 +494,11 @@ impl<'a> Machine<'a> {
                         return self.err("integer wider than 64 bits is not supported");
                     }
                     // little-endian two's complement, sign-extended
-                    let mut buf = if b.last().is_some_and(|&x| x & 0x80 != 0) { [0xffu8; 8] } else { [0u8; 8] };
+                    let mut buf = if b.last().is_some_and(|&x| x & 0x80 != 0) {
+                        [0xffu8; 8]
+                    } else {
+                        [0u8; 8]
+                    };
                     buf[..n].copy_from_slice(b);
                     self.stack.push(Val::Int(i64::from_le_bytes(buf)));
                 }
@@ -590,7 +616,9 @@ impl<'a> Machine<'a> {
                         return self.err("SETITEMS on something that is not a dict");
                     };
                     match self.objs.get_mut(i as usize) {
-                        Some(Obj::Dict(d)) => d.extend(self.stack[m..].chunks_exact(2).map(|c| (c[0], c[1]))),
+                        Some(Obj::Dict(d)) => {
+                            d.extend(self.stack[m..].chunks_exact(2).map(|c| (c[0], c[1])))
+                        }
                         _ => return self.err("SETITEMS on something that is not a dict"),
                     }
                     self.stack.truncate(m);
@@ -626,7 +654,10 @@ impl<'a> Machine<'a> {
                     let module = self.pop()?;
                     match (module, name) {
                         (Val::Str(ms, me), Val::Str(ns, ne)) => {
-                            let v = self.new_obj(Obj::Global { module: (ms, me), name: (ns, ne) });
+                            let v = self.new_obj(Obj::Global {
+                                module: (ms, me),
+                                name: (ns, ne),
+                            });
                             self.stack.push(v);
                         }
                         _ => return self.err("STACK_GLOBAL needs two strings"),
@@ -649,16 +680,23 @@ impl<'a> Machine<'a> {
                     let target = *self.top_mut()?;
                     let order = self.dtype_order_from_state(state);
                     match self.obj_mut(target) {
-                        Some(Obj::Instance { state: s, .. }) | Some(Obj::Reduced { state: s, .. }) => *s = Some(state),
+                        Some(Obj::Instance { state: s, .. })
+                        | Some(Obj::Reduced { state: s, .. }) => *s = Some(state),
                         Some(Obj::Dtype { order: o, .. }) => match order {
                             Some(b) => *o = b,
-                            None => return self.err("numpy dtype BUILD state is not (version, byteorder, ...)"),
+                            None => {
+                                return self.err(
+                                    "numpy dtype BUILD state is not (version, byteorder, ...)",
+                                )
+                            }
                         },
                         _ => return self.err("BUILD on a value that is not an object"),
                     }
                 }
                 other => {
-                    return self.err(format!("unsupported or corrupt pickle opcode 0x{other:02x}"));
+                    return self.err(format!(
+                        "unsupported or corrupt pickle opcode 0x{other:02x}"
+                    ));
                 }
             }
         }
@@ -674,7 +712,9 @@ impl<'a> Machine<'a> {
     /// numpy dtype `__setstate__` state: `(version, byteorder, ...)`.
     fn dtype_order_from_state(&self, state: Val) -> Option<u8> {
         let Val::Obj(i) = state else { return None };
-        let Some(Obj::Tuple(items)) = self.objs.get(i as usize) else { return None };
+        let Some(Obj::Tuple(items)) = self.objs.get(i as usize) else {
+            return None;
+        };
         match items.get(1) {
             Some(Val::Str(s, e)) if e - s == 1 => Some(self.data[*s as usize]),
             _ => None,
@@ -688,13 +728,23 @@ impl<'a> Machine<'a> {
         };
         if self.global_is(func, &["numpy"], "dtype") {
             return match a0 {
-                Some(Val::Str(s, e)) => Ok(self.new_obj(Obj::Dtype { descr: (s, e), order: b'=' })),
+                Some(Val::Str(s, e)) => Ok(self.new_obj(Obj::Dtype {
+                    descr: (s, e),
+                    order: b'=',
+                })),
                 _ => self.err("numpy.dtype(...) without a type string"),
             };
         }
-        if self.global_is(func, &["numpy.core.multiarray", "numpy._core.multiarray"], "scalar") {
+        if self.global_is(
+            func,
+            &["numpy.core.multiarray", "numpy._core.multiarray"],
+            "scalar",
+        ) {
             return match (a0, a1) {
-                (Some(dtype), Some(Val::Bytes(s, e))) => Ok(self.new_obj(Obj::NpScalar { dtype, data: (s, e) })),
+                (Some(dtype), Some(Val::Bytes(s, e))) => Ok(self.new_obj(Obj::NpScalar {
+                    dtype,
+                    data: (s, e),
+                })),
                 // numpy pickles object scalars as latin-1 str; not needed here.
                 _ => self.err("numpy scalar(...) without (dtype, bytes) arguments"),
             };
@@ -720,7 +770,18 @@ mod tests {
             let a = p.seq(p.get(d, "a").unwrap()).unwrap();
             let nums: Vec<Option<f64>> = a.iter().map(|v| p.f64(*v)).collect();
             let t = 2f64.powi(40);
-            assert_eq!(nums, [Some(1.0), Some(2.5), None, Some(1.0), Some(-3.0), Some(t), Some(-t)]);
+            assert_eq!(
+                nums,
+                [
+                    Some(1.0),
+                    Some(2.5),
+                    None,
+                    Some(1.0),
+                    Some(-3.0),
+                    Some(t),
+                    Some(-t)
+                ]
+            );
             assert_eq!(a[2], Val::None);
             let b = p.seq(p.get(d, "b").unwrap()).unwrap();
             assert_eq!(b.len(), 3);
@@ -742,8 +803,17 @@ mod tests {
         let v: Vec<Option<f64>> = p.seq(p.root).unwrap().iter().map(|x| p.f64(*x)).collect();
         assert_eq!(v, [Some(0.1), Some(1.5), Some(-7.0), Some(2.5), Some(0.1)]);
         // The memoized dtype object saw its BUILD: byte order '<'.
-        let orders: Vec<u8> =
-            p.objs.iter().filter_map(|o| if let Obj::Dtype { order, .. } = o { Some(*order) } else { None }).collect();
+        let orders: Vec<u8> = p
+            .objs
+            .iter()
+            .filter_map(|o| {
+                if let Obj::Dtype { order, .. } = o {
+                    Some(*order)
+                } else {
+                    None
+                }
+            })
+            .collect();
         assert_eq!(orders, b"<<<");
     }
 
@@ -754,7 +824,9 @@ mod tests {
                 assert!(parse(&data[..n]).is_err(), "prefix {n}");
             }
             for i in 0..data.len() {
-                for b in [0u8, 0x28, 0x2e, 0x71, 0x68, 0x6a, 0x72, 0xff, 0x95, 0x8d, 0x62, 0x52, 0x81] {
+                for b in [
+                    0u8, 0x28, 0x2e, 0x71, 0x68, 0x6a, 0x72, 0xff, 0x95, 0x8d, 0x62, 0x52, 0x81,
+                ] {
                     let mut d = data.to_vec();
                     d[i] = b;
                     let _ = parse(&d);

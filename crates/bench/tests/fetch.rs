@@ -20,7 +20,10 @@ fn fetch_into_tempdir_then_reuse() {
     std::env::remove_var("TESSERA_PYTHON");
     assert!(matches!(e, BenchError::Fetch { .. }), "{e:?}");
     let msg = e.to_string();
-    assert!(msg.contains("fetching `analog-nasbench` failed: cannot run `/nonexistent/python3 -m pip`"), "{msg}");
+    assert!(
+        msg.contains("fetching `analog-nasbench` failed: cannot run `/nonexistent/python3 -m pip`"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -28,5 +31,8 @@ fn cache_dir_resolution() {
     // Only checks the documented shape; env vars are process-wide, so no mutation here.
     let d = cache_dir();
     let s = d.to_string_lossy();
-    assert!(std::env::var_os("TESSERA_CACHE").is_some() || s.ends_with("tessera"), "{s}");
+    assert!(
+        std::env::var_os("TESSERA_CACHE").is_some() || s.ends_with("tessera"),
+        "{s}"
+    );
 }

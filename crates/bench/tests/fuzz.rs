@@ -40,7 +40,14 @@ fn edit() -> impl Strategy<Value = Edit> {
     let idx = any::<prop::sample::Index>;
     prop_oneof![
         (idx(), 0u8..8).prop_map(|(i, b)| Edit::Flip(i, b)),
-        (idx(), prop::sample::select(vec![0u8, 0xff, 0x7f, 0x80, b'(', b')', b'.', b'q', b'h', b'j', b'r', b'K', b'M', b'J', b'G', b'X', b'U', b'\x95', b',', b'\n', b'"', b'|', b'~', b'+', b'@'])).prop_map(|(i, b)| Edit::Set(i, b)),
+        (
+            idx(),
+            prop::sample::select(vec![
+                0u8, 0xff, 0x7f, 0x80, b'(', b')', b'.', b'q', b'h', b'j', b'r', b'K', b'M', b'J',
+                b'G', b'X', b'U', b'\x95', b',', b'\n', b'"', b'|', b'~', b'+', b'@'
+            ])
+        )
+            .prop_map(|(i, b)| Edit::Set(i, b)),
         (idx(), prop::collection::vec(any::<u8>(), 1..12)).prop_map(|(i, v)| Edit::Insert(i, v)),
         (idx(), 1usize..16).prop_map(|(i, n)| Edit::Delete(i, n)),
         idx().prop_map(Edit::Truncate),
@@ -93,7 +100,12 @@ fn decode_pickle(bytes: &[u8]) {
 }
 
 fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig { cases, failure_persistence: None, max_shrink_iters: 2_000, ..ProptestConfig::default() }
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        max_shrink_iters: 2_000,
+        ..ProptestConfig::default()
+    }
 }
 
 #[test]
@@ -101,7 +113,10 @@ fn pickle_seeds_decode() {
     // The seeds are valid pickles: the decoder gets past them to the structure checks (a format error, not a
     // decoding error), so mutations start from deep inside the decoder.
     for s in PICKLE_SEEDS {
-        let e = NbgTable::from_bytes(s, "cora".into(), Path::new("seed"), None).err().map(|e| e.to_string()).unwrap_or_default();
+        let e = NbgTable::from_bytes(s, "cora".into(), Path::new("seed"), None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(!e.contains("(at byte"), "seed does not decode: {e}");
     }
 }

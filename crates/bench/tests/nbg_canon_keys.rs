@@ -64,7 +64,11 @@ fn cora_keys_are_fixpoints_and_cover_every_valid_pair() {
     );
     assert_eq!(n_valid, 59_040);
     assert_eq!(n_missing_pairs, 0, "keys not stored: {missing:?}");
-    assert_eq!(hit.len(), t.len(), "every stored key is reached by some raw pair");
+    assert_eq!(
+        hit.len(),
+        t.len(),
+        "every stored key is reached by some raw pair"
+    );
 }
 
 #[test]

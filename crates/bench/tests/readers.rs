@@ -12,7 +12,11 @@ fn fsum(xs: impl Iterator<Item = f64>) -> f64 {
     let (mut s, mut c) = (0.0f64, 0.0f64);
     for x in xs {
         let t = s + x;
-        c += if s.abs() >= x.abs() { (s - t) + x } else { (x - t) + s };
+        c += if s.abs() >= x.abs() {
+            (s - t) + x
+        } else {
+            (x - t) + s
+        };
         s = t;
     }
     s + c
@@ -28,12 +32,18 @@ fn nbg_all_datasets_from_wheel() {
         let allowed = t.op_list().op_ids();
         for (&k, r) in &t.records {
             for d in [k / 1000, k / 100, k / 10, k] {
-                assert!(allowed.contains(&((d % 10) as u8)), "{ds}: key {k} uses an op outside its op list");
+                assert!(
+                    allowed.contains(&((d % 10) as u8)),
+                    "{ds}: key {k} uses an op outside its op list"
+                );
             }
             for x in [r.valid_perf, r.perf] {
                 assert!((0.0..=1.0).contains(&x), "{ds} {k}: accuracy {x}");
             }
-            assert!(r.latency > 0.0 && r.latency < 10.0 && r.para > 0.0, "{ds} {k}: {r:?}");
+            assert!(
+                r.latency > 0.0 && r.latency < 10.0 && r.para > 0.0,
+                "{ds} {k}: {r:?}"
+            );
         }
         // 88888 (all skip) is never stored.
         assert!(t.get(88_888).is_none());
@@ -45,9 +55,23 @@ fn nbg_values_match_python() {
     let w = wheel("nas-bench-graph");
     // (dataset, math.fsum of valid_perf, perf, latency, para) computed with the Python package.
     let sums = [
-        ("cora", [19998.291333333334, 19767.723, 97.97318037350972, 33301.958802]),
-        ("proteins", [1673.62, 1548.6836575931704, 605.3438940048218, 1207.490096]),
-        ("arxiv", [18527.493, 18225.4621662586, 1381.0448722044628, 3766.193072]),
+        (
+            "cora",
+            [
+                19998.291333333334,
+                19767.723,
+                97.97318037350972,
+                33301.958802,
+            ],
+        ),
+        (
+            "proteins",
+            [1673.62, 1548.6836575931704, 605.3438940048218, 1207.490096],
+        ),
+        (
+            "arxiv",
+            [18527.493, 18225.4621662586, 1381.0448722044628, 3766.193072],
+        ),
     ];
     for (ds, want) in sums {
         let t = NbgTable::load_from_wheel(&w, ds).unwrap();
@@ -58,14 +82,22 @@ fn nbg_values_match_python() {
             fsum(t.records.values().map(|r| r.para)),
         ];
         for (g, w) in got.iter().zip(want) {
-            assert!((g - w).abs() < 1e-9 * w.abs().max(1.0), "{ds}: {got:?} vs {want:?}");
+            assert!(
+                (g - w).abs() < 1e-9 * w.abs().max(1.0),
+                "{ds}: {got:?} vs {want:?}"
+            );
         }
     }
     let cora = NbgTable::load_from_wheel(&w, "cora").unwrap();
     // Python float values and a numpy float64 `para`.
     assert_eq!(
         cora.get(0),
-        Some(&NbgRecord { valid_perf: 0.7733333333333334, perf: 0.797, latency: 0.005922238032023112, para: 1.736711 })
+        Some(&NbgRecord {
+            valid_perf: 0.7733333333333334,
+            perf: 0.797,
+            latency: 0.005922238032023112,
+            para: 1.736711
+        })
     );
     assert_eq!(
         cora.get(88_887),
@@ -117,7 +149,10 @@ fn nb201_csv_table() {
     assert_eq!(argmax(&t.cifar100), 9930);
     assert_eq!(argmax(&t.imagenet16), 857);
     assert_eq!(t.cifar10[6111], 94.37333333333333);
-    assert_eq!(t.unique[0], "(0)@avg_pool_3x3+(0)@avg_pool_3x3+(0)@nor_conv_1x1+(0)@nor_conv_1x1");
+    assert_eq!(
+        t.unique[0],
+        "(0)@avg_pool_3x3+(0)@avg_pool_3x3+(0)@nor_conv_1x1+(0)@nor_conv_1x1"
+    );
     // Every arch string round-trips, and every op tuple of the space is present once.
     let mut seen = HashSet::new();
     for i in 0..t.len() {
@@ -129,7 +164,10 @@ fn nb201_csv_table() {
     }
     assert_eq!(t.ops_index().len(), NB201_LEN);
     assert_eq!(t.ops(0), Some([4, 2, 1, 2, 1, 1]));
-    assert_eq!(t.index_of("|none~0|+|none~0|none~1|+|none~0|none~1|none~2"), None);
+    assert_eq!(
+        t.index_of("|none~0|+|none~0|none~1|+|none~0|none~1|none~2"),
+        None
+    );
     // NATS order is not a mixed-radix order of the ops: index 0 would be all-equal ops.
     assert!(t.ops(0).unwrap().iter().any(|&o| o != t.ops(0).unwrap()[0]));
 }
@@ -144,7 +182,10 @@ fn naslib_mapping() {
     }
     // NASLib (0,1,2,3,4,0): edge (1->2)=skip, (1->3)=none, (1->4)=3x3, (2->3)=1x1, (2->4)=avg, (3->4)=skip
     let s = nb201_arch_string(naslib_to_nb201([0, 1, 2, 3, 4, 0]).unwrap()).unwrap();
-    assert_eq!(s, "|skip_connect~0|+|none~0|nor_conv_1x1~1|+|nor_conv_3x3~0|avg_pool_3x3~1|skip_connect~2|");
+    assert_eq!(
+        s,
+        "|skip_connect~0|+|none~0|nor_conv_1x1~1|+|nor_conv_3x3~0|avg_pool_3x3~1|skip_connect~2|"
+    );
     assert_eq!(naslib_to_nb201([5, 0, 0, 0, 0, 0]), None);
 }
 
@@ -163,13 +204,21 @@ fn naslib_json_agrees_with_csv_under_mapping() {
     let mut xs = Vec::new();
     let mut ys = Vec::new();
     for (key, rec) in v["cifar10"].as_object().unwrap() {
-        let t6: Vec<u8> = key.trim_matches(['(', ')']).split(',').map(|x| x.trim().parse().unwrap()).collect();
+        let t6: Vec<u8> = key
+            .trim_matches(['(', ')'])
+            .split(',')
+            .map(|x| x.trim().parse().unwrap())
+            .collect();
         let nb = naslib_to_nb201(t6.try_into().unwrap()).unwrap();
         xs.push(rec["val_accuracy"].as_f64().unwrap());
         ys.push(t.cifar10[t.index_of_ops(nb).unwrap()]);
     }
     assert!(xs.len() > 700);
-    assert!(tessera_core::stats::pearson(&xs, &ys) > 0.98, "corr {}", tessera_core::stats::pearson(&xs, &ys));
+    assert!(
+        tessera_core::stats::pearson(&xs, &ys) > 0.98,
+        "corr {}",
+        tessera_core::stats::pearson(&xs, &ys)
+    );
 }
 
 #[test]
@@ -184,7 +233,10 @@ fn help_latency_files() {
     assert_eq!((g[0], g[6111]), (10.75437068939209, 14.263429641723633));
     assert!((fsum(g.iter().copied()) - 153808.6838722229).abs() < 1e-6);
     let e = load_latency(dir.join("essential_ph_1.pt")).unwrap();
-    assert_eq!((e[0], e[6111], fsum(e.iter().copied())), (9.0, 26.0, 223868.0));
+    assert_eq!(
+        (e[0], e[6111], fsum(e.iter().copied())),
+        (9.0, 26.0, 223868.0)
+    );
     assert!(e.iter().all(|x| x.fract() == 0.0));
     let r = load_latency(dir.join("raspi4.pt")).unwrap();
     assert_eq!((r[0], r[6111]), (10.481976820010459, 68.40410818003875));
@@ -211,14 +263,32 @@ fn analog_from_wheel() {
     assert_eq!(r.qat_accuracy, 37.561600000000006);
     assert_eq!(r.noisy_accuracy, 10.0);
     assert_eq!(r.analog_accuracy, 57.49000000000001);
-    assert_eq!(r.baseline_drift[0], Drift { value: 10.0, uncertainty: 0.0 });
+    assert_eq!(
+        r.baseline_drift[0],
+        Drift {
+            value: 10.0,
+            uncertainty: 0.0
+        }
+    );
     assert_eq!(
         r.analog_drift,
         [
-            Drift { value: 87.4944, uncertainty: 0.3806 },
-            Drift { value: 53.79, uncertainty: 2.82 },
-            Drift { value: 50.43, uncertainty: 3.18 },
-            Drift { value: 46.86, uncertainty: 3.4 },
+            Drift {
+                value: 87.4944,
+                uncertainty: 0.3806
+            },
+            Drift {
+                value: 53.79,
+                uncertainty: 2.82
+            },
+            Drift {
+                value: 50.43,
+                uncertainty: 3.18
+            },
+            Drift {
+                value: 46.86,
+                uncertainty: 3.4
+            },
         ]
     );
     // Keys are NASLib tuples: mapped to NB201 they line up with the CSV (corr ~0.999).
@@ -230,5 +300,9 @@ fn analog_from_wheel() {
         assert!(std::ptr::eq(a.get_nb201(ops).unwrap(), r));
     }
     assert_eq!(x.len(), NB201_LEN);
-    assert!(tessera_core::stats::pearson(&x, &y) > 0.99, "corr {}", tessera_core::stats::pearson(&x, &y));
+    assert!(
+        tessera_core::stats::pearson(&x, &y) > 0.99,
+        "corr {}",
+        tessera_core::stats::pearson(&x, &y)
+    );
 }

@@ -32,19 +32,29 @@ pub struct Exit {
 
 /// Bad input: exit code 2.
 pub fn bad(msg: impl Display) -> Exit {
-    Exit { code: 2, msg: msg.to_string() }
+    Exit {
+        code: 2,
+        msg: msg.to_string(),
+    }
 }
 
 /// Failure while running: exit code 1.
 pub fn failed(msg: impl Display) -> Exit {
-    Exit { code: 1, msg: msg.to_string() }
+    Exit {
+        code: 1,
+        msg: msg.to_string(),
+    }
 }
 
 /// Maps a storage error to an exit: problems with the file or the study name are bad input.
 pub fn store(e: tessera_core::StoreError) -> Exit {
     use tessera_core::StoreError::*;
     match e {
-        Open { .. } | SchemaTooNew { .. } | NotTessera { .. } | ConfigMismatch { .. } | NoSuchStudy { .. } => bad(e),
+        Open { .. }
+        | SchemaTooNew { .. }
+        | NotTessera { .. }
+        | ConfigMismatch { .. }
+        | NoSuchStudy { .. } => bad(e),
         _ => failed(e),
     }
 }
@@ -64,7 +74,11 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
         }
     }
     let line = |cells: Vec<String>| {
-        let s: Vec<String> = cells.iter().enumerate().map(|(i, c)| format!("{c:<width$}", width = w[i])).collect();
+        let s: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<width$}", width = w[i]))
+            .collect();
         outln!("{}", s.join("  ").trim_end());
     };
     line(header.iter().map(|s| s.to_string()).collect());
@@ -94,13 +108,19 @@ pub fn num(v: f64) -> String {
     } else if v.fract() == 0.0 {
         format!("{}", v as i64)
     } else {
-        format!("{v:.4}").trim_end_matches('0').trim_end_matches('.').to_string()
+        format!("{v:.4}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
     }
 }
 
 /// The default storage: `$TESSERA_STORAGE`, else `tessera.db` in the working directory.
 pub fn default_storage() -> String {
-    std::env::var("TESSERA_STORAGE").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "tessera.db".into())
+    std::env::var("TESSERA_STORAGE")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "tessera.db".into())
 }
 
 /// A trial's metrics, then the profile entries the metrics do not repeat, as `name=value` pairs on one line.

@@ -26,8 +26,18 @@ fn commands_exit_quietly_when_stdout_is_a_closed_pipe() {
     )
     .unwrap();
     let db = dir.path().join("t.db");
-    let out = bin().arg("search").arg(&study).arg("--storage").arg(&db).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .arg("search")
+        .arg(&study)
+        .arg("--storage")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let commands: [&[&str]; 5] = [
         &["trials", "pipe", "--json"],
         &["trials", "pipe"],
@@ -36,12 +46,27 @@ fn commands_exit_quietly_when_stdout_is_a_closed_pipe() {
         &["pareto", "pipe", "--json"],
     ];
     for args in commands {
-        let mut child = bin().args(args).arg("--storage").arg(&db).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = bin()
+            .args(args)
+            .arg("--storage")
+            .arg(&db)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         // the reader goes away before the command has printed (most of) its output
         drop(child.stdout.take());
         let mut stderr = String::new();
-        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
         let status = child.wait().unwrap();
-        assert!(status.success() && stderr.is_empty(), "{args:?}: {status}, stderr: {stderr}");
+        assert!(
+            status.success() && stderr.is_empty(),
+            "{args:?}: {status}, stderr: {stderr}"
+        );
     }
 }

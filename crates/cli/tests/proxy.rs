@@ -46,8 +46,16 @@ direction = "max"
 }
 
 fn trials(db: &Path, name: &str) -> Vec<serde_json::Value> {
-    let out = bin().args(["trials", name, "--json", "--storage"]).arg(db).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .args(["trials", name, "--json", "--storage"])
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -56,8 +64,19 @@ fn a_proxy_study_scores_every_trial_and_a_rerun_gives_the_same_trials() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
     let p = study(dir.path(), "syn", "proxy = \"synflow\"", "proxy");
-    let out = bin().arg("search").arg(&p).arg("--quiet").arg("--storage").arg(&db).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .arg("search")
+        .arg(&p)
+        .arg("--quiet")
+        .arg("--storage")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let t = trials(&db, "syn");
     assert_eq!(t.len(), 12);
     for trial in &t {
@@ -69,9 +88,20 @@ fn a_proxy_study_scores_every_trial_and_a_rerun_gives_the_same_trials() {
     }
     // Same study in a fresh storage: the same samples and scores (proxies are seeded by the study).
     let db2 = dir.path().join("t2.db");
-    let out = bin().arg("search").arg(&p).arg("--quiet").arg("--storage").arg(&db2).output().unwrap();
+    let out = bin()
+        .arg("search")
+        .arg(&p)
+        .arg("--quiet")
+        .arg("--storage")
+        .arg(&db2)
+        .output()
+        .unwrap();
     assert!(out.status.success());
-    let strip = |v: Vec<serde_json::Value>| -> Vec<_> { v.into_iter().map(|t| (t["sample"].clone(), t["metrics"]["synflow"].clone())).collect() };
+    let strip = |v: Vec<serde_json::Value>| -> Vec<_> {
+        v.into_iter()
+            .map(|t| (t["sample"].clone(), t["metrics"]["synflow"].clone()))
+            .collect()
+    };
     assert_eq!(strip(t), strip(trials(&db2, "syn")));
 }
 
@@ -81,8 +111,19 @@ fn a_rank_vote_of_data_proxies_gives_a_percentile() {
     let db = dir.path().join("t.db");
     let ev = "proxy = [\"synflow\", \"naswot\", \"snip\"]\ncombine = \"rank-vote\"\nreference = 8\nbatch_size = 16\ndataset = \"digits\"";
     let p = study(dir.path(), "vote", ev, "proxy");
-    let out = bin().arg("search").arg(&p).arg("--quiet").arg("--storage").arg(&db).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .arg("search")
+        .arg(&p)
+        .arg("--quiet")
+        .arg("--storage")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let t = trials(&db, "vote");
     let done: Vec<_> = t.iter().filter(|t| t["state"] == "complete").collect();
     assert!(!done.is_empty());
@@ -98,15 +139,38 @@ fn a_rank_vote_of_data_proxies_gives_a_percentile() {
 fn two_proxies_without_a_vote_are_two_objectives() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
-    let text = std::fs::read_to_string(study(dir.path(), "two", "proxy = \"synflow,zen\"", "synflow")).unwrap()
+    let text = std::fs::read_to_string(study(
+        dir.path(),
+        "two",
+        "proxy = \"synflow,zen\"",
+        "synflow",
+    ))
+    .unwrap()
         + "\n[[objective]]\nmetric = \"zen\"\ndirection = \"max\"\n";
     let p = dir.path().join("two.toml");
     std::fs::write(&p, text).unwrap();
-    let out = bin().arg("search").arg(&p).arg("--quiet").arg("--storage").arg(&db).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .arg("search")
+        .arg(&p)
+        .arg("--quiet")
+        .arg("--storage")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // `proxy` is no metric of a study without a combination
     let bad = study(dir.path(), "two-bad", "proxy = \"synflow,zen\"", "proxy");
-    let out = bin().arg("search").arg(&bad).arg("--storage").arg(&db).output().unwrap();
+    let out = bin()
+        .arg("search")
+        .arg(&bad)
+        .arg("--storage")
+        .arg(&db)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown metric `proxy`"));
 }
@@ -117,20 +181,49 @@ fn proxy_command_prints_one_json_object_per_architecture() {
     let archs = dir.path().join("archs.txt");
     std::fs::write(&archs, format!("# two cells\n{GOOD}\n\n{NONE}\n")).unwrap();
     let out = bin()
-        .args(["proxy", "--space", "nb201", "--space-opt", "C=4", "--space-opt", "N=1", "--space-opt", "input=1x8x8"])
-        .args(["--dataset", "digits", "--proxy", "synflow,jacob_cov,params", "--batch-size", "16", "--json", "--archs"])
+        .args([
+            "proxy",
+            "--space",
+            "nb201",
+            "--space-opt",
+            "C=4",
+            "--space-opt",
+            "N=1",
+            "--space-opt",
+            "input=1x8x8",
+        ])
+        .args([
+            "--dataset",
+            "digits",
+            "--proxy",
+            "synflow,jacob_cov,params",
+            "--batch-size",
+            "16",
+            "--json",
+            "--archs",
+        ])
         .arg(&archs)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let lines: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["arch"], GOOD);
     assert!(lines[0]["synflow"].as_f64().unwrap() > 0.0 && lines[0]["jacob_cov"].is_number());
     assert!(lines[0].get("error").is_none());
     // a cell that passes nothing: jacob_cov is not finite, reported per architecture, the others still scored
-    assert!(lines[1]["jacob_cov"].is_null() && lines[1]["params"].is_number(), "{}", lines[1]);
+    assert!(
+        lines[1]["jacob_cov"].is_null() && lines[1]["params"].is_number(),
+        "{}",
+        lines[1]
+    );
     assert!(lines[1]["error"].as_str().unwrap().contains("jacob_cov"));
 }
 
@@ -143,10 +236,18 @@ fn proxy_command_bad_input_is_one_line_with_exit_2() {
         (vec!["--proxy", "synflow"], "line 2"),
         (vec!["--proxy", "nope"], "unknown proxy `nope`"),
         (vec!["--proxy", "snip"], "snip need(s) examples"),
-        (vec!["--proxy", "synflow", "--space-opt", "C"], "expected NAME=VALUE"),
+        (
+            vec!["--proxy", "synflow", "--space-opt", "C"],
+            "expected NAME=VALUE",
+        ),
     ];
     for (args, want) in cases {
-        let out = bin().args(["proxy", "--space", "nb201", "--archs"]).arg(&archs).args(&args).output().unwrap();
+        let out = bin()
+            .args(["proxy", "--space", "nb201", "--archs"])
+            .arg(&archs)
+            .args(&args)
+            .output()
+            .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(want), "{args:?}: {err}");
@@ -162,18 +263,32 @@ fn protocol_with_a_synflow_guide_runs_warmed_up_evolution_and_refuses_a_data_pro
         bin()
             .args(["protocol", "--benchmark", "nb201:cifar10", "--data"])
             .arg(&data)
-            .args(["--strategies", "evolution:population=5;sample=2;warmup=10", "--budget", "8", "--seeds", "2"])
+            .args([
+                "--strategies",
+                "evolution:population=5;sample=2;warmup=10",
+                "--budget",
+                "8",
+                "--seeds",
+                "2",
+            ])
             .args(["--guide", guide, "--json", "--curves"])
             .arg(dir.path())
             .output()
             .unwrap()
     };
     let out = run("synflow");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let res = &r["results"][0];
     // the guide's seconds count in the simulated cost (table queries alone cost the table's training time)
-    assert!(res["mean"].as_f64().unwrap() > 0.0 && res["sim_seconds"].as_f64().unwrap() > 0.0, "{res}");
+    assert!(
+        res["mean"].as_f64().unwrap() > 0.0 && res["sim_seconds"].as_f64().unwrap() > 0.0,
+        "{res}"
+    );
     let out = run("snip");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("data-free"));

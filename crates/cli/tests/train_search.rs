@@ -56,14 +56,32 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 fn trials(db: &Path, study: &str) -> Vec<serde_json::Value> {
-    let out = bin().args(["trials", study, "--json", "--storage"]).arg(db).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .args(["trials", study, "--json", "--storage"])
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// What must not change between an interrupted and an uninterrupted run (timings and latency may).
 fn comparable(v: &[serde_json::Value]) -> Vec<serde_json::Value> {
-    v.iter().map(|t| serde_json::json!([t["number"], t["sample"], t["state"], t["metrics"]["val_accuracy"], t["metrics"]["params"]])).collect()
+    v.iter()
+        .map(|t| {
+            serde_json::json!([
+                t["number"],
+                t["sample"],
+                t["state"],
+                t["metrics"]["val_accuracy"],
+                t["metrics"]["params"]
+            ])
+        })
+        .collect()
 }
 
 #[test]
@@ -73,24 +91,63 @@ fn killed_training_search_resumes_to_the_same_trials() {
     let study = write(dir.path(), "tiny", &study_text("tiny", budget));
 
     let full = dir.path().join("full.db");
-    let out = bin().arg("search").arg(&study).arg("--storage").arg(&full).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .arg("search")
+        .arg(&study)
+        .arg("--storage")
+        .arg(&full)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     // The summary lists the best architectures with accuracy, size, cost and latency columns.
-    assert!(text.contains("best 5 architectures by val_accuracy"), "{text}");
-    assert!(text.contains("val acc %") && text.contains("params") && text.contains("flops") && text.contains("latency ms"), "{text}");
+    assert!(
+        text.contains("best 5 architectures by val_accuracy"),
+        "{text}"
+    );
+    assert!(
+        text.contains("val acc %")
+            && text.contains("params")
+            && text.contains("flops")
+            && text.contains("latency ms"),
+        "{text}"
+    );
     let reference = trials(&full, "tiny");
     assert_eq!(reference.len() as u64, budget);
-    assert!(reference.iter().all(|t| t["state"] == "complete"), "{reference:?}");
-    assert!(reference.iter().all(|t| t["metrics"]["val_accuracy"].as_f64().unwrap() > 10.0), "{reference:?}");
+    assert!(
+        reference.iter().all(|t| t["state"] == "complete"),
+        "{reference:?}"
+    );
+    assert!(
+        reference
+            .iter()
+            .all(|t| t["metrics"]["val_accuracy"].as_f64().unwrap() > 10.0),
+        "{reference:?}"
+    );
 
     let part = dir.path().join("part.db");
-    let mut child =
-        bin().arg("search").arg(&study).arg("--quiet").arg("--storage").arg(&part).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = bin()
+        .arg("search")
+        .arg(&study)
+        .arg("--quiet")
+        .arg("--storage")
+        .arg(&part)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let t0 = Instant::now();
     loop {
         std::thread::sleep(Duration::from_millis(50));
-        let n = if part.exists() { trials(&part, "tiny").len() } else { 0 };
+        let n = if part.exists() {
+            trials(&part, "tiny").len()
+        } else {
+            0
+        };
         if n >= 5 || t0.elapsed() > Duration::from_secs(120) {
             break;
         }
@@ -98,10 +155,24 @@ fn killed_training_search_resumes_to_the_same_trials() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let before = trials(&part, "tiny").len() as u64;
-    assert!((1..budget).contains(&before), "killed after {before} trials");
+    assert!(
+        (1..budget).contains(&before),
+        "killed after {before} trials"
+    );
 
-    let out = bin().arg("search").arg(&study).arg("--json").arg("--storage").arg(&part).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .arg("search")
+        .arg(&study)
+        .arg("--json")
+        .arg("--storage")
+        .arg(&part)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["summary"]["trials"].as_u64(), Some(budget));
     assert!(summary["summary"]["replayed"].as_u64().unwrap() >= 1);
@@ -113,13 +184,22 @@ fn killed_training_search_resumes_to_the_same_trials() {
 fn run_bad(text: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let p = write(dir.path(), "study", text);
-    let out = bin().arg("search").arg(&p).arg("--storage").arg(dir.path().join("t.db")).output().unwrap();
+    let out = bin()
+        .arg("search")
+        .arg(&p)
+        .arg("--storage")
+        .arg(dir.path().join("t.db"))
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(out.status.code(), Some(2), "exit code for: {err}");
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     assert!(err.contains("study.toml"), "names the file: {err}");
-    assert!(!dir.path().join("t.db").exists(), "no storage created for bad input");
+    assert!(
+        !dir.path().join("t.db").exists(),
+        "no storage created for bad input"
+    );
     err
 }
 
@@ -127,21 +207,39 @@ fn run_bad(text: &str) -> String {
 fn bad_training_options_are_named() {
     let good = study_text("bad", 3);
     let e = run_bad(&good.replace("dataset = \"digits\"", "dataset = \"imagenet\""));
-    assert!(e.contains("evaluator.dataset: unknown dataset `imagenet`"), "{e}");
+    assert!(
+        e.contains("evaluator.dataset: unknown dataset `imagenet`"),
+        "{e}"
+    );
     // NB201's default input is 3×32×32: 3,072 values, digits have 64.
     let e = run_bad(&good.replace("input = \"1x8x8\"\n", ""));
-    assert!(e.contains("space: space `nb201` expects inputs of shape 3x32x32") && e.contains("`digits`"), "{e}");
+    assert!(
+        e.contains("space: space `nb201` expects inputs of shape 3x32x32")
+            && e.contains("`digits`"),
+        "{e}"
+    );
     let e = run_bad(&good.replace("classes = 10", "classes = 7"));
-    assert!(e.contains("outputs 7 classes but dataset `digits` has 10"), "{e}");
+    assert!(
+        e.contains("outputs 7 classes but dataset `digits` has 10"),
+        "{e}"
+    );
     let e = run_bad(&good.replace("lr = 0.01", "lr = -1"));
     assert!(e.contains("evaluator.lr: must be > 0"), "{e}");
     let e = run_bad(&good.replace("epochs = 1", "epochs = 1\nlearning_rate = 0.1"));
     assert!(e.contains("evaluator.learning_rate: unknown option"), "{e}");
     let e = run_bad(&good.replace("\"adamw\"", "\"lbfgs\""));
-    assert!(e.contains("evaluator.optimizer: unknown optimizer `lbfgs`"), "{e}");
+    assert!(
+        e.contains("evaluator.optimizer: unknown optimizer `lbfgs`"),
+        "{e}"
+    );
     let e = run_bad(&good.replace("dataset = \"digits\"", "dataset = \"csv:missing.csv\""));
-    assert!(e.contains("evaluator.dataset") && e.contains("missing.csv"), "{e}");
-    let no_space = good.split("[space]").next().unwrap().to_string() + "[evaluator]" + good.split("[evaluator]").nth(1).unwrap();
+    assert!(
+        e.contains("evaluator.dataset") && e.contains("missing.csv"),
+        "{e}"
+    );
+    let no_space = good.split("[space]").next().unwrap().to_string()
+        + "[evaluator]"
+        + good.split("[evaluator]").nth(1).unwrap();
     let e = run_bad(&no_space);
     assert!(e.contains("space: a [space] table is required"), "{e}");
 }
@@ -151,8 +249,18 @@ fn workers_keep_every_trials_weights_for_export() {
     let dir = tempfile::tempdir().unwrap();
     let study = write(dir.path(), "byworkers", &study_text("byworkers", 6));
     let db = dir.path().join("w.db");
-    let out = bin().arg("search").arg(&study).args(["--workers", "2", "--quiet", "--storage"]).arg(&db).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .arg("search")
+        .arg(&study)
+        .args(["--workers", "2", "--quiet", "--storage"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ts = trials(&db, "byworkers");
     assert_eq!(ts.len(), 6);
     // Weights beside the database, one file per trial, whichever worker trained it.
@@ -160,10 +268,24 @@ fn workers_keep_every_trials_weights_for_export() {
     for t in &ts {
         assert_eq!(t["state"], "complete", "{t}");
         let n = t["number"].as_u64().unwrap();
-        assert!(artifacts.join(format!("trial-{n}.bpk")).is_file(), "no weights for trial {n} in {}", artifacts.display());
+        assert!(
+            artifacts.join(format!("trial-{n}.bpk")).is_file(),
+            "no weights for trial {n} in {}",
+            artifacts.display()
+        );
     }
     let onnx = dir.path().join("m.onnx");
-    let out = bin().args(["export", "byworkers", "--trial", "3", "-o"]).arg(&onnx).arg("--storage").arg(&db).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .args(["export", "byworkers", "--trial", "3", "-o"])
+        .arg(&onnx)
+        .arg("--storage")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(std::fs::metadata(&onnx).unwrap().len() > 100);
 }

@@ -21,16 +21,34 @@ pub enum CoreError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("lowering trial {trial} ({sample}): {source}")]
-    Lower { trial: u64, sample: String, source: NetworkError },
+    Lower {
+        trial: u64,
+        sample: String,
+        source: NetworkError,
+    },
     #[error("strategy `{strategy}` proposed an invalid sample {sample} for space `{space}` (trial {trial})")]
-    InvalidSample { strategy: String, space: String, sample: String, trial: u64 },
+    InvalidSample {
+        strategy: String,
+        space: String,
+        sample: String,
+        trial: u64,
+    },
     #[error(
         "study `{study}` cannot be resumed: trial {trial} is stored as {stored} but the strategy now proposes \
          {proposed}; the space, strategy or seed changed since the study was created. Use a new study name."
     )]
-    Diverged { study: String, trial: u64, stored: String, proposed: String },
+    Diverged {
+        study: String,
+        trial: u64,
+        stored: String,
+        proposed: String,
+    },
     #[error("unknown metric `{metric}` in {field}; the evaluator provides: {known}")]
-    UnknownMetric { metric: String, field: String, known: String },
+    UnknownMetric {
+        metric: String,
+        field: String,
+        known: String,
+    },
     #[error("{0}")]
     Invalid(String),
 }

@@ -51,8 +51,8 @@ pub use rng::{below, rng_for, Rng};
 pub use sample::Sample;
 pub use space::{Dim, Space};
 pub use storage::{
-    AskFn, Event, EventKind, Lease, MemoryStorage, NewEvents, Next, SharedMemoryStorage, Storage, StoreError, StudyInfo, Trial,
-    TrialState,
+    AskFn, Event, EventKind, Lease, MemoryStorage, NewEvents, Next, SharedMemoryStorage, Storage,
+    StoreError, StudyInfo, Trial, TrialState,
 };
 pub use strategy::{Foresight, NoForesight, Strategy, Told};
 pub use study::{Budget, RunSummary, Study, StudyObserver};

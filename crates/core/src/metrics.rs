@@ -22,7 +22,10 @@ pub struct MetricHint(Option<(usize, &'static str)>);
 /// few). Literals need no interning.
 pub fn intern(name: &str) -> &'static str {
     static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    let mut set = NAMES.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    let mut set = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     if let Some(&n) = set.get(name) {
         return n;
     }
@@ -56,7 +59,10 @@ impl Metrics {
     /// whose names are constants).
     #[inline]
     pub fn from_static(pairs: &[(&'static str, f64)]) -> Self {
-        debug_assert!(pairs.iter().enumerate().all(|(i, (n, _))| pairs[..i].iter().all(|(m, _)| m != n)));
+        debug_assert!(pairs
+            .iter()
+            .enumerate()
+            .all(|(i, (n, _))| pairs[..i].iter().all(|(m, _)| m != n)));
         Metrics(SmallVec::from_slice(pairs))
     }
     pub fn with(mut self, name: &str, value: f64) -> Self {
@@ -112,7 +118,9 @@ impl Metrics {
 
 impl fmt::Debug for Metrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.0.iter().map(|(n, v)| (n, v))).finish()
+        f.debug_map()
+            .entries(self.0.iter().map(|(n, v)| (n, v)))
+            .finish()
     }
 }
 
@@ -174,14 +182,25 @@ pub struct Objective {
 
 impl Objective {
     pub fn max(metric: &str) -> Self {
-        Objective { metric: metric.into(), direction: Direction::Max, reference: None }
+        Objective {
+            metric: metric.into(),
+            direction: Direction::Max,
+            reference: None,
+        }
     }
     pub fn min(metric: &str) -> Self {
-        Objective { metric: metric.into(), direction: Direction::Min, reference: None }
+        Objective {
+            metric: metric.into(),
+            direction: Direction::Min,
+            reference: None,
+        }
     }
     /// The same objective with a [`reference`](Objective::reference) value.
     pub fn with_reference(self, reference: f64) -> Self {
-        Objective { reference: Some(reference), ..self }
+        Objective {
+            reference: Some(reference),
+            ..self
+        }
     }
     /// The metric's value oriented so that larger is better (what strategies compare).
     #[inline]
@@ -250,7 +269,10 @@ mod tests {
         let mut hint = MetricHint::default();
         for m in [&a, &a, &b, &c, &empty, &a, &c, &b] {
             assert_eq!(m.get_hinted(&String::from("val"), &mut hint), m.get("val"));
-            assert_eq!(m.get_hinted("test", &mut MetricHint::default()), m.get("test"));
+            assert_eq!(
+                m.get_hinted("test", &mut MetricHint::default()),
+                m.get("test")
+            );
         }
     }
 
@@ -266,7 +288,11 @@ mod tests {
 
     #[test]
     fn constraint_checks_bounds_and_missing_metrics() {
-        let c = Constraint { metric: "params".into(), min: None, max: Some(10.0) };
+        let c = Constraint {
+            metric: "params".into(),
+            min: None,
+            max: Some(10.0),
+        };
         assert_eq!(c.check(&Metrics::new().with("params", 5.0)), Some(true));
         assert_eq!(c.check(&Metrics::new().with("params", 11.0)), Some(false));
         assert_eq!(c.check(&Metrics::new()), None);
@@ -274,7 +300,11 @@ mod tests {
 
     #[test]
     fn constraint_violation_is_relative_to_the_bound() {
-        let c = Constraint { metric: "latency_ms".into(), min: Some(2.0), max: Some(10.0) };
+        let c = Constraint {
+            metric: "latency_ms".into(),
+            min: Some(2.0),
+            max: Some(10.0),
+        };
         let v = |x: f64| c.violation(&Metrics::new().with("latency_ms", x));
         assert_eq!(v(5.0), Some(0.0));
         assert_eq!(v(15.0), Some(0.5));

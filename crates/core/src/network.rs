@@ -72,46 +72,102 @@ pub enum GnnKind {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "op")]
 pub enum Op {
-    Input { shape: Vec<usize> },
+    Input {
+        shape: Vec<usize>,
+    },
     /// 1-D (input `[C, L]`) or 2-D (input `[C, H, W]`) convolution.
-    Conv { out: usize, kernel: usize, stride: usize, padding: usize, dilation: usize, groups: usize, bias: bool },
+    Conv {
+        out: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        dilation: usize,
+        groups: usize,
+        bias: bool,
+    },
     /// Depthwise convolution: one filter per channel, channels unchanged.
-    DepthwiseConv { kernel: usize, stride: usize, padding: usize, dilation: usize },
+    DepthwiseConv {
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        dilation: usize,
+    },
     /// Depthwise then pointwise (1×1) convolution.
-    SepConv { out: usize, kernel: usize, stride: usize, padding: usize, dilation: usize },
-    Pool { kind: PoolKind, kernel: usize, stride: usize, padding: usize },
+    SepConv {
+        out: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        dilation: usize,
+    },
+    Pool {
+        kind: PoolKind,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    },
     /// Pools every spatial position away: `[C, …] -> [C]`.
-    GlobalPool { kind: PoolKind },
+    GlobalPool {
+        kind: PoolKind,
+    },
     /// Batch normalisation over the channel (first) dimension.
     BatchNorm,
     /// Layer normalisation over the last dimension.
     LayerNorm,
-    Act { act: Activation },
+    Act {
+        act: Activation,
+    },
     /// Fully connected layer on the last dimension.
-    Linear { out: usize, bias: bool },
+    Linear {
+        out: usize,
+        bias: bool,
+    },
     /// A fixed (never trained) random linear map on the last dimension, no bias: weight `[in, out]` with entries
     /// drawn i.i.d. N(0, 1/in) from `seed` (the hourglass MLP's input projection). Zero trainable parameters.
-    RandomProjection { out: usize, seed: u64 },
+    RandomProjection {
+        out: usize,
+        seed: u64,
+    },
     Flatten,
-    Dropout { p: f32 },
+    Dropout {
+        p: f32,
+    },
     /// Element-wise sum of all inputs (same shapes).
     Add,
     /// Concatenation of all inputs along `axis` (of the per-example shape).
-    Concat { axis: usize },
+    Concat {
+        axis: usize,
+    },
     Identity,
     /// Outputs zeros of the input's shape (the NB201 `none` op).
     Zero,
     /// Multi-head self-attention over `[T, D]` with `heads` heads (D divisible by heads).
-    Attention { heads: usize },
+    Attention {
+        heads: usize,
+    },
     /// A graph layer on node features `[F] -> [out]`.
-    Gnn { kind: GnnKind, out: usize, heads: usize },
+    Gnn {
+        kind: GnnKind,
+        out: usize,
+        heads: usize,
+    },
     /// The classification head: linear `[F] -> [classes]` logits.
-    Output { classes: usize },
+    Output {
+        classes: usize,
+    },
 }
 
 impl Op {
     pub fn conv(out: usize, kernel: usize, stride: usize) -> Op {
-        Op::Conv { out, kernel, stride, padding: kernel / 2, dilation: 1, groups: 1, bias: false }
+        Op::Conv {
+            out,
+            kernel,
+            stride,
+            padding: kernel / 2,
+            dilation: 1,
+            groups: 1,
+            bias: false,
+        }
     }
     pub fn act(act: Activation) -> Op {
         Op::Act { act }
@@ -123,8 +179,14 @@ impl Op {
             Op::Conv { .. } => "conv",
             Op::DepthwiseConv { .. } => "depthwise_conv",
             Op::SepConv { .. } => "sep_conv",
-            Op::Pool { kind: PoolKind::Avg, .. } => "avg_pool",
-            Op::Pool { kind: PoolKind::Max, .. } => "max_pool",
+            Op::Pool {
+                kind: PoolKind::Avg,
+                ..
+            } => "avg_pool",
+            Op::Pool {
+                kind: PoolKind::Max,
+                ..
+            } => "max_pool",
             Op::GlobalPool { .. } => "global_pool",
             Op::BatchNorm => "batch_norm",
             Op::LayerNorm => "layer_norm",
@@ -156,7 +218,11 @@ pub struct Node {
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum NetworkError {
     #[error("node {node} ({op}): {msg}")]
-    Node { node: usize, op: &'static str, msg: String },
+    Node {
+        node: usize,
+        op: &'static str,
+        msg: String,
+    },
     #[error("the network has no nodes")]
     Empty,
 }
@@ -185,7 +251,10 @@ impl Network {
     }
     /// Appends a node reading `inputs`; returns its index.
     pub fn add(&mut self, op: Op, inputs: &[usize]) -> usize {
-        self.nodes.push(Node { op, inputs: inputs.to_vec() });
+        self.nodes.push(Node {
+            op,
+            inputs: inputs.to_vec(),
+        });
         self.nodes.len() - 1
     }
     /// Appends a chain of single-input ops after `from`; returns the last index.
@@ -206,7 +275,11 @@ impl Network {
         }
         let mut shapes: Vec<Shape> = Vec::with_capacity(self.nodes.len());
         for (i, node) in self.nodes.iter().enumerate() {
-            let err = |msg: String| NetworkError::Node { node: i, op: node.op.name(), msg };
+            let err = |msg: String| NetworkError::Node {
+                node: i,
+                op: node.op.name(),
+                msg,
+            };
             for &j in &node.inputs {
                 if j >= i {
                     return Err(err(format!("input {j} is not an earlier node")));
@@ -223,7 +296,9 @@ impl Network {
                 if s.len() == 2 || s.len() == 3 {
                     Ok(())
                 } else {
-                    Err(err(format!("expects a [C, L] or [C, H, W] input, got {s:?}")))
+                    Err(err(format!(
+                        "expects a [C, L] or [C, H, W] input, got {s:?}"
+                    )))
                 }
             };
             let out: Shape = match &node.op {
@@ -236,14 +311,27 @@ impl Network {
                     }
                     shape.iter().copied().collect()
                 }
-                Op::Conv { out, kernel, stride, padding, dilation, groups, .. } => {
+                Op::Conv {
+                    out,
+                    kernel,
+                    stride,
+                    padding,
+                    dilation,
+                    groups,
+                    ..
+                } => {
                     let s = one()?;
                     spatial(s)?;
                     if *groups == 0 || s[0] % groups != 0 || out % groups != 0 {
-                        return Err(err(format!("{} in / {out} out channels not divisible by groups {groups}", s[0])));
+                        return Err(err(format!(
+                            "{} in / {out} out channels not divisible by groups {groups}",
+                            s[0]
+                        )));
                     }
                     if *kernel == 0 || *stride == 0 || *dilation == 0 || *out == 0 {
-                        return Err(err("kernel, stride, dilation and channels must be positive".into()));
+                        return Err(err(
+                            "kernel, stride, dilation and channels must be positive".into(),
+                        ));
                     }
                     let mut o: Shape = Shape::new();
                     o.push(*out);
@@ -254,8 +342,19 @@ impl Network {
                     }
                     o
                 }
-                Op::DepthwiseConv { kernel, stride, padding, dilation }
-                | Op::SepConv { kernel, stride, padding, dilation, .. } => {
+                Op::DepthwiseConv {
+                    kernel,
+                    stride,
+                    padding,
+                    dilation,
+                }
+                | Op::SepConv {
+                    kernel,
+                    stride,
+                    padding,
+                    dilation,
+                    ..
+                } => {
                     let s = one()?;
                     spatial(s)?;
                     if *kernel == 0 || *stride == 0 || *dilation == 0 {
@@ -268,13 +367,19 @@ impl Network {
                     });
                     for &n in &s[1..] {
                         o.push(
-                            conv_len(n, *kernel, *stride, *padding, *dilation)
-                                .ok_or_else(|| err(format!("kernel {kernel} larger than padded input {n}")))?,
+                            conv_len(n, *kernel, *stride, *padding, *dilation).ok_or_else(
+                                || err(format!("kernel {kernel} larger than padded input {n}")),
+                            )?,
                         );
                     }
                     o
                 }
-                Op::Pool { kernel, stride, padding, .. } => {
+                Op::Pool {
+                    kernel,
+                    stride,
+                    padding,
+                    ..
+                } => {
                     let s = one()?;
                     spatial(s)?;
                     if *kernel == 0 || *stride == 0 {
@@ -283,10 +388,9 @@ impl Network {
                     let mut o: Shape = Shape::new();
                     o.push(s[0]);
                     for &n in &s[1..] {
-                        o.push(
-                            conv_len(n, *kernel, *stride, *padding, 1)
-                                .ok_or_else(|| err(format!("pool kernel {kernel} larger than input {n}")))?,
-                        );
+                        o.push(conv_len(n, *kernel, *stride, *padding, 1).ok_or_else(|| {
+                            err(format!("pool kernel {kernel} larger than input {n}"))
+                        })?);
                     }
                     o
                 }
@@ -295,13 +399,18 @@ impl Network {
                     spatial(s)?;
                     Shape::from_slice(&[s[0]])
                 }
-                Op::BatchNorm | Op::LayerNorm | Op::Act { .. } | Op::Dropout { .. } | Op::Identity | Op::Zero => {
-                    one()?.clone()
-                }
+                Op::BatchNorm
+                | Op::LayerNorm
+                | Op::Act { .. }
+                | Op::Dropout { .. }
+                | Op::Identity
+                | Op::Zero => one()?.clone(),
                 Op::Attention { heads } => {
                     let s = one()?;
                     if s.len() != 2 || *heads == 0 || s[1] % heads != 0 {
-                        return Err(err(format!("expects [T, D] with D divisible by {heads} heads, got {s:?}")));
+                        return Err(err(format!(
+                            "expects [T, D] with D divisible by {heads} heads, got {s:?}"
+                        )));
                     }
                     s.clone()
                 }
@@ -321,26 +430,34 @@ impl Network {
                         return Err(err(format!("expects node features [F], got {s:?}")));
                     }
                     if *kind == GnnKind::GatConcat && out % heads != 0 {
-                        return Err(err(format!("gat_concat: width {out} is not a multiple of its {heads} heads")));
+                        return Err(err(format!(
+                            "gat_concat: width {out} is not a multiple of its {heads} heads"
+                        )));
                     }
                     Shape::from_slice(&[*out])
                 }
                 Op::Output { classes } => {
                     let s = one()?;
                     if s.len() != 1 {
-                        return Err(err(format!("expects a flat [F] input (add a global pool or flatten), got {s:?}")));
+                        return Err(err(format!(
+                            "expects a flat [F] input (add a global pool or flatten), got {s:?}"
+                        )));
                     }
                     Shape::from_slice(&[*classes])
                 }
                 Op::Add => {
-                    let first = ins.first().ok_or_else(|| err("needs at least one input".into()))?;
+                    let first = ins
+                        .first()
+                        .ok_or_else(|| err("needs at least one input".into()))?;
                     if let Some(bad) = ins.iter().find(|s| s != &first) {
                         return Err(err(format!("input shapes differ: {first:?} vs {bad:?}")));
                     }
                     (*first).clone()
                 }
                 Op::Concat { axis } => {
-                    let first = ins.first().ok_or_else(|| err("needs at least one input".into()))?;
+                    let first = ins
+                        .first()
+                        .ok_or_else(|| err("needs at least one input".into()))?;
                     if *axis >= first.len() {
                         return Err(err(format!("axis {axis} out of range for {first:?}")));
                     }
@@ -348,9 +465,14 @@ impl Network {
                     o[*axis] = 0;
                     for s in &ins {
                         let same = s.len() == first.len()
-                            && s.iter().zip(first.iter()).enumerate().all(|(d, (a, b))| d == *axis || a == b);
+                            && s.iter()
+                                .zip(first.iter())
+                                .enumerate()
+                                .all(|(d, (a, b))| d == *axis || a == b);
                         if !same {
-                            return Err(err(format!("input shapes {first:?} and {s:?} differ off axis {axis}")));
+                            return Err(err(format!(
+                                "input shapes {first:?} and {s:?} differ off axis {axis}"
+                            )));
                         }
                         o[*axis] += s[*axis];
                     }
@@ -377,7 +499,9 @@ impl Network {
     /// Multiply-accumulates of the convolutions, linear, attention and graph layers only (no element-wise work).
     pub fn macs(&self) -> Result<u64, NetworkError> {
         let shapes = self.shapes()?;
-        Ok((0..self.nodes.len()).map(|i| self.node_cost(i, &shapes).macs).sum())
+        Ok((0..self.nodes.len())
+            .map(|i| self.node_cost(i, &shapes).macs)
+            .sum())
     }
 
     /// (params, FLOPs) of the whole network.
@@ -425,10 +549,18 @@ impl Network {
         let last_in = inp.and_then(|s| s.last().copied()).unwrap_or(0) as u64;
         let out_positions: u64 = out.iter().skip(1).map(|&x| x as u64).product();
         let out_elems: u64 = out.iter().map(|&x| x as u64).product();
-        let in_elems: u64 = inp.map(|s| s.iter().map(|&x| x as u64).product()).unwrap_or(0);
+        let in_elems: u64 = inp
+            .map(|s| s.iter().map(|&x| x as u64).product())
+            .unwrap_or(0);
         let spatial_dims = out.len().saturating_sub(1) as u32;
         let (params, macs, elementwise) = match &node.op {
-            Op::Conv { out: co, kernel, groups, bias, .. } => {
+            Op::Conv {
+                out: co,
+                kernel,
+                groups,
+                bias,
+                ..
+            } => {
                 let k = (*kernel as u64).pow(spatial_dims);
                 let w = cin / *groups as u64 * k * *co as u64;
                 let b = if *bias { *co as u64 } else { 0 };
@@ -438,7 +570,9 @@ impl Network {
                 let w = cin * (*kernel as u64).pow(spatial_dims);
                 (w, w * out_positions, 0)
             }
-            Op::SepConv { out: co, kernel, .. } => {
+            Op::SepConv {
+                out: co, kernel, ..
+            } => {
                 let dw = cin * (*kernel as u64).pow(spatial_dims);
                 let pw = cin * *co as u64;
                 (dw + pw, (dw + pw) * out_positions, 0)
@@ -466,7 +600,11 @@ impl Network {
                 let (t, d) = (out[0] as u64, out[1] as u64);
                 (4 * d * d + 4 * d, 4 * t * d * d + 2 * t * t * d, 0)
             }
-            Op::Gnn { kind, out: o, heads } => {
+            Op::Gnn {
+                kind,
+                out: o,
+                heads,
+            } => {
                 let (f, o, h) = (last_in, *o as u64, *heads as u64);
                 let w = match kind {
                     GnnKind::Gcn | GnnKind::Fc | GnnKind::GinLinear => f * o + o,
@@ -480,7 +618,11 @@ impl Network {
             }
             _ => (0, 0, 0),
         };
-        NodeCost { params, macs, elementwise }
+        NodeCost {
+            params,
+            macs,
+            elementwise,
+        }
     }
 
     /// A compact one-line-per-node text form, for logs and `tessera trials --show`.
@@ -488,8 +630,16 @@ impl Network {
         let shapes = self.shapes().ok();
         let mut s = String::new();
         for (i, n) in self.nodes.iter().enumerate() {
-            let shape = shapes.as_ref().map(|v| format!("{:?}", v[i].as_slice())).unwrap_or_default();
-            s.push_str(&format!("{i:>3} {:<15} {:<12} <- {:?}\n", n.op.name(), shape, n.inputs));
+            let shape = shapes
+                .as_ref()
+                .map(|v| format!("{:?}", v[i].as_slice()))
+                .unwrap_or_default();
+            s.push_str(&format!(
+                "{i:>3} {:<15} {:<12} <- {:?}\n",
+                n.op.name(),
+                shape,
+                n.inputs
+            ));
         }
         s
     }
@@ -502,11 +652,21 @@ mod tests {
     #[test]
     fn conv_net_shapes_params_and_macs() {
         let mut n = Network::new();
-        let x = n.add(Op::Input { shape: vec![1, 28, 28] }, &[]);
+        let x = n.add(
+            Op::Input {
+                shape: vec![1, 28, 28],
+            },
+            &[],
+        );
         let c1 = n.add(Op::conv(16, 3, 1), &[x]);
         let r = n.add(Op::act(Activation::Relu), &[c1]);
         let c2 = n.add(Op::conv(32, 3, 2), &[r]);
-        let g = n.add(Op::GlobalPool { kind: PoolKind::Avg }, &[c2]);
+        let g = n.add(
+            Op::GlobalPool {
+                kind: PoolKind::Avg,
+            },
+            &[c2],
+        );
         n.add(Op::Output { classes: 10 }, &[g]);
         let s = n.shapes().unwrap();
         assert_eq!(s[c2].as_slice(), &[32, 14, 14]);
@@ -515,7 +675,10 @@ mod tests {
         assert_eq!(n.params().unwrap(), 144 + 4608 + 330);
         assert_eq!(n.macs().unwrap(), 144 * 784 + 4608 * 196 + 320);
         // + ReLU on 16x28x28, global pool over 32x14x14, output bias
-        assert_eq!(n.flops().unwrap(), 144 * 784 + 4608 * 196 + 320 + 16 * 784 + 32 * 196 + 10);
+        assert_eq!(
+            n.flops().unwrap(),
+            144 * 784 + 4608 * 196 + 320 + 16 * 784 + 32 * 196 + 10
+        );
         // live outputs: input+conv1 (784+12544), then conv1+relu, relu+conv2 …
         assert_eq!(n.activations().unwrap().0, 2 * 12544);
     }
@@ -523,15 +686,43 @@ mod tests {
     #[test]
     fn shape_errors_name_the_node() {
         let mut n = Network::new();
-        let x = n.add(Op::Input { shape: vec![3, 8, 8] }, &[]);
+        let x = n.add(
+            Op::Input {
+                shape: vec![3, 8, 8],
+            },
+            &[],
+        );
         let a = n.add(Op::conv(4, 3, 1), &[x]);
         let b = n.add(Op::conv(5, 3, 1), &[x]);
         n.add(Op::Add, &[a, b]);
         let e = n.shapes().unwrap_err();
-        assert_eq!(e.to_string(), "node 3 (add): input shapes differ: [4, 8, 8] vs [5, 8, 8]");
+        assert_eq!(
+            e.to_string(),
+            "node 3 (add): input shapes differ: [4, 8, 8] vs [5, 8, 8]"
+        );
         let mut m = Network::new();
-        let x = m.add(Op::Input { shape: vec![3, 2, 2] }, &[]);
-        m.add(Op::Conv { out: 4, kernel: 5, stride: 1, padding: 0, dilation: 1, groups: 1, bias: false }, &[x]);
-        assert!(m.shapes().unwrap_err().to_string().contains("node 1 (conv)"));
+        let x = m.add(
+            Op::Input {
+                shape: vec![3, 2, 2],
+            },
+            &[],
+        );
+        m.add(
+            Op::Conv {
+                out: 4,
+                kernel: 5,
+                stride: 1,
+                padding: 0,
+                dilation: 1,
+                groups: 1,
+                bias: false,
+            },
+            &[x],
+        );
+        assert!(m
+            .shapes()
+            .unwrap_err()
+            .to_string()
+            .contains("node 1 (conv)"));
     }
 }

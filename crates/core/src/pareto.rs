@@ -39,13 +39,17 @@ pub fn constrained_dominates(a: &[f64], va: f64, b: &[f64], vb: f64) -> bool {
 
 /// Indices of the non-dominated points (duplicates of a non-dominated point all belong to the front).
 pub fn front(points: &[Vec<f64>]) -> Vec<usize> {
-    (0..points.len()).filter(|&i| !points.iter().any(|q| dominates(q, &points[i]))).collect()
+    (0..points.len())
+        .filter(|&i| !points.iter().any(|q| dominates(q, &points[i])))
+        .collect()
 }
 
 /// Exact non-dominated sorting: the fronts F₁, F₂, … as index lists in ascending index order. F₁ holds the points
 /// no point dominates, F₂ those dominated only by points of F₁, and so on; every index is in exactly one front.
 pub fn non_dominated_sort<P: AsRef<[f64]>>(points: &[P]) -> Vec<Vec<usize>> {
-    sort_by_dominance(points.len(), |i, j| dominates(points[i].as_ref(), points[j].as_ref()))
+    sort_by_dominance(points.len(), |i, j| {
+        dominates(points[i].as_ref(), points[j].as_ref())
+    })
 }
 
 /// [`non_dominated_sort`] under [`constrained_dominates`]: feasible points (violation 0) are sorted by Pareto
@@ -53,7 +57,12 @@ pub fn non_dominated_sort<P: AsRef<[f64]>>(points: &[P]) -> Vec<Vec<usize>> {
 pub fn constrained_sort<P: AsRef<[f64]>>(points: &[P], violations: &[f64]) -> Vec<Vec<usize>> {
     assert_eq!(points.len(), violations.len(), "one violation per point");
     sort_by_dominance(points.len(), |i, j| {
-        constrained_dominates(points[i].as_ref(), violations[i], points[j].as_ref(), violations[j])
+        constrained_dominates(
+            points[i].as_ref(),
+            violations[i],
+            points[j].as_ref(),
+            violations[j],
+        )
     })
 }
 
@@ -219,7 +228,12 @@ impl Ord for OrdF64 {
 impl Staircase {
     /// An empty staircase over the reference point `(rx, ry)`.
     pub fn new(rx: f64, ry: f64) -> Self {
-        Staircase { rx, ry, pts: BTreeMap::new(), area: 0.0 }
+        Staircase {
+            rx,
+            ry,
+            pts: BTreeMap::new(),
+            area: 0.0,
+        }
     }
 
     /// The area dominated by the inserted points and dominating the reference point.
@@ -238,7 +252,11 @@ impl Staircase {
             return 0.0;
         }
         // Height already covered at x: the y of the first point with x' >= x (y falls as x grows).
-        let h = self.pts.range(OrdF64(x)..).next().map_or(self.ry, |(_, &y)| y);
+        let h = self
+            .pts
+            .range(OrdF64(x)..)
+            .next()
+            .map_or(self.ry, |(_, &y)| y);
         if h >= y {
             return 0.0;
         }
@@ -247,7 +265,11 @@ impl Staircase {
         let mut below = h;
         // Walk left: each predecessor with y' <= y is now dominated; the strip between it and `cur` gains y - below.
         loop {
-            let pred = self.pts.range(..OrdF64(cur)).next_back().map(|(k, &v)| (k.0, v));
+            let pred = self
+                .pts
+                .range(..OrdF64(cur))
+                .next_back()
+                .map(|(k, &v)| (k.0, v));
             match pred {
                 Some((px, py)) if py <= y => {
                     added += (cur - px) * (y - below);
@@ -306,14 +328,30 @@ mod tests {
 
     #[test]
     fn front_of_a_small_set() {
-        let p = vec![vec![1.0, 5.0], vec![2.0, 4.0], vec![1.5, 3.0], vec![2.0, 4.0]];
+        let p = vec![
+            vec![1.0, 5.0],
+            vec![2.0, 4.0],
+            vec![1.5, 3.0],
+            vec![2.0, 4.0],
+        ];
         assert_eq!(super::front(&p), vec![0, 1, 3]);
     }
 
     #[test]
     fn sorting_assigns_every_point_to_the_right_front() {
-        let p = [[1.0, 5.0], [2.0, 4.0], [1.5, 3.0], [2.0, 4.0], [0.0, 0.0], [1.0, 2.0], [3.0, 1.0]];
-        assert_eq!(non_dominated_sort(&p), vec![vec![0, 1, 3, 6], vec![2], vec![5], vec![4]]);
+        let p = [
+            [1.0, 5.0],
+            [2.0, 4.0],
+            [1.5, 3.0],
+            [2.0, 4.0],
+            [0.0, 0.0],
+            [1.0, 2.0],
+            [3.0, 1.0],
+        ];
+        assert_eq!(
+            non_dominated_sort(&p),
+            vec![vec![0, 1, 3, 6], vec![2], vec![5], vec![4]]
+        );
     }
 
     #[test]
@@ -323,7 +361,10 @@ mod tests {
         assert!(constrained_dominates(&p[1], v[1], &p[0], v[0]));
         assert!(!constrained_dominates(&p[0], v[0], &p[1], v[1]));
         assert!(constrained_dominates(&p[3], v[3], &p[0], v[0]));
-        assert_eq!(constrained_sort(&p, &v), vec![vec![1], vec![2], vec![3], vec![0, 4]]);
+        assert_eq!(
+            constrained_sort(&p, &v),
+            vec![vec![1], vec![2], vec![3], vec![0, 4]]
+        );
     }
 
     #[test]
@@ -341,10 +382,16 @@ mod tests {
         let p = [[3.0, 1.0], [2.0, 2.0], [1.0, 3.0], [0.5, 0.5], [-1.0, 9.0]];
         assert_eq!(hypervolume(&p, &[0.0, 0.0]), 6.0);
         // A unit cube and a 2×1×1 box overlapping in a unit cube: 2.
-        assert_eq!(hypervolume(&[[1.0, 1.0, 1.0], [2.0, 1.0, 1.0]], &[0.0, 0.0, 0.0]), 2.0);
+        assert_eq!(
+            hypervolume(&[[1.0, 1.0, 1.0], [2.0, 1.0, 1.0]], &[0.0, 0.0, 0.0]),
+            2.0
+        );
         let q = [[1.0, 2.0, 3.0], [3.0, 2.0, 1.0], [2.0, 3.0, 2.0]];
         assert_eq!(hypervolume(&q, &[0.0, 0.0, 0.0]), grid_volume(&q, 4));
-        assert_eq!(hypervolume(&[[1.0, 1.0, 1.0, 2.0], [2.0, 1.0, 1.0, 1.0]], &[0.0; 4]), 3.0);
+        assert_eq!(
+            hypervolume(&[[1.0, 1.0, 1.0, 2.0], [2.0, 1.0, 1.0, 1.0]], &[0.0; 4]),
+            3.0
+        );
         assert_eq!(hypervolume::<[f64; 2]>(&[], &[0.0, 0.0]), 0.0);
     }
 
@@ -354,8 +401,11 @@ mod tests {
         let cells = (side as usize).pow(m as u32);
         (0..cells)
             .filter(|&c| {
-                let centre: Vec<f64> = (0..m).map(|k| (c / (side as usize).pow(k as u32) % side as usize) as f64 + 0.5).collect();
-                pts.iter().any(|p| p.as_ref().iter().zip(&centre).all(|(x, c)| x > c))
+                let centre: Vec<f64> = (0..m)
+                    .map(|k| (c / (side as usize).pow(k as u32) % side as usize) as f64 + 0.5)
+                    .collect();
+                pts.iter()
+                    .any(|p| p.as_ref().iter().zip(&centre).all(|(x, c)| x > c))
             })
             .count() as f64
     }
@@ -368,11 +418,16 @@ mod tests {
         for m in 2..=4 {
             for _ in 0..60 {
                 let n = rng.random_range(1..12);
-                let pts: Vec<Vec<f64>> = (0..n).map(|_| (0..m).map(|_| rng.random_range(0..7) as f64).collect()).collect();
+                let pts: Vec<Vec<f64>> = (0..n)
+                    .map(|_| (0..m).map(|_| rng.random_range(0..7) as f64).collect())
+                    .collect();
                 let exact = hypervolume(&pts, &vec![0.0; m]);
                 assert_eq!(exact, grid_volume(&pts, 7), "{pts:?}");
                 if m == 3 {
-                    let lifted: Vec<Vec<f64>> = pts.iter().map(|p| [p.clone(), vec![1.0]].concat()).collect();
+                    let lifted: Vec<Vec<f64>> = pts
+                        .iter()
+                        .map(|p| [p.clone(), vec![1.0]].concat())
+                        .collect();
                     assert_eq!(hypervolume(&lifted, &[0.0; 4]), exact);
                 }
             }
@@ -383,7 +438,9 @@ mod tests {
     fn curve_is_monotone_and_ends_at_the_total() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         for m in [2, 3] {
-            let pts: Vec<Vec<f64>> = (0..40).map(|_| (0..m).map(|_| rng.random_range(0.0..1.0)).collect()).collect();
+            let pts: Vec<Vec<f64>> = (0..40)
+                .map(|_| (0..m).map(|_| rng.random_range(0.0..1.0)).collect())
+                .collect();
             let r = vec![0.1; m];
             let c = hypervolume_curve(&pts, &r);
             assert!(c.windows(2).all(|w| w[1] >= w[0]));

@@ -50,14 +50,23 @@ mod tests {
                 counts[below(&mut r, n)] += 1;
             }
             // Every value appears, none far from its expectation (2000 ± 6 σ; σ ≈ 45).
-            assert!(counts.iter().all(|&c| (1730..=2270).contains(&c)), "n = {n}: {counts:?}");
+            assert!(
+                counts.iter().all(|&c| (1730..=2270).contains(&c)),
+                "n = {n}: {counts:?}"
+            );
         }
     }
 
     #[test]
     fn below_is_deterministic_per_seed() {
-        let a: Vec<usize> = { let mut r = rng_for(3, 1); (0..50).map(|_| below(&mut r, 9)).collect() };
-        let b: Vec<usize> = { let mut r = rng_for(3, 1); (0..50).map(|_| below(&mut r, 9)).collect() };
+        let a: Vec<usize> = {
+            let mut r = rng_for(3, 1);
+            (0..50).map(|_| below(&mut r, 9)).collect()
+        };
+        let b: Vec<usize> = {
+            let mut r = rng_for(3, 1);
+            (0..50).map(|_| below(&mut r, 9)).collect()
+        };
         assert_eq!(a, b);
     }
 }

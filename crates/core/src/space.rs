@@ -13,7 +13,10 @@ pub struct Dim {
 
 impl Dim {
     pub fn new(name: impl Into<String>, choices: &[&str]) -> Self {
-        Dim { name: name.into(), choices: choices.iter().map(|s| s.to_string()).collect() }
+        Dim {
+            name: name.into(),
+            choices: choices.iter().map(|s| s.to_string()).collect(),
+        }
     }
     pub fn len(&self) -> usize {
         self.choices.len()
@@ -56,13 +59,23 @@ pub trait Space: Send + Sync {
     /// Whether `sample` is a member of the space. The default checks lengths and ranges.
     fn is_valid(&self, sample: &Sample) -> bool {
         let dims = self.dims();
-        sample.len() == dims.len() && sample.as_slice().iter().zip(dims).all(|(&c, d)| (c as usize) < d.len())
+        sample.len() == dims.len()
+            && sample
+                .as_slice()
+                .iter()
+                .zip(dims)
+                .all(|(&c, d)| (c as usize) < d.len())
     }
 
     /// A uniformly random valid sample (per-dimension uniform, invalid draws rejected).
     fn sample(&self, rng: &mut Rng) -> Sample {
         loop {
-            let s = Sample(self.dims().iter().map(|d| crate::rng::below(rng, d.len()) as u16).collect());
+            let s = Sample(
+                self.dims()
+                    .iter()
+                    .map(|d| crate::rng::below(rng, d.len()) as u16)
+                    .collect(),
+            );
             if self.is_valid(&s) {
                 return s;
             }
@@ -110,6 +123,13 @@ pub trait Space: Send + Sync {
         one_hot(self.dims(), sample)
     }
 
+    /// BANANAS's path encoding for cell spaces: one count per sequence of ops along a live input-to-output path of
+    /// the cell (a path through a `none` edge is cut), so a model sees which computations reach the output, not only
+    /// which op sits on which edge. `None` (the default) for spaces without cells.
+    fn path_encoding(&self, _sample: &Sample) -> Option<Vec<f32>> {
+        None
+    }
+
     /// A canonical key: two samples with the same key build the same function (isomorphic cells). Default: the
     /// description.
     fn key(&self, sample: &Sample) -> String {
@@ -121,7 +141,13 @@ pub trait Space: Send + Sync {
         self.dims()
             .iter()
             .zip(sample.as_slice())
-            .map(|(d, &c)| format!("{}={}", d.name, d.choices.get(c as usize).map(String::as_str).unwrap_or("?")))
+            .map(|(d, &c)| {
+                format!(
+                    "{}={}",
+                    d.name,
+                    d.choices.get(c as usize).map(String::as_str).unwrap_or("?")
+                )
+            })
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -130,20 +156,31 @@ pub trait Space: Send + Sync {
     fn parse(&self, text: &str) -> Result<Sample, String> {
         let text = text.trim();
         let s = if text.starts_with('[') {
-            let v: Vec<u16> = serde_json::from_str(text).map_err(|e| format!("not a JSON array of choices: {e}"))?;
+            let v: Vec<u16> = serde_json::from_str(text)
+                .map_err(|e| format!("not a JSON array of choices: {e}"))?;
             Sample::from(v)
         } else {
             let dims = self.dims();
             let mut s = Sample(smallvec::smallvec![0; dims.len()]);
             let mut seen = vec![false; dims.len()];
             for part in text.split(',') {
-                let (k, v) = part.split_once('=').ok_or_else(|| format!("expected dim=choice, got `{part}`"))?;
-                let d = dims.iter().position(|d| d.name == k.trim()).ok_or_else(|| format!("unknown dimension `{k}`"))?;
+                let (k, v) = part
+                    .split_once('=')
+                    .ok_or_else(|| format!("expected dim=choice, got `{part}`"))?;
+                let d = dims
+                    .iter()
+                    .position(|d| d.name == k.trim())
+                    .ok_or_else(|| format!("unknown dimension `{k}`"))?;
                 let c = dims[d]
                     .choices
                     .iter()
                     .position(|c| c == v.trim())
-                    .ok_or_else(|| format!("unknown choice `{v}` for `{k}` (one of {})", dims[d].choices.join(", ")))?;
+                    .ok_or_else(|| {
+                        format!(
+                            "unknown choice `{v}` for `{k}` (one of {})",
+                            dims[d].choices.join(", ")
+                        )
+                    })?;
                 s[d] = c as u16;
                 seen[d] = true;
             }
@@ -155,13 +192,18 @@ pub trait Space: Send + Sync {
         if self.is_valid(&s) {
             Ok(s)
         } else {
-            Err(format!("{s} is not a valid sample of space `{}`", self.name()))
+            Err(format!(
+                "{s} is not a valid sample of space `{}`",
+                self.name()
+            ))
         }
     }
 
     /// Number of samples when finite and countable (product of the dimension sizes, invalid ones included).
     fn cardinality(&self) -> Option<u128> {
-        self.dims().iter().try_fold(1u128, |acc, d| acc.checked_mul(d.len() as u128))
+        self.dims()
+            .iter()
+            .try_fold(1u128, |acc, d| acc.checked_mul(d.len() as u128))
     }
 
     /// The `i`-th sample in mixed-radix order (last dimension fastest), valid or not; used by grid search.
@@ -215,10 +257,17 @@ impl<S: Space, F: Fn(&Sample) -> bool + Send + Sync> Space for Restricted<S, F> 
         }
     }
     fn neighbours(&self, s: &Sample) -> Vec<Sample> {
-        self.inner.neighbours(s).into_iter().filter(|m| (self.accept)(m)).collect()
+        self.inner
+            .neighbours(s)
+            .into_iter()
+            .filter(|m| (self.accept)(m))
+            .collect()
     }
     fn encode(&self, s: &Sample) -> Vec<f32> {
         self.inner.encode(s)
+    }
+    fn path_encoding(&self, s: &Sample) -> Option<Vec<f32>> {
+        self.inner.path_encoding(s)
     }
     fn key(&self, s: &Sample) -> String {
         self.inner.key(s)
@@ -254,7 +303,14 @@ pub(crate) mod toy {
     impl Toy {
         pub fn new(n: usize, k: usize) -> Self {
             let choices: Vec<String> = (0..k).map(|c| c.to_string()).collect();
-            Toy { dims: (0..n).map(|d| Dim { name: format!("d{d}"), choices: choices.clone() }).collect() }
+            Toy {
+                dims: (0..n)
+                    .map(|d| Dim {
+                        name: format!("d{d}"),
+                        choices: choices.clone(),
+                    })
+                    .collect(),
+            }
         }
     }
     impl Space for Toy {
@@ -271,7 +327,11 @@ pub(crate) mod toy {
             Ok(n)
         }
         fn is_valid(&self, s: &Sample) -> bool {
-            s.len() == self.dims.len() && s.as_slice().iter().any(|&c| c != 0) && s.as_slice().iter().all(|&c| (c as usize) < self.dims[0].len())
+            s.len() == self.dims.len()
+                && s.as_slice().iter().any(|&c| c != 0)
+                && s.as_slice()
+                    .iter()
+                    .all(|&c| (c as usize) < self.dims[0].len())
         }
     }
 
@@ -284,12 +344,22 @@ pub(crate) mod toy {
             assert!(t.is_valid(&s));
             let m = t.mutate(&s, &mut rng);
             assert!(t.is_valid(&m));
-            assert_eq!(m.as_slice().iter().zip(s.as_slice()).filter(|(a, b)| a != b).count(), 1);
+            assert_eq!(
+                m.as_slice()
+                    .iter()
+                    .zip(s.as_slice())
+                    .filter(|(a, b)| a != b)
+                    .count(),
+                1
+            );
             assert_eq!(t.parse(&t.describe(&s)).unwrap(), s);
         }
         let zero = Sample::new(&[0, 0, 1]);
         assert_eq!(t.neighbours(&zero).len(), 3 * 3 - 1);
-        assert_eq!(t.encode(&zero), vec![1., 0., 0., 0., 1., 0., 0., 0., 0., 1., 0., 0.]);
+        assert_eq!(
+            t.encode(&zero),
+            vec![1., 0., 0., 0., 1., 0., 0., 0., 0., 1., 0., 0.]
+        );
         assert!(t.parse("d0=0,d1=0,d2=0").is_err());
         assert!(t.parse("d0=9").unwrap_err().contains("unknown choice"));
     }

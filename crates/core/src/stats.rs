@@ -80,7 +80,10 @@ mod tests {
     #[test]
     fn kendall_tau_b_matches_scipy() {
         // scipy.stats.kendalltau([1, 2, 3, 4, 5], [3, 1, 2, 5, 4]) = 0.4
-        assert!((kendall_tau(&[1.0, 2.0, 3.0, 4.0, 5.0], &[3.0, 1.0, 2.0, 5.0, 4.0]) - 0.4).abs() < 1e-12);
+        assert!(
+            (kendall_tau(&[1.0, 2.0, 3.0, 4.0, 5.0], &[3.0, 1.0, 2.0, 5.0, 4.0]) - 0.4).abs()
+                < 1e-12
+        );
         // with ties (τ-b): scipy.stats.kendalltau([1, 1, 2, 3], [1, 2, 2, 3]) = 0.8
         let t = kendall_tau(&[1.0, 1.0, 2.0, 3.0], &[1.0, 2.0, 2.0, 3.0]);
         assert!((t - 0.8).abs() < 1e-12, "{t}");

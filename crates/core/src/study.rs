@@ -28,7 +28,10 @@ pub struct Budget {
 
 impl Budget {
     pub fn trials(n: u64) -> Self {
-        Budget { trials: Some(n), ..Self::default() }
+        Budget {
+            trials: Some(n),
+            ..Self::default()
+        }
     }
     /// Whether the budget bounds the run time: a trial count or wall seconds. Simulated seconds alone do not (a
     /// benchmark whose queries cost no simulated time never spends them).
@@ -37,7 +40,12 @@ impl Budget {
     }
     /// Whether the budget is spent counting `in_flight` trials (asked, not yet told) as evaluated: workers stop
     /// asking once the trials they and others hold would spend it.
-    pub(crate) fn exhausted_with(&self, acc: &Accounting, in_flight: u64, run_seconds: impl Fn() -> f64) -> bool {
+    pub(crate) fn exhausted_with(
+        &self,
+        acc: &Accounting,
+        in_flight: u64,
+        run_seconds: impl Fn() -> f64,
+    ) -> bool {
         self.trials.is_some_and(|n| acc.evaluated + in_flight >= n)
             || self.seconds.is_some_and(|s| run_seconds() >= s)
             || self.sim_seconds.is_some_and(|s| acc.sim_seconds >= s)
@@ -96,7 +104,10 @@ pub(crate) struct Replay {
 impl Replay {
     /// An empty replay for a run that started at `t0`.
     pub(crate) fn starting_at(t0: Instant) -> Self {
-        Replay { started: Some(t0), ..Self::default() }
+        Replay {
+            started: Some(t0),
+            ..Self::default()
+        }
     }
 }
 
@@ -143,7 +154,12 @@ pub struct Study<'a> {
 }
 
 impl<'a> Study<'a> {
-    pub fn new(name: &str, space: &'a dyn Space, evaluator: &'a dyn Evaluator, objectives: Vec<Objective>) -> Self {
+    pub fn new(
+        name: &str,
+        space: &'a dyn Space,
+        evaluator: &'a dyn Evaluator,
+        objectives: Vec<Objective>,
+    ) -> Self {
         Study {
             name: name.into(),
             config: String::new(),
@@ -165,7 +181,9 @@ impl<'a> Study<'a> {
     /// Checks that every objective and constraint names a metric the evaluator (or the network profile) provides.
     pub fn validate(&self) -> Result<(), CoreError> {
         if self.objectives.is_empty() {
-            return Err(CoreError::Invalid("a study needs at least one objective".into()));
+            return Err(CoreError::Invalid(
+                "a study needs at least one objective".into(),
+            ));
         }
         let mut known = self.evaluator.metric_names();
         if self.profile_network {
@@ -176,10 +194,19 @@ impl<'a> Study<'a> {
             .iter()
             .enumerate()
             .map(|(i, o)| (&o.metric, format!("objective[{i}].metric")))
-            .chain(self.constraints.iter().enumerate().map(|(i, c)| (&c.metric, format!("constraint[{i}].metric"))));
+            .chain(
+                self.constraints
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (&c.metric, format!("constraint[{i}].metric"))),
+            );
         for (m, field) in fields {
             if !known.iter().any(|k| k == m) {
-                return Err(CoreError::UnknownMetric { metric: m.clone(), field, known: known.join(", ") });
+                return Err(CoreError::UnknownMetric {
+                    metric: m.clone(),
+                    field,
+                    known: known.join(", "),
+                });
             }
         }
         Ok(())
@@ -201,7 +228,11 @@ impl<'a> Study<'a> {
     /// Runs without any storage (for the evaluation protocol, tests and library users who keep results
     /// themselves). No key or description strings are built unless `describe` is set, so a tabular-benchmark run
     /// does not allocate per query.
-    pub fn run_in_memory(&self, strategy: &mut dyn Strategy, observer: &mut dyn StudyObserver) -> Result<RunSummary, CoreError> {
+    pub fn run_in_memory(
+        &self,
+        strategy: &mut dyn Strategy,
+        observer: &mut dyn StudyObserver,
+    ) -> Result<RunSummary, CoreError> {
         self.validate()?;
         self.drive(strategy, None, Vec::new(), observer)
     }
@@ -213,10 +244,20 @@ impl<'a> Study<'a> {
     /// Only trial budgets, without constraints or a pruner; anything else is an error. Returns the trials run.
     /// It is meant for evaluators that evaluate valid samples only (tabular benchmarks): a strategy's proposal is
     /// checked against the space, with the study loop's error, only when its evaluation fails.
-    pub fn run_lean(&self, strategy: &mut dyn Strategy, on_told: &mut dyn FnMut(&Told, f64)) -> Result<u64, CoreError> {
+    pub fn run_lean(
+        &self,
+        strategy: &mut dyn Strategy,
+        on_told: &mut dyn FnMut(&Told, f64),
+    ) -> Result<u64, CoreError> {
         self.validate()?;
-        if !self.constraints.is_empty() || self.pruner.is_some() || self.budget.seconds.is_some() || self.budget.sim_seconds.is_some() {
-            return Err(CoreError::Invalid("the lean loop runs trial budgets only, without constraints or pruners".into()));
+        if !self.constraints.is_empty()
+            || self.pruner.is_some()
+            || self.budget.seconds.is_some()
+            || self.budget.sim_seconds.is_some()
+        {
+            return Err(CoreError::Invalid(
+                "the lean loop runs trial budgets only, without constraints or pruners".into(),
+            ));
         }
         let budget = self.budget.trials.unwrap_or(u64::MAX);
         // A plain Vec: pushes without SmallVec's inline/heap check (measurably cheaper on this path).
@@ -230,11 +271,21 @@ impl<'a> Study<'a> {
         // Where each objective sits in the evaluator's metrics (one pointer compare per read, see `get_hinted`).
         let mut hints = vec![crate::MetricHint::default(); self.objectives.len()];
         for number in 0..budget {
-            let proposed = if informed { self.ask(strategy) } else { strategy.ask(self.space) };
-            let Some(sample) = proposed else { return Ok(number) };
+            let proposed = if informed {
+                self.ask(strategy)
+            } else {
+                strategy.ask(self.space)
+            };
+            let Some(sample) = proposed else {
+                return Ok(number);
+            };
             if number == 0 && !self.objectives.iter().any(|o| o.reference.is_some()) {
                 let profile = self.evaluator.profile(&sample);
-                informed = guided || self.objectives.iter().any(|o| profile.get(&o.metric).is_some());
+                informed = guided
+                    || self
+                        .objectives
+                        .iter()
+                        .any(|o| profile.get(&o.metric).is_some());
             }
             values.clear();
             // Matched by reference: the evaluation stays where `evaluate` wrote it (no move of its metrics).
@@ -245,7 +296,9 @@ impl<'a> Study<'a> {
                     let mut profile = None;
                     for (o, hint) in self.objectives.iter().zip(&mut hints) {
                         let v = e.metrics.get_hinted(&o.metric, hint).or_else(|| {
-                            profile.get_or_insert_with(|| self.evaluator.profile(&sample)).get(&o.metric)
+                            profile
+                                .get_or_insert_with(|| self.evaluator.profile(&sample))
+                                .get(&o.metric)
                         });
                         values.push(o.oriented(v.unwrap_or(f64::NAN)));
                     }
@@ -264,8 +317,19 @@ impl<'a> Study<'a> {
                     (TrialState::Failed, &empty, 0.0)
                 }
             };
-            let told = Told { number, sample: &sample, state, values: &values, metrics, violation: 0.0 };
-            let sim = if self.guide.is_some() { sim + self.take_guide_seconds() } else { sim };
+            let told = Told {
+                number,
+                sample: &sample,
+                state,
+                values: &values,
+                metrics,
+                violation: 0.0,
+            };
+            let sim = if self.guide.is_some() {
+                sim + self.take_guide_seconds()
+            } else {
+                sim
+            };
             on_told(&told, sim);
             strategy.tell(self.space, &told);
         }
@@ -288,11 +352,26 @@ impl<'a> Study<'a> {
             // Resume: replay the event log through the fresh strategy (asks must reproduce the stored samples), then
             // evaluate again what was asked but never told (killed mid-evaluation), in trial order.
             let events = s.events(*id, 0)?;
-            self.apply_events(strategy, &mut r, &events, |n| stored.binary_search_by_key(&n, |t| t.number).ok().map(|i| &stored[i]), observer)?;
+            self.apply_events(
+                strategy,
+                &mut r,
+                &events,
+                |n| {
+                    stored
+                        .binary_search_by_key(&n, |t| t.number)
+                        .ok()
+                        .map(|i| &stored[i])
+                },
+                observer,
+            )?;
             summary.replayed = r.told;
-            r.next_number = r.next_number.max(stored.last().map(|t| t.number + 1).unwrap_or(0));
+            r.next_number = r
+                .next_number
+                .max(stored.last().map(|t| t.number + 1).unwrap_or(0));
             for n in std::mem::take(&mut r.in_flight) {
-                let i = stored.binary_search_by_key(&n, |t| t.number).map_err(|_| missing_trial(&self.name, n))?;
+                let i = stored
+                    .binary_search_by_key(&n, |t| t.number)
+                    .map_err(|_| missing_trial(&self.name, n))?;
                 let mut t = Trial::new(n, stored[i].sample.clone());
                 t.retries = stored[i].retries;
                 self.evaluate_into(&mut t, reborrow(&mut store))?;
@@ -330,7 +409,10 @@ impl<'a> Study<'a> {
 
     /// The guide's simulated seconds since the last call (asks before the trial that takes them).
     fn take_guide_seconds(&self) -> f64 {
-        f64::from_bits(self.guide_spent.swap(0, std::sync::atomic::Ordering::Relaxed))
+        f64::from_bits(
+            self.guide_spent
+                .swap(0, std::sync::atomic::Ordering::Relaxed),
+        )
     }
 
     /// Asks `strategy` for its next sample, with this study's [`Foresight`].
@@ -342,8 +424,14 @@ impl<'a> Study<'a> {
     /// `flops` (when `profile_network` is on and the evaluator does not report them). `Err` when lowering fails.
     pub(crate) fn profile_of(&self, sample: &Sample) -> Result<Metrics, String> {
         let mut profile = self.evaluator.profile(sample);
-        if self.profile_network && (profile.get("params").is_none() || profile.get("flops").is_none()) {
-            let (p, f) = self.space.lower(sample).and_then(|n| n.costs()).map_err(|e| format!("lowering failed: {e}"))?;
+        if self.profile_network
+            && (profile.get("params").is_none() || profile.get("flops").is_none())
+        {
+            let (p, f) = self
+                .space
+                .lower(sample)
+                .and_then(|n| n.costs())
+                .map_err(|e| format!("lowering failed: {e}"))?;
             // An evaluator's own figures (a benchmark's recorded params) take precedence over the IR's count.
             if profile.get("params").is_none() {
                 profile.set_static("params", p as f64);
@@ -356,23 +444,41 @@ impl<'a> Study<'a> {
     }
 
     /// A strategy's proposal must be a member of the space; an invalid one is a bug in the strategy, reported as such.
-    pub(crate) fn check_proposal(&self, strategy: &dyn Strategy, sample: &Sample, trial: u64) -> Result<(), CoreError> {
+    pub(crate) fn check_proposal(
+        &self,
+        strategy: &dyn Strategy,
+        sample: &Sample,
+        trial: u64,
+    ) -> Result<(), CoreError> {
         if self.space.is_valid(sample) {
             return Ok(());
         }
-        Err(CoreError::InvalidSample { strategy: strategy.name().into(), space: self.space.name().into(), sample: sample.to_string(), trial })
+        Err(CoreError::InvalidSample {
+            strategy: strategy.name().into(),
+            space: self.space.name().into(),
+            sample: sample.to_string(),
+            trial,
+        })
     }
 
     /// Why no more trials should be asked, counting `in_flight` trials as evaluated; `None` to go on.
     pub(crate) fn stop_reason(&self, r: &Replay, in_flight: u64) -> Option<String> {
-        if self.budget.exhausted_with(&r.acc, in_flight, || r.started.map_or(0.0, |t| t.elapsed().as_secs_f64())) {
+        if self.budget.exhausted_with(&r.acc, in_flight, || {
+            r.started.map_or(0.0, |t| t.elapsed().as_secs_f64())
+        }) {
             return Some("budget spent".into());
         }
         // Without a trial budget (`budget = "none"`, or seconds only) the cap still holds: constraints that reject
         // everything must not keep an unbounded run going.
-        let infeasible_cap = self.budget.trials.map_or(10_000, |n| n.saturating_mul(100).max(10_000));
+        let infeasible_cap = self
+            .budget
+            .trials
+            .map_or(10_000, |n| n.saturating_mul(100).max(10_000));
         if r.acc.infeasible >= infeasible_cap {
-            return Some(format!("{} samples in a row were infeasible; loosen the constraints", r.acc.infeasible));
+            return Some(format!(
+                "{} samples in a row were infeasible; loosen the constraints",
+                r.acc.infeasible
+            ));
         }
         None
     }
@@ -381,7 +487,17 @@ impl<'a> Study<'a> {
     pub(crate) fn tell(&self, strategy: &mut dyn Strategy, r: &mut Replay, t: &Trial) {
         self.account(t, &mut r.acc, &mut r.values, &mut r.best);
         let violation = self.violation(t);
-        strategy.tell(self.space, &Told { number: t.number, sample: &t.sample, state: t.state, values: &r.values, metrics: &t.metrics, violation });
+        strategy.tell(
+            self.space,
+            &Told {
+                number: t.number,
+                sample: &t.sample,
+                state: t.state,
+                values: &r.values,
+                metrics: &t.metrics,
+                violation,
+            },
+        );
     }
 
     /// Replays events into `strategy`: an ask must reproduce the stored sample of its trial, a tell tells the
@@ -404,7 +520,9 @@ impl<'a> Study<'a> {
                             study: self.name.clone(),
                             trial: t.number,
                             stored: t.sample.to_string(),
-                            proposed: proposed.map(|s| s.to_string()).unwrap_or_else(|| "nothing".into()),
+                            proposed: proposed
+                                .map(|s| s.to_string())
+                                .unwrap_or_else(|| "nothing".into()),
                         });
                     }
                     r.in_flight.insert(t.number);
@@ -427,7 +545,13 @@ impl<'a> Study<'a> {
         Ok(())
     }
 
-    fn account(&self, t: &Trial, acc: &mut Accounting, values: &mut SmallVec<[f64; 4]>, best: &mut Option<(f64, Trial)>) {
+    fn account(
+        &self,
+        t: &Trial,
+        acc: &mut Accounting,
+        values: &mut SmallVec<[f64; 4]>,
+        best: &mut Option<(f64, Trial)>,
+    ) {
         values.clear();
         match t.state {
             TrialState::Infeasible if t.metrics.is_empty() => {
@@ -445,7 +569,11 @@ impl<'a> Study<'a> {
         acc.wall_seconds += t.wall_seconds;
         acc.sim_seconds += t.sim_seconds;
         if t.state == TrialState::Complete {
-            values.extend(self.objectives.iter().map(|o| o.oriented(t.get(&o.metric).unwrap_or(f64::NAN))));
+            values.extend(
+                self.objectives
+                    .iter()
+                    .map(|o| o.oriented(t.get(&o.metric).unwrap_or(f64::NAN))),
+            );
             if let Some(&v) = values.first() {
                 if !v.is_nan() && best.as_ref().is_none_or(|(b, _)| v > *b) {
                     *best = Some((v, t.clone()));
@@ -465,12 +593,20 @@ impl<'a> Study<'a> {
             .filter_map(|c| c.violation(&t.metrics).or_else(|| c.violation(&t.profile)))
             .sum();
         // A trial stored as infeasible violates something even if its metrics are gone (a storage without them).
-        if v > 0.0 { v } else { f64::MIN_POSITIVE }
+        if v > 0.0 {
+            v
+        } else {
+            f64::MIN_POSITIVE
+        }
     }
 
     /// Profile → constraints → store as running → evaluate → store finished. Works in place: a trial is a few
     /// hundred bytes and this is the hot path of tabular-benchmark runs.
-    pub(crate) fn evaluate_into(&self, trial: &mut Trial, mut store: Option<(&mut dyn Storage, i64)>) -> Result<(), CoreError> {
+    pub(crate) fn evaluate_into(
+        &self,
+        trial: &mut Trial,
+        mut store: Option<(&mut dyn Storage, i64)>,
+    ) -> Result<(), CoreError> {
         if let Some((state, error)) = self.prepare(trial) {
             return self.finish(trial, state, Some(error), store);
         }
@@ -491,25 +627,39 @@ impl<'a> Study<'a> {
 
     /// Evaluates, through [`Evaluator::evaluate_reporting`] and the pruner when the study has one; also returns
     /// the step at which the pruner stopped the trial.
-    pub(crate) fn evaluate_pruned(&self, sample: &Sample, number: u64) -> (Result<Evaluation, EvalError>, Option<u64>) {
+    pub(crate) fn evaluate_pruned(
+        &self,
+        sample: &Sample,
+        number: u64,
+    ) -> (Result<Evaluation, EvalError>, Option<u64>) {
         let ctx = self.context(number);
-        let Some(pruner) = self.pruner else { return (self.evaluator.evaluate(sample, &ctx), None) };
+        let Some(pruner) = self.pruner else {
+            return (self.evaluator.evaluate(sample, &ctx), None);
+        };
         let objective = &self.objectives[0];
         let mut pruned_at = None;
-        let result = self.evaluator.evaluate_reporting(sample, &ctx, &mut |step, m| {
-            let v = m.get(&objective.metric).map(|v| objective.oriented(v)).filter(|v| !v.is_nan());
-            let stop = v.is_some_and(|v| pruner.should_prune(number, step, v));
-            if stop {
-                pruned_at = Some(step);
-            }
-            !stop
-        });
+        let result = self
+            .evaluator
+            .evaluate_reporting(sample, &ctx, &mut |step, m| {
+                let v = m
+                    .get(&objective.metric)
+                    .map(|v| objective.oriented(v))
+                    .filter(|v| !v.is_nan());
+                let stop = v.is_some_and(|v| pruner.should_prune(number, step, v));
+                if stop {
+                    pruned_at = Some(step);
+                }
+                !stop
+            });
         (result, pruned_at)
     }
 
     /// The evaluation context of trial `number` (its seed derives from the study's).
     pub(crate) fn context(&self, number: u64) -> EvalContext {
-        EvalContext { trial: number, seed: self.seed.wrapping_mul(1_000_003).wrapping_add(number) }
+        EvalContext {
+            trial: number,
+            seed: self.seed.wrapping_mul(1_000_003).wrapping_add(number),
+        }
     }
 
     /// Before evaluation: key, description, start time, profile (and the network's params and FLOPs), hard
@@ -538,20 +688,43 @@ impl<'a> Study<'a> {
     }
 
     /// After evaluation: metrics, missing objectives, constraints on the metrics → the trial's final state.
-    pub(crate) fn conclude(&self, trial: &mut Trial, result: Result<Evaluation, EvalError>) -> (TrialState, Option<String>) {
+    pub(crate) fn conclude(
+        &self,
+        trial: &mut Trial,
+        result: Result<Evaluation, EvalError>,
+    ) -> (TrialState, Option<String>) {
         match result {
-            Ok(Evaluation { metrics, sim_seconds }) => {
+            Ok(Evaluation {
+                metrics,
+                sim_seconds,
+            }) => {
                 trial.metrics = metrics;
                 trial.sim_seconds = sim_seconds + self.take_guide_seconds();
-                let missing = self.objectives.iter().find(|o| trial.get(&o.metric).is_none_or(f64::is_nan));
+                let missing = self
+                    .objectives
+                    .iter()
+                    .find(|o| trial.get(&o.metric).is_none_or(f64::is_nan));
                 if let Some(o) = missing {
-                    return (TrialState::Failed, Some(format!("evaluator reported no value for objective metric `{}`", o.metric)));
+                    return (
+                        TrialState::Failed,
+                        Some(format!(
+                            "evaluator reported no value for objective metric `{}`",
+                            o.metric
+                        )),
+                    );
                 }
                 if !self.constraints.is_empty() {
                     let mut all = trial.profile.clone();
                     all.extend(&trial.metrics);
-                    if let Some(c) = self.constraints.iter().find(|c| c.check(&all) == Some(false)) {
-                        return (TrialState::Infeasible, Some(format!("violates {}", c.describe())));
+                    if let Some(c) = self
+                        .constraints
+                        .iter()
+                        .find(|c| c.check(&all) == Some(false))
+                    {
+                        return (
+                            TrialState::Infeasible,
+                            Some(format!("violates {}", c.describe())),
+                        );
                     }
                 }
                 (TrialState::Complete, None)
@@ -560,7 +733,13 @@ impl<'a> Study<'a> {
         }
     }
 
-    pub(crate) fn finish(&self, trial: &mut Trial, state: TrialState, error: Option<String>, store: Option<(&mut dyn Storage, i64)>) -> Result<(), CoreError> {
+    pub(crate) fn finish(
+        &self,
+        trial: &mut Trial,
+        state: TrialState,
+        error: Option<String>,
+        store: Option<(&mut dyn Storage, i64)>,
+    ) -> Result<(), CoreError> {
         trial.state = state;
         trial.error = error;
         if self.describe || self.budget.seconds.is_some() {
@@ -583,17 +762,27 @@ impl Foresight for StudyForesight<'_, '_> {
             return true;
         }
         // A sample whose lowering fails is not infeasible: the study records it failed.
-        study.profile_of(sample).is_ok_and(|p| study.constraints.iter().all(|c| c.check(&p) != Some(false)))
+        study
+            .profile_of(sample)
+            .is_ok_and(|p| study.constraints.iter().all(|c| c.check(&p) != Some(false)))
     }
 
     fn known(&self, sample: &Sample) -> SmallVec<[Option<f64>; 4]> {
         let study = self.0;
         let profile = study.profile_of(sample).unwrap_or_default();
-        study.objectives.iter().map(|o| profile.get(&o.metric).map(|v| o.oriented(v))).collect()
+        study
+            .objectives
+            .iter()
+            .map(|o| profile.get(&o.metric).map(|v| o.oriented(v)))
+            .collect()
     }
 
     fn reference(&self) -> SmallVec<[Option<f64>; 4]> {
-        self.0.objectives.iter().map(|o| o.reference.map(|r| o.oriented(r))).collect()
+        self.0
+            .objectives
+            .iter()
+            .map(|o| o.reference.map(|r| o.oriented(r)))
+            .collect()
     }
 
     fn guide(&self, sample: &Sample) -> Option<f64> {
@@ -602,7 +791,12 @@ impl Foresight for StudyForesight<'_, '_> {
         let mut cur = spent.load(std::sync::atomic::Ordering::Relaxed);
         loop {
             let next = (f64::from_bits(cur) + seconds).to_bits();
-            match spent.compare_exchange_weak(cur, next, std::sync::atomic::Ordering::Relaxed, std::sync::atomic::Ordering::Relaxed) {
+            match spent.compare_exchange_weak(
+                cur,
+                next,
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+            ) {
                 Ok(_) => return value,
                 Err(actual) => cur = actual,
             }
@@ -610,12 +804,18 @@ impl Foresight for StudyForesight<'_, '_> {
     }
 }
 
-fn reborrow<'s>(store: &'s mut Option<(&mut dyn Storage, i64)>) -> Option<(&'s mut dyn Storage, i64)> {
-    store.as_mut().map(|(s, id)| (&mut **s as &mut dyn Storage, *id))
+fn reborrow<'s>(
+    store: &'s mut Option<(&mut dyn Storage, i64)>,
+) -> Option<(&'s mut dyn Storage, i64)> {
+    store
+        .as_mut()
+        .map(|(s, id)| (&mut **s as &mut dyn Storage, *id))
 }
 
 fn missing_trial(study: &str, n: u64) -> CoreError {
-    CoreError::Invalid(format!("study `{study}`: the event log names trial {n}, which is not stored"))
+    CoreError::Invalid(format!(
+        "study `{study}`: the event log names trial {n}, which is not stored"
+    ))
 }
 
 fn eval_message(e: &EvalError) -> String {
@@ -635,10 +835,16 @@ mod tests {
     impl Evaluator for SumEval {
         fn evaluate(&self, s: &Sample, _: &EvalContext) -> Result<Evaluation, EvalError> {
             if s[0] == 3 {
-                return Err(EvalError::Diverged { epoch: 2, loss: f64::NAN });
+                return Err(EvalError::Diverged {
+                    epoch: 2,
+                    loss: f64::NAN,
+                });
             }
             let v: f64 = s.as_slice().iter().map(|&c| c as f64).sum();
-            Ok(Evaluation { metrics: Metrics::new().with("score", v), sim_seconds: 1.5 })
+            Ok(Evaluation {
+                metrics: Metrics::new().with("score", v),
+                sim_seconds: 1.5,
+            })
         }
         fn metric_names(&self) -> Vec<String> {
             vec!["score".into()]
@@ -662,16 +868,36 @@ mod tests {
         impl StudyObserver for Slow {
             fn on_trial(&mut self, _: &Trial, _: bool) {
                 self.0 += 1;
-                assert!(self.0 < 300, "a 0.3 s budget did not stop the run after {} trials of 20 ms", self.0);
+                assert!(
+                    self.0 < 300,
+                    "a 0.3 s budget did not stop the run after {} trials of 20 ms",
+                    self.0
+                );
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
         }
         let space = Toy::new(3, 4);
         let mut study = Study::new("t", &space, &SumEval, vec![Objective::max("score")]);
-        study.budget = Budget { seconds: Some(0.3), ..Budget::default() };
-        assert!(study.budget.bounds_run_time() && !Budget { sim_seconds: Some(5.0), ..Budget::default() }.bounds_run_time());
+        study.budget = Budget {
+            seconds: Some(0.3),
+            ..Budget::default()
+        };
+        assert!(
+            study.budget.bounds_run_time()
+                && !Budget {
+                    sim_seconds: Some(5.0),
+                    ..Budget::default()
+                }
+                .bounds_run_time()
+        );
         let t0 = Instant::now();
-        let s = study.run(&mut Rand(rng_for(3, 0)), &mut MemoryStorage::new(), &mut Slow(0)).unwrap();
+        let s = study
+            .run(
+                &mut Rand(rng_for(3, 0)),
+                &mut MemoryStorage::new(),
+                &mut Slow(0),
+            )
+            .unwrap();
         assert_eq!(s.stop, "budget spent");
         assert!(s.trials >= 5 && s.trials < 100, "{} trials", s.trials);
         assert!(t0.elapsed().as_secs_f64() < 5.0);
@@ -682,14 +908,31 @@ mod tests {
         let space = Toy::new(3, 4);
         let mut study = Study::new("t", &space, &SumEval, vec![Objective::max("score")]);
         study.budget = Budget::trials(30);
-        study.constraints.push(Constraint { metric: "score".into(), min: None, max: Some(7.0) });
+        study.constraints.push(Constraint {
+            metric: "score".into(),
+            min: None,
+            max: Some(7.0),
+        });
         let mut store = MemoryStorage::new();
-        let s = study.run(&mut Rand(rng_for(3, 0)), &mut store, &mut ()).unwrap();
+        let s = study
+            .run(&mut Rand(rng_for(3, 0)), &mut store, &mut ())
+            .unwrap();
         let trials = store.trials(1).unwrap();
         assert_eq!(trials.len() as u64, s.trials);
-        assert!(trials.iter().any(|t| t.state == TrialState::Failed && t.error.as_deref().unwrap().contains("diverged")));
-        assert!(trials.iter().all(|t| t.state != TrialState::Complete || t.metrics.get("score").unwrap() <= 7.0));
-        assert_eq!(trials.iter().filter(|t| t.state != TrialState::Infeasible || !t.metrics.is_empty()).count(), 30);
+        assert!(trials
+            .iter()
+            .any(|t| t.state == TrialState::Failed
+                && t.error.as_deref().unwrap().contains("diverged")));
+        assert!(trials
+            .iter()
+            .all(|t| t.state != TrialState::Complete || t.metrics.get("score").unwrap() <= 7.0));
+        assert_eq!(
+            trials
+                .iter()
+                .filter(|t| t.state != TrialState::Infeasible || !t.metrics.is_empty())
+                .count(),
+            30
+        );
         assert!((s.sim_seconds - 1.5 * 30.0).abs() < 1e-9 || s.sim_seconds > 0.0);
         assert!(s.best.unwrap().metrics.get("score").unwrap() <= 7.0);
     }
@@ -700,16 +943,29 @@ mod tests {
         let mut study = Study::new("r", &space, &SumEval, vec![Objective::max("score")]);
         study.budget = Budget::trials(40);
         let mut full = MemoryStorage::new();
-        study.run(&mut Rand(rng_for(9, 0)), &mut full, &mut ()).unwrap();
+        study
+            .run(&mut Rand(rng_for(9, 0)), &mut full, &mut ())
+            .unwrap();
 
         let mut part = MemoryStorage::new();
         study.budget = Budget::trials(15);
-        study.run(&mut Rand(rng_for(9, 0)), &mut part, &mut ()).unwrap();
+        study
+            .run(&mut Rand(rng_for(9, 0)), &mut part, &mut ())
+            .unwrap();
         study.budget = Budget::trials(40);
-        let s = study.run(&mut Rand(rng_for(9, 0)), &mut part, &mut ()).unwrap();
+        let s = study
+            .run(&mut Rand(rng_for(9, 0)), &mut part, &mut ())
+            .unwrap();
         assert_eq!(s.replayed, 15);
-        let strip = |v: Vec<Trial>| v.into_iter().map(|t| (t.number, t.sample, t.state, t.metrics)).collect::<Vec<_>>();
-        assert_eq!(strip(full.trials(1).unwrap()), strip(part.trials(1).unwrap()));
+        let strip = |v: Vec<Trial>| {
+            v.into_iter()
+                .map(|t| (t.number, t.sample, t.state, t.metrics))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            strip(full.trials(1).unwrap()),
+            strip(part.trials(1).unwrap())
+        );
     }
 
     #[test]
@@ -718,9 +974,13 @@ mod tests {
         let mut study = Study::new("d", &space, &SumEval, vec![Objective::max("score")]);
         study.budget = Budget::trials(5);
         let mut store = MemoryStorage::new();
-        study.run(&mut Rand(rng_for(1, 0)), &mut store, &mut ()).unwrap();
+        study
+            .run(&mut Rand(rng_for(1, 0)), &mut store, &mut ())
+            .unwrap();
         study.budget = Budget::trials(10);
-        let e = study.run(&mut Rand(rng_for(2, 0)), &mut store, &mut ()).unwrap_err();
+        let e = study
+            .run(&mut Rand(rng_for(2, 0)), &mut store, &mut ())
+            .unwrap_err();
         assert!(matches!(e, CoreError::Diverged { trial: 0, .. }), "{e}");
     }
 
@@ -728,7 +988,9 @@ mod tests {
     fn unknown_objective_metric_is_a_clear_error() {
         let space = Toy::new(2, 3);
         let study = Study::new("u", &space, &SumEval, vec![Objective::max("acc")]);
-        let e = study.run_in_memory(&mut Rand(rng_for(1, 0)), &mut ()).unwrap_err();
+        let e = study
+            .run_in_memory(&mut Rand(rng_for(1, 0)), &mut ())
+            .unwrap_err();
         assert_eq!(e.to_string(), "unknown metric `acc` in objective[0].metric; the evaluator provides: score, params, flops");
     }
 }

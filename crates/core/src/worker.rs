@@ -32,7 +32,7 @@
 
 use crate::error::{CoreError, EvalError};
 use crate::evaluator::{Evaluation, Evaluator};
-use crate::storage::{now, Lease, Next, NewEvents, Storage, StoreError, Trial, TrialState};
+use crate::storage::{now, Lease, NewEvents, Next, Storage, StoreError, Trial, TrialState};
 use crate::strategy::Strategy;
 use crate::study::{Replay, Study};
 use serde::Serialize;
@@ -51,7 +51,10 @@ impl StopSignal {
     }
     /// One more request (a Ctrl-C): the first asks for a graceful stop, the second for an abort. Returns the level.
     pub fn press(&self) -> u8 {
-        let prev = self.0.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |l| Some((l + 1).min(2))).unwrap_or(2);
+        let prev = self
+            .0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |l| Some((l + 1).min(2)))
+            .unwrap_or(2);
         (prev + 1).min(2)
     }
     /// Asks for a graceful stop (idempotent: does not escalate to an abort).
@@ -76,9 +79,15 @@ pub const MAX_LEASE_SECONDS: f64 = 86_400.0;
 /// so a caller can show it as is. Never panics (unlike `Duration::from_secs_f64`).
 pub fn checked_seconds(what: &str, v: f64, positive: bool, max: f64) -> Result<Duration, String> {
     let low_ok = if positive { v > 0.0 } else { v >= 0.0 };
-    let range = if positive { format!("in (0, {max}]") } else { format!("in [0, {max}]") };
+    let range = if positive {
+        format!("in (0, {max}]")
+    } else {
+        format!("in [0, {max}]")
+    };
     if !(low_ok && v <= max) {
-        return Err(format!("{what} must be a number of seconds {range}, got {v}"));
+        return Err(format!(
+            "{what} must be a number of seconds {range}, got {v}"
+        ));
     }
     Duration::try_from_secs_f64(v).map_err(|e| format!("{what}: {v} seconds: {e}"))
 }
@@ -98,7 +107,11 @@ impl WorkerOptions {
     /// A fresh worker id, 30 s leases, 3 retries, 200 ms polls, 2 minutes of reconnection attempts.
     pub fn new() -> Self {
         WorkerOptions {
-            lease: Lease { worker: worker_id(), seconds: 30.0, max_retries: 3 },
+            lease: Lease {
+                worker: worker_id(),
+                seconds: 30.0,
+                max_retries: 3,
+            },
             poll: Duration::from_millis(200),
             reconnect_for: Duration::from_secs(120),
         }
@@ -120,7 +133,11 @@ pub fn worker_id() -> String {
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "host".into());
-    format!("{host}:{}:{:04x}", std::process::id(), rand::random::<u16>())
+    format!(
+        "{host}:{}:{:04x}",
+        std::process::id(),
+        rand::random::<u16>()
+    )
 }
 
 /// What a worker reports as it goes (for logs and progress).
@@ -133,7 +150,10 @@ pub enum WorkerLog<'a> {
     /// The lease on `trial` was lost (the worker was too slow or cut off); its result is discarded.
     LeaseLost { trial: u64, error: &'a StoreError },
     /// The storage is unavailable; the worker retries after `retry_in`.
-    Unavailable { error: &'a StoreError, retry_in: Duration },
+    Unavailable {
+        error: &'a StoreError,
+        retry_in: Duration,
+    },
     /// Every remaining trial is held by other workers; waiting for them (or for their leases to expire).
     Waiting { unfinished: u64 },
 }
@@ -199,8 +219,15 @@ impl Conn<'_, '_> {
                 }),
             };
             match r {
-                Err(e) if e.is_transient() && t0.elapsed() < self.reconnect_for && stop.level() < 2 => {
-                    (self.log)(WorkerLog::Unavailable { error: &e, retry_in: delay });
+                Err(e)
+                    if e.is_transient()
+                        && t0.elapsed() < self.reconnect_for
+                        && stop.level() < 2 =>
+                {
+                    (self.log)(WorkerLog::Unavailable {
+                        error: &e,
+                        retry_in: delay,
+                    });
                     self.storage = None;
                     reset();
                     sleep_unless_aborted(delay, stop);
@@ -212,7 +239,10 @@ impl Conn<'_, '_> {
     }
 
     /// One attempt without retry (heartbeats: the next one retries); reconnects when the last attempt failed.
-    fn once<T>(&mut self, f: impl FnOnce(&mut dyn Storage) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn once<T>(
+        &mut self,
+        f: impl FnOnce(&mut dyn Storage) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         if self.storage.is_none() {
             let s = (self.connect)()?;
             *self.reconnects += 1;
@@ -252,16 +282,38 @@ impl Study<'_> {
     /// Runs one worker on this study until the budget is spent (counting trials in flight in other workers), the
     /// strategy has nothing left, or `ctx.stop` asks it to stop. `storage` is an open handle on the storage holding
     /// the study (see the module docs for the protocol).
-    pub fn work(&self, storage: Box<dyn Storage>, ctx: WorkerContext<'_>) -> Result<WorkerSummary, CoreError> {
+    pub fn work(
+        &self,
+        storage: Box<dyn Storage>,
+        ctx: WorkerContext<'_>,
+    ) -> Result<WorkerSummary, CoreError> {
         self.validate()?;
-        let WorkerContext { study_id, evaluator, new_strategy, connect, options, stop, log } = ctx;
+        let WorkerContext {
+            study_id,
+            evaluator,
+            new_strategy,
+            connect,
+            options,
+            stop,
+            log,
+        } = ctx;
         let lease = &options.lease;
         // Checked before anything is claimed: a lease that cannot be renewed (or never expires) must not reach the
         // storage.
-        checked_seconds("lease", lease.seconds, true, MAX_LEASE_SECONDS).map_err(CoreError::Invalid)?;
-        let mut summary = WorkerSummary { worker: lease.worker.clone(), ..Default::default() };
+        checked_seconds("lease", lease.seconds, true, MAX_LEASE_SECONDS)
+            .map_err(CoreError::Invalid)?;
+        let mut summary = WorkerSummary {
+            worker: lease.worker.clone(),
+            ..Default::default()
+        };
         let mut reconnects = 0;
-        let mut conn = Conn { storage: Some(storage), connect, log, reconnect_for: options.reconnect_for, reconnects: &mut reconnects };
+        let mut conn = Conn {
+            storage: Some(storage),
+            connect,
+            log,
+            reconnect_for: options.reconnect_for,
+            reconnects: &mut reconnects,
+        };
         if !conn.storage.as_ref().is_some_and(|s| s.supports_workers()) {
             let s = conn.storage.as_ref().expect("given");
             return Err(s.unsupported("workers").into());
@@ -321,10 +373,17 @@ impl Study<'_> {
                     cursor = c;
                     (trial, false)
                 }
-                Next::Idle { cursor: c, unfinished } => {
+                Next::Idle {
+                    cursor: c,
+                    unfinished,
+                } => {
                     cursor = c;
                     if unfinished == 0 {
-                        break if idle_why.is_empty() { "nothing left to do".into() } else { idle_why };
+                        break if idle_why.is_empty() {
+                            "nothing left to do".into()
+                        } else {
+                            idle_why
+                        };
                     }
                     (conn.log)(WorkerLog::Waiting { unfinished });
                     sleep_unless_stopped(options.poll, stop);
@@ -350,7 +409,12 @@ impl Study<'_> {
 
     /// Inside `next_trial`: replay the new events, then ask once unless the budget (counting trials in flight) is
     /// spent. `Ok(Err(why))`: nothing to ask.
-    fn ask_for_worker(&self, strategy: &mut dyn Strategy, r: &mut Replay, ev: &NewEvents<'_>) -> Result<Result<Trial, String>, CoreError> {
+    fn ask_for_worker(
+        &self,
+        strategy: &mut dyn Strategy,
+        r: &mut Replay,
+        ev: &NewEvents<'_>,
+    ) -> Result<Result<Trial, String>, CoreError> {
         self.apply_events(strategy, r, ev.events, |n| ev.trial(n), &mut ())?;
         if let Some(why) = self.stop_reason(r, r.in_flight.len() as u64) {
             return Ok(Err(why));
@@ -383,28 +447,39 @@ impl Study<'_> {
         lease: &Lease,
         stop: &StopSignal,
     ) -> Result<Outcome, CoreError> {
-        (conn.log)(WorkerLog::Started { trial: &trial, attempt: trial.retries + 1 });
+        (conn.log)(WorkerLog::Started {
+            trial: &trial,
+            attempt: trial.retries + 1,
+        });
         let study_id_number = trial.number;
         let settled = self.prepare(&mut trial);
         let (state, error) = match settled {
             Some((state, error)) => (state, Some(error)),
             None => {
                 let (tx, rx) = mpsc::channel::<Result<Evaluation, EvalError>>();
-                let (ev, sample, ctx) = (evaluator.clone(), trial.sample.clone(), self.context(trial.number));
+                let (ev, sample, ctx) = (
+                    evaluator.clone(),
+                    trial.sample.clone(),
+                    self.context(trial.number),
+                );
                 let t0 = Instant::now();
                 std::thread::Builder::new()
                     .name(format!("evaluate-{}", trial.number))
                     .spawn(move || {
                         let _ = tx.send(ev.evaluate(&sample, &ctx));
                     })
-                    .map_err(|e| CoreError::Invalid(format!("cannot start an evaluation thread: {e}")))?;
+                    .map_err(|e| {
+                        CoreError::Invalid(format!("cannot start an evaluation thread: {e}"))
+                    })?;
                 let beat = checked_seconds("lease", lease.seconds, true, MAX_LEASE_SECONDS)
                     .map(|d| (d / 3).max(Duration::from_millis(10)))
                     .map_err(CoreError::Invalid)?;
                 let mut next_beat = Instant::now() + beat;
                 let mut holding = true;
                 let result = loop {
-                    let wait = next_beat.saturating_duration_since(Instant::now()).min(Duration::from_millis(50));
+                    let wait = next_beat
+                        .saturating_duration_since(Instant::now())
+                        .min(Duration::from_millis(50));
                     match rx.recv_timeout(wait) {
                         Ok(r) => break r,
                         Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -424,10 +499,16 @@ impl Study<'_> {
                             Err(e @ (StoreError::LeaseLost { .. } | StoreError::Frozen { .. })) => {
                                 // Keep evaluating (no second evaluation in parallel on this machine); the result
                                 // will be refused.
-                                (conn.log)(WorkerLog::LeaseLost { trial: study_id_number, error: &e });
+                                (conn.log)(WorkerLog::LeaseLost {
+                                    trial: study_id_number,
+                                    error: &e,
+                                });
                                 holding = false;
                             }
-                            Err(e) => (conn.log)(WorkerLog::Unavailable { error: &e, retry_in: beat }),
+                            Err(e) => (conn.log)(WorkerLog::Unavailable {
+                                error: &e,
+                                retry_in: beat,
+                            }),
                         }
                     }
                 };
@@ -444,7 +525,10 @@ impl Study<'_> {
                 Ok(Outcome::Stored)
             }
             Err(e @ (StoreError::LeaseLost { .. } | StoreError::Frozen { .. })) => {
-                (conn.log)(WorkerLog::LeaseLost { trial: trial.number, error: &e });
+                (conn.log)(WorkerLog::LeaseLost {
+                    trial: trial.number,
+                    error: &e,
+                });
                 Ok(Outcome::Lost)
             }
             Err(e) => Err(e.into()),
@@ -475,7 +559,10 @@ mod tests {
             if s[0] == 3 {
                 return Err(EvalError::Other("three".into()));
             }
-            Ok(Evaluation { metrics: Metrics::new().with("score", s.as_slice().iter().map(|&c| c as f64).sum()), sim_seconds: 1.0 })
+            Ok(Evaluation {
+                metrics: Metrics::new().with("score", s.as_slice().iter().map(|&c| c as f64).sum()),
+                sim_seconds: 1.0,
+            })
         }
         fn metric_names(&self) -> Vec<String> {
             vec!["score".into()]
@@ -522,7 +609,10 @@ mod tests {
                             evaluator: eval,
                             new_strategy: &mut || Box::new(Greedy(rng_for(5, 0), None)),
                             connect: &mut || Ok(Box::new(connect_to.clone())),
-                            options: WorkerOptions { poll: Duration::from_millis(5), ..WorkerOptions::new() },
+                            options: WorkerOptions {
+                                poll: Duration::from_millis(5),
+                                ..WorkerOptions::new()
+                            },
                             stop: &stop,
                             log: &mut |_| {},
                         };
@@ -532,18 +622,31 @@ mod tests {
                 .collect();
             hs.into_iter().map(|h| h.join().unwrap()).collect()
         });
-        assert_eq!(summaries.iter().map(|s| s.evaluated).sum::<u64>(), 80, "{summaries:?}");
-        assert!(summaries.iter().filter(|s| s.evaluated > 0).count() >= 2, "work was shared: {summaries:?}");
+        assert_eq!(
+            summaries.iter().map(|s| s.evaluated).sum::<u64>(),
+            80,
+            "{summaries:?}"
+        );
+        assert!(
+            summaries.iter().filter(|s| s.evaluated > 0).count() >= 2,
+            "work was shared: {summaries:?}"
+        );
         let trials = shared.trials(id).unwrap();
         assert_eq!(trials.len(), 80);
-        assert!(trials.iter().all(|t| t.state.is_finished() && t.worker.is_some()));
+        assert!(trials
+            .iter()
+            .all(|t| t.state.is_finished() && t.worker.is_some()));
         // A serial run replays the interleaved log through a fresh strategy without divergence and adds nothing.
         let mut store = shared.clone();
-        let s = study.run(&mut Greedy(rng_for(5, 0), None), &mut store, &mut ()).unwrap();
+        let s = study
+            .run(&mut Greedy(rng_for(5, 0), None), &mut store, &mut ())
+            .unwrap();
         assert_eq!((s.replayed, s.trials), (80, 80));
         // With a larger budget it continues the same trajectory.
         study.budget = crate::Budget::trials(90);
-        let s = study.run(&mut Greedy(rng_for(5, 0), None), &mut store, &mut ()).unwrap();
+        let s = study
+            .run(&mut Greedy(rng_for(5, 0), None), &mut store, &mut ())
+            .unwrap();
         assert_eq!(s.trials, 90);
     }
 
@@ -555,7 +658,14 @@ mod tests {
         study.budget = crate::Budget::trials(5);
         let shared = SharedMemoryStorage::new();
         let id = shared.clone().open_study("w", "").unwrap().id;
-        for bad in [1e300, f64::INFINITY, f64::NAN, 0.0, -1.0, MAX_LEASE_SECONDS * 2.0] {
+        for bad in [
+            1e300,
+            f64::INFINITY,
+            f64::NAN,
+            0.0,
+            -1.0,
+            MAX_LEASE_SECONDS * 2.0,
+        ] {
             let stop = StopSignal::new();
             let connect_to = shared.clone();
             let mut options = WorkerOptions::new();
@@ -570,13 +680,27 @@ mod tests {
                 log: &mut |_| {},
             };
             let e = study.work(Box::new(shared.clone()), ctx).unwrap_err();
-            assert!(matches!(&e, CoreError::Invalid(m) if m.contains("lease")), "{bad}: {e}");
+            assert!(
+                matches!(&e, CoreError::Invalid(m) if m.contains("lease")),
+                "{bad}: {e}"
+            );
             // Refused before claiming: no trial is left `running` under a lease that never expires.
             assert!(shared.trials(id).unwrap().is_empty(), "{bad}");
         }
-        assert!(checked_seconds("x", 1e300, true, f64::MAX).is_err(), "too large for a Duration, no panic");
-        assert_eq!(checked_seconds("x", 1.5, true, 10.0).unwrap(), Duration::from_millis(1500));
-        assert!(checked_seconds("--x", 0.0, false, 10.0).is_ok() && checked_seconds("--x", 0.0, true, 10.0).unwrap_err().contains("--x"));
+        assert!(
+            checked_seconds("x", 1e300, true, f64::MAX).is_err(),
+            "too large for a Duration, no panic"
+        );
+        assert_eq!(
+            checked_seconds("x", 1.5, true, 10.0).unwrap(),
+            Duration::from_millis(1500)
+        );
+        assert!(
+            checked_seconds("--x", 0.0, false, 10.0).is_ok()
+                && checked_seconds("--x", 0.0, true, 10.0)
+                    .unwrap_err()
+                    .contains("--x")
+        );
     }
 
     #[test]

@@ -23,7 +23,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 use tessera_bench::benchmarks::{self, DataPaths};
 use tessera_core::pareto::{front, hypervolume};
-use tessera_core::{Budget, Constraint, EvalContext, Objective, Sample, Storage, Study, StudyObserver, Trial, TrialState};
+use tessera_core::{
+    Budget, Constraint, EvalContext, Objective, Sample, Storage, Study, StudyObserver, Trial,
+    TrialState,
+};
 
 struct Args {
     data: PathBuf,
@@ -63,19 +66,32 @@ fn args() -> Args {
             "--budget" => a.budget = v().parse().expect("--budget N"),
             "--strategy" => a.strategies.push(v()),
             "--constraint-seeds" => a.constraint_seeds = v().parse().expect("--constraint-seeds N"),
-            "--constraint-budget" => a.constraint_budget = v().parse().expect("--constraint-budget N"),
+            "--constraint-budget" => {
+                a.constraint_budget = v().parse().expect("--constraint-budget N")
+            }
             "--constraint-strategy" => a.constraint_strategies.push(v()),
-            "--feasible-fraction" => a.feasible_fraction = v().parse().expect("--feasible-fraction F"),
+            "--feasible-fraction" => {
+                a.feasible_fraction = v().parse().expect("--feasible-fraction F")
+            }
             "--latency-objective" => a.latency_objective = true,
             "--per-point" => a.per_point = true,
             other => panic!("unknown argument {other}"),
         }
     }
     if a.strategies.is_empty() {
-        a.strategies = vec!["nsga2:archive=true,variation=neighbour".into(), "nsga2".into(), "random".into()];
+        a.strategies = vec![
+            "nsga2:archive=true,variation=neighbour".into(),
+            "nsga2".into(),
+            "random".into(),
+        ];
     }
     if a.constraint_strategies.is_empty() {
-        a.constraint_strategies = vec!["nsga2:archive=true,variation=neighbour".into(), "nsga2".into(), "evolution".into(), "random".into()];
+        a.constraint_strategies = vec![
+            "nsga2:archive=true,variation=neighbour".into(),
+            "nsga2".into(),
+            "evolution".into(),
+            "random".into(),
+        ];
     }
     a
 }
@@ -99,18 +115,46 @@ impl StudyObserver for Collect {
 
 fn mean_std(v: &[f64]) -> (f64, f64) {
     let m = v.iter().sum::<f64>() / v.len() as f64;
-    (m, (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt())
+    (
+        m,
+        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt(),
+    )
 }
 
 fn main() {
     let a = args();
-    let bench = benchmarks::open("nb201:cifar10", &DataPaths { nb201_dir: Some(a.data.clone()), ..Default::default() })
-        .unwrap_or_else(|e| panic!("{e}"));
+    let bench = benchmarks::open(
+        "nb201:cifar10",
+        &DataPaths {
+            nb201_dir: Some(a.data.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let (space, ev) = (bench.space.as_ref(), bench.evaluator.as_ref());
-    let all: Vec<Sample> = (0..15_625u32).map(|c| Sample::new(&std::array::from_fn::<u16, 6, _>(|i| (c / 5u32.pow(5 - i as u32) % 5) as u16))).collect();
+    let all: Vec<Sample> = (0..15_625u32)
+        .map(|c| {
+            Sample::new(&std::array::from_fn::<u16, 6, _>(|i| {
+                (c / 5u32.pow(5 - i as u32) % 5) as u16
+            }))
+        })
+        .collect();
     let ctx = EvalContext { trial: 0, seed: 0 };
-    let acc: Vec<f64> = all.iter().map(|s| ev.evaluate(s, &ctx).unwrap().metrics.get("test_accuracy").unwrap()).collect();
-    let lat = |dev: &str| -> Vec<f64> { all.iter().map(|s| ev.profile(s).get(&format!("latency_ms@{dev}")).unwrap()).collect() };
+    let acc: Vec<f64> = all
+        .iter()
+        .map(|s| {
+            ev.evaluate(s, &ctx)
+                .unwrap()
+                .metrics
+                .get("test_accuracy")
+                .unwrap()
+        })
+        .collect();
+    let lat = |dev: &str| -> Vec<f64> {
+        all.iter()
+            .map(|s| ev.profile(s).get(&format!("latency_ms@{dev}")).unwrap())
+            .collect()
+    };
     let raspi = lat("raspi4");
     let mut sorted = raspi.clone();
     sorted.sort_by(f64::total_cmp);
@@ -118,7 +162,11 @@ fn main() {
     let oriented: Vec<Vec<f64>> = acc.iter().zip(&raspi).map(|(&a, &l)| vec![a, -l]).collect();
     let r_or = [reference[0], -reference[1]];
     let true_front = front(&oriented);
-    let in_box: Vec<usize> = true_front.iter().copied().filter(|&i| acc[i] > reference[0] && raspi[i] < reference[1]).collect();
+    let in_box: Vec<usize> = true_front
+        .iter()
+        .copied()
+        .filter(|&i| acc[i] > reference[0] && raspi[i] < reference[1])
+        .collect();
     let true_hv = hypervolume(&oriented, &r_or);
     let code = |s: &Sample| s.as_slice().iter().fold(0usize, |c, &x| c * 5 + x as usize);
     println!(
@@ -138,30 +186,49 @@ fn main() {
         // Per true-front point in the box: in how many seeds it was evaluated.
         let mut hits = vec![0usize; in_box.len()];
         for seed in 0..a.seeds {
-            let mut st = tessera_strategies::build(&kind, &opts, space, seed).unwrap_or_else(|e| panic!("{e}"));
-            let mut study = Study::new("hv", space, ev, vec![
-                Objective::max("test_accuracy").with_reference(reference[0]),
-                Objective::min("latency_ms@raspi4").with_reference(reference[1]),
-            ]);
+            let mut st = tessera_strategies::build(&kind, &opts, space, seed)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let mut study = Study::new(
+                "hv",
+                space,
+                ev,
+                vec![
+                    Objective::max("test_accuracy").with_reference(reference[0]),
+                    Objective::min("latency_ms@raspi4").with_reference(reference[1]),
+                ],
+            );
             study.budget = Budget::trials(a.budget);
             study.seed = seed;
             study.profile_network = false;
             study.describe = false;
             let mut c = Collect(Vec::new());
             study.run_in_memory(st.as_mut(), &mut c).unwrap();
-            let codes: std::collections::HashSet<usize> = c.0.iter().filter(|t| t.state == TrialState::Complete).map(|t| code(&t.sample)).collect();
+            let codes: std::collections::HashSet<usize> =
+                c.0.iter()
+                    .filter(|t| t.state == TrialState::Complete)
+                    .map(|t| code(&t.sample))
+                    .collect();
             let pts: Vec<Vec<f64>> = codes.iter().map(|&i| oriented[i].clone()).collect();
             ratios.push(hypervolume(&pts, &r_or) / true_hv);
 
-            found.push(true_front.iter().filter(|i| codes.contains(i)).count() as f64 / true_front.len() as f64);
+            found.push(
+                true_front.iter().filter(|i| codes.contains(i)).count() as f64
+                    / true_front.len() as f64,
+            );
             for (k, i) in in_box.iter().enumerate() {
                 hits[k] += codes.contains(i) as usize;
             }
-            found_box.push(in_box.iter().filter(|i| codes.contains(i)).count() as f64 / in_box.len() as f64);
+            found_box.push(
+                in_box.iter().filter(|i| codes.contains(i)).count() as f64 / in_box.len() as f64,
+            );
         }
         if a.per_point {
             for (k, &i) in in_box.iter().enumerate() {
-                let rest: Vec<Vec<f64>> = in_box.iter().filter(|&&j| j != i).map(|&j| oriented[j].clone()).collect();
+                let rest: Vec<Vec<f64>> = in_box
+                    .iter()
+                    .filter(|&&j| j != i)
+                    .map(|&j| oriented[j].clone())
+                    .collect();
                 let loss = (true_hv - hypervolume(&rest, &r_or)) / true_hv;
                 println!(
                     "  {:?} accuracy {:.3} % latency {:.2} ms: found in {}/{} seeds; hypervolume lost without it {:.4}",
@@ -195,7 +262,16 @@ fn main() {
     ps.sort_by(f64::total_cmp);
     let limit = ps[((ps.len() as f64 * a.feasible_fraction) as usize).min(ps.len() - 1)];
     let feasible = pixel.iter().filter(|&&l| l <= limit).count();
-    let best_feasible_arch = (0..all.len()).filter(|&i| pixel[i] <= limit).fold(None, |b: Option<usize>, i| if b.is_none_or(|b| acc[i] > acc[b]) { Some(i) } else { b }).unwrap();
+    let best_feasible_arch = (0..all.len())
+        .filter(|&i| pixel[i] <= limit)
+        .fold(None, |b: Option<usize>, i| {
+            if b.is_none_or(|b| acc[i] > acc[b]) {
+                Some(i)
+            } else {
+                b
+            }
+        })
+        .unwrap();
     let best_feasible = acc[best_feasible_arch];
     println!();
     println!(
@@ -212,13 +288,18 @@ fn main() {
         // For the seeds that miss: the rank of their best among the feasible architectures (1 = the true best).
         let mut miss_ranks: Vec<usize> = Vec::new();
         for seed in 0..a.constraint_seeds {
-            let mut st = tessera_strategies::build(&kind, &opts, space, seed).unwrap_or_else(|e| panic!("{e}"));
+            let mut st = tessera_strategies::build(&kind, &opts, space, seed)
+                .unwrap_or_else(|e| panic!("{e}"));
             let mut objectives = vec![Objective::max("test_accuracy")];
             if a.latency_objective {
                 objectives.push(Objective::min("latency_ms@pixel3"));
             }
             let mut study = Study::new("constrained", space, ev, objectives);
-            study.constraints = vec![Constraint { metric: "latency_ms@pixel3".into(), min: None, max: Some(limit) }];
+            study.constraints = vec![Constraint {
+                metric: "latency_ms@pixel3".into(),
+                min: None,
+                max: Some(limit),
+            }];
             study.budget = Budget::trials(a.constraint_budget);
             study.seed = seed;
             study.profile_network = false;
@@ -238,12 +319,21 @@ fn main() {
                 .iter()
                 .filter(|t| t.state == TrialState::Complete)
                 .map(|t| code(&t.sample))
-                .fold(None, |b: Option<usize>, c| if b.is_none_or(|b| acc[c] > acc[b]) { Some(c) } else { b });
+                .fold(None, |b: Option<usize>, c| {
+                    if b.is_none_or(|b| acc[c] > acc[b]) {
+                        Some(c)
+                    } else {
+                        b
+                    }
+                });
             hits += usize::from(best.is_some_and(|b| acc[b] == best_feasible));
             if let Some(b) = best.filter(|&b| acc[b] != best_feasible) {
-                miss_ranks.push(1 + (0..all.len()).filter(|&i| pixel[i] <= limit && acc[i] > acc[b]).count());
+                miss_ranks.push(
+                    1 + (0..all.len())
+                        .filter(|&i| pixel[i] <= limit && acc[i] > acc[b])
+                        .count(),
+                );
             }
-
         }
         println!(
             "tessera {spec:<28} best feasible = true best in {hits}/{} seeds ({:.0}%); infeasible archs evaluated: {evaluated_infeasible}; \

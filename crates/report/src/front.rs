@@ -25,15 +25,21 @@ pub struct StudySpec {
 impl StudySpec {
     /// Reads the objectives, constraints and space of a study from the configuration JSON it was stored with.
     pub fn from_info(info: &StudyInfo) -> Result<Self, ReportError> {
-        let cfg: serde_json::Value = serde_json::from_str(&info.config).map_err(|e| ReportError::Config {
-            study: info.name.clone(),
-            msg: format!("configuration is not JSON: {e}"),
-        })?;
-        let objectives: Vec<Objective> = serde_json::from_value(cfg["objectives"].clone()).map_err(|e| {
-            ReportError::Config { study: info.name.clone(), msg: format!("no readable objectives: {e}") }
-        })?;
+        let cfg: serde_json::Value =
+            serde_json::from_str(&info.config).map_err(|e| ReportError::Config {
+                study: info.name.clone(),
+                msg: format!("configuration is not JSON: {e}"),
+            })?;
+        let objectives: Vec<Objective> = serde_json::from_value(cfg["objectives"].clone())
+            .map_err(|e| ReportError::Config {
+                study: info.name.clone(),
+                msg: format!("no readable objectives: {e}"),
+            })?;
         if objectives.is_empty() {
-            return Err(ReportError::Config { study: info.name.clone(), msg: "the study records no objective".into() });
+            return Err(ReportError::Config {
+                study: info.name.clone(),
+                msg: "the study records no objective".into(),
+            });
         }
         let constraints = serde_json::from_value(cfg["constraints"].clone()).unwrap_or_default();
         let space = cfg["space"].as_str().map(str::to_owned);
@@ -44,7 +50,13 @@ impl StudySpec {
                 msg: format!("recorded space options are not readable: {e}"),
             })?,
         };
-        Ok(StudySpec { name: info.name.clone(), objectives, constraints, space, space_options })
+        Ok(StudySpec {
+            name: info.name.clone(),
+            objectives,
+            constraints,
+            space,
+            space_options,
+        })
     }
 }
 
@@ -66,11 +78,17 @@ pub fn objective_values(t: &Trial, objectives: &[Objective]) -> Option<Vec<f64>>
     if t.state != TrialState::Complete {
         return None;
     }
-    objectives.iter().map(|o| t.get(&o.metric).filter(|v| !v.is_nan())).collect()
+    objectives
+        .iter()
+        .map(|o| t.get(&o.metric).filter(|v| !v.is_nan()))
+        .collect()
 }
 
 fn orient(raw: &[f64], objectives: &[Objective]) -> Vec<f64> {
-    raw.iter().zip(objectives).map(|(&v, o)| o.oriented(v)).collect()
+    raw.iter()
+        .zip(objectives)
+        .map(|(&v, o)| o.oriented(v))
+        .collect()
 }
 
 /// The non-dominated complete trials of a study and their hypervolume.
@@ -98,7 +116,9 @@ pub fn default_reference(raw: &[Vec<f64>], objectives: &[Objective]) -> Vec<f64>
         .enumerate()
         .map(|(k, o)| {
             let vals = raw.iter().map(|v| o.oriented(v[k]));
-            let (lo, hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+            let (lo, hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            });
             let pad = if hi > lo { 0.1 * (hi - lo) } else { 1.0 };
             o.oriented(lo - pad)
         })
@@ -106,25 +126,42 @@ pub fn default_reference(raw: &[Vec<f64>], objectives: &[Objective]) -> Vec<f64>
 }
 
 /// Computes the front of `trials` and its hypervolume (with `reference` in the metrics' units, or the default).
-pub fn pareto(trials: &[Trial], objectives: &[Objective], reference: Option<&[f64]>) -> Result<ParetoSummary, ReportError> {
+pub fn pareto(
+    trials: &[Trial],
+    objectives: &[Objective],
+    reference: Option<&[f64]>,
+) -> Result<ParetoSummary, ReportError> {
     if let Some(r) = reference {
         if r.len() != objectives.len() {
             return Err(ReportError::Reference(format!(
                 "the reference point has {} values but the study has {} objectives ({})",
                 r.len(),
                 objectives.len(),
-                objectives.iter().map(|o| o.metric.as_str()).collect::<Vec<_>>().join(", ")
+                objectives
+                    .iter()
+                    .map(|o| o.metric.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         if r.iter().any(|v| !v.is_finite()) {
-            return Err(ReportError::Reference("the reference point must be finite".into()));
+            return Err(ReportError::Reference(
+                "the reference point must be finite".into(),
+            ));
         }
     }
-    let (idx, raw): (Vec<usize>, Vec<Vec<f64>>) =
-        trials.iter().enumerate().filter_map(|(i, t)| objective_values(t, objectives).map(|v| (i, v))).unzip();
+    let (idx, raw): (Vec<usize>, Vec<Vec<f64>>) = trials
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| objective_values(t, objectives).map(|v| (i, v)))
+        .unzip();
     let oriented: Vec<Vec<f64>> = raw.iter().map(|v| orient(v, objectives)).collect();
     let mut members: Vec<usize> = front(&oriented);
-    members.sort_by(|&a, &b| oriented[b][0].total_cmp(&oriented[a][0]).then(idx[a].cmp(&idx[b])));
+    members.sort_by(|&a, &b| {
+        oriented[b][0]
+            .total_cmp(&oriented[a][0])
+            .then(idx[a].cmp(&idx[b]))
+    });
     // No reference point passed: the study's objectives' own, when every objective sets one.
     let from_study: Option<Vec<f64>> = objectives.iter().map(|o| o.reference).collect();
     let reference = reference.or(from_study.as_deref());
@@ -134,7 +171,11 @@ pub fn pareto(trials: &[Trial], objectives: &[Objective], reference: Option<&[f6
         None if raw.is_empty() => vec![f64::NAN; objectives.len()],
         None => default_reference(&raw, objectives),
     };
-    let hv = if raw.is_empty() { 0.0 } else { hypervolume(&oriented, &orient(&reference, objectives)) };
+    let hv = if raw.is_empty() {
+        0.0
+    } else {
+        hypervolume(&oriented, &orient(&reference, objectives))
+    };
     Ok(ParetoSummary {
         objectives: objectives.to_vec(),
         reference,
@@ -146,12 +187,20 @@ pub fn pareto(trials: &[Trial], objectives: &[Objective], reference: Option<&[f6
 }
 
 /// The hypervolume after each trial (in trial order; trials that are not candidates repeat the previous value).
-pub fn hypervolume_over_trials(trials: &[Trial], objectives: &[Objective], reference: &[f64]) -> Vec<f64> {
+pub fn hypervolume_over_trials(
+    trials: &[Trial],
+    objectives: &[Objective],
+    reference: &[f64],
+) -> Vec<f64> {
     let r = orient(reference, objectives);
     // Non-candidates enter as a point at the reference (adds nothing), so the curve has one value per trial.
     let pts: Vec<Vec<f64>> = trials
         .iter()
-        .map(|t| objective_values(t, objectives).map(|v| orient(&v, objectives)).unwrap_or_else(|| r.clone()))
+        .map(|t| {
+            objective_values(t, objectives)
+                .map(|v| orient(&v, objectives))
+                .unwrap_or_else(|| r.clone())
+        })
         .collect();
     hypervolume_curve(&pts, &r)
 }
@@ -184,7 +233,8 @@ pub fn parse_reference(text: &str) -> Result<Vec<f64>, ReportError> {
     text.split(',')
         .map(|p| {
             let p = p.trim();
-            p.parse::<f64>().map_err(|_| ReportError::Reference(format!("`{p}` in `{text}` is not a number")))
+            p.parse::<f64>()
+                .map_err(|_| ReportError::Reference(format!("`{p}` in `{text}` is not a number")))
         })
         .collect()
 }
@@ -221,16 +271,27 @@ mod tests {
         assert_eq!(c, vec![200.0, 250.0, 250.0, 258.0, 306.0]);
         assert_eq!(best_so_far(&ts, &obj)[1], vec![10.0, 10.0, 10.0, 10.0, 8.0]);
         let e = pareto(&ts, &obj, Some(&[80.0])).unwrap_err().to_string();
-        assert!(e.contains("1 values but the study has 2 objectives (acc, lat)"), "{e}");
+        assert!(
+            e.contains("1 values but the study has 2 objectives (acc, lat)"),
+            "{e}"
+        );
         assert_eq!(parse_reference("90, 25.68").unwrap(), vec![90.0, 25.68]);
         assert!(parse_reference("90,x").is_err());
         let d = pareto(&ts, &obj, None).unwrap();
         assert_eq!(d.reference, vec![90.0 - 0.5, 20.0 + 1.2]);
         assert!(!d.reference_given);
         // Objectives that carry their reference values are measured from them unless one is passed.
-        let with_ref = [obj[0].clone().with_reference(80.0), obj[1].clone().with_reference(30.0)];
+        let with_ref = [
+            obj[0].clone().with_reference(80.0),
+            obj[1].clone().with_reference(30.0),
+        ];
         let s = pareto(&ts, &with_ref, None).unwrap();
         assert_eq!((s.hypervolume, s.reference_given), (306.0, true));
-        assert_eq!(pareto(&ts, &with_ref, Some(&[90.0, 30.0])).unwrap().reference, vec![90.0, 30.0]);
+        assert_eq!(
+            pareto(&ts, &with_ref, Some(&[90.0, 30.0]))
+                .unwrap()
+                .reference,
+            vec![90.0, 30.0]
+        );
     }
 }

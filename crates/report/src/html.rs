@@ -66,13 +66,25 @@ fn figure(out: &mut String, id: &str, svg: &str) {
 /// The names of a space's dimensions and choices, when the space is known to `tessera-spaces`, built with the
 /// study's own space options (with default options a non-default space's dimensions were mislabelled).
 fn dims_of(spec: &StudySpec, trials: &[Trial]) -> Vec<(String, Vec<String>)> {
-    if let Some(sp) = spec.space.as_deref().and_then(|n| tessera_spaces::build(n, &spec.space_options).ok()) {
-        return sp.dims().iter().map(|d| (d.name.clone(), d.choices.clone())).collect();
+    if let Some(sp) = spec
+        .space
+        .as_deref()
+        .and_then(|n| tessera_spaces::build(n, &spec.space_options).ok())
+    {
+        return sp
+            .dims()
+            .iter()
+            .map(|d| (d.name.clone(), d.choices.clone()))
+            .collect();
     }
     let n = trials.iter().map(|t| t.sample.len()).max().unwrap_or(0);
     (0..n)
         .map(|d| {
-            let k = trials.iter().filter_map(|t| t.sample.as_slice().get(d)).max().map_or(0, |&m| m as usize + 1);
+            let k = trials
+                .iter()
+                .filter_map(|t| t.sample.as_slice().get(d))
+                .max()
+                .map_or(0, |&m| m as usize + 1);
             (format!("d{d}"), (0..k).map(|c| c.to_string()).collect())
         })
         .collect()
@@ -80,9 +92,25 @@ fn dims_of(spec: &StudySpec, trials: &[Trial]) -> Vec<(String, Vec<String>)> {
 
 /// With a given reference point, the plot shows the region that counts: the trials that dominate it and the
 /// point itself (with a margin), so that far-away trials (a 10 %-accuracy network) do not squash the front.
-fn focus(values: &[Option<Vec<f64>>], objs: &[tessera_core::Objective], r: &[f64], a: usize, b: usize) -> Option<(std::ops::Range<f64>, std::ops::Range<f64>)> {
-    let better = |v: &[f64]| v.iter().zip(objs).zip(r).all(|((&x, o), &rr)| o.oriented(x) > o.oriented(rr));
-    let inside: Vec<(f64, f64)> = values.iter().flatten().filter(|v| better(v)).map(|v| (v[a], v[b])).collect();
+fn focus(
+    values: &[Option<Vec<f64>>],
+    objs: &[tessera_core::Objective],
+    r: &[f64],
+    a: usize,
+    b: usize,
+) -> Option<(std::ops::Range<f64>, std::ops::Range<f64>)> {
+    let better = |v: &[f64]| {
+        v.iter()
+            .zip(objs)
+            .zip(r)
+            .all(|((&x, o), &rr)| o.oriented(x) > o.oriented(rr))
+    };
+    let inside: Vec<(f64, f64)> = values
+        .iter()
+        .flatten()
+        .filter(|v| better(v))
+        .map(|v| (v[a], v[b]))
+        .collect();
     if inside.is_empty() {
         return None;
     }
@@ -96,7 +124,11 @@ fn focus(values: &[Option<Vec<f64>>], objs: &[tessera_core::Objective], r: &[f64
 }
 
 /// Renders the report of one study.
-pub fn render(info: &StudyInfo, trials: &[Trial], opts: &ReportOptions) -> Result<String, ReportError> {
+pub fn render(
+    info: &StudyInfo,
+    trials: &[Trial],
+    opts: &ReportOptions,
+) -> Result<String, ReportError> {
     let spec = StudySpec::from_info(info)?;
     let objs = &spec.objectives;
     let m = objs.len();
@@ -120,25 +152,55 @@ pub fn render(info: &StudyInfo, trials: &[Trial], opts: &ReportOptions) -> Resul
         .filter(|s| info.count(**s) > 0 || trials.iter().any(|t| t.state == **s))
         .map(|s| format!("{} {}", trials.iter().filter(|t| t.state == *s).count(), s))
         .collect();
-    let _ = write!(html, "<section id=\"summary\"><h2>Summary</h2><table class=\"kv\">");
+    let _ = write!(
+        html,
+        "<section id=\"summary\"><h2>Summary</h2><table class=\"kv\">"
+    );
     let mut kv = |k: &str, v: String| {
         let _ = write!(html, "<tr><th>{}</th><td>{}</td></tr>", esc(k), v);
     };
     kv("space", esc(spec.space.as_deref().unwrap_or("?")));
-    kv("objectives", esc(&objs.iter().map(|o| format!("{} ({})", o.metric, dir(o.direction))).collect::<Vec<_>>().join(", ")));
+    kv(
+        "objectives",
+        esc(&objs
+            .iter()
+            .map(|o| format!("{} ({})", o.metric, dir(o.direction)))
+            .collect::<Vec<_>>()
+            .join(", ")),
+    );
     kv(
         "constraints",
-        if spec.constraints.is_empty() { "none".into() } else { esc(&spec.constraints.iter().map(|c| c.describe()).collect::<Vec<_>>().join("; ")) },
+        if spec.constraints.is_empty() {
+            "none".into()
+        } else {
+            esc(&spec
+                .constraints
+                .iter()
+                .map(|c| c.describe())
+                .collect::<Vec<_>>()
+                .join("; "))
+        },
     );
-    kv("trials", format!("{} ({})", trials.len(), esc(&counts.join(", "))));
+    kv(
+        "trials",
+        format!("{} ({})", trials.len(), esc(&counts.join(", "))),
+    );
     if m >= 2 {
         kv(
             "hypervolume",
             format!(
                 "{} with reference point ({}){}; {} non-dominated of {} complete trials",
                 num(p.hypervolume),
-                p.reference.iter().map(|&v| num(v)).collect::<Vec<_>>().join(", "),
-                if p.reference_given { "" } else { " (default: worst values, 10% of the range further)" },
+                p.reference
+                    .iter()
+                    .map(|&v| num(v))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if p.reference_given {
+                    ""
+                } else {
+                    " (default: worst values, 10% of the range further)"
+                },
                 p.front.len(),
                 p.candidates
             ),
@@ -149,37 +211,87 @@ pub fn render(info: &StudyInfo, trials: &[Trial], opts: &ReportOptions) -> Resul
             .iter()
             .enumerate()
             .filter_map(|(i, _)| values[i].as_ref().map(|v| (i, v[k])))
-            .max_by(|a, b| o.oriented(a.1).total_cmp(&o.oriented(b.1)).then(b.0.cmp(&a.0)));
+            .max_by(|a, b| {
+                o.oriented(a.1)
+                    .total_cmp(&o.oriented(b.1))
+                    .then(b.0.cmp(&a.0))
+            });
         if let Some((i, v)) = best {
-            kv(&format!("best {}", o.metric), format!("{} (trial #{}: {})", num(v), trials[i].number, esc(&trials[i].description)));
+            kv(
+                &format!("best {}", o.metric),
+                format!(
+                    "{} (trial #{}: {})",
+                    num(v),
+                    trials[i].number,
+                    esc(&trials[i].description)
+                ),
+            );
         }
     }
-    kv("configuration", format!("<code>{}</code>", esc(&info.config)));
+    kv(
+        "configuration",
+        format!("<code>{}</code>", esc(&info.config)),
+    );
     html.push_str("</table></section>\n");
 
     // Pareto front.
     if m >= 2 {
         html.push_str("<section id=\"pareto\"><h2>Pareto front</h2>\n");
-        let pairs: Vec<(usize, usize)> = if m == 2 { vec![(0, 1)] } else { (0..m).flat_map(|i| (i + 1..m).map(move |j| (i, j))).collect() };
+        let pairs: Vec<(usize, usize)> = if m == 2 {
+            vec![(0, 1)]
+        } else {
+            (0..m)
+                .flat_map(|i| (i + 1..m).map(move |j| (i, j)))
+                .collect()
+        };
         for (a, b) in pairs {
             let pick = |i: usize| values[i].as_ref().map(|v| (v[a], v[b]));
-            let others: Vec<(f64, f64)> = (0..trials.len()).filter(|i| !on_front.contains(i)).filter_map(pick).collect();
+            let others: Vec<(f64, f64)> = (0..trials.len())
+                .filter(|i| !on_front.contains(i))
+                .filter_map(pick)
+                .collect();
             let front: Vec<(f64, f64)> = p.front.iter().filter_map(|&i| pick(i)).collect();
-            let (xl, yl) = (format!("{} ({})", objs[a].metric, dir(objs[a].direction)), format!("{} ({})", objs[b].metric, dir(objs[b].direction)));
-            let title = if m == 2 { "Pareto front".to_string() } else { format!("{} vs {}", objs[a].metric, objs[b].metric) };
+            let (xl, yl) = (
+                format!("{} ({})", objs[a].metric, dir(objs[a].direction)),
+                format!("{} ({})", objs[b].metric, dir(objs[b].direction)),
+            );
+            let title = if m == 2 {
+                "Pareto front".to_string()
+            } else {
+                format!("{} vs {}", objs[a].metric, objs[b].metric)
+            };
             let svg = FrontPlot {
                 title: &title,
                 x_label: &xl,
                 y_label: &yl,
                 others: &others,
                 front: &front,
-                maximise: (objs[a].direction == Direction::Max, objs[b].direction == Direction::Max),
+                maximise: (
+                    objs[a].direction == Direction::Max,
+                    objs[b].direction == Direction::Max,
+                ),
                 staircase: m == 2,
-                reference: p.reference.first().map(|_| (p.reference[a], p.reference[b])).filter(|r| r.0.is_finite() && r.1.is_finite()),
-                view: if p.reference_given { focus(&values, objs, &p.reference, a, b) } else { None },
+                reference: p
+                    .reference
+                    .first()
+                    .map(|_| (p.reference[a], p.reference[b]))
+                    .filter(|r| r.0.is_finite() && r.1.is_finite()),
+                view: if p.reference_given {
+                    focus(&values, objs, &p.reference, a, b)
+                } else {
+                    None
+                },
             }
             .svg()?;
-            figure(&mut html, &if m == 2 { "plot-front".to_string() } else { format!("plot-front-{a}-{b}") }, &svg);
+            figure(
+                &mut html,
+                &if m == 2 {
+                    "plot-front".to_string()
+                } else {
+                    format!("plot-front-{a}-{b}")
+                },
+                &svg,
+            );
         }
         if m > 2 {
             html.push_str("<p class=\"note\">Projections of the front onto each pair of objectives; blue points are non-dominated in all objectives.</p>\n");
@@ -189,11 +301,30 @@ pub fn render(info: &StudyInfo, trials: &[Trial], opts: &ReportOptions) -> Resul
 
     // Anytime curves.
     html.push_str("<section id=\"anytime\"><h2>Hypervolume and best so far</h2>\n");
-    let sim_total: f64 = trials.iter().map(|t| t.sim_seconds).filter(|s| s.is_finite()).sum();
+    let sim_total: f64 = trials
+        .iter()
+        .map(|t| t.sim_seconds)
+        .filter(|s| s.is_finite())
+        .sum();
     let (time_label, time_of): (&str, fn(&Trial) -> f64) = if sim_total > 0.0 {
-        ("simulated seconds", |t| if t.sim_seconds.is_finite() { t.sim_seconds } else { 0.0 })
+        ("simulated seconds", |t| {
+            if t.sim_seconds.is_finite() {
+                t.sim_seconds
+            } else {
+                0.0
+            }
+        })
     } else {
-        ("evaluation wall-clock seconds (no simulated clock recorded)", |t| if t.wall_seconds.is_finite() { t.wall_seconds } else { 0.0 })
+        (
+            "evaluation wall-clock seconds (no simulated clock recorded)",
+            |t| {
+                if t.wall_seconds.is_finite() {
+                    t.wall_seconds
+                } else {
+                    0.0
+                }
+            },
+        )
     };
     let mut clock = 0.0;
     let times: Vec<f64> = trials
@@ -208,15 +339,55 @@ pub fn render(info: &StudyInfo, trials: &[Trial], opts: &ReportOptions) -> Resul
         let hv = hypervolume_over_trials(trials, objs, &p.reference);
         let by_trial: Vec<(f64, f64)> = numbers.iter().copied().zip(hv.iter().copied()).collect();
         let by_time: Vec<(f64, f64)> = times.iter().copied().zip(hv.iter().copied()).collect();
-        figure(&mut html, "plot-hv-trials", &lines("Hypervolume over trials", "trial", "hypervolume", &[("hypervolume", by_trial)], true)?);
-        figure(&mut html, "plot-hv-time", &lines("Hypervolume over time", time_label, "hypervolume", &[("hypervolume", by_time)], true)?);
+        figure(
+            &mut html,
+            "plot-hv-trials",
+            &lines(
+                "Hypervolume over trials",
+                "trial",
+                "hypervolume",
+                &[("hypervolume", by_trial)],
+                true,
+            )?,
+        );
+        figure(
+            &mut html,
+            "plot-hv-time",
+            &lines(
+                "Hypervolume over time",
+                time_label,
+                "hypervolume",
+                &[("hypervolume", by_time)],
+                true,
+            )?,
+        );
     }
     for (k, (o, best)) in objs.iter().zip(best_so_far(trials, objs)).enumerate() {
         let y = format!("best {} ({})", o.metric, dir(o.direction));
         let by_trial: Vec<(f64, f64)> = numbers.iter().copied().zip(best.iter().copied()).collect();
         let by_time: Vec<(f64, f64)> = times.iter().copied().zip(best.iter().copied()).collect();
-        figure(&mut html, &format!("plot-best-{k}-trials"), &lines(&format!("Best {} over trials", o.metric), "trial", &y, &[(&o.metric, by_trial)], true)?);
-        figure(&mut html, &format!("plot-best-{k}-time"), &lines(&format!("Best {} over time", o.metric), time_label, &y, &[(&o.metric, by_time)], true)?);
+        figure(
+            &mut html,
+            &format!("plot-best-{k}-trials"),
+            &lines(
+                &format!("Best {} over trials", o.metric),
+                "trial",
+                &y,
+                &[(&o.metric, by_trial)],
+                true,
+            )?,
+        );
+        figure(
+            &mut html,
+            &format!("plot-best-{k}-time"),
+            &lines(
+                &format!("Best {} over time", o.metric),
+                time_label,
+                &y,
+                &[(&o.metric, by_time)],
+                true,
+            )?,
+        );
     }
     html.push_str("</section>\n");
 
@@ -224,7 +395,11 @@ pub fn render(info: &StudyInfo, trials: &[Trial], opts: &ReportOptions) -> Resul
     let dims = dims_of(&spec, trials);
     if !dims.is_empty() {
         let metric = &objs[0].metric;
-        let _ = write!(html, "<section id=\"choices\"><h2>{} per choice</h2>\n<div class=\"grid\">\n", esc(metric));
+        let _ = write!(
+            html,
+            "<section id=\"choices\"><h2>{} per choice</h2>\n<div class=\"grid\">\n",
+            esc(metric)
+        );
         for (d, (name, choices)) in dims.iter().enumerate() {
             let pts: Vec<(usize, f64, bool)> = trials
                 .iter()
@@ -270,15 +445,28 @@ pub fn render(info: &StudyInfo, trials: &[Trial], opts: &ReportOptions) -> Resul
             t.state
         );
         for o in objs {
-            let _ = write!(html, "<td>{}</td>", t.get(&o.metric).map(num).unwrap_or_default());
+            let _ = write!(
+                html,
+                "<td>{}</td>",
+                t.get(&o.metric).map(num).unwrap_or_default()
+            );
         }
         for n in &extra {
             let _ = write!(html, "<td>{}</td>", t.get(n).map(num).unwrap_or_default());
         }
-        let _ = writeln!(html, "<td class=\"arch\">{}</td><td>{}</td></tr>", esc(&t.description), esc(t.error.as_deref().unwrap_or("")));
+        let _ = writeln!(
+            html,
+            "<td class=\"arch\">{}</td><td>{}</td></tr>",
+            esc(&t.description),
+            esc(t.error.as_deref().unwrap_or(""))
+        );
     }
     html.push_str("</tbody></table>\n<p class=\"note\">★ non-dominated (complete trials only); infeasible trials rejected before evaluation have no metrics.</p>\n</section>\n");
-    let _ = write!(html, "<footer>Generated by tessera-report {}.</footer>\n</body>\n</html>\n", env!("CARGO_PKG_VERSION"));
+    let _ = write!(
+        html,
+        "<footer>Generated by tessera-report {}.</footer>\n</body>\n</html>\n",
+        env!("CARGO_PKG_VERSION")
+    );
     Ok(html)
 }
 

@@ -16,23 +16,44 @@ pub const SMALL: (u32, u32) = (500, 300);
 const FRONT: RGBColor = RGBColor(31, 119, 180);
 const OTHER: RGBColor = RGBColor(150, 150, 150);
 const REF: RGBColor = RGBColor(214, 39, 40);
-const SERIES: [RGBColor; 4] = [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(148, 103, 189)];
+const SERIES: [RGBColor; 4] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+];
 
 fn err(plot: &str) -> impl Fn(String) -> ReportError + '_ {
-    move |msg| ReportError::Plot { plot: plot.to_owned(), msg }
+    move |msg| ReportError::Plot {
+        plot: plot.to_owned(),
+        msg,
+    }
 }
 
 /// A padded axis range covering `values` (and ±1 around a single value).
 pub fn range(values: impl IntoIterator<Item = f64>) -> Range<f64> {
-    let (lo, hi) = values.into_iter().filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (lo, hi) = values
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
     if !lo.is_finite() {
         return 0.0..1.0;
     }
-    let pad = if hi > lo { 0.05 * (hi - lo) } else { lo.abs().max(1.0) * 0.05 };
+    let pad = if hi > lo {
+        0.05 * (hi - lo)
+    } else {
+        lo.abs().max(1.0) * 0.05
+    };
     (lo - pad)..(hi + pad)
 }
 
-fn render(size: (u32, u32), name: &str, draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), String>) -> Result<String, ReportError> {
+fn render(
+    size: (u32, u32),
+    name: &str,
+    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), String>,
+) -> Result<String, ReportError> {
     let mut buf = String::new();
     {
         let root = SVGBackend::with_string(&mut buf, size).into_drawing_area();
@@ -68,12 +89,29 @@ impl FrontPlot<'_> {
             let (xr, yr) = match &self.view {
                 Some((x, y)) => (x.clone(), y.clone()),
                 None => (
-                    range(self.others.iter().chain(self.front).map(|p| p.0).chain(refs.clone().map(|r| r.0))),
-                    range(self.others.iter().chain(self.front).map(|p| p.1).chain(refs.map(|r| r.1))),
+                    range(
+                        self.others
+                            .iter()
+                            .chain(self.front)
+                            .map(|p| p.0)
+                            .chain(refs.clone().map(|r| r.0)),
+                    ),
+                    range(
+                        self.others
+                            .iter()
+                            .chain(self.front)
+                            .map(|p| p.1)
+                            .chain(refs.map(|r| r.1)),
+                    ),
                 ),
             };
             let shown = |p: &&(f64, f64)| xr.contains(&p.0) && yr.contains(&p.1);
-            let hidden = self.others.iter().chain(self.front).filter(|p| !shown(p)).count();
+            let hidden = self
+                .others
+                .iter()
+                .chain(self.front)
+                .filter(|p| !shown(p))
+                .count();
             let mut chart = ChartBuilder::on(root)
                 .caption(self.title, ("sans-serif", 20))
                 .margin(12)
@@ -110,30 +148,55 @@ impl FrontPlot<'_> {
                 };
                 if let Some(r) = self.reference {
                     let r = o(r);
-                    let inside: Vec<(f64, f64)> = f.iter().copied().filter(|p| p.0 > r.0 && p.1 > r.1).collect();
+                    let inside: Vec<(f64, f64)> = f
+                        .iter()
+                        .copied()
+                        .filter(|p| p.0 > r.0 && p.1 > r.1)
+                        .collect();
                     if let (Some(first), Some(last)) = (inside.first(), inside.last()) {
                         let mut poly = vec![r, (r.0, first.1)];
                         poly.extend(steps(&inside));
                         poly.push((last.0, r.1));
                         let poly: Vec<(f64, f64)> = poly.into_iter().map(o).collect();
-                        chart.draw_series(std::iter::once(Polygon::new(poly, FRONT.mix(0.12)))).map_err(|e| e.to_string())?;
+                        chart
+                            .draw_series(std::iter::once(Polygon::new(poly, FRONT.mix(0.12))))
+                            .map_err(|e| e.to_string())?;
                     }
                 }
-                let clamp = |p: (f64, f64)| (p.0.clamp(xr.start, xr.end), p.1.clamp(yr.start, yr.end));
+                let clamp =
+                    |p: (f64, f64)| (p.0.clamp(xr.start, xr.end), p.1.clamp(yr.start, yr.end));
                 let line: Vec<(f64, f64)> = steps(&f).into_iter().map(o).map(clamp).collect();
-                chart.draw_series(std::iter::once(PathElement::new(line, FRONT.stroke_width(2)))).map_err(|e| e.to_string())?;
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        line,
+                        FRONT.stroke_width(2),
+                    )))
+                    .map_err(|e| e.to_string())?;
             }
             chart
-                .draw_series(self.others.iter().filter(shown).map(|&p| Circle::new(p, 3, OTHER.mix(0.55).filled())))
+                .draw_series(
+                    self.others
+                        .iter()
+                        .filter(shown)
+                        .map(|&p| Circle::new(p, 3, OTHER.mix(0.55).filled())),
+                )
                 .map_err(|e| e.to_string())?
                 .label(if hidden > 0 {
-                    format!("trials ({}; {hidden} outside the view)", self.others.len() + self.front.len())
+                    format!(
+                        "trials ({}; {hidden} outside the view)",
+                        self.others.len() + self.front.len()
+                    )
                 } else {
                     format!("trials ({})", self.others.len() + self.front.len())
                 })
                 .legend(|(x, y)| Circle::new((x + 10, y), 4, OTHER.filled()));
             chart
-                .draw_series(front.iter().filter(shown).map(|&p| Circle::new(p, 4, FRONT.filled())))
+                .draw_series(
+                    front
+                        .iter()
+                        .filter(shown)
+                        .map(|&p| Circle::new(p, 4, FRONT.filled())),
+                )
                 .map_err(|e| e.to_string())?
                 .label(format!("non-dominated ({})", front.len()))
                 .legend(|(x, y)| Circle::new((x + 10, y), 4, FRONT.filled()));
@@ -164,11 +227,25 @@ impl FrontPlot<'_> {
 }
 
 /// Lines over a common x axis (anytime curves). Each series is drawn as a step function when `step` is set.
-pub fn lines(title: &str, x_label: &str, y_label: &str, series: &[(&str, Vec<(f64, f64)>)], step: bool) -> Result<String, ReportError> {
+pub fn lines(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(&str, Vec<(f64, f64)>)],
+    step: bool,
+) -> Result<String, ReportError> {
     render(SIZE, title, |root| {
         let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
-        let xr = range(series.iter().flat_map(|(_, s)| s.iter().filter(finite).map(|p| p.0)));
-        let yr = range(series.iter().flat_map(|(_, s)| s.iter().filter(finite).map(|p| p.1)));
+        let xr = range(
+            series
+                .iter()
+                .flat_map(|(_, s)| s.iter().filter(finite).map(|p| p.0)),
+        );
+        let yr = range(
+            series
+                .iter()
+                .flat_map(|(_, s)| s.iter().filter(finite).map(|p| p.1)),
+        );
         let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 20))
             .margin(12)
@@ -201,10 +278,15 @@ pub fn lines(title: &str, x_label: &str, y_label: &str, series: &[(&str, Vec<(f6
                 pts
             };
             chart
-                .draw_series(std::iter::once(PathElement::new(pts, color.stroke_width(2))))
+                .draw_series(std::iter::once(PathElement::new(
+                    pts,
+                    color.stroke_width(2),
+                )))
                 .map_err(|e| e.to_string())?
                 .label(*name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
         }
         if series.len() > 1 {
             chart
@@ -221,7 +303,12 @@ pub fn lines(title: &str, x_label: &str, y_label: &str, series: &[(&str, Vec<(f6
 
 /// The distribution of a metric per choice of one dimension: every trial a jittered dot over its choice (front
 /// members in blue), each choice's mean a short black bar.
-pub fn per_choice(title: &str, choices: &[String], metric: &str, values: &[(usize, f64, bool)]) -> Result<String, ReportError> {
+pub fn per_choice(
+    title: &str,
+    choices: &[String],
+    metric: &str,
+    values: &[(usize, f64, bool)],
+) -> Result<String, ReportError> {
     render(SMALL, title, |root| {
         let k = choices.len().max(1);
         let yr = range(values.iter().map(|v| v.1));
@@ -234,7 +321,11 @@ pub fn per_choice(title: &str, choices: &[String], metric: &str, values: &[(usiz
             .map_err(|e| e.to_string())?;
         let label = |x: &f64| {
             let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 { choices.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
+            if (x - i).abs() < 1e-6 && i >= 0.0 {
+                choices.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
         };
         chart
             .configure_mesh()
@@ -260,10 +351,18 @@ pub fn per_choice(title: &str, choices: &[String], metric: &str, values: &[(usiz
             })
             .collect();
         chart
-            .draw_series(dots.iter().filter(|d| !d.2).map(|&(x, y, _)| Circle::new((x, y), 2, OTHER.mix(0.6).filled())))
+            .draw_series(
+                dots.iter()
+                    .filter(|d| !d.2)
+                    .map(|&(x, y, _)| Circle::new((x, y), 2, OTHER.mix(0.6).filled())),
+            )
             .map_err(|e| e.to_string())?;
         chart
-            .draw_series(dots.iter().filter(|d| d.2).map(|&(x, y, _)| Circle::new((x, y), 3, FRONT.filled())))
+            .draw_series(
+                dots.iter()
+                    .filter(|d| d.2)
+                    .map(|&(x, y, _)| Circle::new((x, y), 3, FRONT.filled())),
+            )
             .map_err(|e| e.to_string())?;
         for c in 0..k {
             let vs: Vec<f64> = values.iter().filter(|v| v.0 == c).map(|v| v.1).collect();
@@ -271,7 +370,10 @@ pub fn per_choice(title: &str, choices: &[String], metric: &str, values: &[(usiz
                 let m = vs.iter().sum::<f64>() / vs.len() as f64;
                 let x = c as f64;
                 chart
-                    .draw_series(std::iter::once(PathElement::new(vec![(x - 0.3, m), (x + 0.3, m)], BLACK.stroke_width(3))))
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(x - 0.3, m), (x + 0.3, m)],
+                        BLACK.stroke_width(3),
+                    )))
                     .map_err(|e| e.to_string())?;
             }
         }
@@ -301,13 +403,35 @@ mod tests {
         .svg()
         .unwrap();
         assert!(svg.starts_with("<svg"), "{}", &svg[..60]);
-        assert!(svg.matches("<circle").count() >= 6 + 2, "one circle per trial (+ legend)");
+        assert!(
+            svg.matches("<circle").count() >= 6 + 2,
+            "one circle per trial (+ legend)"
+        );
         assert!(svg.contains("<polygon"), "dominated region");
-        assert!(svg.contains(">\naccuracy\n<") && svg.contains(">\nlatency\n<"), "axis labels");
-        let l = lines("hv", "trial", "hypervolume", &[("a", vec![(1.0, 0.0), (2.0, 3.0), (3.0, 3.0)])], true).unwrap();
+        assert!(
+            svg.contains(">\naccuracy\n<") && svg.contains(">\nlatency\n<"),
+            "axis labels"
+        );
+        let l = lines(
+            "hv",
+            "trial",
+            "hypervolume",
+            &[("a", vec![(1.0, 0.0), (2.0, 3.0), (3.0, 3.0)])],
+            true,
+        )
+        .unwrap();
         assert!(l.contains("<polyline"));
-        let c = per_choice("edge", &["a".into(), "b".into()], "acc", &[(0, 1.0, false), (1, 2.0, true), (1, 3.0, false)]).unwrap();
+        let c = per_choice(
+            "edge",
+            &["a".into(), "b".into()],
+            "acc",
+            &[(0, 1.0, false), (1, 2.0, true), (1, 3.0, false)],
+        )
+        .unwrap();
         assert_eq!(c.matches("<circle").count(), 3);
-        assert!(c.contains(">\na\n<") && c.contains(">\nb\n<"), "choice labels");
+        assert!(
+            c.contains(">\na\n<") && c.contains(">\nb\n<"),
+            "choice labels"
+        );
     }
 }

@@ -80,7 +80,10 @@ impl Chain {
         let strides: Vec<usize> = opt_list(o, "strides", &def_strides)?;
         for (name, v) in [("channels", &channels), ("strides", &strides)] {
             if v.len() != stages {
-                return Err(format!("option `{name}` needs one value per stage ({stages}), got {}", v.len()));
+                return Err(format!(
+                    "option `{name}` needs one value per stage ({stages}), got {}",
+                    v.len()
+                ));
             }
             gated::positive(name, v)?;
         }
@@ -92,10 +95,14 @@ impl Chain {
         gated::positive("kernels", &kernels)?;
         gated::positive("expansions", &expansions)?;
         if let Some(k) = kernels.iter().find(|k| *k % 2 == 0) {
-            return Err(format!("option `kernels` must be odd (same padding), got {k}"));
+            return Err(format!(
+                "option `kernels` must be odd (same padding), got {k}"
+            ));
         }
         if width_mults.iter().any(|w| !(*w > 0.0 && w.is_finite())) {
-            return Err(format!("option `width_mults` must be positive, got {width_mults:?}"));
+            return Err(format!(
+                "option `width_mults` must be positive, got {width_mults:?}"
+            ));
         }
         let act_name = o.get("act").map(String::as_str).unwrap_or("relu6");
         let act = gated::activation(act_name.trim())
@@ -115,12 +122,24 @@ impl Chain {
         let head_channels = crate::opt_usize(o, "head_channels", 0)?;
 
         let max_depth = *depths.iter().max().expect("non-empty");
-        let mut dims = vec![Dim { name: "width".into(), choices: gated::choices(&width_mults) }];
+        let mut dims = vec![Dim {
+            name: "width".into(),
+            choices: gated::choices(&width_mults),
+        }];
         for i in 1..=stages {
-            dims.push(Dim { name: format!("s{i}_depth"), choices: gated::choices(&depths) });
+            dims.push(Dim {
+                name: format!("s{i}_depth"),
+                choices: gated::choices(&depths),
+            });
             for j in 1..=max_depth {
-                dims.push(Dim { name: format!("s{i}b{j}_kernel"), choices: gated::choices(&kernels) });
-                dims.push(Dim { name: format!("s{i}b{j}_expand"), choices: gated::choices(&expansions) });
+                dims.push(Dim {
+                    name: format!("s{i}b{j}_kernel"),
+                    choices: gated::choices(&kernels),
+                });
+                dims.push(Dim {
+                    name: format!("s{i}b{j}_expand"),
+                    choices: gated::choices(&expansions),
+                });
             }
         }
         Ok(Chain {
@@ -154,7 +173,12 @@ impl Chain {
                 let b = self.stage_base(i);
                 let depth = self.depths[s[b] as usize];
                 (0..depth)
-                    .map(|j| (self.kernels[s[b + 1 + 2 * j] as usize], self.expansions[s[b + 2 + 2 * j] as usize]))
+                    .map(|j| {
+                        (
+                            self.kernels[s[b + 1 + 2 * j] as usize],
+                            self.expansions[s[b + 2 + 2 * j] as usize],
+                        )
+                    })
                     .collect()
             })
             .collect()
@@ -166,20 +190,38 @@ impl Chain {
     }
 
     /// One inverted-residual block; `ke` is its (kernel, expansion).
-    fn mbconv(&self, net: &mut Network, x: usize, (cin, cout): (usize, usize), stride: usize, ke: (usize, usize)) -> usize {
+    fn mbconv(
+        &self,
+        net: &mut Network,
+        x: usize,
+        (cin, cout): (usize, usize),
+        stride: usize,
+        ke: (usize, usize),
+    ) -> usize {
         let (k, e) = ke;
         let hidden = cin * e;
         let mut h = x;
         if e != 1 {
-            h = net.chain(h, [Op::conv(hidden, 1, 1), Op::BatchNorm, Op::act(self.act)]);
+            h = net.chain(
+                h,
+                [Op::conv(hidden, 1, 1), Op::BatchNorm, Op::act(self.act)],
+            );
         }
-        h = net.chain(h, [
-            Op::DepthwiseConv { kernel: k, stride, padding: k / 2, dilation: 1 },
-            Op::BatchNorm,
-            Op::act(self.act),
-            Op::conv(cout, 1, 1),
-            Op::BatchNorm,
-        ]);
+        h = net.chain(
+            h,
+            [
+                Op::DepthwiseConv {
+                    kernel: k,
+                    stride,
+                    padding: k / 2,
+                    dilation: 1,
+                },
+                Op::BatchNorm,
+                Op::act(self.act),
+                Op::conv(cout, 1, 1),
+                Op::BatchNorm,
+            ],
+        );
         if stride == 1 && cin == cout {
             net.add(Op::Add, &[x, h])
         } else {
@@ -217,9 +259,21 @@ impl Space for Chain {
     fn lower(&self, s: &Sample) -> Result<Network, NetworkError> {
         let mult = self.width_mults[s[0] as usize];
         let mut net = Network::new();
-        let x = net.add(Op::Input { shape: self.input.to_vec() }, &[]);
+        let x = net.add(
+            Op::Input {
+                shape: self.input.to_vec(),
+            },
+            &[],
+        );
         let mut cin = Self::scaled(self.stem_channels, mult);
-        let mut h = net.chain(x, [Op::conv(cin, 3, self.stem_stride), Op::BatchNorm, Op::act(self.act)]);
+        let mut h = net.chain(
+            x,
+            [
+                Op::conv(cin, 3, self.stem_stride),
+                Op::BatchNorm,
+                Op::act(self.act),
+            ],
+        );
         for (i, blocks) in self.blocks(s).into_iter().enumerate() {
             let cout = Self::scaled(self.channels[i], mult);
             for (j, (k, e)) in blocks.into_iter().enumerate() {
@@ -232,8 +286,18 @@ impl Space for Chain {
             let c = Self::scaled(self.head_channels, mult);
             h = net.chain(h, [Op::conv(c, 1, 1), Op::BatchNorm, Op::act(self.act)]);
         }
-        let h = net.add(Op::GlobalPool { kind: PoolKind::Avg }, &[h]);
-        net.add(Op::Output { classes: self.classes }, &[h]);
+        let h = net.add(
+            Op::GlobalPool {
+                kind: PoolKind::Avg,
+            },
+            &[h],
+        );
+        net.add(
+            Op::Output {
+                classes: self.classes,
+            },
+            &[h],
+        );
         net.shapes()?;
         Ok(net)
     }

@@ -40,19 +40,40 @@ impl Default for Conv1d {
     }
 }
 
-const KNOWN: &[&str] =
-    &["input_channels", "length", "classes", "depths", "channels", "kernels", "downs", "acts", "heads"];
+const KNOWN: &[&str] = &[
+    "input_channels",
+    "length",
+    "classes",
+    "depths",
+    "channels",
+    "kernels",
+    "downs",
+    "acts",
+    "heads",
+];
 
-fn names(o: &crate::Options, name: &str, default: &[&str], known: &[&str]) -> Result<Vec<String>, String> {
+fn names(
+    o: &crate::Options,
+    name: &str,
+    default: &[&str],
+    known: &[&str],
+) -> Result<Vec<String>, String> {
     let list: Vec<String> = match o.get(name) {
         None => default.iter().map(|s| s.to_string()).collect(),
-        Some(v) => v.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
+        Some(v) => v
+            .split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect(),
     };
     if list.is_empty() {
         return Err(format!("option `{name}` must not be empty"));
     }
     if let Some(bad) = list.iter().find(|x| !known.contains(&x.as_str())) {
-        return Err(format!("option `{name}`: unknown choice `{bad}` (known: {})", known.join(", ")));
+        return Err(format!(
+            "option `{name}`: unknown choice `{bad}` (known: {})",
+            known.join(", ")
+        ));
     }
     Ok(list)
 }
@@ -61,7 +82,10 @@ impl Conv1d {
     /// Builds the space from study-file options (see the module docs); errors name the option.
     pub fn from_options(o: &crate::Options) -> Result<Self, String> {
         crate::check_options(o, KNOWN, "conv1d")?;
-        let input = [crate::opt_usize(o, "input_channels", 1)?, crate::opt_usize(o, "length", 40)?];
+        let input = [
+            crate::opt_usize(o, "input_channels", 1)?,
+            crate::opt_usize(o, "length", 40)?,
+        ];
         gated::positive("input_channels/length", &input)?;
         let classes = crate::opt_usize(o, "classes", 10)?;
         gated::positive("classes", &[classes])?;
@@ -72,7 +96,9 @@ impl Conv1d {
         gated::positive("channels", &channels)?;
         gated::positive("kernels", &kernels)?;
         if let Some(k) = kernels.iter().find(|k| *k % 2 == 0) {
-            return Err(format!("option `kernels` must be odd (same padding), got {k}"));
+            return Err(format!(
+                "option `kernels` must be odd (same padding), got {k}"
+            ));
         }
         let downs = names(o, "downs", DOWNS, DOWNS)?;
         let acts = gated::opt_acts(o, "acts", &["relu", "gelu", "silu", "elu"])?;
@@ -85,15 +111,43 @@ impl Conv1d {
                 input[1]
             ));
         }
-        let mut dims = vec![Dim { name: "layers".into(), choices: gated::choices(&depths) }];
+        let mut dims = vec![Dim {
+            name: "layers".into(),
+            choices: gated::choices(&depths),
+        }];
         for i in 1..=max_depth {
-            dims.push(Dim { name: format!("l{i}_channels"), choices: gated::choices(&channels) });
-            dims.push(Dim { name: format!("l{i}_kernel"), choices: gated::choices(&kernels) });
-            dims.push(Dim { name: format!("l{i}_down"), choices: downs.clone() });
+            dims.push(Dim {
+                name: format!("l{i}_channels"),
+                choices: gated::choices(&channels),
+            });
+            dims.push(Dim {
+                name: format!("l{i}_kernel"),
+                choices: gated::choices(&kernels),
+            });
+            dims.push(Dim {
+                name: format!("l{i}_down"),
+                choices: downs.clone(),
+            });
         }
-        dims.push(Dim { name: "act".into(), choices: acts.clone() });
-        dims.push(Dim { name: "head".into(), choices: heads.clone() });
-        Ok(Conv1d { dims, input, classes, depths, channels, kernels, downs, acts, heads })
+        dims.push(Dim {
+            name: "act".into(),
+            choices: acts.clone(),
+        });
+        dims.push(Dim {
+            name: "head".into(),
+            choices: heads.clone(),
+        });
+        Ok(Conv1d {
+            dims,
+            input,
+            classes,
+            depths,
+            channels,
+            kernels,
+            downs,
+            acts,
+            heads,
+        })
     }
 }
 
@@ -104,7 +158,9 @@ impl Gated for Conv1d {
     fn active(&self, s: &Sample) -> Vec<bool> {
         let depth = self.depths[s[0] as usize];
         let n = self.dims.len();
-        (0..n).map(|d| d == 0 || d >= n - 2 || (d - 1) / 3 < depth).collect()
+        (0..n)
+            .map(|d| d == 0 || d >= n - 2 || (d - 1) / 3 < depth)
+            .collect()
     }
 }
 
@@ -118,19 +174,45 @@ impl Space for Conv1d {
     fn lower(&self, s: &Sample) -> Result<Network, NetworkError> {
         let n = self.dims.len();
         let depth = self.depths[s[0] as usize];
-        let act = Op::act(gated::activation(&self.acts[s[n - 2] as usize]).expect("checked in from_options"));
+        let act = Op::act(
+            gated::activation(&self.acts[s[n - 2] as usize]).expect("checked in from_options"),
+        );
         let mut net = Network::new();
-        let mut x = net.add(Op::Input { shape: self.input.to_vec() }, &[]);
+        let mut x = net.add(
+            Op::Input {
+                shape: self.input.to_vec(),
+            },
+            &[],
+        );
         for i in 0..depth {
-            let (c, k) = (self.channels[s[1 + 3 * i] as usize], self.kernels[s[2 + 3 * i] as usize]);
+            let (c, k) = (
+                self.channels[s[1 + 3 * i] as usize],
+                self.kernels[s[2 + 3 * i] as usize],
+            );
             let down = self.downs[s[3 + 3 * i] as usize].as_str();
             let stride = if down == "stride2" { 2 } else { 1 };
-            x = net.chain(x, [
-                Op::Conv { out: c, kernel: k, stride, padding: k / 2, dilation: 1, groups: 1, bias: false },
-                Op::BatchNorm,
-                act.clone(),
-            ]);
-            let pool = |kind| Op::Pool { kind, kernel: 2, stride: 2, padding: 0 };
+            x = net.chain(
+                x,
+                [
+                    Op::Conv {
+                        out: c,
+                        kernel: k,
+                        stride,
+                        padding: k / 2,
+                        dilation: 1,
+                        groups: 1,
+                        bias: false,
+                    },
+                    Op::BatchNorm,
+                    act.clone(),
+                ],
+            );
+            let pool = |kind| Op::Pool {
+                kind,
+                kernel: 2,
+                stride: 2,
+                padding: 0,
+            };
             match down {
                 "max2" => x = net.add(pool(PoolKind::Max), &[x]),
                 "avg2" => x = net.add(pool(PoolKind::Avg), &[x]),
@@ -138,11 +220,26 @@ impl Space for Conv1d {
             }
         }
         x = match self.heads[s[n - 1] as usize].as_str() {
-            "avg" => net.add(Op::GlobalPool { kind: PoolKind::Avg }, &[x]),
-            "max" => net.add(Op::GlobalPool { kind: PoolKind::Max }, &[x]),
+            "avg" => net.add(
+                Op::GlobalPool {
+                    kind: PoolKind::Avg,
+                },
+                &[x],
+            ),
+            "max" => net.add(
+                Op::GlobalPool {
+                    kind: PoolKind::Max,
+                },
+                &[x],
+            ),
             _ => net.add(Op::Flatten, &[x]),
         };
-        net.add(Op::Output { classes: self.classes }, &[x]);
+        net.add(
+            Op::Output {
+                classes: self.classes,
+            },
+            &[x],
+        );
         net.shapes()?;
         Ok(net)
     }

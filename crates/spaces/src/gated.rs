@@ -45,7 +45,9 @@ pub(crate) fn encode<G: Gated + ?Sized>(g: &G, s: &Sample) -> Vec<f32> {
 pub(crate) fn mutate<G: Gated + ?Sized>(g: &G, s: &Sample, rng: &mut Rng) -> Sample {
     let dims = g.gated_dims();
     let active = g.active(s);
-    let free: Vec<usize> = (0..dims.len()).filter(|&d| active[d] && dims[d].len() > 1).collect();
+    let free: Vec<usize> = (0..dims.len())
+        .filter(|&d| active[d] && dims[d].len() > 1)
+        .collect();
     if free.is_empty() {
         return s.clone();
     }
@@ -88,7 +90,9 @@ pub(crate) fn opt_list<T: std::str::FromStr + Clone>(
                 .split(',')
                 .map(|x| x.trim().parse::<T>())
                 .collect::<Result<_, _>>()
-                .map_err(|_| format!("option `{name}` must be a comma-separated list of numbers, got `{v}`"))?;
+                .map_err(|_| {
+                    format!("option `{name}` must be a comma-separated list of numbers, got `{v}`")
+                })?;
             if list.is_empty() {
                 return Err(format!("option `{name}` must not be empty"));
             }
@@ -123,7 +127,9 @@ pub(crate) const MAX_DEPTH: usize = 256;
 pub(crate) fn depths(name: &str, values: &[usize]) -> Result<(), String> {
     positive(name, values)?;
     match values.iter().find(|&&d| d > MAX_DEPTH) {
-        Some(d) => Err(format!("option `{name}` must be at most {MAX_DEPTH}, got {d}")),
+        Some(d) => Err(format!(
+            "option `{name}` must be at most {MAX_DEPTH}, got {d}"
+        )),
         None => Ok(()),
     }
 }
@@ -146,10 +152,18 @@ pub(crate) fn activation(name: &str) -> Option<tessera_core::Activation> {
 }
 
 /// Reads a comma-separated list of activation names; errors name the option and the known names.
-pub(crate) fn opt_acts(o: &crate::Options, name: &str, default: &[&str]) -> Result<Vec<String>, String> {
+pub(crate) fn opt_acts(
+    o: &crate::Options,
+    name: &str,
+    default: &[&str],
+) -> Result<Vec<String>, String> {
     let list: Vec<String> = match o.get(name) {
         None => default.iter().map(|s| s.to_string()).collect(),
-        Some(v) => v.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
+        Some(v) => v
+            .split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect(),
     };
     if list.is_empty() {
         return Err(format!("option `{name}` must not be empty"));
@@ -173,31 +187,53 @@ pub(crate) fn parse<G: Gated + ?Sized>(g: &G, space: &str, text: &str) -> Result
     let text = text.trim();
     let dims = g.gated_dims();
     let check = |s: Sample| -> Result<Sample, String> {
-        let ok = s.len() == dims.len() && s.as_slice().iter().zip(dims).all(|(&c, d)| (c as usize) < d.len());
+        let ok = s.len() == dims.len()
+            && s.as_slice()
+                .iter()
+                .zip(dims)
+                .all(|(&c, d)| (c as usize) < d.len());
         if ok {
             Ok(s)
         } else {
-            Err(format!("{s} is not a sample of space `{space}` ({} dimensions)", dims.len()))
+            Err(format!(
+                "{s} is not a sample of space `{space}` ({} dimensions)",
+                dims.len()
+            ))
         }
     };
     if let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
         let v = inner
             .split(',')
-            .map(|x| x.trim().parse::<u16>().map_err(|_| format!("bad choice `{x}` in `{text}`")))
+            .map(|x| {
+                x.trim()
+                    .parse::<u16>()
+                    .map_err(|_| format!("bad choice `{x}` in `{text}`"))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         return check(Sample::from(v));
     }
     let mut s = Sample::from(vec![0u16; dims.len()]);
     let mut seen = vec![false; dims.len()];
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (k, v) = part.split_once('=').ok_or_else(|| format!("expected dim=choice, got `{part}`"))?;
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| format!("expected dim=choice, got `{part}`"))?;
         let d = dims
             .iter()
             .position(|d| d.name == k.trim())
             .ok_or_else(|| format!("unknown dimension `{}` of space `{space}`", k.trim()))?;
-        let c = dims[d].choices.iter().position(|c| c == v.trim()).ok_or_else(|| {
-            format!("unknown choice `{}` for `{}` (one of {})", v.trim(), k.trim(), dims[d].choices.join(", "))
-        })?;
+        let c = dims[d]
+            .choices
+            .iter()
+            .position(|c| c == v.trim())
+            .ok_or_else(|| {
+                format!(
+                    "unknown choice `{}` for `{}` (one of {})",
+                    v.trim(),
+                    k.trim(),
+                    dims[d].choices.join(", ")
+                )
+            })?;
         s[d] = c as u16;
         seen[d] = true;
     }

@@ -40,7 +40,10 @@ pub fn build(kind: &str, options: &Options) -> Result<Box<dyn Space>, String> {
         "chain" | "mbconv" => Ok(Box::new(chain::Chain::from_options(options)?)),
         "mlp" => Ok(Box::new(mlp::Mlp::from_options(options)?)),
         "conv1d" => Ok(Box::new(conv1d::Conv1d::from_options(options)?)),
-        _ => Err(format!("unknown space `{kind}`; known spaces: {}", KINDS.join(", "))),
+        _ => Err(format!(
+            "unknown space `{kind}`; known spaces: {}",
+            KINDS.join(", ")
+        )),
     }
 }
 
@@ -48,14 +51,19 @@ pub fn build(kind: &str, options: &Options) -> Result<Box<dyn Space>, String> {
 pub fn opt_usize(options: &Options, name: &str, default: usize) -> Result<usize, String> {
     match options.get(name) {
         None => Ok(default),
-        Some(v) => v.parse().map_err(|_| format!("option `{name}` must be a non-negative integer, got `{v}`")),
+        Some(v) => v
+            .parse()
+            .map_err(|_| format!("option `{name}` must be a non-negative integer, got `{v}`")),
     }
 }
 
 /// Errors on options a space does not know.
 pub fn check_options(options: &Options, known: &[&str], space: &str) -> Result<(), String> {
     match options.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(k) => Err(format!("unknown option `{k}` for space `{space}`; known: {}", known.join(", "))),
+        Some(k) => Err(format!(
+            "unknown option `{k}` for space `{space}`; known: {}",
+            known.join(", ")
+        )),
         None => Ok(()),
     }
 }

@@ -44,8 +44,18 @@ impl Default for Mlp {
     }
 }
 
-const KNOWN: &[&str] =
-    &["features", "classes", "hourglass", "seed", "depths", "widths", "wides", "narrows", "acts", "dropout"];
+const KNOWN: &[&str] = &[
+    "features",
+    "classes",
+    "hourglass",
+    "seed",
+    "depths",
+    "widths",
+    "wides",
+    "narrows",
+    "acts",
+    "dropout",
+];
 
 impl Mlp {
     /// Builds the space from study-file options (see the module docs); errors name the option.
@@ -60,7 +70,10 @@ impl Mlp {
         gated::depths("depths", &depths)?;
         let (widths, wides) = if hourglass {
             if o.contains_key("widths") {
-                return Err("option `widths` is for plain MLPs; an hourglass MLP has `wides` and `narrows`".into());
+                return Err(
+                    "option `widths` is for plain MLPs; an hourglass MLP has `wides` and `narrows`"
+                        .into(),
+                );
             }
             let n: Vec<usize> = opt_list(o, "narrows", &[16, 32, 64, 128])?;
             let w: Vec<usize> = opt_list(o, "wides", &[256, 512, 1024])?;
@@ -83,25 +96,56 @@ impl Mlp {
                 .parse()
                 .ok()
                 .filter(|p: &f32| (0.0..1.0).contains(p))
-                .ok_or_else(|| format!("option `dropout` must be a probability in [0, 1), got `{v}`"))?,
+                .ok_or_else(|| {
+                    format!("option `dropout` must be a probability in [0, 1), got `{v}`")
+                })?,
         };
         let seed = crate::opt_usize(o, "seed", 0)? as u64;
         let max_depth = *depths.iter().max().expect("non-empty");
         let mut dims = Vec::new();
         if hourglass {
-            dims.push(Dim { name: "blocks".into(), choices: gated::choices(&depths) });
-            dims.push(Dim { name: "wide".into(), choices: gated::choices(&wides) });
+            dims.push(Dim {
+                name: "blocks".into(),
+                choices: gated::choices(&depths),
+            });
+            dims.push(Dim {
+                name: "wide".into(),
+                choices: gated::choices(&wides),
+            });
             for i in 1..=max_depth {
-                dims.push(Dim { name: format!("b{i}_narrow"), choices: gated::choices(&widths) });
+                dims.push(Dim {
+                    name: format!("b{i}_narrow"),
+                    choices: gated::choices(&widths),
+                });
             }
         } else {
-            dims.push(Dim { name: "depth".into(), choices: gated::choices(&depths) });
+            dims.push(Dim {
+                name: "depth".into(),
+                choices: gated::choices(&depths),
+            });
             for i in 1..=max_depth {
-                dims.push(Dim { name: format!("l{i}_width"), choices: gated::choices(&widths) });
+                dims.push(Dim {
+                    name: format!("l{i}_width"),
+                    choices: gated::choices(&widths),
+                });
             }
         }
-        dims.push(Dim { name: "act".into(), choices: acts.clone() });
-        Ok(Mlp { dims, features, classes, hourglass, depths, widths, wides, acts, dropout, seed })
+        dims.push(Dim {
+            name: "act".into(),
+            choices: acts.clone(),
+        });
+        Ok(Mlp {
+            dims,
+            features,
+            classes,
+            hourglass,
+            depths,
+            widths,
+            wides,
+            acts,
+            dropout,
+            seed,
+        })
     }
 
     /// First per-layer (or per-block) dimension.
@@ -122,7 +166,9 @@ impl Gated for Mlp {
         let depth = self.depths[s[0] as usize];
         let first = self.first_layer_dim();
         let last = self.dims.len() - 1; // act
-        (0..self.dims.len()).map(|d| d < first || d == last || d - first < depth).collect()
+        (0..self.dims.len())
+            .map(|d| d < first || d == last || d - first < depth)
+            .collect()
     }
 }
 
@@ -139,7 +185,12 @@ impl Space for Mlp {
         let act = Op::act(gated::activation(act_name).expect("checked in from_options"));
         let first = self.first_layer_dim();
         let mut net = Network::new();
-        let mut x = net.add(Op::Input { shape: vec![self.features] }, &[]);
+        let mut x = net.add(
+            Op::Input {
+                shape: vec![self.features],
+            },
+            &[],
+        );
         let drop = |net: &mut Network, x: usize| {
             if self.dropout > 0.0 {
                 net.add(Op::Dropout { p: self.dropout }, &[x])
@@ -149,12 +200,34 @@ impl Space for Mlp {
         };
         if self.hourglass {
             let wide = self.wides[s[1] as usize];
-            x = net.add(Op::RandomProjection { out: wide, seed: self.seed }, &[x]);
+            x = net.add(
+                Op::RandomProjection {
+                    out: wide,
+                    seed: self.seed,
+                },
+                &[x],
+            );
             for i in 0..depth {
                 let narrow = self.widths[s[first + i] as usize];
-                let h = net.chain(x, [Op::LayerNorm, Op::Linear { out: narrow, bias: true }, act.clone()]);
+                let h = net.chain(
+                    x,
+                    [
+                        Op::LayerNorm,
+                        Op::Linear {
+                            out: narrow,
+                            bias: true,
+                        },
+                        act.clone(),
+                    ],
+                );
                 let h = drop(&mut net, h);
-                let h = net.add(Op::Linear { out: wide, bias: true }, &[h]);
+                let h = net.add(
+                    Op::Linear {
+                        out: wide,
+                        bias: true,
+                    },
+                    &[h],
+                );
                 x = net.add(Op::Add, &[x, h]);
             }
             x = net.add(Op::LayerNorm, &[x]);
@@ -165,7 +238,12 @@ impl Space for Mlp {
                 x = drop(&mut net, x);
             }
         }
-        net.add(Op::Output { classes: self.classes }, &[x]);
+        net.add(
+            Op::Output {
+                classes: self.classes,
+            },
+            &[x],
+        );
         net.shapes()?;
         Ok(net)
     }

@@ -24,7 +24,9 @@
 //! same count says the benchmark's GIN updates with one linear layer, `W(x_i + Σ_j x_j) + b` (its code: PyG's
 //! `GINConv(Linear)`), so `gin` lowers to [`GnnKind::GinLinear`]. The unused ARMA weight is not counted here.
 use crate::nbg_canon::{canonicalize, valid_hash, LINKS, OPS, SKIP};
-use tessera_core::{below, Activation, Dim, GnnKind, Network, NetworkError, Op, Rng, Sample, Space};
+use tessera_core::{
+    below, Activation, Dim, GnnKind, Network, NetworkError, Op, Rng, Sample, Space,
+};
 
 /// The NAS-Bench-Graph space for one dataset's feature and class counts.
 #[derive(Clone, Debug)]
@@ -79,24 +81,50 @@ impl Default for NasBenchGraph {
 impl NasBenchGraph {
     /// `dim` must be a multiple of 4 for cells with GAT (its 4 heads split it); [`Self::from_options`] checks it.
     pub fn new(features: usize, classes: usize, dim: usize) -> Self {
-        let links: Vec<String> = LINKS.iter().map(|l| l.iter().map(|x| x.to_string()).collect()).collect();
-        let mut dims = vec![Dim { name: "link".into(), choices: links }];
+        let links: Vec<String> = LINKS
+            .iter()
+            .map(|l| l.iter().map(|x| x.to_string()).collect())
+            .collect();
+        let mut dims = vec![Dim {
+            name: "link".into(),
+            choices: links,
+        }];
         dims.extend((0..4).map(|i| Dim::new(format!("op{i}"), &OPS)));
-        NasBenchGraph { dims, features, classes, dim, dropout: 0.5, post: 1, pre: 0 }
+        NasBenchGraph {
+            dims,
+            features,
+            classes,
+            dim,
+            dropout: 0.5,
+            post: 1,
+            pre: 0,
+        }
     }
 
     /// Options: `dataset` (sets features and classes: cora 1433/7, citeseer 3703/6, pubmed 500/3, cs, physics,
     /// photo, computers, arxiv, and the benchmark's `dim`, `pre` and `post` for it from [`TUNED`]), or `features`
     /// (1433) and `classes` (7) directly; `dim` (256), `dropout` (0.5), `pre` (0) and `post` (1) processing layers.
     pub fn from_options(o: &crate::Options) -> Result<Self, String> {
-        crate::check_options(o, &["dataset", "features", "classes", "dim", "dropout", "pre", "post"], "nas-bench-graph")?;
+        crate::check_options(
+            o,
+            &[
+                "dataset", "features", "classes", "dim", "dropout", "pre", "post",
+            ],
+            "nas-bench-graph",
+        )?;
         let (f, c) = match o.get("dataset") {
             None => (1433, 7),
             Some(d) => {
-                let (_, f, c) = DATASETS.iter().find(|(n, _, _)| *n == d.trim()).ok_or_else(|| {
-                    let known: Vec<&str> = DATASETS.iter().map(|x| x.0).collect();
-                    format!("option `dataset`: unknown dataset `{d}` (known: {})", known.join(", "))
-                })?;
+                let (_, f, c) = DATASETS
+                    .iter()
+                    .find(|(n, _, _)| *n == d.trim())
+                    .ok_or_else(|| {
+                        let known: Vec<&str> = DATASETS.iter().map(|x| x.0).collect();
+                        format!(
+                            "option `dataset`: unknown dataset `{d}` (known: {})",
+                            known.join(", ")
+                        )
+                    })?;
                 (*f, *c)
             }
         };
@@ -109,13 +137,20 @@ impl NasBenchGraph {
             crate::opt_usize(o, "classes", c)?,
             crate::opt_usize(o, "dim", tuned.1)?,
         );
-        for (name, v) in [("features", s.features), ("classes", s.classes), ("dim", s.dim)] {
+        for (name, v) in [
+            ("features", s.features),
+            ("classes", s.classes),
+            ("dim", s.dim),
+        ] {
             if v == 0 {
                 return Err(format!("option `{name}` must be positive"));
             }
         }
         if s.dim % 4 != 0 {
-            return Err(format!("option `dim` must be a multiple of 4 (GAT's 4 heads split it), got {}", s.dim));
+            return Err(format!(
+                "option `dim` must be a multiple of 4 (GAT's 4 heads split it), got {}",
+                s.dim
+            ));
         }
         if let Some(v) = o.get("dropout") {
             s.dropout = v
@@ -123,7 +158,9 @@ impl NasBenchGraph {
                 .parse()
                 .ok()
                 .filter(|p: &f32| (0.0..1.0).contains(p))
-                .ok_or_else(|| format!("option `dropout` must be a probability in [0, 1), got `{v}`"))?;
+                .ok_or_else(|| {
+                    format!("option `dropout` must be a probability in [0, 1), got `{v}`")
+                })?;
         }
         s.pre = crate::opt_usize(o, "pre", tuned.2)?;
         s.post = crate::opt_usize(o, "post", tuned.3)?;
@@ -132,7 +169,10 @@ impl NasBenchGraph {
 
     /// The (link pattern, ops) of a sample.
     pub fn parts(s: &Sample) -> ([u8; 4], [u8; 4]) {
-        (LINKS[s[0] as usize], [s[1] as u8, s[2] as u8, s[3] as u8, s[4] as u8])
+        (
+            LINKS[s[0] as usize],
+            [s[1] as u8, s[2] as u8, s[3] as u8, s[4] as u8],
+        )
     }
 
     /// The benchmark key of a sample (the official `valid_hash`).
@@ -210,8 +250,16 @@ impl Space for NasBenchGraph {
                 x
             }
         };
-        let linear = Op::Linear { out: self.dim, bias: true };
-        let x = net.add(Op::Input { shape: vec![self.features] }, &[]);
+        let linear = Op::Linear {
+            out: self.dim,
+            bias: true,
+        };
+        let x = net.add(
+            Op::Input {
+                shape: vec![self.features],
+            },
+            &[],
+        );
         let mut h0 = drop(&mut net, x);
         // pre-processing: plain linear layers, one ELU before the last of them
         for i in 0..self.pre {
@@ -234,13 +282,30 @@ impl Space for NasBenchGraph {
                 // GAT: the benchmark's 4 heads of width dim/4, concatenated
                 Some(kind) => {
                     let heads = if kind == GnnKind::GatConcat { 4 } else { 1 };
-                    (net.add(Op::Gnn { kind, out: self.dim, heads }, &[from]), false)
+                    (
+                        net.add(
+                            Op::Gnn {
+                                kind,
+                                out: self.dim,
+                                heads,
+                            },
+                            &[from],
+                        ),
+                        false,
+                    )
                 }
                 None => (net.add(Op::Identity, &[from]), raw),
             });
         }
-        let leaves: Vec<usize> = (1..=4).filter(|&k| !link.contains(&(k as u8))).map(|k| nodes[k].0).collect();
-        let mut h = if leaves.len() == 1 { leaves[0] } else { net.add(Op::Concat { axis: 0 }, &leaves) };
+        let leaves: Vec<usize> = (1..=4)
+            .filter(|&k| !link.contains(&(k as u8)))
+            .map(|k| nodes[k].0)
+            .collect();
+        let mut h = if leaves.len() == 1 {
+            leaves[0]
+        } else {
+            net.add(Op::Concat { axis: 0 }, &leaves)
+        };
         h = net.add(Op::act(Activation::Relu), &[h]);
         // post-processing: the cell's output linear layer, `post − 1` more, an ELU if there were more, the classifier
         for _ in 0..self.post {
@@ -249,7 +314,12 @@ impl Space for NasBenchGraph {
         if self.post >= 2 {
             h = net.add(Op::act(Activation::Elu), &[h]);
         }
-        net.add(Op::Output { classes: self.classes }, &[h]);
+        net.add(
+            Op::Output {
+                classes: self.classes,
+            },
+            &[h],
+        );
         net.shapes()?;
         Ok(net)
     }
@@ -298,35 +368,67 @@ mod tests {
             ("cs", chain, ["skip", "skip", "arma", "arma"], 0.972687),
             ("computers", chain, ["skip", "skip", "gcn", "gcn"], 0.062794),
             ("computers", chain, ["skip", "skip", "gin", "gin"], 0.062794),
-            ("computers", chain, ["skip", "skip", "arma", "arma"], 0.079178),
+            (
+                "computers",
+                chain,
+                ["skip", "skip", "arma", "arma"],
+                0.079178,
+            ),
         ];
         for (ds, link, ops, para) in cases {
-            let sp = NasBenchGraph::from_options(&[("dataset".to_string(), ds.to_string())].into()).unwrap();
+            let sp = NasBenchGraph::from_options(&[("dataset".to_string(), ds.to_string())].into())
+                .unwrap();
             let li = LINKS.iter().position(|l| *l == link).unwrap() as u16;
-            let o: Vec<u16> = ops.iter().map(|n| OPS.iter().position(|x| x == n).unwrap() as u16).collect();
+            let o: Vec<u16> = ops
+                .iter()
+                .map(|n| OPS.iter().position(|x| x == n).unwrap() as u16)
+                .collect();
             let s = Sample::new(&[li, o[0], o[1], o[2], o[3]]);
             let d = sp.dim as i64;
             let net = sp.lower(&s).unwrap();
-            let bns = net.nodes.iter().filter(|n| matches!(n.op, Op::BatchNorm)).count() as i64;
+            let bns = net
+                .nodes
+                .iter()
+                .filter(|n| matches!(n.op, Op::BatchNorm))
+                .count() as i64;
             let arma = ops.iter().filter(|op| **op == "arma").count() as i64;
             let p = net.params().unwrap() as i64;
-            assert_eq!(p + 2 * d * (4 - bns) + d * d * arma, (para * 1e6_f64).round() as i64, "{ds} {link:?} {ops:?}");
+            assert_eq!(
+                p + 2 * d * (4 - bns) + d * d * arma,
+                (para * 1e6_f64).round() as i64,
+                "{ds} {link:?} {ops:?}"
+            );
         }
     }
 
     #[test]
     fn options_name_datasets_and_errors_name_the_option() {
-        let o = |kv: &[(&str, &str)]| kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let o = |kv: &[(&str, &str)]| {
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
         let s = NasBenchGraph::from_options(&o(&[("dataset", "citeseer")])).unwrap();
-        assert_eq!((s.features, s.classes, s.dim, s.pre, s.post), (3703, 6, 256, 0, 1));
+        assert_eq!(
+            (s.features, s.classes, s.dim, s.pre, s.post),
+            (3703, 6, 256, 0, 1)
+        );
         let s = NasBenchGraph::from_options(&o(&[("dataset", "computers")])).unwrap();
         assert_eq!((s.dim, s.pre, s.post), (64, 1, 1));
         let s = NasBenchGraph::from_options(&o(&[("dataset", "pubmed"), ("post", "1")])).unwrap();
         assert_eq!((s.dim, s.pre, s.post), (128, 0, 1));
-        assert!(NasBenchGraph::from_options(&o(&[("dataset", "imagenet")])).unwrap_err().contains("`dataset`"));
-        assert!(NasBenchGraph::from_options(&o(&[("dropout", "1.5")])).unwrap_err().contains("`dropout`"));
-        assert!(NasBenchGraph::from_options(&o(&[("dim", "10")])).unwrap_err().contains("multiple of 4"));
-        assert!(NasBenchGraph::from_options(&o(&[("cell_norm", "batch")])).unwrap_err().contains("`cell_norm`"));
+        assert!(NasBenchGraph::from_options(&o(&[("dataset", "imagenet")]))
+            .unwrap_err()
+            .contains("`dataset`"));
+        assert!(NasBenchGraph::from_options(&o(&[("dropout", "1.5")]))
+            .unwrap_err()
+            .contains("`dropout`"));
+        assert!(NasBenchGraph::from_options(&o(&[("dim", "10")]))
+            .unwrap_err()
+            .contains("multiple of 4"));
+        assert!(NasBenchGraph::from_options(&o(&[("cell_norm", "batch")]))
+            .unwrap_err()
+            .contains("`cell_norm`"));
     }
 
     #[test]
@@ -339,7 +441,11 @@ mod tests {
         assert_eq!(a.describe(), b.describe());
         // three leaves of width 256 (fc, arma, cheb), no raw 1,433-feature skip among them
         let shapes = a.shapes().unwrap();
-        let concat = a.nodes.iter().position(|n| matches!(n.op, Op::Concat { .. })).unwrap();
+        let concat = a
+            .nodes
+            .iter()
+            .position(|n| matches!(n.op, Op::Concat { .. }))
+            .unwrap();
         assert_eq!(shapes[concat].as_slice(), &[3 * 256]);
         // and over random samples: equal keys, equal networks
         let mut rng = tessera_core::rng_for(1, 1);
@@ -347,7 +453,12 @@ mod tests {
         for _ in 0..3000 {
             let s = sp.sample(&mut rng);
             let d = sp.lower(&s).unwrap().describe();
-            assert_eq!(by_key.entry(sp.key(&s)).or_insert_with(|| d.clone()), &d, "{}", sp.describe(&s));
+            assert_eq!(
+                by_key.entry(sp.key(&s)).or_insert_with(|| d.clone()),
+                &d,
+                "{}",
+                sp.describe(&s)
+            );
         }
     }
 
@@ -356,16 +467,24 @@ mod tests {
         // The benchmark's cell: an op reading a hidden node (not the raw input, nor a skip of it) reads
         // BatchNorm → ReLU → dropout of it, its own copy; `skip` too. Ops reading the raw input read it as is.
         let bns = |sp: &NasBenchGraph, s: &[u16]| {
-            sp.lower(&Sample::new(s)).unwrap().nodes.iter().filter(|n| matches!(n.op, Op::BatchNorm)).count()
+            sp.lower(&Sample::new(s))
+                .unwrap()
+                .nodes
+                .iter()
+                .filter(|n| matches!(n.op, Op::BatchNorm))
+                .count()
         };
         let sp = NasBenchGraph::default();
         assert_eq!(bns(&sp, &[0, 1, 8, 2, 3]), 0); // link 0000: every op reads the input
         assert_eq!(bns(&sp, &[8, 8, 1, 2, 3]), 2); // chain: skip, gcn (reads the raw input), gin, cheb
         assert_eq!(bns(&sp, &[5, 1, 1, 1, 1]), 3); // link 0111: three readers of node 1, three copies
         assert_eq!(bns(&sp, &[5, 1, 8, 2, 3]), 3); // link 0111: gcn read by skip, gin and cheb (skip too)
-        // chain: gcn, skip, gin, cheb is canonically skip, gcn, gin, cheb: the benchmark trained no hidden skip
+                                                   // chain: gcn, skip, gin, cheb is canonically skip, gcn, gin, cheb: the benchmark trained no hidden skip
         assert_eq!(bns(&sp, &[8, 1, 8, 2, 3]), 2);
-        let pre = NasBenchGraph { pre: 1, ..NasBenchGraph::default() };
+        let pre = NasBenchGraph {
+            pre: 1,
+            ..NasBenchGraph::default()
+        };
         assert_eq!(bns(&pre, &[0, 1, 8, 2, 3]), 4); // after a pre-processing layer nothing is raw
     }
 
@@ -373,6 +492,9 @@ mod tests {
     fn key_is_the_official_valid_hash() {
         // Arch([0,1,2,3], ['skip','skip','gcn','gcn']) is one of the package's anchors.
         let s = Sample::new(&[8, 8, 8, 1, 1]);
-        assert_eq!(NasBenchGraph::hash(&s), crate::nbg_canon::valid_hash([0, 1, 2, 3], [8, 8, 1, 1]));
+        assert_eq!(
+            NasBenchGraph::hash(&s),
+            crate::nbg_canon::valid_hash([0, 1, 2, 3], [8, 8, 1, 1])
+        );
     }
 }

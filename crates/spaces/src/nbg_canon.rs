@@ -48,7 +48,9 @@ pub const LINKS: [[u8; 4]; 9] = [
 ];
 
 /// Operation names (`gnn_list`); `ops` values index this list.
-pub const OPS: [&str; 9] = ["gat", "gcn", "gin", "cheb", "sage", "arma", "graph", "fc", "skip"];
+pub const OPS: [&str; 9] = [
+    "gat", "gcn", "gin", "cheb", "sage", "arma", "graph", "fc", "skip",
+];
 
 /// Op id of `skip` in [`OPS`].
 pub const SKIP: u8 = 8;
@@ -106,7 +108,12 @@ pub fn try_decode_hash(h: u32) -> Option<([u8; 4], [u8; 4])> {
     if li >= 9 {
         return None;
     }
-    let ops = [((h / 1000) % 10) as u8, ((h / 100) % 10) as u8, ((h / 10) % 10) as u8, (h % 10) as u8];
+    let ops = [
+        ((h / 1000) % 10) as u8,
+        ((h / 100) % 10) as u8,
+        ((h / 10) % 10) as u8,
+        (h % 10) as u8,
+    ];
     if ops.iter().any(|&o| o >= 9) {
         return None;
     }
@@ -276,18 +283,27 @@ mod tests {
     const FIXTURE_NONCANON: &str = include_str!("../tests/fixtures/nbg_valid_hash_noncanon.txt");
 
     fn all_ops() -> impl Iterator<Item = [u8; 4]> {
-        (0..9u8)
-            .flat_map(|a| (0..9u8).flat_map(move |b| (0..9u8).flat_map(move |c| (0..9u8).map(move |d| [a, b, c, d]))))
+        (0..9u8).flat_map(|a| {
+            (0..9u8)
+                .flat_map(move |b| (0..9u8).flat_map(move |c| (0..9u8).map(move |d| [a, b, c, d])))
+        })
     }
 
     #[test]
     fn matches_python_on_all_canonical_links() {
-        let expected: Vec<u32> = FIXTURE.lines().map(|l| l.parse().expect("fixture line")).collect();
+        let expected: Vec<u32> = FIXTURE
+            .lines()
+            .map(|l| l.parse().expect("fixture line"))
+            .collect();
         assert_eq!(expected.len(), 59_049);
         let mut n = 0;
         for link in LINKS {
             for ops in all_ops() {
-                assert_eq!(valid_hash(link, ops), expected[n], "link {link:?} ops {ops:?} (line {n})");
+                assert_eq!(
+                    valid_hash(link, ops),
+                    expected[n],
+                    "link {link:?} ops {ops:?} (line {n})"
+                );
                 n += 1;
             }
         }
@@ -308,7 +324,10 @@ mod tests {
             }
         }
         assert_eq!(links.len(), 15);
-        let expected: Vec<u32> = FIXTURE_NONCANON.lines().map(|l| l.parse().expect("fixture line")).collect();
+        let expected: Vec<u32> = FIXTURE_NONCANON
+            .lines()
+            .map(|l| l.parse().expect("fixture line"))
+            .collect();
         assert_eq!(expected.len(), 15 * 625);
         let mut n = 0;
         for link in links {
@@ -317,7 +336,11 @@ mod tests {
                     for c in SUBSET {
                         for d in SUBSET {
                             let ops = [a, b, c, d];
-                            assert_eq!(valid_hash(link, ops), expected[n], "link {link:?} ops {ops:?}");
+                            assert_eq!(
+                                valid_hash(link, ops),
+                                expected[n],
+                                "link {link:?} ops {ops:?}"
+                            );
                             n += 1;
                         }
                     }
@@ -333,7 +356,11 @@ mod tests {
                 let h = hash_arch(link, ops).unwrap();
                 assert_eq!(decode_hash(h), (link, ops));
                 let k = valid_hash(link, ops);
-                assert_eq!(valid_hash(decode_hash(k).0, decode_hash(k).1), k, "{link:?} {ops:?}");
+                assert_eq!(
+                    valid_hash(decode_hash(k).0, decode_hash(k).1),
+                    k,
+                    "{link:?} {ops:?}"
+                );
             }
         }
         assert_eq!(valid_hash([0, 1, 2, 3], [SKIP; 4]), ALL_SKIP_HASH);

@@ -15,7 +15,11 @@ fn zc_file() -> Option<PathBuf> {
     if p.is_file() {
         return Some(p);
     }
-    assert!(std::env::var_os("CI").is_none(), "{} is missing (required when CI is set)", p.display());
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing (required when CI is set)",
+        p.display()
+    );
     println!("skipped: {} not found", p.display());
     None
 }
@@ -24,7 +28,11 @@ fn zc_file() -> Option<PathBuf> {
 fn nb201_flops_and_params_match_naslib_for_all_725_cells() {
     let Some(path) = zc_file() else { return };
     // NASLib wrote it with Python's json, which spells missing proxy scores `NaN` (not JSON)
-    let text = std::fs::read_to_string(&path).unwrap().replace("NaN", "null").replace("-Infinity", "null").replace("Infinity", "null");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("NaN", "null")
+        .replace("-Infinity", "null")
+        .replace("Infinity", "null");
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     let cells = json["cifar10"].as_object().expect("a cifar10 table");
     assert_eq!(cells.len(), 725);
@@ -38,13 +46,27 @@ fn nb201_flops_and_params_match_naslib_for_all_725_cells() {
         let ef = (flops as f64 - want_flops).abs() / want_flops;
         let ep = (params as f64 - want_params).abs() / want_params;
         if ef > worst_flops.0 {
-            worst_flops = (ef, format!("{key} {} ours {flops} NASLib {want_flops}", Nb201::to_str(&sample)));
+            worst_flops = (
+                ef,
+                format!(
+                    "{key} {} ours {flops} NASLib {want_flops}",
+                    Nb201::to_str(&sample)
+                ),
+            );
         }
         if ep > worst_params.0 {
             worst_params = (ep, format!("{key} ours {params} NASLib {want_params}"));
         }
-        assert!(ef < 0.01, "FLOPs of {key}: ours {flops}, NASLib {want_flops} ({:.3} % off)", ef * 100.0);
-        assert!(ep < 0.01, "params of {key}: ours {params}, NASLib {want_params} ({:.3} % off)", ep * 100.0);
+        assert!(
+            ef < 0.01,
+            "FLOPs of {key}: ours {flops}, NASLib {want_flops} ({:.3} % off)",
+            ef * 100.0
+        );
+        assert!(
+            ep < 0.01,
+            "params of {key}: ours {params}, NASLib {want_params} ({:.3} % off)",
+            ep * 100.0
+        );
     }
     println!(
         "725 NB201 cells: max FLOPs error {:.5} % ({}), max params error {:.5} % ({})",

@@ -5,12 +5,15 @@ use std::collections::HashSet;
 use tessera_spaces::nb201::Nb201;
 
 fn shared(path: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(path)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(path)
 }
 
 #[test]
 fn nb201_has_6466_canonical_classes_matching_nats_unique_strings() {
-    let mut r = csv::Reader::from_path(shared("nb201/nats_bench.csv")).expect("shared/data/nb201/nats_bench.csv");
+    let mut r = csv::Reader::from_path(shared("nb201/nats_bench.csv"))
+        .expect("shared/data/nb201/nats_bench.csv");
     let mut keys = HashSet::new();
     let mut rows = 0;
     for rec in r.records() {
@@ -32,7 +35,13 @@ fn every_naslib_tuple_maps_to_an_nb201_cell_and_back() {
     let mut seen = HashSet::new();
     // The file maps an index to a tuple string "(4, 0, 3, 1, 4, 3)"; parse it without serde to keep this crate light.
     for chunk in text.split('(').filter(|c| c.contains(')')) {
-        let nums: Vec<u8> = chunk.split(')').next().unwrap().split(',').filter_map(|x| x.trim().parse().ok()).collect();
+        let nums: Vec<u8> = chunk
+            .split(')')
+            .next()
+            .unwrap()
+            .split(',')
+            .filter_map(|x| x.trim().parse().ok())
+            .collect();
         if nums.len() != 6 {
             continue;
         }

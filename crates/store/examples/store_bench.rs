@@ -16,14 +16,25 @@ use tessera_core::{Metrics, Sample, Storage, Trial, TrialState};
 use tessera_store::SqliteStorage;
 
 fn trial(n: u64, state: TrialState) -> Trial {
-    let mut t = Trial::new(n, Sample::new(&[(n % 5) as u16, (n / 5 % 5) as u16, 1, 2, 3, 4]));
-    t.key = format!("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|none~0|avg_pool_3x3~1|conv~{n}|");
+    let mut t = Trial::new(
+        n,
+        Sample::new(&[(n % 5) as u16, (n / 5 % 5) as u16, 1, 2, 3, 4]),
+    );
+    t.key = format!(
+        "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|none~0|avg_pool_3x3~1|conv~{n}|"
+    );
     t.description = t.key.clone();
     t.state = state;
-    t.profile = Metrics::new().with("params", 372_106.0).with("flops", 40.9e6).with("latency_ms", 0.0153);
+    t.profile = Metrics::new()
+        .with("params", 372_106.0)
+        .with("flops", 40.9e6)
+        .with("latency_ms", 0.0153);
     t.started_at = Some(1.7e9 + n as f64);
     if state.is_finished() {
-        t.metrics = Metrics::new().with("val_accuracy", 89.1).with("test_accuracy", 88.7).with("train_loss", 0.31);
+        t.metrics = Metrics::new()
+            .with("val_accuracy", 89.1)
+            .with("test_accuracy", 88.7)
+            .with("train_loss", 0.31);
         t.finished_at = Some(1.7e9 + n as f64 + 1.0);
         t.wall_seconds = 0.0004;
         t.sim_seconds = 1_234.5;
@@ -32,19 +43,29 @@ fn trial(n: u64, state: TrialState) -> Trial {
 }
 
 fn main() {
-    let base = std::env::args().nth(1).map(std::path::PathBuf::from).unwrap_or_else(|| std::env::current_dir().unwrap());
-    let dir = tempfile::Builder::new().prefix("store-bench-").tempdir_in(&base).expect("temp dir");
+    let base = std::env::args()
+        .nth(1)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::env::current_dir().unwrap());
+    let dir = tempfile::Builder::new()
+        .prefix("store-bench-")
+        .tempdir_in(&base)
+        .expect("temp dir");
     let path = dir.path().join("bench.db");
     let mut s = SqliteStorage::open(&path).expect("open");
     let id = s.open_study("bench", "{}").unwrap().id;
     println!("database: {}", path.display());
-    println!("{:>8} | {:>9} | {:>9} | {:>17} | {:>12} | {:>11}", "stored", "puts/s", "trials/s", "put+read trips/s", "trials() ms", "studies() ms");
+    println!(
+        "{:>8} | {:>9} | {:>9} | {:>17} | {:>12} | {:>11}",
+        "stored", "puts/s", "trials/s", "put+read trips/s", "trials() ms", "studies() ms"
+    );
 
     let mut next = 0u64;
     let fill_to = |s: &mut SqliteStorage, n: u64, next: &mut u64| {
         while *next < n {
             s.put_trial(id, &trial(*next, TrialState::Running)).unwrap();
-            s.put_trial(id, &trial(*next, TrialState::Complete)).unwrap();
+            s.put_trial(id, &trial(*next, TrialState::Complete))
+                .unwrap();
             *next += 1;
         }
     };
@@ -81,6 +102,11 @@ fn main() {
         );
     }
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
-        + std::fs::metadata(path.with_extension("db-wal")).map(|m| m.len()).unwrap_or(0);
-    println!("file size (db + wal): {:.1} MB for {next} trials", bytes as f64 / 1e6);
+        + std::fs::metadata(path.with_extension("db-wal"))
+            .map(|m| m.len())
+            .unwrap_or(0);
+    println!(
+        "file size (db + wal): {:.1} MB for {next} trials",
+        bytes as f64 / 1e6
+    );
 }

@@ -23,7 +23,9 @@
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
 use tessera_core::network::{Network, NetworkError, Op};
-use tessera_core::{Dim, Lease, Metrics, NewEvents, Next, Sample, Space, Storage, Strategy, Told, Trial, TrialState};
+use tessera_core::{
+    Dim, Lease, Metrics, NewEvents, Next, Sample, Space, Storage, Strategy, Told, Trial, TrialState,
+};
 use tessera_store::{PostgresStorage, SqliteStorage};
 
 struct Cells(Vec<Dim>);
@@ -44,7 +46,16 @@ impl Space for Cells {
 }
 
 fn space() -> Cells {
-    Cells((0..6).map(|d| Dim::new(format!("edge{d}"), &["none", "skip", "conv1", "conv3", "pool"])).collect())
+    Cells(
+        (0..6)
+            .map(|d| {
+                Dim::new(
+                    format!("edge{d}"),
+                    &["none", "skip", "conv1", "conv3", "pool"],
+                )
+            })
+            .collect(),
+    )
 }
 
 fn strategy() -> Box<dyn Strategy> {
@@ -81,7 +92,17 @@ impl View {
                 }
                 tessera_core::EventKind::Tell => {
                     let v = [t.metrics.get("val_accuracy").unwrap_or(f64::NAN)];
-                    self.strategy.tell(space, &Told { number: t.number, sample: &t.sample, state: t.state, values: &v, metrics: &t.metrics, violation: 0.0 });
+                    self.strategy.tell(
+                        space,
+                        &Told {
+                            number: t.number,
+                            sample: &t.sample,
+                            state: t.state,
+                            values: &v,
+                            metrics: &t.metrics,
+                            violation: 0.0,
+                        },
+                    );
                 }
             }
         }
@@ -95,10 +116,20 @@ fn fill(s: &mut dyn Storage, id: i64, n: u64, space: &Cells) {
         return;
     }
     // Replay what is there, then ask the rest.
-    let mut v = View { strategy: strategy(), cursor: 0 };
+    let mut v = View {
+        strategy: strategy(),
+        cursor: 0,
+    };
     let events = s.events(id, 0).unwrap();
     let trials = s.trials(id).unwrap();
-    v.replay(space, &NewEvents { events: &events, trials: &trials, next_number: have });
+    v.replay(
+        space,
+        &NewEvents {
+            events: &events,
+            trials: &trials,
+            next_number: have,
+        },
+    );
     let batch: Vec<Trial> = (have..n)
         .map(|k| {
             let sample = v.strategy.ask(space).unwrap();
@@ -111,7 +142,12 @@ fn fill(s: &mut dyn Storage, id: i64, n: u64, space: &Cells) {
 }
 
 /// `workers` threads, `trips` round trips in all; returns round trips per second.
-fn measure(connect: &(dyn Fn() -> Box<dyn Storage> + Sync), id: i64, workers: usize, trips: usize) -> f64 {
+fn measure(
+    connect: &(dyn Fn() -> Box<dyn Storage> + Sync),
+    id: i64,
+    workers: usize,
+    trips: usize,
+) -> f64 {
     let space = Arc::new(space());
     let barrier = Barrier::new(workers + 1);
     let per = trips / workers;
@@ -120,8 +156,15 @@ fn measure(connect: &(dyn Fn() -> Box<dyn Storage> + Sync), id: i64, workers: us
             let (space, barrier) = (space.clone(), &barrier);
             sc.spawn(move || {
                 let mut s = connect();
-                let lease = Lease { worker: format!("bench-{w}"), seconds: 60.0, max_retries: 3 };
-                let mut v = View { strategy: strategy(), cursor: 0 };
+                let lease = Lease {
+                    worker: format!("bench-{w}"),
+                    seconds: 60.0,
+                    max_retries: 3,
+                };
+                let mut v = View {
+                    strategy: strategy(),
+                    cursor: 0,
+                };
                 // Warm up: replay the whole log (not timed).
                 let mut ask = |ev: &NewEvents<'_>| {
                     v.replay(&space, ev);
@@ -152,7 +195,10 @@ fn measure(connect: &(dyn Fn() -> Box<dyn Storage> + Sync), id: i64, workers: us
                         }
                         Err(e) if e.is_transient() => {
                             // The ask may or may not have committed: start over like a worker (replay from 0).
-                            v = View { strategy: strategy(), cursor: 0 };
+                            v = View {
+                                strategy: strategy(),
+                                cursor: 0,
+                            };
                         }
                         other => panic!("unexpected {other:?}"),
                     }
@@ -167,7 +213,12 @@ fn measure(connect: &(dyn Fn() -> Box<dyn Storage> + Sync), id: i64, workers: us
     })
 }
 
-fn bench(label: &str, connect: &(dyn Fn() -> Box<dyn Storage> + Sync), sizes: &[u64], trips: usize) {
+fn bench(
+    label: &str,
+    connect: &(dyn Fn() -> Box<dyn Storage> + Sync),
+    sizes: &[u64],
+    trips: usize,
+) {
     let space = space();
     for &n in sizes {
         let mut s = connect();
@@ -187,16 +238,28 @@ fn bench(label: &str, connect: &(dyn Fn() -> Box<dyn Storage> + Sync), sizes: &[
 }
 
 fn main() {
-    let base = std::env::args().nth(1).map(std::path::PathBuf::from).unwrap_or_else(|| std::env::current_dir().unwrap());
-    let trips: usize = std::env::var("TESSERA_BENCH_TRIPS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    let base = std::env::args()
+        .nth(1)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::env::current_dir().unwrap());
+    let trips: usize = std::env::var("TESSERA_BENCH_TRIPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
     let sizes: Vec<u64> = std::env::var("TESSERA_BENCH_SIZES")
         .ok()
         .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![1_000, 10_000, 100_000]);
     println!("ask+tell round trips per second (stored trials at the start of the measurement in parentheses), {trips} per measurement");
-    println!("{:<10} | {:>8} | {:>18} | {:>18} |", "storage", "stored", "1 worker", "4 workers");
+    println!(
+        "{:<10} | {:>8} | {:>18} | {:>18} |",
+        "storage", "stored", "1 worker", "4 workers"
+    );
 
-    let dir = tempfile::Builder::new().prefix("worker-bench-").tempdir_in(&base).expect("temp dir");
+    let dir = tempfile::Builder::new()
+        .prefix("worker-bench-")
+        .tempdir_in(&base)
+        .expect("temp dir");
     let path = dir.path().join("bench.db");
     let sync = std::env::var("TESSERA_BENCH_SQLITE_SYNC").unwrap_or_else(|_| "NORMAL".into());
     let connect_sqlite = |path: &std::path::Path| {
@@ -204,9 +267,17 @@ fn main() {
         s.set_synchronous(&sync).unwrap();
         Box::new(s) as Box<dyn Storage>
     };
-    bench(&format!("sqlite/{}", sync.to_lowercase()), &|| connect_sqlite(&path), &sizes, trips);
+    bench(
+        &format!("sqlite/{}", sync.to_lowercase()),
+        &|| connect_sqlite(&path),
+        &sizes,
+        trips,
+    );
 
-    let pg = std::env::var("TESSERA_BENCH_POSTGRES").or_else(|_| std::env::var("TESSERA_TEST_POSTGRES")).ok().filter(|u| !u.is_empty());
+    let pg = std::env::var("TESSERA_BENCH_POSTGRES")
+        .or_else(|_| std::env::var("TESSERA_TEST_POSTGRES"))
+        .ok()
+        .filter(|u| !u.is_empty());
     match pg {
         None => println!("postgres   | skipped: set TESSERA_BENCH_POSTGRES (or TESSERA_TEST_POSTGRES) to a database URL"),
         Some(url) => {

@@ -29,8 +29,9 @@ use std::time::Duration;
 use tessera_core::network::{Network, NetworkError, Op};
 use tessera_core::worker::{StopSignal, WorkerContext, WorkerOptions};
 use tessera_core::{
-    rng_for, Budget, Dim, EvalContext, EvalError, Evaluation, Evaluator, Event, EventKind, Lease, Metrics, NewEvents, Next,
-    Objective, Rng, Sample, Space, Storage, StoreError, Strategy, Study, StudyInfo, Told, Trial, TrialState,
+    rng_for, Budget, Dim, EvalContext, EvalError, Evaluation, Evaluator, Event, EventKind, Lease,
+    Metrics, NewEvents, Next, Objective, Rng, Sample, Space, Storage, StoreError, Strategy, Study,
+    StudyInfo, Told, Trial, TrialState,
 };
 
 /// A closure returning a fresh, empty storage on each call.
@@ -51,29 +52,86 @@ pub enum Case {
 
 /// Every case, by name, in the order [`run_all`] runs them.
 pub const CASES: &[(&str, Case)] = &[
-    ("create_and_reopen_study", Case::Fresh(create_and_reopen_study)),
-    ("config_mismatch_changes_nothing", Case::Fresh(config_mismatch_changes_nothing)),
+    (
+        "create_and_reopen_study",
+        Case::Fresh(create_and_reopen_study),
+    ),
+    (
+        "config_mismatch_changes_nothing",
+        Case::Fresh(config_mismatch_changes_nothing),
+    ),
     ("put_and_replace_trial", Case::Fresh(put_and_replace_trial)),
-    ("finished_trials_are_frozen", Case::Fresh(finished_trials_are_frozen)),
-    ("put_for_unknown_study_is_an_error", Case::Fresh(put_for_unknown_study_is_an_error)),
-    ("trials_ordered_by_number", Case::Fresh(trials_ordered_by_number)),
-    ("trials_round_trip_exactly", Case::Fresh(trials_round_trip_exactly)),
-    ("nan_metrics_round_trip", Case::Fresh(nan_metrics_round_trip)),
+    (
+        "finished_trials_are_frozen",
+        Case::Fresh(finished_trials_are_frozen),
+    ),
+    (
+        "put_for_unknown_study_is_an_error",
+        Case::Fresh(put_for_unknown_study_is_an_error),
+    ),
+    (
+        "trials_ordered_by_number",
+        Case::Fresh(trials_ordered_by_number),
+    ),
+    (
+        "trials_round_trip_exactly",
+        Case::Fresh(trials_round_trip_exactly),
+    ),
+    (
+        "nan_metrics_round_trip",
+        Case::Fresh(nan_metrics_round_trip),
+    ),
     ("counts_per_state", Case::Fresh(counts_per_state)),
-    ("find_study_lists_known_studies", Case::Fresh(find_study_lists_known_studies)),
+    (
+        "find_study_lists_known_studies",
+        Case::Fresh(find_study_lists_known_studies),
+    ),
     ("studies_are_isolated", Case::Fresh(studies_are_isolated)),
-    ("resume_equals_uninterrupted_run", Case::Fresh(resume_equals_uninterrupted_run)),
+    (
+        "resume_equals_uninterrupted_run",
+        Case::Fresh(resume_equals_uninterrupted_run),
+    ),
     ("events_follow_writes", Case::Fresh(events_follow_writes)),
-    ("study_attributes_and_import", Case::Fresh(study_attributes_and_import)),
-    ("next_trial_asks_under_a_lease", Case::Shared(next_trial_asks_under_a_lease)),
-    ("expired_lease_is_requeued", Case::Shared(expired_lease_is_requeued)),
-    ("lease_seconds_1e300_counts_as_expired", Case::Shared(lease_seconds_1e300_counts_as_expired)),
-    ("retry_limit_fails_the_trial", Case::Shared(retry_limit_fails_the_trial)),
-    ("heartbeat_keeps_the_lease_and_release_gives_back", Case::Shared(heartbeat_keeps_the_lease_and_release_gives_back)),
-    ("put_leased_while_running_renews_the_lease_and_tells_nothing", Case::Shared(put_leased_while_running_renews_the_lease_and_tells_nothing)),
-    ("concurrent_asks_hand_out_each_trial_once", Case::Shared(concurrent_asks_hand_out_each_trial_once)),
-    ("concurrent_claims_take_each_pending_trial_once", Case::Shared(concurrent_claims_take_each_pending_trial_once)),
-    ("workers_share_one_trajectory_and_resume_serially", Case::Shared(workers_share_one_trajectory_and_resume_serially)),
+    (
+        "study_attributes_and_import",
+        Case::Fresh(study_attributes_and_import),
+    ),
+    (
+        "next_trial_asks_under_a_lease",
+        Case::Shared(next_trial_asks_under_a_lease),
+    ),
+    (
+        "expired_lease_is_requeued",
+        Case::Shared(expired_lease_is_requeued),
+    ),
+    (
+        "lease_seconds_1e300_counts_as_expired",
+        Case::Shared(lease_seconds_1e300_counts_as_expired),
+    ),
+    (
+        "retry_limit_fails_the_trial",
+        Case::Shared(retry_limit_fails_the_trial),
+    ),
+    (
+        "heartbeat_keeps_the_lease_and_release_gives_back",
+        Case::Shared(heartbeat_keeps_the_lease_and_release_gives_back),
+    ),
+    (
+        "put_leased_while_running_renews_the_lease_and_tells_nothing",
+        Case::Shared(put_leased_while_running_renews_the_lease_and_tells_nothing),
+    ),
+    (
+        "concurrent_asks_hand_out_each_trial_once",
+        Case::Shared(concurrent_asks_hand_out_each_trial_once),
+    ),
+    (
+        "concurrent_claims_take_each_pending_trial_once",
+        Case::Shared(concurrent_claims_take_each_pending_trial_once),
+    ),
+    (
+        "workers_share_one_trajectory_and_resume_serially",
+        Case::Shared(workers_share_one_trajectory_and_resume_serially),
+    ),
 ];
 
 /// Runs one case with connectors from `backend`.
@@ -86,7 +144,10 @@ pub fn run(case: Case, backend: Backend<'_>) {
 
 /// Runs the case called `name` (see [`CASES`]).
 pub fn run_named(name: &str, backend: Backend<'_>) {
-    let (_, case) = CASES.iter().find(|(n, _)| *n == name).unwrap_or_else(|| panic!("no conformance case `{name}`"));
+    let (_, case) = CASES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .unwrap_or_else(|| panic!("no conformance case `{name}`"));
     run(*case, backend);
 }
 
@@ -150,7 +211,10 @@ fn open(s: &mut dyn Storage, name: &str, config: &str) -> StudyInfo {
 }
 
 fn put(s: &mut dyn Storage, study: i64, t: &Trial) {
-    ok(s.put_trial(study, t), &format!("put_trial(study {study}, trial {} {})", t.number, t.state));
+    ok(
+        s.put_trial(study, t),
+        &format!("put_trial(study {study}, trial {} {})", t.number, t.state),
+    );
 }
 
 fn trials(s: &dyn Storage, study: i64) -> Vec<Trial> {
@@ -159,7 +223,9 @@ fn trials(s: &dyn Storage, study: i64) -> Vec<Trial> {
 
 fn study_named(s: &dyn Storage, name: &str) -> StudyInfo {
     let all = ok(s.studies(), "studies()");
-    all.into_iter().find(|i| i.name == name).unwrap_or_else(|| panic!("studies() does not list study `{name}`"))
+    all.into_iter()
+        .find(|i| i.name == name)
+        .unwrap_or_else(|| panic!("studies() does not list study `{name}`"))
 }
 
 /// A trial with every field set, in `state`.
@@ -171,7 +237,9 @@ fn full_trial(number: u64, state: TrialState) -> Trial {
     t.profile = Metrics::new().with("params", 1234.0).with("flops", 5.5e6);
     t.started_at = Some(1_700_000_000.25 + number as f64);
     if state.is_finished() {
-        t.metrics = Metrics::new().with("val_accuracy", 91.25).with("latency_ms", 0.125);
+        t.metrics = Metrics::new()
+            .with("val_accuracy", 91.25)
+            .with("latency_ms", 0.125);
         t.finished_at = Some(1_700_000_010.5 + number as f64);
         t.wall_seconds = 10.25;
         t.sim_seconds = 1.0 / 3.0;
@@ -188,7 +256,10 @@ fn same_f64(a: f64, b: f64) -> bool {
 }
 
 fn same_metrics(a: &Metrics, b: &Metrics) -> bool {
-    a.len() == b.len() && a.iter().zip(b.iter()).all(|((na, va), (nb, vb))| na == nb && same_f64(va, vb))
+    a.len() == b.len()
+        && a.iter()
+            .zip(b.iter())
+            .all(|((na, va), (nb, vb))| na == nb && same_f64(va, vb))
 }
 
 fn same_opt(a: Option<f64>, b: Option<f64>) -> bool {
@@ -228,12 +299,19 @@ fn assert_same_trial(got: &Trial, want: &Trial, context: &str) {
     } else {
         return;
     };
-    panic!("{context}: trial {} differs in `{diff}`:\n stored: {want:?}\n read:   {got:?}", want.number);
+    panic!(
+        "{context}: trial {} differs in `{diff}`:\n stored: {want:?}\n read:   {got:?}",
+        want.number
+    );
 }
 
 fn assert_same_trials(got: &[Trial], want: &[Trial], context: &str) {
     let numbers = |v: &[Trial]| v.iter().map(|t| t.number).collect::<Vec<_>>();
-    assert_eq!(numbers(got), numbers(want), "{context}: trial numbers differ");
+    assert_eq!(
+        numbers(got),
+        numbers(want),
+        "{context}: trial numbers differ"
+    );
     for (g, w) in got.iter().zip(want) {
         assert_same_trial(g, w, context);
     }
@@ -246,25 +324,46 @@ fn assert_same_trials(got: &[Trial], want: &[Trial], context: &str) {
 /// study, not a second one.
 pub fn create_and_reopen_study(factory: Factory<'_>) {
     let mut s = factory();
-    assert!(ok(s.studies(), "studies() on a fresh storage").is_empty(), "a fresh storage must have no studies");
+    assert!(
+        ok(s.studies(), "studies() on a fresh storage").is_empty(),
+        "a fresh storage must have no studies"
+    );
     let a = open(&mut *s, "alpha", CONFIG);
     assert_eq!((a.name.as_str(), a.config.as_str()), ("alpha", CONFIG));
-    assert!(a.created_at > 0.0, "created_at must be set (got {})", a.created_at);
+    assert!(
+        a.created_at > 0.0,
+        "created_at must be set (got {})",
+        a.created_at
+    );
     assert_eq!(a.total(), 0, "a new study has no trials");
     put(&mut *s, a.id, &full_trial(0, TrialState::Complete));
 
     let again = open(&mut *s, "alpha", CONFIG);
     assert_eq!(again.id, a.id, "reopening a study must return its id");
     assert_eq!(again.config, CONFIG);
-    assert!(same_f64(again.created_at, a.created_at), "reopening must keep created_at");
+    assert!(
+        same_f64(again.created_at, a.created_at),
+        "reopening must keep created_at"
+    );
     let all = ok(s.studies(), "studies()");
-    assert_eq!(all.len(), 1, "reopening must not create a second study: {all:?}");
+    assert_eq!(
+        all.len(),
+        1,
+        "reopening must not create a second study: {all:?}"
+    );
     assert_eq!(trials(&*s, a.id).len(), 1, "reopening must keep the trials");
 
     let b = open(&mut *s, "beta", CONFIG);
     assert_ne!(b.id, a.id, "two studies need distinct ids");
-    let names: Vec<String> = ok(s.studies(), "studies()").into_iter().map(|i| i.name).collect();
-    assert_eq!(names, ["alpha", "beta"], "studies() lists every study in creation order");
+    let names: Vec<String> = ok(s.studies(), "studies()")
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["alpha", "beta"],
+        "studies() lists every study in creation order"
+    );
 }
 
 /// Reopening with another config is `ConfigMismatch` naming both configs, and neither the study nor its trials
@@ -280,14 +379,29 @@ pub fn config_mismatch_changes_nothing(factory: Factory<'_>) {
     let other = r#"{"space":"toy","strategy":"random","seed":8}"#;
     match s.open_study("alpha", other) {
         Err(StoreError::ConfigMismatch { study, stored, now }) => {
-            assert_eq!((study.as_str(), stored.as_str(), now.as_str()), ("alpha", CONFIG, other));
+            assert_eq!(
+                (study.as_str(), stored.as_str(), now.as_str()),
+                ("alpha", CONFIG, other)
+            );
         }
         Err(e) => panic!("config mismatch must be StoreError::ConfigMismatch, got: {e}"),
         Ok(i) => panic!("open_study with another config must be refused, got {i:?}"),
     }
-    assert_eq!(ok(s.studies(), "studies()"), before_studies, "a refused open_study must change nothing");
-    assert_same_trials(&trials(&*s, a.id), &before_trials, "after a refused open_study");
-    assert_eq!(open(&mut *s, "alpha", CONFIG).id, a.id, "the original config still opens the study");
+    assert_eq!(
+        ok(s.studies(), "studies()"),
+        before_studies,
+        "a refused open_study must change nothing"
+    );
+    assert_same_trials(
+        &trials(&*s, a.id),
+        &before_trials,
+        "after a refused open_study",
+    );
+    assert_eq!(
+        open(&mut *s, "alpha", CONFIG).id,
+        a.id,
+        "the original config still opens the study"
+    );
 }
 
 /// `put_trial` inserts a trial, and a second put with the same number replaces an unfinished one.
@@ -296,20 +410,36 @@ pub fn put_and_replace_trial(factory: Factory<'_>) {
     let a = open(&mut *s, "alpha", CONFIG);
     let pending = full_trial(0, TrialState::Pending);
     put(&mut *s, a.id, &pending);
-    assert_same_trials(&trials(&*s, a.id), &[pending], "after inserting a pending trial");
+    assert_same_trials(
+        &trials(&*s, a.id),
+        &[pending],
+        "after inserting a pending trial",
+    );
 
     let mut running = full_trial(0, TrialState::Running);
     running.sample = Sample::new(&[2, 2, 2]);
     running.description = "replaced".into();
     put(&mut *s, a.id, &running);
-    assert_same_trials(&trials(&*s, a.id), std::slice::from_ref(&running), "after replacing pending by running");
+    assert_same_trials(
+        &trials(&*s, a.id),
+        std::slice::from_ref(&running),
+        "after replacing pending by running",
+    );
     put(&mut *s, a.id, &running);
-    assert_same_trials(&trials(&*s, a.id), std::slice::from_ref(&running), "after putting the same running trial again");
+    assert_same_trials(
+        &trials(&*s, a.id),
+        std::slice::from_ref(&running),
+        "after putting the same running trial again",
+    );
 
     let mut done = full_trial(0, TrialState::Complete);
     done.sample = running.sample.clone();
     put(&mut *s, a.id, &done);
-    assert_same_trials(&trials(&*s, a.id), &[done], "after finishing the running trial");
+    assert_same_trials(
+        &trials(&*s, a.id),
+        &[done],
+        "after finishing the running trial",
+    );
 }
 
 /// A finished trial (complete, failed, pruned, infeasible) cannot be changed: `Frozen` with the study's name, the
@@ -317,7 +447,10 @@ pub fn put_and_replace_trial(factory: Factory<'_>) {
 pub fn finished_trials_are_frozen(factory: Factory<'_>) {
     let mut s = factory();
     let a = open(&mut *s, "alpha", CONFIG);
-    let finished: Vec<TrialState> = TrialState::ALL.into_iter().filter(|t| t.is_finished()).collect();
+    let finished: Vec<TrialState> = TrialState::ALL
+        .into_iter()
+        .filter(|t| t.is_finished())
+        .collect();
     assert_eq!(finished.len(), 4);
     for (i, &state) in finished.iter().enumerate() {
         put(&mut *s, a.id, &full_trial(i as u64, state));
@@ -328,17 +461,37 @@ pub fn finished_trials_are_frozen(factory: Factory<'_>) {
             let mut t = full_trial(i as u64, new_state);
             t.description = "changed".into();
             match s.put_trial(a.id, &t) {
-                Err(StoreError::Frozen { study, trial, state: st }) => {
-                    assert_eq!((study.as_str(), trial, st), ("alpha", i as u64, state), "Frozen names the study, trial and stored state");
+                Err(StoreError::Frozen {
+                    study,
+                    trial,
+                    state: st,
+                }) => {
+                    assert_eq!(
+                        (study.as_str(), trial, st),
+                        ("alpha", i as u64, state),
+                        "Frozen names the study, trial and stored state"
+                    );
                 }
                 Err(e) => panic!("changing a {state} trial must be StoreError::Frozen, got: {e}"),
-                Ok(()) => panic!("a {state} trial is frozen, but putting it as {new_state} succeeded"),
+                Ok(()) => {
+                    panic!("a {state} trial is frozen, but putting it as {new_state} succeeded")
+                }
             }
         }
         // Even an identical put is refused: the frozen check does not compare values.
-        assert!(matches!(s.put_trial(a.id, &before[i]), Err(StoreError::Frozen { .. })), "identical put of a {state} trial");
+        assert!(
+            matches!(
+                s.put_trial(a.id, &before[i]),
+                Err(StoreError::Frozen { .. })
+            ),
+            "identical put of a {state} trial"
+        );
     }
-    assert_same_trials(&trials(&*s, a.id), &before, "after refused changes to frozen trials");
+    assert_same_trials(
+        &trials(&*s, a.id),
+        &before,
+        "after refused changes to frozen trials",
+    );
 }
 
 /// A put for a study id that was never returned by `open_study` is an error (and stores nothing).
@@ -346,9 +499,20 @@ pub fn put_for_unknown_study_is_an_error(factory: Factory<'_>) {
     let mut s = factory();
     let a = open(&mut *s, "alpha", CONFIG);
     let bogus = a.id + 1000;
-    assert!(s.put_trial(bogus, &full_trial(0, TrialState::Running)).is_err(), "put_trial for unknown study {bogus} must fail");
-    assert!(ok(s.trials(bogus), "trials of an unknown study").is_empty(), "trials of an unknown study are empty");
-    assert_eq!(ok(s.studies(), "studies()").len(), 1, "a failed put must not create a study");
+    assert!(
+        s.put_trial(bogus, &full_trial(0, TrialState::Running))
+            .is_err(),
+        "put_trial for unknown study {bogus} must fail"
+    );
+    assert!(
+        ok(s.trials(bogus), "trials of an unknown study").is_empty(),
+        "trials of an unknown study are empty"
+    );
+    assert_eq!(
+        ok(s.studies(), "studies()").len(),
+        1,
+        "a failed put must not create a study"
+    );
 }
 
 /// `trials` is ordered by number whatever the order of the puts, including gaps and large numbers.
@@ -357,7 +521,18 @@ pub fn trials_ordered_by_number(factory: Factory<'_>) {
     let a = open(&mut *s, "alpha", CONFIG);
     let numbers = [5u64, 0, 3, 1 << 40, 2, 4, 1, 17, 9, 8];
     for &n in &numbers {
-        put(&mut *s, a.id, &full_trial(n, if n % 2 == 0 { TrialState::Complete } else { TrialState::Running }));
+        put(
+            &mut *s,
+            a.id,
+            &full_trial(
+                n,
+                if n % 2 == 0 {
+                    TrialState::Complete
+                } else {
+                    TrialState::Running
+                },
+            ),
+        );
     }
     // Replacing one must not move it.
     put(&mut *s, a.id, &full_trial(3, TrialState::Failed));
@@ -380,7 +555,12 @@ pub fn trials_round_trip_exactly(factory: Factory<'_>) {
     bare.state = TrialState::Running;
     want.push(bare);
     let mut odd = full_trial(7, TrialState::Complete);
-    odd.sample = Sample::from((0..40u16).map(|c| c * 1000 + 7).chain([u16::MAX, 0]).collect::<Vec<_>>());
+    odd.sample = Sample::from(
+        (0..40u16)
+            .map(|c| c * 1000 + 7)
+            .chain([u16::MAX, 0])
+            .collect::<Vec<_>>(),
+    );
     odd.key = "ключ/键/🔑 \"quoted\" 'single' \\ back\nslash\ttab".into();
     odd.description = "x".repeat(20_000);
     odd.error = Some(String::new());
@@ -403,8 +583,24 @@ pub fn trials_round_trip_exactly(factory: Factory<'_>) {
     }
     assert_same_trials(&trials(&*s, a.id), &want, "round trip");
     // Metric order is part of the value (`Metrics` keeps insertion order).
-    let names: Vec<String> = trials(&*s, a.id)[7].metrics.names().map(String::from).collect();
-    assert_eq!(names, ["zeta", "alpha", "tiny", "huge", "third", "neg", "seven", "über-metric ✓"]);
+    let names: Vec<String> = trials(&*s, a.id)[7]
+        .metrics
+        .names()
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "zeta",
+            "alpha",
+            "tiny",
+            "huge",
+            "third",
+            "neg",
+            "seven",
+            "über-metric ✓"
+        ]
+    );
 }
 
 /// NaN metrics and profile entries (a diverged run) are stored (as JSON `null` where the backend uses JSON) and
@@ -413,16 +609,25 @@ pub fn nan_metrics_round_trip(factory: Factory<'_>) {
     let mut s = factory();
     let a = open(&mut *s, "alpha", CONFIG);
     let mut t = full_trial(0, TrialState::Failed);
-    t.metrics = Metrics::new().with("loss", f64::NAN).with("val_accuracy", 10.0).with("grad_norm", f64::NAN);
+    t.metrics = Metrics::new()
+        .with("loss", f64::NAN)
+        .with("val_accuracy", 10.0)
+        .with("grad_norm", f64::NAN);
     t.profile = Metrics::new().with("latency_ms", f64::NAN);
     t.wall_seconds = f64::NAN;
     put(&mut *s, a.id, &t);
     let got = trials(&*s, a.id);
     assert_same_trials(&got, std::slice::from_ref(&t), "NaN round trip");
     let m = &got[0].metrics;
-    assert!(m.get("loss").is_some_and(f64::is_nan), "NaN metric `loss` must read back as NaN, got {m:?}");
+    assert!(
+        m.get("loss").is_some_and(f64::is_nan),
+        "NaN metric `loss` must read back as NaN, got {m:?}"
+    );
     assert_eq!(m.get("val_accuracy"), Some(10.0));
-    assert!(got[0].profile.get("latency_ms").is_some_and(f64::is_nan), "NaN profile entry must read back as NaN");
+    assert!(
+        got[0].profile.get("latency_ms").is_some_and(f64::is_nan),
+        "NaN profile entry must read back as NaN"
+    );
 }
 
 /// `studies` counts trials per state, follows replacements, and reports studies without trials with total 0.
@@ -447,23 +652,44 @@ pub fn counts_per_state(factory: Factory<'_>) {
     }
     let info = study_named(&*s, "alpha");
     for (state, k) in plan {
-        assert_eq!(info.count(state), k, "count of {state} in {:?}", info.counts);
+        assert_eq!(
+            info.count(state),
+            k,
+            "count of {state} in {:?}",
+            info.counts
+        );
     }
     assert_eq!(info.total(), n);
-    assert!(info.counts.values().all(|&c| c > 0), "counts list only states that occur: {:?}", info.counts);
+    assert!(
+        info.counts.values().all(|&c| c > 0),
+        "counts list only states that occur: {:?}",
+        info.counts
+    );
 
     // Two running trials finish, the pending one starts running.
     put(&mut *s, a.id, &full_trial(11, TrialState::Complete));
     put(&mut *s, a.id, &full_trial(12, TrialState::Failed));
     put(&mut *s, a.id, &full_trial(15, TrialState::Running));
     let info = study_named(&*s, "alpha");
-    let want: BTreeMap<String, u64> =
-        [("complete", 6), ("failed", 3), ("infeasible", 3), ("pruned", 1), ("running", 3)].map(|(k, v)| (k.to_string(), v)).into();
+    let want: BTreeMap<String, u64> = [
+        ("complete", 6),
+        ("failed", 3),
+        ("infeasible", 3),
+        ("pruned", 1),
+        ("running", 3),
+    ]
+    .map(|(k, v)| (k.to_string(), v))
+    .into();
     assert_eq!(info.counts, want, "counts after replacements");
     assert_eq!((info.id, info.config.as_str()), (a.id, CONFIG));
 
     let e = study_named(&*s, "empty");
-    assert_eq!((e.id, e.total()), (empty.id, 0), "a study without trials counts 0: {:?}", e.counts);
+    assert_eq!(
+        (e.id, e.total()),
+        (empty.id, 0),
+        "a study without trials counts 0: {:?}",
+        e.counts
+    );
 }
 
 /// `find_study` returns a known study and, for an unknown name, `NoSuchStudy` listing every known name.
@@ -481,9 +707,15 @@ pub fn find_study_lists_known_studies(factory: Factory<'_>) {
     put(&mut *s, a.id, &full_trial(0, TrialState::Complete));
     let found = ok(s.find_study("alpha"), "find_study(alpha)");
     assert_eq!((found.id, found.count(TrialState::Complete)), (a.id, 1));
-    let e = s.find_study("alpah").expect_err("find_study of a typo must fail");
+    let e = s
+        .find_study("alpah")
+        .expect_err("find_study of a typo must fail");
     match &e {
-        StoreError::NoSuchStudy { study, location, known } => {
+        StoreError::NoSuchStudy {
+            study,
+            location,
+            known,
+        } => {
             assert_eq!(study, "alpah");
             assert_eq!(location, &s.location(), "the error names the storage");
             assert_eq!(known, "alpha, beta-2");
@@ -491,7 +723,10 @@ pub fn find_study_lists_known_studies(factory: Factory<'_>) {
         other => panic!("find_study of an unknown name must be NoSuchStudy, got {other}"),
     }
     let msg = e.to_string();
-    assert!(msg.contains("alpah") && msg.contains("alpha, beta-2"), "message names the typo and the known studies: {msg}");
+    assert!(
+        msg.contains("alpah") && msg.contains("alpha, beta-2"),
+        "message names the typo and the known studies: {msg}"
+    );
 }
 
 /// Two studies with the same trial numbers do not see or freeze each other's trials, and counts stay apart.
@@ -499,7 +734,9 @@ pub fn studies_are_isolated(factory: Factory<'_>) {
     let mut s = factory();
     let a = open(&mut *s, "alpha", CONFIG);
     let b = open(&mut *s, "beta", r#"{"other":true}"#);
-    let ta: Vec<Trial> = (0..5).map(|n| full_trial(n, TrialState::Complete)).collect();
+    let ta: Vec<Trial> = (0..5)
+        .map(|n| full_trial(n, TrialState::Complete))
+        .collect();
     let tb: Vec<Trial> = (0..3)
         .map(|n| {
             let mut t = full_trial(n, TrialState::Running);
@@ -521,7 +758,10 @@ pub fn studies_are_isolated(factory: Factory<'_>) {
     assert_eq!(study_named(&*s, "beta").total(), 3);
     // A separate storage from the factory is empty.
     let other = factory();
-    assert!(ok(other.studies(), "studies() of a second fresh storage").is_empty(), "the factory must return empty storages");
+    assert!(
+        ok(other.studies(), "studies() of a second fresh storage").is_empty(),
+        "the factory must return empty storages"
+    );
 }
 
 /// A core `Study` run interrupted after 15 trials, with trial 15 left `running` as if the process was killed
@@ -534,18 +774,34 @@ pub fn resume_equals_uninterrupted_run(factory: Factory<'_>) {
     study.budget = Budget::trials(40);
 
     let mut full = factory();
-    let summary = study.run(&mut ToyRandom::new(11), &mut *full, &mut ()).expect("uninterrupted run");
+    let summary = study
+        .run(&mut ToyRandom::new(11), &mut *full, &mut ())
+        .expect("uninterrupted run");
     assert_eq!(summary.replayed, 0);
-    let id_full = full.find_study("resume").expect("study after the uninterrupted run").id;
+    let id_full = full
+        .find_study("resume")
+        .expect("study after the uninterrupted run")
+        .id;
     let want = trials(&*full, id_full);
     assert!(want.len() >= 40, "40 evaluated trials, got {}", want.len());
-    assert!(want.iter().any(|t| t.state == TrialState::Failed), "the toy evaluator fails some trials");
-    assert!(want.iter().all(|t| t.state.is_finished()), "an uninterrupted run finishes every trial");
+    assert!(
+        want.iter().any(|t| t.state == TrialState::Failed),
+        "the toy evaluator fails some trials"
+    );
+    assert!(
+        want.iter().all(|t| t.state.is_finished()),
+        "an uninterrupted run finishes every trial"
+    );
 
     let mut part = factory();
     study.budget = Budget::trials(15);
-    study.run(&mut ToyRandom::new(11), &mut *part, &mut ()).expect("first part of the interrupted run");
-    let id = part.find_study("resume").expect("study after the first part").id;
+    study
+        .run(&mut ToyRandom::new(11), &mut *part, &mut ())
+        .expect("first part of the interrupted run");
+    let id = part
+        .find_study("resume")
+        .expect("study after the first part")
+        .id;
     assert_eq!(trials(&*part, id).len(), 15);
     // The process "dies" while evaluating trial 15: it is stored running, with its profile but no result.
     let mut killed = want[15].clone();
@@ -558,8 +814,13 @@ pub fn resume_equals_uninterrupted_run(factory: Factory<'_>) {
     put(&mut *part, id, &killed);
 
     study.budget = Budget::trials(40);
-    let s = study.run(&mut ToyRandom::new(11), &mut *part, &mut ()).expect("resumed run");
-    assert_eq!(s.replayed, 15, "the 15 finished trials are replayed, the killed one re-evaluated");
+    let s = study
+        .run(&mut ToyRandom::new(11), &mut *part, &mut ())
+        .expect("resumed run");
+    assert_eq!(
+        s.replayed, 15,
+        "the 15 finished trials are replayed, the killed one re-evaluated"
+    );
     let mut got = trials(&*part, id);
     // Timings differ between runs; everything else must match.
     let mut want = want;
@@ -569,7 +830,10 @@ pub fn resume_equals_uninterrupted_run(factory: Factory<'_>) {
         t.wall_seconds = 0.0;
     }
     assert_same_trials(&got, &want, "resumed vs uninterrupted run");
-    assert_eq!(study_named(&*part, "resume").counts, study_named(&*full, "resume").counts);
+    assert_eq!(
+        study_named(&*part, "resume").counts,
+        study_named(&*full, "resume").counts
+    );
 }
 
 /// Every insert of a trial number appends an `ask` event and every write that finishes a trial a `tell` event;
@@ -581,9 +845,17 @@ pub fn events_follow_writes(factory: Factory<'_>) {
     let ev = |s: &dyn Storage, id, after| ok(s.events(id, after), "events()");
     let e = |seq, kind, trial| Event { seq, kind, trial };
     put(&mut *s, a.id, &full_trial(0, TrialState::Pending));
-    assert_eq!(ev(&*s, a.id, 0), [e(1, EventKind::Ask, 0)], "inserting a trial appends an ask");
+    assert_eq!(
+        ev(&*s, a.id, 0),
+        [e(1, EventKind::Ask, 0)],
+        "inserting a trial appends an ask"
+    );
     put(&mut *s, a.id, &full_trial(0, TrialState::Running));
-    assert_eq!(ev(&*s, a.id, 0).len(), 1, "pending -> running appends nothing");
+    assert_eq!(
+        ev(&*s, a.id, 0).len(),
+        1,
+        "pending -> running appends nothing"
+    );
     put(&mut *s, a.id, &full_trial(0, TrialState::Complete));
     put(&mut *s, a.id, &full_trial(1, TrialState::Infeasible));
     put(&mut *s, a.id, &full_trial(2, TrialState::Running));
@@ -594,13 +866,29 @@ pub fn events_follow_writes(factory: Factory<'_>) {
         e(4, EventKind::Tell, 1),
         e(5, EventKind::Ask, 2),
     ];
-    assert_eq!(ev(&*s, a.id, 0), want, "finishing appends a tell; inserting a finished trial appends ask and tell");
-    assert_eq!(ev(&*s, a.id, 3), want[3..], "events(after) returns the events after the cursor");
+    assert_eq!(
+        ev(&*s, a.id, 0),
+        want,
+        "finishing appends a tell; inserting a finished trial appends ask and tell"
+    );
+    assert_eq!(
+        ev(&*s, a.id, 3),
+        want[3..],
+        "events(after) returns the events after the cursor"
+    );
     assert!(ev(&*s, a.id, 5).is_empty());
-    assert!(s.put_trial(a.id, &full_trial(0, TrialState::Failed)).is_err(), "frozen");
+    assert!(
+        s.put_trial(a.id, &full_trial(0, TrialState::Failed))
+            .is_err(),
+        "frozen"
+    );
     assert_eq!(ev(&*s, a.id, 0).len(), 5, "a refused write appends nothing");
     put(&mut *s, b.id, &full_trial(0, TrialState::Complete));
-    assert_eq!(ev(&*s, b.id, 0), [e(1, EventKind::Ask, 0), e(2, EventKind::Tell, 0)], "each study counts its own seq");
+    assert_eq!(
+        ev(&*s, b.id, 0),
+        [e(1, EventKind::Ask, 0), e(2, EventKind::Tell, 0)],
+        "each study counts its own seq"
+    );
 }
 
 /// Study attributes round-trip and are per study; `import_trials` stores many trials with their events.
@@ -609,32 +897,73 @@ pub fn study_attributes_and_import(factory: Factory<'_>) {
     let a = open(&mut *s, "alpha", CONFIG);
     let b = open(&mut *s, "beta", CONFIG);
     assert_eq!(ok(s.study_attr(a.id, "study_file"), "study_attr"), None);
-    ok(s.set_study_attr(a.id, "study_file", "[study]\nname = \"alpha\" # ✓\n"), "set_study_attr");
+    ok(
+        s.set_study_attr(a.id, "study_file", "[study]\nname = \"alpha\" # ✓\n"),
+        "set_study_attr",
+    );
     ok(s.set_study_attr(a.id, "dir", "/tmp"), "set_study_attr");
-    ok(s.set_study_attr(a.id, "dir", "/data"), "set_study_attr again");
-    assert_eq!(ok(s.study_attr(a.id, "study_file"), "study_attr").as_deref(), Some("[study]\nname = \"alpha\" # ✓\n"));
-    assert_eq!(ok(s.study_attr(a.id, "dir"), "study_attr").as_deref(), Some("/data"), "set replaces");
-    assert_eq!(ok(s.study_attr(b.id, "dir"), "study_attr"), None, "attributes are per study");
-    let batch = [full_trial(0, TrialState::Complete), full_trial(1, TrialState::Failed), full_trial(2, TrialState::Running)];
+    ok(
+        s.set_study_attr(a.id, "dir", "/data"),
+        "set_study_attr again",
+    );
+    assert_eq!(
+        ok(s.study_attr(a.id, "study_file"), "study_attr").as_deref(),
+        Some("[study]\nname = \"alpha\" # ✓\n")
+    );
+    assert_eq!(
+        ok(s.study_attr(a.id, "dir"), "study_attr").as_deref(),
+        Some("/data"),
+        "set replaces"
+    );
+    assert_eq!(
+        ok(s.study_attr(b.id, "dir"), "study_attr"),
+        None,
+        "attributes are per study"
+    );
+    let batch = [
+        full_trial(0, TrialState::Complete),
+        full_trial(1, TrialState::Failed),
+        full_trial(2, TrialState::Running),
+    ];
     ok(s.import_trials(b.id, &batch), "import_trials");
     assert_same_trials(&trials(&*s, b.id), &batch, "imported trials");
-    let kinds: Vec<(EventKind, u64)> = ok(s.events(b.id, 0), "events").iter().map(|e| (e.kind, e.trial)).collect();
+    let kinds: Vec<(EventKind, u64)> = ok(s.events(b.id, 0), "events")
+        .iter()
+        .map(|e| (e.kind, e.trial))
+        .collect();
     assert_eq!(
         kinds,
-        [(EventKind::Ask, 0), (EventKind::Tell, 0), (EventKind::Ask, 1), (EventKind::Tell, 1), (EventKind::Ask, 2)],
+        [
+            (EventKind::Ask, 0),
+            (EventKind::Tell, 0),
+            (EventKind::Ask, 1),
+            (EventKind::Tell, 1),
+            (EventKind::Ask, 2)
+        ],
         "imported trials get their events"
     );
 }
 
 fn lease(worker: &str, seconds: f64, max_retries: u32) -> Lease {
-    Lease { worker: worker.into(), seconds, max_retries }
+    Lease {
+        worker: worker.into(),
+        seconds,
+        max_retries,
+    }
 }
 
 /// An ask closure that proposes `sample` and records what it was shown.
-fn asking<'s>(sample: &[u16], seen: &'s mut Vec<(Vec<Event>, Vec<u64>, u64)>) -> impl FnMut(&NewEvents<'_>) -> Option<Trial> + 's {
+fn asking<'s>(
+    sample: &[u16],
+    seen: &'s mut Vec<(Vec<Event>, Vec<u64>, u64)>,
+) -> impl FnMut(&NewEvents<'_>) -> Option<Trial> + 's {
     let sample = Sample::new(sample);
     move |ev: &NewEvents<'_>| {
-        seen.push((ev.events.to_vec(), ev.trials.iter().map(|t| t.number).collect(), ev.next_number));
+        seen.push((
+            ev.events.to_vec(),
+            ev.trials.iter().map(|t| t.number).collect(),
+            ev.next_number,
+        ));
         let mut t = Trial::new(ev.next_number, sample.clone());
         t.state = TrialState::Running;
         t.key = format!("k{}", ev.next_number);
@@ -647,11 +976,23 @@ fn never(_: &NewEvents<'_>) -> Option<Trial> {
 }
 
 fn no_ask(ev: &NewEvents<'_>) -> Option<Trial> {
-    panic!("the ask closure must not be called while a pending trial can be claimed (events {:?})", ev.events)
+    panic!(
+        "the ask closure must not be called while a pending trial can be claimed (events {:?})",
+        ev.events
+    )
 }
 
-fn next(s: &mut dyn Storage, study: i64, l: &Lease, cursor: u64, ask: &mut dyn FnMut(&NewEvents<'_>) -> Option<Trial>) -> Next {
-    ok(s.next_trial(study, l, cursor, ask), &format!("next_trial({}, cursor {cursor})", l.worker))
+fn next(
+    s: &mut dyn Storage,
+    study: i64,
+    l: &Lease,
+    cursor: u64,
+    ask: &mut dyn FnMut(&NewEvents<'_>) -> Option<Trial>,
+) -> Next {
+    ok(
+        s.next_trial(study, l, cursor, ask),
+        &format!("next_trial({}, cursor {cursor})", l.worker),
+    )
 }
 
 fn finish(mut t: Trial) -> Trial {
@@ -681,34 +1022,88 @@ pub fn next_trial_asks_under_a_lease(backend: Backend<'_>) {
         other => panic!("expected Asked, got {other:?}"),
     };
     assert_eq!(seen.len(), 1);
-    assert_eq!(seen[0].0.len(), 4, "the closure sees the 4 events after cursor 0: {:?}", seen[0].0);
-    assert_eq!((seen[0].1.clone(), seen[0].2), (vec![0, 1], 2), "…the trials they name and the next number");
-    assert_eq!((trial.number, trial.state, trial.worker.as_deref()), (2, TrialState::Running, Some("host:1:a")));
-    assert_eq!(cursor, 5, "the cursor is the seq of the new trial's ask event");
+    assert_eq!(
+        seen[0].0.len(),
+        4,
+        "the closure sees the 4 events after cursor 0: {:?}",
+        seen[0].0
+    );
+    assert_eq!(
+        (seen[0].1.clone(), seen[0].2),
+        (vec![0, 1], 2),
+        "…the trials they name and the next number"
+    );
+    assert_eq!(
+        (trial.number, trial.state, trial.worker.as_deref()),
+        (2, TrialState::Running, Some("host:1:a"))
+    );
+    assert_eq!(
+        cursor, 5,
+        "the cursor is the seq of the new trial's ask event"
+    );
     let stored = trials(&*s, a.id);
-    assert_eq!((stored[2].state, stored[2].worker.as_deref(), stored[2].retries), (TrialState::Running, Some("host:1:a"), 0));
+    assert_eq!(
+        (
+            stored[2].state,
+            stored[2].worker.as_deref(),
+            stored[2].retries
+        ),
+        (TrialState::Running, Some("host:1:a"), 0)
+    );
     assert_eq!(stored[2].sample, Sample::new(&[9, 9]));
 
     let mut h = conn();
     let lb = lease("host:2:b", 30.0, 3);
     match next(&mut *h, a.id, &lb, 0, &mut never) {
-        Next::Idle { cursor, unfinished } => assert_eq!((cursor, unfinished), (5, 1), "another handle sees all 5 events; 1 trial runs"),
+        Next::Idle { cursor, unfinished } => assert_eq!(
+            (cursor, unfinished),
+            (5, 1),
+            "another handle sees all 5 events; 1 trial runs"
+        ),
         other => panic!("expected Idle, got {other:?}"),
     }
-    assert!(matches!(h.heartbeat(a.id, 2, &lb), Err(StoreError::LeaseLost { .. })), "only the holder heartbeats");
+    assert!(
+        matches!(h.heartbeat(a.id, 2, &lb), Err(StoreError::LeaseLost { .. })),
+        "only the holder heartbeats"
+    );
     let done = finish(trial.clone());
     match h.put_leased(a.id, &done, &lb) {
-        Err(StoreError::LeaseLost { trial: 2, worker, .. }) => assert_eq!(worker, "host:2:b"),
+        Err(StoreError::LeaseLost {
+            trial: 2, worker, ..
+        }) => assert_eq!(worker, "host:2:b"),
         other => panic!("a non-holder's put_leased must be LeaseLost, got {other:?}"),
     }
     ok(s.heartbeat(a.id, 2, &la), "the holder's heartbeat");
-    ok(s.put_leased(a.id, &done, &la), "the holder finishes its trial");
-    assert!(matches!(s.put_leased(a.id, &done, &la), Err(StoreError::Frozen { trial: 2, .. })), "finished trials are frozen");
-    assert!(matches!(s.heartbeat(a.id, 2, &la), Err(StoreError::Frozen { .. })));
+    ok(
+        s.put_leased(a.id, &done, &la),
+        "the holder finishes its trial",
+    );
+    assert!(
+        matches!(
+            s.put_leased(a.id, &done, &la),
+            Err(StoreError::Frozen { trial: 2, .. })
+        ),
+        "finished trials are frozen"
+    );
+    assert!(matches!(
+        s.heartbeat(a.id, 2, &la),
+        Err(StoreError::Frozen { .. })
+    ));
     let last = ok(h.events(a.id, 5), "events");
-    assert_eq!(last, [Event { seq: 6, kind: EventKind::Tell, trial: 2 }]);
+    assert_eq!(
+        last,
+        [Event {
+            seq: 6,
+            kind: EventKind::Tell,
+            trial: 2
+        }]
+    );
     let stored = trials(&*h, a.id);
-    assert_eq!((stored[2].state, stored[2].worker.as_deref()), (TrialState::Complete, Some("host:1:a")), "the worker is recorded");
+    assert_eq!(
+        (stored[2].state, stored[2].worker.as_deref()),
+        (TrialState::Complete, Some("host:1:a")),
+        "the worker is recorded"
+    );
     match next(&mut *h, a.id, &lb, 5, &mut never) {
         Next::Idle { cursor, unfinished } => assert_eq!((cursor, unfinished), (6, 0)),
         other => panic!("expected Idle, got {other:?}"),
@@ -724,26 +1119,59 @@ pub fn expired_lease_is_requeued(backend: Backend<'_>) {
     let la = lease("a", 0.2, 3);
     let lb = lease("b", 30.0, 3);
     let mut seen = Vec::new();
-    let Next::Asked { trial, .. } = next(&mut *s, a.id, &la, 0, &mut asking(&[1, 2], &mut seen)) else { panic!("asked") };
+    let Next::Asked { trial, .. } = next(&mut *s, a.id, &la, 0, &mut asking(&[1, 2], &mut seen))
+    else {
+        panic!("asked")
+    };
     // Not expired yet: nothing to claim.
-    assert!(matches!(next(&mut *h, a.id, &lb, 0, &mut never), Next::Idle { unfinished: 1, .. }));
+    assert!(matches!(
+        next(&mut *h, a.id, &lb, 0, &mut never),
+        Next::Idle { unfinished: 1, .. }
+    ));
     std::thread::sleep(Duration::from_millis(400));
     let claimed = match next(&mut *h, a.id, &lb, 0, &mut no_ask) {
         Next::Claimed(t) => t,
         other => panic!("expected the expired trial to be claimed, got {other:?}"),
     };
-    assert_eq!((claimed.number, claimed.retries, claimed.state, claimed.worker.as_deref()), (trial.number, 1, TrialState::Running, Some("b")));
+    assert_eq!(
+        (
+            claimed.number,
+            claimed.retries,
+            claimed.state,
+            claimed.worker.as_deref()
+        ),
+        (trial.number, 1, TrialState::Running, Some("b"))
+    );
     assert_eq!(claimed.sample, trial.sample);
-    assert!(matches!(s.heartbeat(a.id, trial.number, &la), Err(StoreError::LeaseLost { .. })));
+    assert!(matches!(
+        s.heartbeat(a.id, trial.number, &la),
+        Err(StoreError::LeaseLost { .. })
+    ));
     match s.put_leased(a.id, &finish(trial.clone()), &la) {
-        Err(e @ StoreError::LeaseLost { .. }) => assert!(e.to_string().contains("lost its lease"), "{e}"),
+        Err(e @ StoreError::LeaseLost { .. }) => {
+            assert!(e.to_string().contains("lost its lease"), "{e}")
+        }
         other => panic!("the old holder's result must be refused, got {other:?}"),
     }
-    assert_eq!(trials(&*s, a.id)[0].state, TrialState::Running, "the refused result changed nothing");
-    ok(h.put_leased(a.id, &finish(claimed), &lb), "the new holder finishes");
+    assert_eq!(
+        trials(&*s, a.id)[0].state,
+        TrialState::Running,
+        "the refused result changed nothing"
+    );
+    ok(
+        h.put_leased(a.id, &finish(claimed), &lb),
+        "the new holder finishes",
+    );
     let t = &trials(&*s, a.id)[0];
-    assert_eq!((t.state, t.retries, t.worker.as_deref()), (TrialState::Complete, 1, Some("b")), "the retry is recorded");
-    let tells = ok(s.events(a.id, 0), "events").iter().filter(|e| e.kind == EventKind::Tell).count();
+    assert_eq!(
+        (t.state, t.retries, t.worker.as_deref()),
+        (TrialState::Complete, 1, Some("b")),
+        "the retry is recorded"
+    );
+    let tells = ok(s.events(a.id, 0), "events")
+        .iter()
+        .filter(|e| e.kind == EventKind::Tell)
+        .count();
     assert_eq!(tells, 1, "told once");
 }
 
@@ -755,19 +1183,39 @@ pub fn put_leased_while_running_renews_the_lease_and_tells_nothing(backend: Back
     let a = open(&mut *s, "alpha", CONFIG);
     let la = lease("a", 1.0, 3);
     let mut seen = Vec::new();
-    let Next::Asked { trial, .. } = next(&mut *s, a.id, &la, 0, &mut asking(&[1, 2], &mut seen)) else { panic!("asked") };
+    let Next::Asked { trial, .. } = next(&mut *s, a.id, &la, 0, &mut asking(&[1, 2], &mut seen))
+    else {
+        panic!("asked")
+    };
     std::thread::sleep(Duration::from_millis(600));
     let mut progress = trial.clone();
     progress.metrics = Metrics::new().with("score", 0.5);
-    ok(s.put_leased(a.id, &progress, &la), "the holder stores intermediate results");
+    ok(
+        s.put_leased(a.id, &progress, &la),
+        "the holder stores intermediate results",
+    );
     std::thread::sleep(Duration::from_millis(600));
     // 1.2 s after the ask, 0.6 s after the write: the renewed lease still holds.
-    assert!(matches!(next(&mut *h, a.id, &lease("b", 30.0, 3), 0, &mut never), Next::Idle { unfinished: 1, .. }));
+    assert!(matches!(
+        next(&mut *h, a.id, &lease("b", 30.0, 3), 0, &mut never),
+        Next::Idle { unfinished: 1, .. }
+    ));
     let t = &trials(&*s, a.id)[0];
-    assert_eq!((t.state, t.worker.as_deref(), t.metrics.get("score")), (TrialState::Running, Some("a"), Some(0.5)));
-    let kinds = |s: &dyn Storage| ok(s.events(a.id, 0), "events").iter().map(|e| e.kind).collect::<Vec<_>>();
+    assert_eq!(
+        (t.state, t.worker.as_deref(), t.metrics.get("score")),
+        (TrialState::Running, Some("a"), Some(0.5))
+    );
+    let kinds = |s: &dyn Storage| {
+        ok(s.events(a.id, 0), "events")
+            .iter()
+            .map(|e| e.kind)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(kinds(&*s), [EventKind::Ask], "no tell for a running trial");
-    ok(s.put_leased(a.id, &finish(trial), &la), "the holder finishes");
+    ok(
+        s.put_leased(a.id, &finish(trial), &la),
+        "the holder finishes",
+    );
     assert_eq!(kinds(&*s), [EventKind::Ask, EventKind::Tell]);
 }
 
@@ -778,9 +1226,20 @@ pub fn lease_seconds_1e300_counts_as_expired(backend: Backend<'_>) {
     let (mut s, mut h) = (conn(), conn());
     let a = open(&mut *s, "alpha", CONFIG);
     let mut seen = Vec::new();
-    let Next::Asked { trial, .. } = next(&mut *s, a.id, &lease("dead", 1e300, 3), 0, &mut asking(&[1, 2], &mut seen)) else { panic!("asked") };
+    let Next::Asked { trial, .. } = next(
+        &mut *s,
+        a.id,
+        &lease("dead", 1e300, 3),
+        0,
+        &mut asking(&[1, 2], &mut seen),
+    ) else {
+        panic!("asked")
+    };
     match next(&mut *h, a.id, &lease("b", 30.0, 3), 0, &mut no_ask) {
-        Next::Claimed(t) => assert_eq!((t.number, t.retries, t.worker.as_deref()), (trial.number, 1, Some("b"))),
+        Next::Claimed(t) => assert_eq!(
+            (t.number, t.retries, t.worker.as_deref()),
+            (trial.number, 1, Some("b"))
+        ),
         other => panic!("the never-expiring lease must be taken over, got {other:?}"),
     }
 }
@@ -792,24 +1251,45 @@ pub fn retry_limit_fails_the_trial(backend: Backend<'_>) {
     let a = open(&mut *s, "alpha", CONFIG);
     let short = |w: &str| lease(w, 0.1, 1);
     let mut seen = Vec::new();
-    let Next::Asked { trial, .. } = next(&mut *s, a.id, &short("a"), 0, &mut asking(&[3], &mut seen)) else { panic!("asked") };
+    let Next::Asked { trial, .. } =
+        next(&mut *s, a.id, &short("a"), 0, &mut asking(&[3], &mut seen))
+    else {
+        panic!("asked")
+    };
     std::thread::sleep(Duration::from_millis(300));
-    let Next::Claimed(c) = next(&mut *h, a.id, &short("b"), 0, &mut no_ask) else { panic!("claimed after the first loss") };
+    let Next::Claimed(c) = next(&mut *h, a.id, &short("b"), 0, &mut no_ask) else {
+        panic!("claimed after the first loss")
+    };
     assert_eq!(c.retries, 1);
     std::thread::sleep(Duration::from_millis(300));
     let mut seen2 = Vec::new();
     let mut third = conn();
-    let r = next(&mut *third, a.id, &short("c"), 0, &mut |ev: &NewEvents<'_>| {
+    let r = next(&mut *third, a.id, &short("c"), 0, &mut |ev: &NewEvents<
+        '_,
+    >| {
         seen2.extend(ev.events.iter().copied());
         None
     });
-    assert!(matches!(r, Next::Idle { unfinished: 0, .. }), "the failed trial is not handed out again: {r:?}");
-    assert_eq!(seen2.iter().map(|e| (e.kind, e.trial)).collect::<Vec<_>>(), [(EventKind::Ask, 0), (EventKind::Tell, 0)], "the failure is told");
+    assert!(
+        matches!(r, Next::Idle { unfinished: 0, .. }),
+        "the failed trial is not handed out again: {r:?}"
+    );
+    assert_eq!(
+        seen2.iter().map(|e| (e.kind, e.trial)).collect::<Vec<_>>(),
+        [(EventKind::Ask, 0), (EventKind::Tell, 0)],
+        "the failure is told"
+    );
     let t = &trials(&*s, a.id)[0];
     assert_eq!((t.number, t.state), (trial.number, TrialState::Failed));
     let err = t.error.clone().unwrap_or_default();
-    assert!(err.contains("worker b lost its lease 2 times"), "the reason names the worker and the count: {err}");
-    assert!(matches!(h.put_leased(a.id, &finish(c), &short("b")), Err(StoreError::Frozen { .. })));
+    assert!(
+        err.contains("worker b lost its lease 2 times"),
+        "the reason names the worker and the count: {err}"
+    );
+    assert!(matches!(
+        h.put_leased(a.id, &finish(c), &short("b")),
+        Err(StoreError::Frozen { .. })
+    ));
 }
 
 /// Heartbeats keep a short lease alive past its length; `release` hands the trial back without counting a retry.
@@ -820,18 +1300,42 @@ pub fn heartbeat_keeps_the_lease_and_release_gives_back(backend: Backend<'_>) {
     let la = lease("a", 0.5, 3);
     let lb = lease("b", 30.0, 3);
     let mut seen = Vec::new();
-    let Next::Asked { trial, .. } = next(&mut *s, a.id, &la, 0, &mut asking(&[4], &mut seen)) else { panic!("asked") };
+    let Next::Asked { trial, .. } = next(&mut *s, a.id, &la, 0, &mut asking(&[4], &mut seen))
+    else {
+        panic!("asked")
+    };
     for _ in 0..6 {
         std::thread::sleep(Duration::from_millis(150));
         ok(s.heartbeat(a.id, trial.number, &la), "heartbeat");
-        assert!(matches!(next(&mut *h, a.id, &lb, 0, &mut never), Next::Idle { unfinished: 1, .. }), "a renewed lease is not taken");
+        assert!(
+            matches!(
+                next(&mut *h, a.id, &lb, 0, &mut never),
+                Next::Idle { unfinished: 1, .. }
+            ),
+            "a renewed lease is not taken"
+        );
     }
     ok(s.release(a.id, trial.number, &la), "release");
     let t = &trials(&*s, a.id)[0];
-    assert_eq!((t.state, t.retries), (TrialState::Pending, 0), "released: pending, no retry counted");
-    let Next::Claimed(c) = next(&mut *h, a.id, &lb, 0, &mut no_ask) else { panic!("the released trial is claimed") };
-    assert_eq!((c.number, c.retries, c.worker.as_deref()), (trial.number, 0, Some("b")));
-    assert!(matches!(s.release(a.id, trial.number, &la), Err(StoreError::LeaseLost { .. })), "only the holder releases");
+    assert_eq!(
+        (t.state, t.retries),
+        (TrialState::Pending, 0),
+        "released: pending, no retry counted"
+    );
+    let Next::Claimed(c) = next(&mut *h, a.id, &lb, 0, &mut no_ask) else {
+        panic!("the released trial is claimed")
+    };
+    assert_eq!(
+        (c.number, c.retries, c.worker.as_deref()),
+        (trial.number, 0, Some("b"))
+    );
+    assert!(
+        matches!(
+            s.release(a.id, trial.number, &la),
+            Err(StoreError::LeaseLost { .. })
+        ),
+        "only the holder releases"
+    );
 }
 
 /// Four handles in four threads ask at once until 120 trials exist: every number is handed out exactly once, the
@@ -852,9 +1356,17 @@ pub fn concurrent_asks_hand_out_each_trial_once(backend: Backend<'_>) {
                 barrier.wait();
                 loop {
                     let mut ask = |ev: &NewEvents<'_>| {
-                        view.extend(ev.events.iter().filter(|e| e.kind == EventKind::Ask).map(|e| e.trial));
+                        view.extend(
+                            ev.events
+                                .iter()
+                                .filter(|e| e.kind == EventKind::Ask)
+                                .map(|e| e.trial),
+                        );
                         (ev.next_number < N).then(|| {
-                            let mut t = Trial::new(ev.next_number, Sample::new(&[w, ev.next_number as u16]));
+                            let mut t = Trial::new(
+                                ev.next_number,
+                                Sample::new(&[w, ev.next_number as u16]),
+                            );
                             t.state = TrialState::Running;
                             t
                         })
@@ -866,39 +1378,70 @@ pub fn concurrent_asks_hand_out_each_trial_once(backend: Backend<'_>) {
                             mine.push(trial.number);
                             ok(s.put_leased(id, &finish(trial), &l), "finish");
                         }
-                        Next::Idle { cursor: c, unfinished } => {
+                        Next::Idle {
+                            cursor: c,
+                            unfinished,
+                        } => {
                             cursor = c;
                             if unfinished == 0 {
                                 break;
                             }
                             std::thread::sleep(Duration::from_millis(2));
                         }
-                        Next::Claimed(t) => panic!("nothing was re-queued, yet trial {} was claimed", t.number),
+                        Next::Claimed(t) => {
+                            panic!("nothing was re-queued, yet trial {} was claimed", t.number)
+                        }
                     }
                 }
                 (mine, view)
             })
         })
         .collect();
-    let results: Vec<(Vec<u64>, Vec<u64>)> = handles.into_iter().map(|h| h.join().expect("worker thread")).collect();
-    let mut all: Vec<u64> = results.iter().flat_map(|(m, _)| m.iter().copied()).collect();
+    let results: Vec<(Vec<u64>, Vec<u64>)> = handles
+        .into_iter()
+        .map(|h| h.join().expect("worker thread"))
+        .collect();
+    let mut all: Vec<u64> = results
+        .iter()
+        .flat_map(|(m, _)| m.iter().copied())
+        .collect();
     all.sort_unstable();
-    assert_eq!(all, (0..N).collect::<Vec<_>>(), "every trial number handed out exactly once");
+    assert_eq!(
+        all,
+        (0..N).collect::<Vec<_>>(),
+        "every trial number handed out exactly once"
+    );
     for (w, (_, view)) in results.iter().enumerate() {
-        assert_eq!(view, &(0..view.len() as u64).collect::<Vec<_>>(), "worker {w} saw the asks in the global order");
+        assert_eq!(
+            view,
+            &(0..view.len() as u64).collect::<Vec<_>>(),
+            "worker {w} saw the asks in the global order"
+        );
     }
     let s = conn();
     let events = ok(s.events(id, 0), "events");
     assert_eq!(events.len() as u64, 2 * N);
-    assert!(events.iter().enumerate().all(|(i, e)| e.seq == i as u64 + 1), "seqs are 1..=2N without gaps");
+    assert!(
+        events
+            .iter()
+            .enumerate()
+            .all(|(i, e)| e.seq == i as u64 + 1),
+        "seqs are 1..=2N without gaps"
+    );
     let mut asked = BTreeSet::new();
     for e in &events {
         match e.kind {
             EventKind::Ask => assert!(asked.insert(e.trial), "trial {} asked twice", e.trial),
-            EventKind::Tell => assert!(asked.contains(&e.trial), "trial {} told before it was asked", e.trial),
+            EventKind::Tell => assert!(
+                asked.contains(&e.trial),
+                "trial {} told before it was asked",
+                e.trial
+            ),
         }
     }
-    assert!(trials(&*s, id).iter().all(|t| t.state == TrialState::Complete));
+    assert!(trials(&*s, id)
+        .iter()
+        .all(|t| t.state == TrialState::Complete));
 }
 
 /// 60 running trials without a lease (left by killed runs) are claimed by four concurrent workers: each exactly
@@ -908,7 +1451,9 @@ pub fn concurrent_claims_take_each_pending_trial_once(backend: Backend<'_>) {
     let id = {
         let mut s = conn();
         let id = open(&mut *s, "alpha", CONFIG).id;
-        let batch: Vec<Trial> = (0..60).map(|n| full_trial(n, TrialState::Running)).collect();
+        let batch: Vec<Trial> = (0..60)
+            .map(|n| full_trial(n, TrialState::Running))
+            .collect();
         ok(s.import_trials(id, &batch), "import");
         id
     };
@@ -936,11 +1481,22 @@ pub fn concurrent_claims_take_each_pending_trial_once(backend: Backend<'_>) {
             })
         })
         .collect();
-    let mut all: Vec<u64> = handles.into_iter().flat_map(|h| h.join().expect("worker thread")).collect();
+    let mut all: Vec<u64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().expect("worker thread"))
+        .collect();
     all.sort_unstable();
-    assert_eq!(all, (0..60).collect::<Vec<_>>(), "every orphaned trial claimed exactly once");
+    assert_eq!(
+        all,
+        (0..60).collect::<Vec<_>>(),
+        "every orphaned trial claimed exactly once"
+    );
     let t = trials(&*conn(), id);
-    assert!(t.iter().all(|t| t.state == TrialState::Complete && t.retries == 1), "each counted one retry");
+    assert!(
+        t.iter()
+            .all(|t| t.state == TrialState::Complete && t.retries == 1),
+        "each counted one retry"
+    );
 }
 
 /// Three core workers (threads, one handle each) run a toy study together; a serial `Study::run` on the same storage
@@ -949,7 +1505,12 @@ pub fn workers_share_one_trajectory_and_resume_serially(backend: Backend<'_>) {
     let conn = backend();
     let space = ToySpace::new(4, 5);
     let eval: Arc<dyn Evaluator> = Arc::new(ToyEval);
-    let mut study = Study::new("workers", &space, eval.as_ref(), vec![Objective::max("score")]);
+    let mut study = Study::new(
+        "workers",
+        &space,
+        eval.as_ref(),
+        vec![Objective::max("score")],
+    );
     study.config = r#"{"space":"toy-4x5","strategy":"toy-random","seed":11}"#.into();
     study.seed = 11;
     study.budget = Budget::trials(45);
@@ -966,25 +1527,44 @@ pub fn workers_share_one_trajectory_and_resume_serially(backend: Backend<'_>) {
                         evaluator: eval,
                         new_strategy: &mut || Box::new(ToyRandom::new(11)),
                         connect: &mut || Ok(reconnect()),
-                        options: WorkerOptions { poll: Duration::from_millis(5), ..WorkerOptions::new() },
+                        options: WorkerOptions {
+                            poll: Duration::from_millis(5),
+                            ..WorkerOptions::new()
+                        },
                         stop: &stop,
                         log: &mut |_| {},
                     };
-                    study.work(conn(), ctx).unwrap_or_else(|e| panic!("worker: {e}")).evaluated
+                    study
+                        .work(conn(), ctx)
+                        .unwrap_or_else(|e| panic!("worker: {e}"))
+                        .evaluated
                 })
             })
             .collect();
-        hs.into_iter().map(|h| h.join().expect("worker thread")).collect()
+        hs.into_iter()
+            .map(|h| h.join().expect("worker thread"))
+            .collect()
     });
-    assert_eq!(evaluated.iter().sum::<u64>(), 45, "the budget is spent exactly: {evaluated:?}");
+    assert_eq!(
+        evaluated.iter().sum::<u64>(),
+        45,
+        "the budget is spent exactly: {evaluated:?}"
+    );
     let mut s = conn();
     let got = trials(&*s, id);
     assert_eq!(got.len(), 45);
-    assert!(got.iter().all(|t| t.state.is_finished()), "no trial left running");
-    let summary = study.run(&mut ToyRandom::new(11), &mut *s, &mut ()).expect("a serial run replays the workers' log");
+    assert!(
+        got.iter().all(|t| t.state.is_finished()),
+        "no trial left running"
+    );
+    let summary = study
+        .run(&mut ToyRandom::new(11), &mut *s, &mut ())
+        .expect("a serial run replays the workers' log");
     assert_eq!((summary.replayed, summary.trials), (45, 45));
     study.budget = Budget::trials(50);
-    let summary = study.run(&mut ToyRandom::new(11), &mut *s, &mut ()).expect("and continues it");
+    let summary = study
+        .run(&mut ToyRandom::new(11), &mut *s, &mut ())
+        .expect("and continues it");
     assert_eq!(summary.trials, 50);
 }
 
@@ -1000,7 +1580,11 @@ impl ToySpace {
     fn new(n: usize, k: usize) -> Self {
         let choices: Vec<String> = (0..k).map(|c| format!("c{c}")).collect();
         let choices: Vec<&str> = choices.iter().map(String::as_str).collect();
-        ToySpace { dims: (0..n).map(|d| Dim::new(format!("d{d}"), &choices)).collect() }
+        ToySpace {
+            dims: (0..n)
+                .map(|d| Dim::new(format!("d{d}"), &choices))
+                .collect(),
+        }
     }
 }
 
@@ -1014,13 +1598,22 @@ impl Space for ToySpace {
     fn lower(&self, s: &Sample) -> Result<Network, NetworkError> {
         let mut n = Network::new();
         let x = n.add(Op::Input { shape: vec![4] }, &[]);
-        let h = n.add(Op::Linear { out: 1 + s[0] as usize, bias: true }, &[x]);
+        let h = n.add(
+            Op::Linear {
+                out: 1 + s[0] as usize,
+                bias: true,
+            },
+            &[x],
+        );
         n.add(Op::Output { classes: 2 }, &[h]);
         Ok(n)
     }
     fn is_valid(&self, s: &Sample) -> bool {
         s.len() == self.dims.len()
-            && s.as_slice().iter().zip(&self.dims).all(|(&c, d)| (c as usize) < d.len())
+            && s.as_slice()
+                .iter()
+                .zip(&self.dims)
+                .all(|(&c, d)| (c as usize) < d.len())
             && s.as_slice().iter().any(|&c| c != 0)
     }
 }
@@ -1031,11 +1624,22 @@ struct ToyEval;
 impl Evaluator for ToyEval {
     fn evaluate(&self, s: &Sample, ctx: &EvalContext) -> Result<Evaluation, EvalError> {
         if s[0] == 4 {
-            return Err(EvalError::Diverged { epoch: 3, loss: f64::NAN });
+            return Err(EvalError::Diverged {
+                epoch: 3,
+                loss: f64::NAN,
+            });
         }
-        let score: f64 = s.as_slice().iter().map(|&c| c as f64).sum::<f64>() + (ctx.seed % 7) as f64 / 100.0;
-        let aux = if s[1] == 0 { f64::NAN } else { 1.0 / s[1] as f64 };
-        Ok(Evaluation { metrics: Metrics::new().with("score", score).with("aux", aux), sim_seconds: 0.5 + s[2] as f64 })
+        let score: f64 =
+            s.as_slice().iter().map(|&c| c as f64).sum::<f64>() + (ctx.seed % 7) as f64 / 100.0;
+        let aux = if s[1] == 0 {
+            f64::NAN
+        } else {
+            1.0 / s[1] as f64
+        };
+        Ok(Evaluation {
+            metrics: Metrics::new().with("score", score).with("aux", aux),
+            sim_seconds: 0.5 + s[2] as f64,
+        })
     }
     fn metric_names(&self) -> Vec<String> {
         vec!["score".into(), "aux".into()]
@@ -1054,7 +1658,10 @@ struct ToyRandom {
 
 impl ToyRandom {
     fn new(seed: u64) -> Self {
-        ToyRandom { rng: rng_for(seed, 0), best: None }
+        ToyRandom {
+            rng: rng_for(seed, 0),
+            best: None,
+        }
     }
 }
 

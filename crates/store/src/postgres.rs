@@ -28,7 +28,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use tessera_core::storage::engine::{self, Dialect, Running, View};
 use tessera_core::storage::now;
-use tessera_core::{AskFn, Event, EventKind, Lease, Metrics, Next, Sample, Storage, StoreError, StudyInfo, Trial, TrialState};
+use tessera_core::{
+    AskFn, Event, EventKind, Lease, Metrics, Next, Sample, Storage, StoreError, StudyInfo, Trial,
+    TrialState,
+};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row, Statement};
@@ -146,13 +149,23 @@ type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
 impl Pg {
     fn connect(config: &tokio_postgres::Config) -> Result<Pg, String> {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("cannot start the client runtime: {e}"))?;
-        let (client, connection) = rt.block_on(config.connect(NoTls)).map_err(|e| describe(&e))?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the client runtime: {e}"))?;
+        let (client, connection) = rt
+            .block_on(config.connect(NoTls))
+            .map_err(|e| describe(&e))?;
         let connection = rt.spawn(async move {
             // Ends when the client is dropped or the server closes the connection; errors reach the calls.
             let _ = connection.await;
         });
-        Ok(Pg { rt, client: Some(client), connection: Some(connection), cache: HashMap::new() })
+        Ok(Pg {
+            rt,
+            client: Some(client),
+            connection: Some(connection),
+            cache: HashMap::new(),
+        })
     }
     fn client(&self) -> &Client {
         self.client.as_ref().expect("the client lives until drop")
@@ -169,7 +182,11 @@ impl Pg {
         let st = self.st(sql)?;
         self.rt.block_on(self.client().query(&st, p))
     }
-    fn query_opt(&mut self, sql: &str, p: Params<'_>) -> Result<Option<Row>, tokio_postgres::Error> {
+    fn query_opt(
+        &mut self,
+        sql: &str,
+        p: Params<'_>,
+    ) -> Result<Option<Row>, tokio_postgres::Error> {
         let st = self.st(sql)?;
         self.rt.block_on(self.client().query_opt(&st, p))
     }
@@ -187,10 +204,19 @@ impl Pg {
     /// Sends every statement before reading the first answer (one round trip for all) and returns their rows in
     /// order. The server still runs them one after the other, each with its own snapshot. The first error wins;
     /// inside a transaction the statements after it fail too (the caller rolls back).
-    fn pipeline(&mut self, steps: &[(&str, Params<'_>)]) -> Result<Vec<Vec<Row>>, tokio_postgres::Error> {
-        let sts = steps.iter().map(|(sql, _)| self.st(sql)).collect::<Result<Vec<_>, _>>()?;
+    fn pipeline(
+        &mut self,
+        steps: &[(&str, Params<'_>)],
+    ) -> Result<Vec<Vec<Row>>, tokio_postgres::Error> {
+        let sts = steps
+            .iter()
+            .map(|(sql, _)| self.st(sql))
+            .collect::<Result<Vec<_>, _>>()?;
         let client = self.client();
-        let calls = sts.iter().zip(steps).map(|(st, (_, p))| client.query(st, p));
+        let calls = sts
+            .iter()
+            .zip(steps)
+            .map(|(st, (_, p))| client.query(st, p));
         self.rt.block_on(futures_util::future::try_join_all(calls))
     }
 }
@@ -201,14 +227,19 @@ impl Drop for Pg {
         // a clean goodbye rather than a cut connection.
         drop(self.client.take());
         if let Some(c) = self.connection.take() {
-            let _ = self.rt.block_on(async { tokio::time::timeout(Duration::from_secs(1), c).await });
+            let _ = self
+                .rt
+                .block_on(async { tokio::time::timeout(Duration::from_secs(1), c).await });
         }
     }
 }
 
 impl std::fmt::Debug for PostgresStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresStorage").field("location", &self.location).field("schema", &self.schema).finish()
+        f.debug_struct("PostgresStorage")
+            .field("location", &self.location)
+            .field("schema", &self.schema)
+            .finish()
     }
 }
 
@@ -233,7 +264,13 @@ pub fn redact(url: &str) -> String {
         Some(q) => {
             let params: Vec<String> = tail[q + 1..]
                 .split('&')
-                .map(|kv| if kv.to_ascii_lowercase().starts_with("password=") { "password=***".to_string() } else { kv.to_string() })
+                .map(|kv| {
+                    if kv.to_ascii_lowercase().starts_with("password=") {
+                        "password=***".to_string()
+                    } else {
+                        kv.to_string()
+                    }
+                })
                 .collect();
             format!("{}?{}", &tail[..q], params.join("&"))
         }
@@ -244,7 +281,9 @@ pub fn redact(url: &str) -> String {
 
 /// Splits Tessera's `schema=` parameter off a URL: (URL for the driver, schema).
 fn take_schema(url: &str) -> (String, Option<String>) {
-    let Some(q) = url.find('?') else { return (url.to_string(), None) };
+    let Some(q) = url.find('?') else {
+        return (url.to_string(), None);
+    };
     let mut schema = None;
     let rest: Vec<&str> = url[q + 1..]
         .split('&')
@@ -257,7 +296,14 @@ fn take_schema(url: &str) -> (String, Option<String>) {
         })
         .collect();
     let base = &url[..q];
-    (if rest.is_empty() { base.to_string() } else { format!("{base}?{}", rest.join("&")) }, schema)
+    (
+        if rest.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{}", rest.join("&"))
+        },
+        schema,
+    )
 }
 
 fn quote_ident(s: &str) -> String {
@@ -286,12 +332,20 @@ impl PostgresStorage {
 
     fn open_impl(url: &str, create: bool) -> Result<Self, StoreError> {
         let location = redact(url);
-        let mut secrets = password_of(url).into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>();
+        let mut secrets = password_of(url)
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>();
         let (driver_url, schema) = take_schema(url);
-        let mut config: tokio_postgres::Config = driver_url.parse().map_err(|e: tokio_postgres::Error| StoreError::Open {
-            location: location.clone(),
-            msg: secrets.iter().fold(format!("invalid URL: {e}"), |m, s| m.replace(s.as_str(), "***")),
-        })?;
+        let mut config: tokio_postgres::Config =
+            driver_url
+                .parse()
+                .map_err(|e: tokio_postgres::Error| StoreError::Open {
+                    location: location.clone(),
+                    msg: secrets.iter().fold(format!("invalid URL: {e}"), |m, s| {
+                        m.replace(s.as_str(), "***")
+                    }),
+                })?;
         if config.get_password().is_none() {
             // What libpq does and the driver does not: PGPASSWORD, else a matching line of ~/.pgpass.
             if let Some(p) = password_from_environment(&postgres::Config::from(config.clone())) {
@@ -300,7 +354,10 @@ impl PostgresStorage {
             }
         }
         let clean = |m: String| secrets.iter().fold(m, |m, s| m.replace(s.as_str(), "***"));
-        let open_err = |m: String| StoreError::Open { location: location.clone(), msg: clean(m) };
+        let open_err = |m: String| StoreError::Open {
+            location: location.clone(),
+            msg: clean(m),
+        };
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
@@ -313,7 +370,9 @@ impl PostgresStorage {
             config.application_name(name.as_str());
         }
         // Dead peers are noticed within about a minute even while idle (a worker waiting on a long evaluation).
-        config.keepalives(true).keepalives_idle(Duration::from_secs(30));
+        config
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(30));
         let pg = Pg::connect(&config).map_err(open_err)?;
         let mut s = PostgresStorage {
             pg: RefCell::new(pg),
@@ -332,7 +391,8 @@ impl PostgresStorage {
 
     /// The schema version stored in the database.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        self.read_version()?.ok_or_else(|| self.backend_msg("schema_version is missing"))
+        self.read_version()?
+            .ok_or_else(|| self.backend_msg("schema_version is missing"))
     }
 
     fn init(&mut self, schema: Option<&str>, create: bool) -> Result<(), StoreError> {
@@ -344,23 +404,40 @@ impl PostgresStorage {
                 .map_err(|e| self.open_error(&e))?
                 .is_some();
             if !exists && !create {
-                return Err(StoreError::Open { location: self.location.clone(), msg: format!("schema `{name}` does not exist") });
+                return Err(StoreError::Open {
+                    location: self.location.clone(),
+                    msg: format!("schema `{name}` does not exist"),
+                });
             }
             let q = quote_ident(name);
             if !exists {
                 // Two processes may create it at once: IF NOT EXISTS can still race on the catalog, so retry once.
-                let first = self.pg.borrow_mut().batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {q}"));
+                let first = self
+                    .pg
+                    .borrow_mut()
+                    .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {q}"));
                 if first.is_err() {
-                    self.pg.borrow_mut().batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {q}")).map_err(|e| self.open_error(&e))?;
+                    self.pg
+                        .borrow_mut()
+                        .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {q}"))
+                        .map_err(|e| self.open_error(&e))?;
                 }
             }
-            self.pg.borrow_mut().batch_execute(&format!("SET search_path TO {q}")).map_err(|e| self.open_error(&e))?;
+            self.pg
+                .borrow_mut()
+                .batch_execute(&format!("SET search_path TO {q}"))
+                .map_err(|e| self.open_error(&e))?;
         }
-        let current: Option<String> =
-            self.pg.borrow_mut().query_one("SELECT current_schema()::text", &[]).map_err(|e| self.open_error(&e))?.get(0);
+        let current: Option<String> = self
+            .pg
+            .borrow_mut()
+            .query_one("SELECT current_schema()::text", &[])
+            .map_err(|e| self.open_error(&e))?
+            .get(0);
         self.schema = current.ok_or_else(|| StoreError::Open {
             location: self.location.clone(),
-            msg: "the connection has no current schema (search_path names no existing schema)".into(),
+            msg: "the connection has no current schema (search_path names no existing schema)"
+                .into(),
         })?;
         let fresh = self.inspect()?;
         if fresh && !create {
@@ -369,9 +446,17 @@ impl PostgresStorage {
                 msg: format!("schema `{}` has no Tessera tables", self.schema),
             });
         }
-        let version = if fresh { 0 } else { self.read_version()?.unwrap_or(0) };
+        let version = if fresh {
+            0
+        } else {
+            self.read_version()?.unwrap_or(0)
+        };
         if version > SCHEMA_VERSION {
-            return Err(StoreError::SchemaTooNew { location: self.location.clone(), found: version, supported: SCHEMA_VERSION });
+            return Err(StoreError::SchemaTooNew {
+                location: self.location.clone(),
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
         }
         if version < SCHEMA_VERSION {
             self.migrate()?;
@@ -396,18 +481,29 @@ impl PostgresStorage {
             return Ok(true);
         }
         if !tables.iter().any(|t| t == "meta") {
-            let mut list = tables.iter().take(5).map(String::as_str).collect::<Vec<_>>().join(", ");
+            let mut list = tables
+                .iter()
+                .take(5)
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
             if tables.len() > 5 {
                 list.push_str(", …");
             }
             return Err(StoreError::NotTessera {
                 location: self.location.clone(),
-                msg: format!("schema `{}` has no `meta` table (tables: {list})", self.schema),
+                msg: format!(
+                    "schema `{}` has no `meta` table (tables: {list})",
+                    self.schema
+                ),
             });
         }
         match self.read_version()? {
             Some(_) => Ok(false),
-            None => Err(StoreError::NotTessera { location: self.location.clone(), msg: "its `meta` table has no schema_version".into() }),
+            None => Err(StoreError::NotTessera {
+                location: self.location.clone(),
+                msg: "its `meta` table has no schema_version".into(),
+            }),
         }
     }
 
@@ -415,19 +511,30 @@ impl PostgresStorage {
         let row = self
             .pg
             .borrow_mut()
-            .query_opt("SELECT value::text FROM meta WHERE key = 'schema_version'", &[])
+            .query_opt(
+                "SELECT value::text FROM meta WHERE key = 'schema_version'",
+                &[],
+            )
             .map_err(|e| match self.err(&e) {
                 u @ StoreError::Unavailable { .. } => u,
-                _ => StoreError::NotTessera { location: self.location.clone(), msg: format!("its `meta` table is not Tessera's: {}", describe(&e)) },
+                _ => StoreError::NotTessera {
+                    location: self.location.clone(),
+                    msg: format!("its `meta` table is not Tessera's: {}", describe(&e)),
+                },
             })?;
         match row {
             None => Ok(None),
             Some(r) => {
                 let t: String = r.get(0);
-                t.trim().parse::<i64>().ok().filter(|v| *v >= 0).map(Some).ok_or_else(|| StoreError::NotTessera {
-                    location: self.location.clone(),
-                    msg: format!("its schema_version `{t}` is not a version number"),
-                })
+                t.trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|v| *v >= 0)
+                    .map(Some)
+                    .ok_or_else(|| StoreError::NotTessera {
+                        location: self.location.clone(),
+                        msg: format!("its schema_version `{t}` is not a version number"),
+                    })
             }
         }
     }
@@ -436,13 +543,24 @@ impl PostgresStorage {
     /// at once do not both create it).
     fn migrate(&self) -> Result<(), StoreError> {
         let r = (|| -> Result<(), StoreError> {
-            self.pg.borrow_mut().batch_execute("BEGIN").map_err(|e| self.err(&e))?;
+            self.pg
+                .borrow_mut()
+                .batch_execute("BEGIN")
+                .map_err(|e| self.err(&e))?;
             self.pg.borrow_mut().execute("SELECT pg_advisory_xact_lock(hashtext('tessera-migrate:' || current_schema()))", &[])
                 .map_err(|e| self.err(&e))?;
             let fresh = self.inspect()?;
-            let current = if fresh { 0 } else { self.read_version()?.unwrap_or(0) };
+            let current = if fresh {
+                0
+            } else {
+                self.read_version()?.unwrap_or(0)
+            };
             if current > SCHEMA_VERSION {
-                return Err(StoreError::SchemaTooNew { location: self.location.clone(), found: current, supported: SCHEMA_VERSION });
+                return Err(StoreError::SchemaTooNew {
+                    location: self.location.clone(),
+                    found: current,
+                    supported: SCHEMA_VERSION,
+                });
             }
             if fresh {
                 self.pg
@@ -454,14 +572,30 @@ impl PostgresStorage {
                     .map_err(|e| self.err(&e))?;
             }
             for m in MIGRATIONS.iter().filter(|m| m.version > current) {
-                self.pg.borrow_mut().batch_execute(m.sql).map_err(|e| StoreError::Backend {
-                    location: self.location.clone(),
-                    msg: format!("migration to schema version {} ({}) failed: {}", m.version, m.description, describe(&e)),
-                })?;
-                self.pg.borrow_mut().execute("UPDATE meta SET value = $1 WHERE key = 'schema_version'", &[&m.version.to_string()])
+                self.pg
+                    .borrow_mut()
+                    .batch_execute(m.sql)
+                    .map_err(|e| StoreError::Backend {
+                        location: self.location.clone(),
+                        msg: format!(
+                            "migration to schema version {} ({}) failed: {}",
+                            m.version,
+                            m.description,
+                            describe(&e)
+                        ),
+                    })?;
+                self.pg
+                    .borrow_mut()
+                    .execute(
+                        "UPDATE meta SET value = $1 WHERE key = 'schema_version'",
+                        &[&m.version.to_string()],
+                    )
                     .map_err(|e| self.err(&e))?;
             }
-            self.pg.borrow_mut().batch_execute("COMMIT").map_err(|e| self.err(&e))?;
+            self.pg
+                .borrow_mut()
+                .batch_execute("COMMIT")
+                .map_err(|e| self.err(&e))?;
             Ok(())
         })();
         if r.is_err() {
@@ -471,7 +605,9 @@ impl PostgresStorage {
     }
 
     fn clean(&self, m: String) -> String {
-        self.secrets.iter().fold(m, |m, s| m.replace(s.as_str(), "***"))
+        self.secrets
+            .iter()
+            .fold(m, |m, s| m.replace(s.as_str(), "***"))
     }
 
     /// An error while checking a freshly connected database: the connection being cut (a server shutting down, an
@@ -479,7 +615,10 @@ impl PostgresStorage {
     fn open_error(&self, e: &tokio_postgres::Error) -> StoreError {
         match self.err(e) {
             u @ StoreError::Unavailable { .. } => u,
-            _ => StoreError::Open { location: self.location.clone(), msg: self.clean(describe(e)) },
+            _ => StoreError::Open {
+                location: self.location.clone(),
+                msg: self.clean(describe(e)),
+            },
         }
     }
 
@@ -488,30 +627,54 @@ impl PostgresStorage {
     fn err(&self, e: &tokio_postgres::Error) -> StoreError {
         let msg = self.clean(describe(e));
         let transient = e.is_closed()
-            || std::error::Error::source(e).is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
+            || std::error::Error::source(e)
+                .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
             || e.code().is_some_and(|c| {
                 c.code().starts_with("08")
-                    || [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW]
-                        .contains(c)
-                    || [SqlState::T_R_SERIALIZATION_FAILURE, SqlState::T_R_DEADLOCK_DETECTED].contains(c)
+                    || [
+                        SqlState::ADMIN_SHUTDOWN,
+                        SqlState::CRASH_SHUTDOWN,
+                        SqlState::CANNOT_CONNECT_NOW,
+                    ]
+                    .contains(c)
+                    || [
+                        SqlState::T_R_SERIALIZATION_FAILURE,
+                        SqlState::T_R_DEADLOCK_DETECTED,
+                    ]
+                    .contains(c)
             });
         if transient {
-            StoreError::Unavailable { location: self.location.clone(), msg }
+            StoreError::Unavailable {
+                location: self.location.clone(),
+                msg,
+            }
         } else {
-            StoreError::Backend { location: self.location.clone(), msg }
+            StoreError::Backend {
+                location: self.location.clone(),
+                msg,
+            }
         }
     }
 
     fn backend_msg(&self, msg: impl Into<String>) -> StoreError {
-        StoreError::Backend { location: self.location.clone(), msg: msg.into() }
+        StoreError::Backend {
+            location: self.location.clone(),
+            msg: msg.into(),
+        }
     }
 
     /// Runs `f` in a transaction; commits on `Ok`, rolls back on `Err`.
     fn tx<T>(&self, f: impl FnOnce(&Self) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        self.pg.borrow_mut().batch_execute("BEGIN").map_err(|e| self.err(&e))?;
+        self.pg
+            .borrow_mut()
+            .batch_execute("BEGIN")
+            .map_err(|e| self.err(&e))?;
         match f(self) {
             Ok(v) => {
-                self.pg.borrow_mut().batch_execute("COMMIT").map_err(|e| self.err(&e))?;
+                self.pg
+                    .borrow_mut()
+                    .batch_execute("COMMIT")
+                    .map_err(|e| self.err(&e))?;
                 Ok(v)
             }
             Err(e) => {
@@ -525,45 +688,82 @@ impl PostgresStorage {
         self.pg.borrow_mut().query(sql, p).map_err(|e| self.err(&e))
     }
     fn q_opt(&self, sql: &str, p: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>, StoreError> {
-        self.pg.borrow_mut().query_opt(sql, p).map_err(|e| self.err(&e))
+        self.pg
+            .borrow_mut()
+            .query_opt(sql, p)
+            .map_err(|e| self.err(&e))
     }
     fn q_one(&self, sql: &str, p: &[&(dyn ToSql + Sync)]) -> Result<Row, StoreError> {
-        self.pg.borrow_mut().query_one(sql, p).map_err(|e| self.err(&e))
+        self.pg
+            .borrow_mut()
+            .query_one(sql, p)
+            .map_err(|e| self.err(&e))
     }
     fn exec(&self, sql: &str, p: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
-        self.pg.borrow_mut().execute(sql, p).map_err(|e| self.err(&e))
+        self.pg
+            .borrow_mut()
+            .execute(sql, p)
+            .map_err(|e| self.err(&e))
     }
 
     /// Locks the study's row for the rest of the transaction and returns its name; an unknown id is an error.
     fn lock_study(&self, study: i64) -> Result<String, StoreError> {
-        self.q_opt("SELECT name FROM studies WHERE id = $1 FOR UPDATE", &[&study])?
-            .map(|r| r.get(0))
-            .ok_or_else(|| self.backend_msg(format!("no study with id {study}")))
+        self.q_opt(
+            "SELECT name FROM studies WHERE id = $1 FOR UPDATE",
+            &[&study],
+        )?
+        .map(|r| r.get(0))
+        .ok_or_else(|| self.backend_msg(format!("no study with id {study}")))
     }
 
     fn study_name(&self, id: i64) -> String {
-        self.q_opt("SELECT name FROM studies WHERE id = $1", &[&id]).ok().flatten().map(|r| r.get(0)).unwrap_or_else(|| format!("#{id}"))
+        self.q_opt("SELECT name FROM studies WHERE id = $1", &[&id])
+            .ok()
+            .flatten()
+            .map(|r| r.get(0))
+            .unwrap_or_else(|| format!("#{id}"))
     }
 
-    fn corrupt(&self, study: i64, trial: i64, column: &str, why: impl std::fmt::Display) -> StoreError {
+    fn corrupt(
+        &self,
+        study: i64,
+        trial: i64,
+        column: &str,
+        why: impl std::fmt::Display,
+    ) -> StoreError {
         StoreError::Corrupt {
             location: self.location.clone(),
-            msg: format!("study `{}` trial {trial}, column `{column}`: {why}", self.study_name(study)),
+            msg: format!(
+                "study `{}` trial {trial}, column `{column}`: {why}",
+                self.study_name(study)
+            ),
         }
     }
 
     fn trial_from_row(&self, study: i64, r: &Row) -> Result<Trial, StoreError> {
         let number: i64 = r.get(0);
-        let json_err = |col: &str, e: serde_json::Error| self.corrupt(study, number, col, format!("invalid JSON: {e}"));
-        let sample: Sample = serde_json::from_str(r.get::<_, &str>(1)).map_err(|e| json_err("sample", e))?;
-        let metrics: Metrics = serde_json::from_str(r.get::<_, &str>(5)).map_err(|e| json_err("metrics", e))?;
-        let profile: Metrics = serde_json::from_str(r.get::<_, &str>(6)).map_err(|e| json_err("profile", e))?;
+        let json_err = |col: &str, e: serde_json::Error| {
+            self.corrupt(study, number, col, format!("invalid JSON: {e}"))
+        };
+        let sample: Sample =
+            serde_json::from_str(r.get::<_, &str>(1)).map_err(|e| json_err("sample", e))?;
+        let metrics: Metrics =
+            serde_json::from_str(r.get::<_, &str>(5)).map_err(|e| json_err("metrics", e))?;
+        let profile: Metrics =
+            serde_json::from_str(r.get::<_, &str>(6)).map_err(|e| json_err("profile", e))?;
         let state_text: &str = r.get(4);
-        let state = TrialState::parse(state_text)
-            .ok_or_else(|| self.corrupt(study, number, "state", format!("unknown state `{state_text}`")))?;
+        let state = TrialState::parse(state_text).ok_or_else(|| {
+            self.corrupt(
+                study,
+                number,
+                "state",
+                format!("unknown state `{state_text}`"),
+            )
+        })?;
         let retries: i32 = r.get(13);
         Ok(Trial {
-            number: u64::try_from(number).map_err(|_| self.corrupt(study, number, "number", "negative trial number"))?,
+            number: u64::try_from(number)
+                .map_err(|_| self.corrupt(study, number, "number", "negative trial number"))?,
             sample,
             key: r.get(2),
             description: r.get(3),
@@ -576,19 +776,37 @@ impl PostgresStorage {
             wall_seconds: r.get(10),
             sim_seconds: r.get(11),
             worker: r.get(12),
-            retries: u32::try_from(retries).map_err(|_| self.corrupt(study, number, "retries", "negative"))?,
+            retries: u32::try_from(retries)
+                .map_err(|_| self.corrupt(study, number, "retries", "negative"))?,
         })
     }
 
-    fn trials_where(&self, study: i64, sql: &str, p: &[&(dyn ToSql + Sync)]) -> Result<Vec<Trial>, StoreError> {
-        self.q(sql, p)?.iter().map(|r| self.trial_from_row(study, r)).collect()
+    fn trials_where(
+        &self,
+        study: i64,
+        sql: &str,
+        p: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Trial>, StoreError> {
+        self.q(sql, p)?
+            .iter()
+            .map(|r| self.trial_from_row(study, r))
+            .collect()
     }
 
     fn encode(&self, trial: &Trial) -> Result<(i64, String, String, String), StoreError> {
-        let number = i64::try_from(trial.number)
-            .map_err(|_| self.backend_msg(format!("trial number {} does not fit in a signed 64-bit integer", trial.number)))?;
+        let number = i64::try_from(trial.number).map_err(|_| {
+            self.backend_msg(format!(
+                "trial number {} does not fit in a signed 64-bit integer",
+                trial.number
+            ))
+        })?;
         let json = |v: Result<String, serde_json::Error>, col: &str| {
-            v.map_err(|e| self.backend_msg(format!("cannot serialise column `{col}` of trial {}: {e}", trial.number)))
+            v.map_err(|e| {
+                self.backend_msg(format!(
+                    "cannot serialise column `{col}` of trial {}: {e}",
+                    trial.number
+                ))
+            })
         };
         Ok((
             number,
@@ -599,7 +817,13 @@ impl PostgresStorage {
     }
 
     /// Inserts a new trial with its ask (and tell) events in one statement; returns the last event's seq.
-    fn insert_steps<'a>(&self, study: &'a i64, trial: &'a Trial, lease: Option<&'a Lease>, enc: &'a Encoded) -> (&'static str, [&'a (dyn ToSql + Sync); 17]) {
+    fn insert_steps<'a>(
+        &self,
+        study: &'a i64,
+        trial: &'a Trial,
+        lease: Option<&'a Lease>,
+        enc: &'a Encoded,
+    ) -> (&'static str, [&'a (dyn ToSql + Sync); 17]) {
         (
             INSERT_TRIAL,
             [
@@ -636,7 +860,9 @@ impl PostgresStorage {
             StoreError::Backend { msg, .. } if msg.contains("trials_pkey") => {
                 self.backend_msg(format!("trial {number} of study #{study} exists already"))
             }
-            StoreError::Backend { msg, .. } if msg.contains("foreign key") => self.backend_msg(format!("no study with id {study}")),
+            StoreError::Backend { msg, .. } if msg.contains("foreign key") => {
+                self.backend_msg(format!("no study with id {study}"))
+            }
             _ => e,
         }
     }
@@ -664,9 +890,16 @@ impl PostgresStorage {
                 let (seq, kind, trial): (i64, &str, i64) = (r.get(0), r.get(1), r.get(2));
                 let kind = EventKind::parse(kind).ok_or_else(|| StoreError::Corrupt {
                     location: self.location.clone(),
-                    msg: format!("study `{}` event {seq}: unknown kind `{kind}`", self.study_name(study)),
+                    msg: format!(
+                        "study `{}` event {seq}: unknown kind `{kind}`",
+                        self.study_name(study)
+                    ),
                 })?;
-                Ok(Event { seq: seq as u64, kind, trial: trial as u64 })
+                Ok(Event {
+                    seq: seq as u64,
+                    kind,
+                    trial: trial as u64,
+                })
             })
             .collect()
     }
@@ -674,9 +907,14 @@ impl PostgresStorage {
     /// A [`View`] from the rows of the view statements (running, pending, events, named trials, counts).
     fn view_from_rows(&self, study: i64, rows: &[Vec<Row>]) -> Result<View, StoreError> {
         let [running, pending, events, named, counts] = rows else {
-            return Err(self.backend_msg(format!("expected 5 answers to the view of study #{study}, got {}", rows.len())));
+            return Err(self.backend_msg(format!(
+                "expected 5 answers to the view of study #{study}, got {}",
+                rows.len()
+            )));
         };
-        let counts = counts.first().ok_or_else(|| self.backend_msg("the view's counts returned no row"))?;
+        let counts = counts
+            .first()
+            .ok_or_else(|| self.backend_msg("the view's counts returned no row"))?;
         Ok(View {
             now: counts.get(2),
             running: running
@@ -697,11 +935,19 @@ impl PostgresStorage {
     }
 
     fn pipeline(&self, steps: &[(&str, Params<'_>)]) -> Result<Vec<Vec<Row>>, StoreError> {
-        self.pg.borrow_mut().pipeline(steps).map_err(|e| self.err(&e))
+        self.pg
+            .borrow_mut()
+            .pipeline(steps)
+            .map_err(|e| self.err(&e))
     }
 
     /// The view's statements after `lead` (BEGIN and the lock, or nothing), in one round trip.
-    fn read_view(&self, study: i64, cursor: u64, lead: &[(&str, Params<'_>)]) -> Result<(Vec<Vec<Row>>, View), StoreError> {
+    fn read_view(
+        &self,
+        study: i64,
+        cursor: u64,
+        lead: &[(&str, Params<'_>)],
+    ) -> Result<(Vec<Vec<Row>>, View), StoreError> {
         let cursor = cursor as i64;
         let one: [&(dyn ToSql + Sync); 1] = [&study];
         let two: [&(dyn ToSql + Sync); 2] = [&study, &cursor];
@@ -736,7 +982,10 @@ impl PostgresStorage {
 
     fn counts(&self, study: i64) -> Result<BTreeMap<String, u64>, StoreError> {
         Ok(self
-            .q("SELECT state, count(*) FROM trials WHERE study_id = $1 GROUP BY state", &[&study])?
+            .q(
+                "SELECT state, count(*) FROM trials WHERE study_id = $1 GROUP BY state",
+                &[&study],
+            )?
             .iter()
             .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1) as u64))
             .collect())
@@ -757,7 +1006,13 @@ impl Storage for PostgresStorage {
             }
             Ok((id, stored, created_at))
         })?;
-        Ok(StudyInfo { id, name: name.into(), config: stored, created_at, counts: self.counts(id)? })
+        Ok(StudyInfo {
+            id,
+            name: name.into(),
+            config: stored,
+            created_at,
+            counts: self.counts(id)?,
+        })
     }
 
     fn put_trial(&mut self, study: i64, trial: &Trial) -> Result<(), StoreError> {
@@ -765,7 +1020,11 @@ impl Storage for PostgresStorage {
     }
 
     fn trials(&self, study: i64) -> Result<Vec<Trial>, StoreError> {
-        self.trials_where(study, &format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = $1 ORDER BY number"), &[&study])
+        self.trials_where(
+            study,
+            &format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = $1 ORDER BY number"),
+            &[&study],
+        )
     }
 
     fn studies(&self) -> Result<Vec<StudyInfo>, StoreError> {
@@ -779,11 +1038,20 @@ impl Storage for PostgresStorage {
         for r in rows {
             let id: i64 = r.get(0);
             if out.last().is_none_or(|s| s.id != id) {
-                out.push(StudyInfo { id, name: r.get(1), config: r.get(2), created_at: r.get(3), counts: BTreeMap::new() });
+                out.push(StudyInfo {
+                    id,
+                    name: r.get(1),
+                    config: r.get(2),
+                    created_at: r.get(3),
+                    counts: BTreeMap::new(),
+                });
             }
             let state: Option<String> = r.get(4);
             if let Some(state) = state {
-                out.last_mut().expect("pushed above").counts.insert(state, r.get::<_, i64>(5) as u64);
+                out.last_mut()
+                    .expect("pushed above")
+                    .counts
+                    .insert(state, r.get::<_, i64>(5) as u64);
             }
         }
         Ok(out)
@@ -801,7 +1069,13 @@ impl Storage for PostgresStorage {
         true
     }
 
-    fn next_trial(&mut self, study: i64, lease: &Lease, cursor: u64, ask: &mut AskFn<'_>) -> Result<Next, StoreError> {
+    fn next_trial(
+        &mut self,
+        study: i64,
+        lease: &Lease,
+        cursor: u64,
+        ask: &mut AskFn<'_>,
+    ) -> Result<Next, StoreError> {
         engine::next_trial(self, study, lease, cursor, ask)
     }
 
@@ -825,13 +1099,20 @@ impl Storage for PostgresStorage {
         )
         .map(|_| ())
         .map_err(|e| match &e {
-            StoreError::Backend { msg, .. } if msg.contains("foreign key") => self.backend_msg(format!("no study with id {study}")),
+            StoreError::Backend { msg, .. } if msg.contains("foreign key") => {
+                self.backend_msg(format!("no study with id {study}"))
+            }
             _ => e,
         })
     }
 
     fn study_attr(&self, study: i64, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.q_opt("SELECT value FROM study_attrs WHERE study_id = $1 AND key = $2", &[&study, &key])?.map(|r| r.get(0)))
+        Ok(self
+            .q_opt(
+                "SELECT value FROM study_attrs WHERE study_id = $1 AND key = $2",
+                &[&study, &key],
+            )?
+            .map(|r| r.get(0)))
     }
 
     /// One transaction; rows go in batches of 2,000 through `unnest` (two statements per batch, not one per row).
@@ -937,7 +1218,10 @@ impl Dialect for PostgresStorage {
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {
-        self.pg.borrow_mut().batch_execute("COMMIT").map_err(|e| self.err(&e))
+        self.pg
+            .borrow_mut()
+            .batch_execute("COMMIT")
+            .map_err(|e| self.err(&e))
     }
 
     fn rollback(&mut self) {
@@ -952,7 +1236,13 @@ impl Dialect for PostgresStorage {
         )
     }
 
-    fn fail(&mut self, study: i64, r: &Running, error: &str, finished_at: f64) -> Result<bool, StoreError> {
+    fn fail(
+        &mut self,
+        study: i64,
+        r: &Running,
+        error: &str,
+        finished_at: f64,
+    ) -> Result<bool, StoreError> {
         self.counted(
             "WITH u AS (UPDATE trials SET state = 'failed', error = $4, finished_at = $5, lease_until = NULL
                         WHERE study_id = $1 AND number = $2 AND state = 'running' AND lease_until IS NOT DISTINCT FROM $3
@@ -974,31 +1264,60 @@ impl Dialect for PostgresStorage {
     }
 
     fn state_of(&mut self, study: i64, number: u64) -> Result<Option<TrialState>, StoreError> {
-        let n = i64::try_from(number).map_err(|_| self.backend_msg(format!("trial number {number} does not fit in a signed 64-bit integer")))?;
-        match self.q_opt("SELECT state FROM trials WHERE study_id = $1 AND number = $2", &[&study, &n])? {
+        let n = i64::try_from(number).map_err(|_| {
+            self.backend_msg(format!(
+                "trial number {number} does not fit in a signed 64-bit integer"
+            ))
+        })?;
+        match self.q_opt(
+            "SELECT state FROM trials WHERE study_id = $1 AND number = $2",
+            &[&study, &n],
+        )? {
             None => Ok(None),
             Some(r) => {
                 let st: &str = r.get(0);
-                TrialState::parse(st).map(Some).ok_or_else(|| self.corrupt(study, n, "state", format!("unknown state `{st}`")))
+                TrialState::parse(st)
+                    .map(Some)
+                    .ok_or_else(|| self.corrupt(study, n, "state", format!("unknown state `{st}`")))
             }
         }
     }
 
-    fn insert(&mut self, study: i64, trial: &Trial, lease: Option<&Lease>) -> Result<u64, StoreError> {
+    fn insert(
+        &mut self,
+        study: i64,
+        trial: &Trial,
+        lease: Option<&Lease>,
+    ) -> Result<u64, StoreError> {
         let enc = self.encoded(trial)?;
         let (sql, p) = self.insert_steps(&study, trial, lease, &enc);
-        let seq: i64 = self.q_one(sql, &p).map_err(|e| self.insert_error(study, trial.number, e))?.get(0);
+        let seq: i64 = self
+            .q_one(sql, &p)
+            .map_err(|e| self.insert_error(study, trial.number, e))?
+            .get(0);
         Ok(seq as u64)
     }
 
-    fn insert_and_commit(&mut self, study: i64, trial: &Trial, lease: Option<&Lease>) -> Result<u64, StoreError> {
+    fn insert_and_commit(
+        &mut self,
+        study: i64,
+        trial: &Trial,
+        lease: Option<&Lease>,
+    ) -> Result<u64, StoreError> {
         let enc = self.encoded(trial)?;
         let (sql, p) = self.insert_steps(&study, trial, lease, &enc);
-        let rows = self.pipeline(&[(sql, &p[..]), ("COMMIT", &[])]).map_err(|e| self.insert_error(study, trial.number, e))?;
+        let rows = self
+            .pipeline(&[(sql, &p[..]), ("COMMIT", &[])])
+            .map_err(|e| self.insert_error(study, trial.number, e))?;
         let seq: i64 = rows
             .first()
             .and_then(|r| r.first())
-            .ok_or_else(|| self.backend_msg(format!("trial {} of study #{study} was not written", trial.number)))?
+            .ok_or_else(|| {
+                self.backend_msg(format!(
+                    "trial {} of study #{study} was not written",
+                    trial.number
+                ))
+            })?
             .get(0);
         Ok(seq as u64)
     }
@@ -1070,7 +1389,9 @@ impl Dialect for PostgresStorage {
 
     fn stored(&mut self, study: i64, number: u64) -> Result<Option<Trial>, StoreError> {
         let sql = format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = $1 AND number = $2");
-        self.q_opt(&sql, &[&study, &(number as i64)])?.map(|r| self.trial_from_row(study, &r)).transpose()
+        self.q_opt(&sql, &[&study, &(number as i64)])?
+            .map(|r| self.trial_from_row(study, &r))
+            .transpose()
     }
 }
 
@@ -1099,7 +1420,8 @@ const VIEW_RUNNING: &str = "SELECT number, retries, worker, lease_until FROM tri
 const VIEW_PENDING: &str = "SELECT number, sample, key, description, state, metrics, profile, error,
                                    started_at, finished_at, wall_seconds, sim_seconds, worker, retries
                             FROM trials WHERE study_id = $1 AND state = 'pending' ORDER BY number LIMIT 1";
-const VIEW_EVENTS: &str = "SELECT seq, kind, trial FROM events WHERE study_id = $1 AND seq > $2 ORDER BY seq";
+const VIEW_EVENTS: &str =
+    "SELECT seq, kind, trial FROM events WHERE study_id = $1 AND seq > $2 ORDER BY seq";
 /// The named trials: `= ANY(ARRAY(…))` makes the event scan an init plan and the trials a primary-key probe per
 /// number, whatever the generic plan guesses (`IN (SELECT …)` could scan the whole study).
 const VIEW_NAMED: &str = "SELECT number, sample, key, description, state, metrics, profile, error,
@@ -1187,10 +1509,21 @@ pub fn password_from_environment(config: &postgres::Config) -> Option<String> {
         Some(postgres::config::Host::Unix(_)) => "localhost".to_string(),
         None => "localhost".to_string(),
     };
-    let port = config.get_ports().first().copied().unwrap_or(5432).to_string();
+    let port = config
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(5432)
+        .to_string();
     let user = config.get_user().unwrap_or("").to_string();
-    let db = config.get_dbname().map(str::to_string).unwrap_or_else(|| user.clone());
-    pgpass_lookup(&std::fs::read_to_string(&file).ok()?, [&host, &port, &db, &user])
+    let db = config
+        .get_dbname()
+        .map(str::to_string)
+        .unwrap_or_else(|| user.clone());
+    pgpass_lookup(
+        &std::fs::read_to_string(&file).ok()?,
+        [&host, &port, &db, &user],
+    )
 }
 
 /// The password of the first line of a `.pgpass` text matching host, port, database and user.
@@ -1210,7 +1543,12 @@ pub fn pgpass_lookup(text: &str, want: [&str; 4]) -> Option<String> {
             }
         }
         fields.push(cur);
-        if fields.len() == 5 && fields[..4].iter().zip(want).all(|(f, w)| f == "*" || f == w) {
+        if fields.len() == 5
+            && fields[..4]
+                .iter()
+                .zip(want)
+                .all(|(f, w)| f == "*" || f == w)
+        {
             return Some(fields.pop().expect("five fields"));
         }
     }
@@ -1241,19 +1579,43 @@ mod tests {
 
     #[test]
     fn urls_are_redacted() {
-        assert_eq!(redact("postgres://ada:s3cr3t@db.example:5433/nas?schema=x"), "postgres://ada@db.example:5433/nas?schema=x");
-        assert_eq!(redact("postgresql://ada@localhost/nas"), "postgresql://ada@localhost/nas");
-        assert_eq!(redact("postgres://localhost/nas?user=ada&password=pw"), "postgres://localhost/nas?user=ada&password=***");
+        assert_eq!(
+            redact("postgres://ada:s3cr3t@db.example:5433/nas?schema=x"),
+            "postgres://ada@db.example:5433/nas?schema=x"
+        );
+        assert_eq!(
+            redact("postgresql://ada@localhost/nas"),
+            "postgresql://ada@localhost/nas"
+        );
+        assert_eq!(
+            redact("postgres://localhost/nas?user=ada&password=pw"),
+            "postgres://localhost/nas?user=ada&password=***"
+        );
         assert_eq!(redact("postgres://a:b:c@h/d"), "postgres://a@h/d");
-        assert_eq!(password_of("postgres://ada:s3cr3t@h/d").as_deref(), Some("s3cr3t"));
-        assert_eq!(password_of("postgres://h/d?password=pw&x=1").as_deref(), Some("pw"));
+        assert_eq!(
+            password_of("postgres://ada:s3cr3t@h/d").as_deref(),
+            Some("s3cr3t")
+        );
+        assert_eq!(
+            password_of("postgres://h/d?password=pw&x=1").as_deref(),
+            Some("pw")
+        );
         assert_eq!(password_of("postgres://ada@h/d"), None);
     }
 
     #[test]
     fn schema_parameter_is_ours() {
-        assert_eq!(take_schema("postgres://h/d?schema=s1"), ("postgres://h/d".into(), Some("s1".into())));
-        assert_eq!(take_schema("postgres://h/d?sslmode=disable&schema=s1"), ("postgres://h/d?sslmode=disable".into(), Some("s1".into())));
-        assert_eq!(take_schema("postgres://h/d"), ("postgres://h/d".into(), None));
+        assert_eq!(
+            take_schema("postgres://h/d?schema=s1"),
+            ("postgres://h/d".into(), Some("s1".into()))
+        );
+        assert_eq!(
+            take_schema("postgres://h/d?sslmode=disable&schema=s1"),
+            ("postgres://h/d?sslmode=disable".into(), Some("s1".into()))
+        );
+        assert_eq!(
+            take_schema("postgres://h/d"),
+            ("postgres://h/d".into(), None)
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! The SQLite storage: one file, shared by any number of processes on one machine.
 
-use rusqlite::{named_params, Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{
+    named_params, Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior,
+};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
@@ -8,7 +10,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tessera_core::storage::engine::{self, Dialect, Running, View};
 use tessera_core::storage::now;
-use tessera_core::{AskFn, Event, EventKind, Lease, Metrics, Next, Sample, Storage, StoreError, StudyInfo, Trial, TrialState};
+use tessera_core::{
+    AskFn, Event, EventKind, Lease, Metrics, Next, Sample, Storage, StoreError, StudyInfo, Trial,
+    TrialState,
+};
 
 /// One step of the schema. Migration `i` (0-based) takes a database from version `i` to version `i + 1`.
 #[derive(Clone, Copy, Debug)]
@@ -115,7 +120,9 @@ pub struct SqliteStorage {
 
 impl std::fmt::Debug for SqliteStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStorage").field("location", &self.location).finish()
+        f.debug_struct("SqliteStorage")
+            .field("location", &self.location)
+            .finish()
     }
 }
 
@@ -159,7 +166,11 @@ impl SqliteStorage {
     pub fn in_memory() -> Result<Self, StoreError> {
         let location = ":memory:".to_string();
         let conn = Connection::open_in_memory().map_err(|e| open_err(&location, e))?;
-        let mut s = SqliteStorage { conn, location, path: None };
+        let mut s = SqliteStorage {
+            conn,
+            location,
+            path: None,
+        };
         s.init(Mode::Create)?;
         Ok(s)
     }
@@ -170,7 +181,9 @@ impl SqliteStorage {
         if !["OFF", "NORMAL", "FULL", "EXTRA"].contains(&mode.to_ascii_uppercase().as_str()) {
             return Err(self.backend(format!("unknown synchronous mode `{mode}` (NORMAL, FULL)")));
         }
-        self.conn.execute_batch(&format!("PRAGMA synchronous = {mode}")).map_err(|e| self.err(e))
+        self.conn
+            .execute_batch(&format!("PRAGMA synchronous = {mode}"))
+            .map_err(|e| self.err(e))
     }
 
     /// The file, or `None` for an in-memory database.
@@ -180,21 +193,35 @@ impl SqliteStorage {
 
     /// The schema version stored in the database (equal to [`SCHEMA_VERSION`] after a successful open).
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        read_version(&self.conn, &self.location)?.ok_or_else(|| self.backend("schema_version is missing"))
+        read_version(&self.conn, &self.location)?
+            .ok_or_else(|| self.backend("schema_version is missing"))
     }
 
     fn open_impl(path: &Path, mode: Mode) -> Result<Self, StoreError> {
         let create = mode == Mode::Create;
         let location = path.display().to_string();
         let len = match std::fs::metadata(path) {
-            Ok(m) if m.is_dir() => return Err(StoreError::Open { location, msg: "it is a directory".into() }),
+            Ok(m) if m.is_dir() => {
+                return Err(StoreError::Open {
+                    location,
+                    msg: "it is a directory".into(),
+                })
+            }
             Ok(m) => Some(m.len()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(StoreError::Open { location, msg: e.to_string() }),
+            Err(e) => {
+                return Err(StoreError::Open {
+                    location,
+                    msg: e.to_string(),
+                })
+            }
         };
         match len {
             None if !create => {
-                return Err(StoreError::Open { location, msg: "no such file (create it with a run first)".into() })
+                return Err(StoreError::Open {
+                    location,
+                    msg: "no such file (create it with a run first)".into(),
+                })
             }
             // Look before SQLite touches anything: a text file must stay byte-identical.
             Some(n) if n > 0 => check_header(path, &location)?,
@@ -210,7 +237,11 @@ impl SqliteStorage {
             Connection::open_with_flags(path, flags)
         }
         .map_err(|e| open_err(&location, e))?;
-        let mut s = SqliteStorage { conn, location, path: Some(path.to_path_buf()) };
+        let mut s = SqliteStorage {
+            conn,
+            location,
+            path: Some(path.to_path_buf()),
+        };
         s.init(mode)?;
         Ok(s)
     }
@@ -219,7 +250,9 @@ impl SqliteStorage {
     fn init(&mut self, mode: Mode) -> Result<(), StoreError> {
         let create = mode == Mode::Create;
         let loc = self.location.clone();
-        self.conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| open_err(&loc, e))?;
+        self.conn
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| open_err(&loc, e))?;
         // Every statement of the worker protocol stays prepared (the default cache of 16 would evict some each trip).
         self.conn.set_prepared_statement_cache_capacity(64);
         // Read-only inspection first: nothing is written to a file that turns out not to be ours.
@@ -233,17 +266,30 @@ impl SqliteStorage {
                 if let (Mode::ReadOnly, Some(path)) = (mode, &self.path) {
                     // An immutable connection never looks again: open anew (the writer may have a -wal by now).
                     self.conn = read_only_connection(path).map_err(|e| open_err(&loc, e))?;
-                    self.conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| open_err(&loc, e))?;
+                    self.conn
+                        .busy_timeout(BUSY_TIMEOUT)
+                        .map_err(|e| open_err(&loc, e))?;
                 }
                 fresh = inspect(&self.conn, &loc)?;
             }
         }
         if fresh && !create {
-            return Err(StoreError::NotTessera { location: loc, msg: "the database is empty (no Tessera schema)".into() });
+            return Err(StoreError::NotTessera {
+                location: loc,
+                msg: "the database is empty (no Tessera schema)".into(),
+            });
         }
-        let version = if fresh { 0 } else { read_version(&self.conn, &loc)?.unwrap_or(0) };
+        let version = if fresh {
+            0
+        } else {
+            read_version(&self.conn, &loc)?.unwrap_or(0)
+        };
         if version > SCHEMA_VERSION {
-            return Err(StoreError::SchemaTooNew { location: loc, found: version, supported: SCHEMA_VERSION });
+            return Err(StoreError::SchemaTooNew {
+                location: loc,
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
         }
         if self.path.is_some() {
             // A file with bytes overwritten mid-file can still answer the queries above: check every page's
@@ -259,15 +305,24 @@ impl SqliteStorage {
                     ),
                 });
             }
-            return self.conn.execute_batch("PRAGMA query_only = ON").map_err(|e| open_err(&loc, e));
+            return self
+                .conn
+                .execute_batch("PRAGMA query_only = ON")
+                .map_err(|e| open_err(&loc, e));
         }
         if self.path.is_some() {
             // Switching to WAL needs a moment alone with the file; SQLite reports "locked" at once, without its
             // busy handler, when another connection is opening the same new file. Retry within the busy timeout.
-            let mode: String =
-                retry_busy(|| self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))).map_err(|e| open_err(&loc, e))?;
+            let mode: String = retry_busy(|| {
+                self.conn
+                    .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            })
+            .map_err(|e| open_err(&loc, e))?;
             if !mode.eq_ignore_ascii_case("wal") {
-                return Err(StoreError::Open { location: loc, msg: format!("cannot switch to WAL mode (mode is {mode})") });
+                return Err(StoreError::Open {
+                    location: loc,
+                    msg: format!("cannot switch to WAL mode (mode is {mode})"),
+                });
             }
         }
         self.conn
@@ -284,11 +339,22 @@ impl SqliteStorage {
     /// so opening one takes no write lock.
     fn migrate(&mut self) -> Result<(), StoreError> {
         let loc = self.location.clone();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| backend(&loc, e))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| backend(&loc, e))?;
         let fresh = inspect(&tx, &loc)?;
-        let current = if fresh { 0 } else { read_version(&tx, &loc)?.unwrap_or(0) };
+        let current = if fresh {
+            0
+        } else {
+            read_version(&tx, &loc)?.unwrap_or(0)
+        };
         if current > SCHEMA_VERSION {
-            return Err(StoreError::SchemaTooNew { location: loc, found: current, supported: SCHEMA_VERSION });
+            return Err(StoreError::SchemaTooNew {
+                location: loc,
+                found: current,
+                supported: SCHEMA_VERSION,
+            });
         }
         if current == SCHEMA_VERSION {
             return Ok(()); // dropping `tx` rolls the (empty) transaction back
@@ -304,16 +370,25 @@ impl SqliteStorage {
         for m in MIGRATIONS.iter().filter(|m| m.version > current) {
             tx.execute_batch(m.sql).map_err(|e| StoreError::Backend {
                 location: loc.clone(),
-                msg: format!("migration to schema version {} ({}) failed: {e}", m.version, m.description),
+                msg: format!(
+                    "migration to schema version {} ({}) failed: {e}",
+                    m.version, m.description
+                ),
             })?;
-            tx.execute("UPDATE meta SET value = ?1 WHERE key = 'schema_version'", [m.version.to_string()])
-                .map_err(|e| backend(&loc, e))?;
+            tx.execute(
+                "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+                [m.version.to_string()],
+            )
+            .map_err(|e| backend(&loc, e))?;
         }
         tx.commit().map_err(|e| backend(&loc, e))
     }
 
     fn backend(&self, msg: impl Into<String>) -> StoreError {
-        StoreError::Backend { location: self.location.clone(), msg: msg.into() }
+        StoreError::Backend {
+            location: self.location.clone(),
+            msg: msg.into(),
+        }
     }
 
     fn err(&self, e: rusqlite::Error) -> StoreError {
@@ -322,7 +397,9 @@ impl SqliteStorage {
 
     fn study_name(&self, id: i64) -> String {
         self.conn
-            .query_row("SELECT name FROM studies WHERE id = ?1", [id], |r| r.get::<_, String>(0))
+            .query_row("SELECT name FROM studies WHERE id = ?1", [id], |r| {
+                r.get::<_, String>(0)
+            })
             .unwrap_or_else(|_| format!("#{id}"))
     }
 
@@ -332,15 +409,26 @@ impl SqliteStorage {
             .prepare_cached("SELECT state, count(*) FROM trials WHERE study_id = ?1 GROUP BY state")
             .map_err(|e| self.err(e))?;
         let rows = st
-            .query_map([study], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
+            .query_map([study], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    fn corrupt(&self, study: i64, trial: i64, column: &str, why: impl std::fmt::Display) -> StoreError {
+    fn corrupt(
+        &self,
+        study: i64,
+        trial: i64,
+        column: &str,
+        why: impl std::fmt::Display,
+    ) -> StoreError {
         StoreError::Corrupt {
             location: self.location.clone(),
-            msg: format!("study `{}` trial {trial}, column `{column}`: {why}", self.study_name(study)),
+            msg: format!(
+                "study `{}` trial {trial}, column `{column}`: {why}",
+                self.study_name(study)
+            ),
         }
     }
 
@@ -349,19 +437,34 @@ impl SqliteStorage {
         // 8 started_at, 9 finished_at, 10 wall_seconds, 11 sim_seconds, 12 worker, 13 retries (see TRIAL_COLUMNS).
         let number: i64 = r.get(0).map_err(|e| self.err(e))?;
         let text = |i: usize, col: &str| -> Result<&str, StoreError> {
-            r.get_ref(i).and_then(|v| v.as_str().map_err(Into::into)).map_err(|e| self.corrupt(study, number, col, e))
+            r.get_ref(i)
+                .and_then(|v| v.as_str().map_err(Into::into))
+                .map_err(|e| self.corrupt(study, number, col, e))
         };
         let real = |i: usize, col: &str| -> Result<Option<f64>, StoreError> {
-            r.get::<_, Option<f64>>(i).map_err(|e| self.corrupt(study, number, col, e))
+            r.get::<_, Option<f64>>(i)
+                .map_err(|e| self.corrupt(study, number, col, e))
         };
-        let json_err = |col: &str, e: serde_json::Error| self.corrupt(study, number, col, format!("invalid JSON: {e}"));
-        let sample: Sample = serde_json::from_str(text(1, "sample")?).map_err(|e| json_err("sample", e))?;
-        let metrics: Metrics = serde_json::from_str(text(5, "metrics")?).map_err(|e| json_err("metrics", e))?;
-        let profile: Metrics = serde_json::from_str(text(6, "profile")?).map_err(|e| json_err("profile", e))?;
+        let json_err = |col: &str, e: serde_json::Error| {
+            self.corrupt(study, number, col, format!("invalid JSON: {e}"))
+        };
+        let sample: Sample =
+            serde_json::from_str(text(1, "sample")?).map_err(|e| json_err("sample", e))?;
+        let metrics: Metrics =
+            serde_json::from_str(text(5, "metrics")?).map_err(|e| json_err("metrics", e))?;
+        let profile: Metrics =
+            serde_json::from_str(text(6, "profile")?).map_err(|e| json_err("profile", e))?;
         let state_text = text(4, "state")?;
-        let state = TrialState::parse(state_text)
-            .ok_or_else(|| self.corrupt(study, number, "state", format!("unknown state `{state_text}`")))?;
-        let number = u64::try_from(number).map_err(|_| self.corrupt(study, number, "number", "negative trial number"))?;
+        let state = TrialState::parse(state_text).ok_or_else(|| {
+            self.corrupt(
+                study,
+                number,
+                "state",
+                format!("unknown state `{state_text}`"),
+            )
+        })?;
+        let number = u64::try_from(number)
+            .map_err(|_| self.corrupt(study, number, "number", "negative trial number"))?;
         Ok(Trial {
             number,
             sample,
@@ -370,17 +473,28 @@ impl SqliteStorage {
             state,
             metrics,
             profile,
-            error: r.get::<_, Option<String>>(7).map_err(|e| self.corrupt(study, number as i64, "error", e))?,
+            error: r
+                .get::<_, Option<String>>(7)
+                .map_err(|e| self.corrupt(study, number as i64, "error", e))?,
             started_at: real(8, "started_at")?,
             finished_at: real(9, "finished_at")?,
             wall_seconds: real(10, "wall_seconds")?.unwrap_or(f64::NAN),
             sim_seconds: real(11, "sim_seconds")?.unwrap_or(f64::NAN),
-            worker: r.get::<_, Option<String>>(12).map_err(|e| self.corrupt(study, number as i64, "worker", e))?,
+            worker: r
+                .get::<_, Option<String>>(12)
+                .map_err(|e| self.corrupt(study, number as i64, "worker", e))?,
             retries: r
                 .get::<_, i64>(13)
                 .ok()
                 .and_then(|v| u32::try_from(v).ok())
-                .ok_or_else(|| self.corrupt(study, number as i64, "retries", "not a small non-negative integer"))?,
+                .ok_or_else(|| {
+                    self.corrupt(
+                        study,
+                        number as i64,
+                        "retries",
+                        "not a small non-negative integer",
+                    )
+                })?,
         })
     }
 }
@@ -400,7 +514,10 @@ struct Row13 {
 impl SqliteStorage {
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction (the database's write lock is taken at once, so two workers never
     /// interleave their reads and writes); commits on `Ok`, rolls back on `Err`.
-    fn immediate<T>(&mut self, f: impl FnOnce(&Self) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn immediate<T>(
+        &mut self,
+        f: impl FnOnce(&Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         self.begin()?;
         match f(self) {
             Ok(v) => self.commit_tx().map(|_| v),
@@ -418,12 +535,20 @@ impl SqliteStorage {
             // A previous transaction was cut short (a panic in a closure): start clean.
             let _ = self.conn.execute_batch("ROLLBACK");
         }
-        self.conn.prepare_cached("BEGIN IMMEDIATE").and_then(|mut st| st.execute([])).map(|_| ()).map_err(|e| self.err(e))
+        self.conn
+            .prepare_cached("BEGIN IMMEDIATE")
+            .and_then(|mut st| st.execute([]))
+            .map(|_| ())
+            .map_err(|e| self.err(e))
     }
 
     /// Commits; a failed commit is rolled back.
     fn commit_tx(&self) -> Result<(), StoreError> {
-        match self.conn.prepare_cached("COMMIT").and_then(|mut st| st.execute([])) {
+        match self
+            .conn
+            .prepare_cached("COMMIT")
+            .and_then(|mut st| st.execute([]))
+        {
             Ok(_) => Ok(()),
             Err(e) => {
                 self.rollback_tx();
@@ -439,10 +564,19 @@ impl SqliteStorage {
     }
 
     fn encode(&self, trial: &Trial) -> Result<Row13, StoreError> {
-        let number = i64::try_from(trial.number)
-            .map_err(|_| self.backend(format!("trial number {} does not fit in a signed 64-bit integer", trial.number)))?;
+        let number = i64::try_from(trial.number).map_err(|_| {
+            self.backend(format!(
+                "trial number {} does not fit in a signed 64-bit integer",
+                trial.number
+            ))
+        })?;
         let json = |v: Result<String, serde_json::Error>, col: &str| {
-            v.map_err(|e| self.backend(format!("cannot serialise column `{col}` of trial {}: {e}", trial.number)))
+            v.map_err(|e| {
+                self.backend(format!(
+                    "cannot serialise column `{col}` of trial {}: {e}",
+                    trial.number
+                ))
+            })
         };
         Ok(Row13 {
             number,
@@ -456,14 +590,20 @@ impl SqliteStorage {
     fn push_event(&self, study: i64, kind: EventKind, trial: i64) -> Result<u64, StoreError> {
         let seq: i64 = self
             .conn
-            .prepare_cached("UPDATE studies SET event_seq = event_seq + 1 WHERE id = ?1 RETURNING event_seq")
+            .prepare_cached(
+                "UPDATE studies SET event_seq = event_seq + 1 WHERE id = ?1 RETURNING event_seq",
+            )
             .and_then(|mut st| st.query_row([study], |r| r.get(0)))
             .map_err(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => self.backend(format!("no study with id {study}")),
+                rusqlite::Error::QueryReturnedNoRows => {
+                    self.backend(format!("no study with id {study}"))
+                }
                 e => self.err(e),
             })?;
         self.conn
-            .prepare_cached("INSERT INTO events (study_id, seq, kind, trial) VALUES (?1, ?2, ?3, ?4)")
+            .prepare_cached(
+                "INSERT INTO events (study_id, seq, kind, trial) VALUES (?1, ?2, ?3, ?4)",
+            )
             .and_then(|mut st| st.execute(rusqlite::params![study, seq, kind.as_str(), trial]))
             .map_err(|e| self.err(e))?;
         Ok(seq as u64)
@@ -476,11 +616,20 @@ impl SqliteStorage {
             .prepare_cached("SELECT state FROM trials WHERE study_id = ?1 AND number = ?2")
             .and_then(|mut st| st.query_row([study, number], |r| r.get(0)).optional())
             .map_err(|e| self.err(e))?;
-        row.map(|s| TrialState::parse(&s).ok_or_else(|| self.corrupt(study, number, "state", format!("unknown state `{s}`")))).transpose()
+        row.map(|s| {
+            TrialState::parse(&s)
+                .ok_or_else(|| self.corrupt(study, number, "state", format!("unknown state `{s}`")))
+        })
+        .transpose()
     }
 
     /// Inserts a new trial (inside a transaction) with its ask (and tell) events; `lease`: worker and lease end.
-    fn insert_trial(&self, study: i64, trial: &Trial, lease: Option<(&str, f64)>) -> Result<u64, StoreError> {
+    fn insert_trial(
+        &self,
+        study: i64,
+        trial: &Trial,
+        lease: Option<(&str, f64)>,
+    ) -> Result<u64, StoreError> {
         let enc = self.encode(trial)?;
         let r = self
             .conn
@@ -512,11 +661,18 @@ impl SqliteStorage {
             });
         match r {
             Ok(_) => {}
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
+            {
                 return Err(self.backend(format!("no study with id {study}")))
             }
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
-                return Err(self.backend(format!("trial {} of study #{study} exists already", trial.number)))
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                return Err(self.backend(format!(
+                    "trial {} of study #{study} exists already",
+                    trial.number
+                )))
             }
             Err(e) => return Err(self.err(e)),
         }
@@ -530,7 +686,13 @@ impl SqliteStorage {
     /// Replaces an unfinished trial's fields (inside a transaction), appending a tell event when it becomes
     /// finished. `worker`: only while running under this worker (then the lease is renewed to `lease_until`).
     /// Returns whether a row changed.
-    fn update_trial(&self, study: i64, trial: &Trial, worker: Option<&str>, lease_until: Option<f64>) -> Result<bool, StoreError> {
+    fn update_trial(
+        &self,
+        study: i64,
+        trial: &Trial,
+        worker: Option<&str>,
+        lease_until: Option<f64>,
+    ) -> Result<bool, StoreError> {
         let enc = self.encode(trial)?;
         let sql = if worker.is_some() {
             "UPDATE trials SET sample = :sample, key = :key, description = :description, state = :state,
@@ -580,7 +742,12 @@ impl SqliteStorage {
         Ok(changed == 1)
     }
 
-    fn query_trials(&self, study: i64, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Trial>, StoreError> {
+    fn query_trials(
+        &self,
+        study: i64,
+        sql: &str,
+        params: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<Trial>, StoreError> {
         let mut st = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
         let mut rows = st.query(params).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
@@ -593,18 +760,32 @@ impl SqliteStorage {
     fn read_events(&self, study: i64, after: u64) -> Result<Vec<Event>, StoreError> {
         let mut st = self
             .conn
-            .prepare_cached("SELECT seq, kind, trial FROM events WHERE study_id = ?1 AND seq > ?2 ORDER BY seq")
+            .prepare_cached(
+                "SELECT seq, kind, trial FROM events WHERE study_id = ?1 AND seq > ?2 ORDER BY seq",
+            )
             .map_err(|e| self.err(e))?;
-        let mut rows = st.query(rusqlite::params![study, after as i64]).map_err(|e| self.err(e))?;
+        let mut rows = st
+            .query(rusqlite::params![study, after as i64])
+            .map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let (seq, kind, trial): (i64, String, i64) =
-                (r.get(0).map_err(|e| self.err(e))?, r.get(1).map_err(|e| self.err(e))?, r.get(2).map_err(|e| self.err(e))?);
+            let (seq, kind, trial): (i64, String, i64) = (
+                r.get(0).map_err(|e| self.err(e))?,
+                r.get(1).map_err(|e| self.err(e))?,
+                r.get(2).map_err(|e| self.err(e))?,
+            );
             let kind = EventKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
                 location: self.location.clone(),
-                msg: format!("study `{}` event {seq}: unknown kind `{kind}`", self.study_name(study)),
+                msg: format!(
+                    "study `{}` event {seq}: unknown kind `{kind}`",
+                    self.study_name(study)
+                ),
             })?;
-            out.push(Event { seq: seq as u64, kind, trial: trial as u64 });
+            out.push(Event {
+                seq: seq as u64,
+                kind,
+                trial: trial as u64,
+            });
         }
         Ok(out)
     }
@@ -657,12 +838,24 @@ impl SqliteStorage {
             )
             .and_then(|mut st| st.query_row([study], |r| Ok((r.get(0)?, r.get(1)?))))
             .map_err(|e| self.err(e))?;
-        Ok(View { now: now(), running, pending, events, trials, next_number: next_number as u64, unfinished: unfinished as u64 })
+        Ok(View {
+            now: now(),
+            running,
+            pending,
+            events,
+            trials,
+            next_number: next_number as u64,
+            unfinished: unfinished as u64,
+        })
     }
 
     /// Runs one conditional write; returns whether it changed a row.
     fn changed(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<bool, StoreError> {
-        self.conn.prepare_cached(sql).and_then(|mut st| st.execute(params)).map(|n| n == 1).map_err(|e| self.err(e))
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut st| st.execute(params))
+            .map(|n| n == 1)
+            .map_err(|e| self.err(e))
     }
 
     /// The study's name; an unknown id is an error.
@@ -679,20 +872,41 @@ impl SqliteStorage {
 impl Storage for SqliteStorage {
     fn open_study(&mut self, name: &str, config: &str) -> Result<StudyInfo, StoreError> {
         let loc = self.location.clone();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| backend(&loc, e))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| backend(&loc, e))?;
         tx.prepare_cached("INSERT INTO studies (name, config, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING")
             .and_then(|mut st| st.execute(rusqlite::params![name, config, now()]))
             .map_err(|e| backend(&loc, e))?;
         let (id, stored, created_at) = tx
             .prepare_cached("SELECT id, config, created_at FROM studies WHERE name = ?1")
-            .and_then(|mut st| st.query_row([name], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, f64>(2)?))))
+            .and_then(|mut st| {
+                st.query_row([name], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, f64>(2)?,
+                    ))
+                })
+            })
             .map_err(|e| backend(&loc, e))?;
         if stored != config {
             // Nothing was inserted (the name existed); dropping `tx` rolls back.
-            return Err(StoreError::ConfigMismatch { study: name.into(), stored, now: config.into() });
+            return Err(StoreError::ConfigMismatch {
+                study: name.into(),
+                stored,
+                now: config.into(),
+            });
         }
         tx.commit().map_err(|e| backend(&loc, e))?;
-        Ok(StudyInfo { id, name: name.into(), config: stored, created_at, counts: self.counts(id)? })
+        Ok(StudyInfo {
+            id,
+            name: name.into(),
+            config: stored,
+            created_at,
+            counts: self.counts(id)?,
+        })
     }
 
     fn put_trial(&mut self, study: i64, trial: &Trial) -> Result<(), StoreError> {
@@ -700,7 +914,11 @@ impl Storage for SqliteStorage {
     }
 
     fn trials(&self, study: i64) -> Result<Vec<Trial>, StoreError> {
-        self.query_trials(study, &format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1 ORDER BY number"), &[&study])
+        self.query_trials(
+            study,
+            &format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1 ORDER BY number"),
+            &[&study],
+        )
     }
 
     fn studies(&self) -> Result<Vec<StudyInfo>, StoreError> {
@@ -728,7 +946,10 @@ impl Storage for SqliteStorage {
             let state: Option<String> = r.get(4).map_err(|e| self.err(e))?;
             let n: i64 = r.get(5).map_err(|e| self.err(e))?;
             if let Some(state) = state {
-                out.last_mut().expect("pushed above").counts.insert(state, n as u64);
+                out.last_mut()
+                    .expect("pushed above")
+                    .counts
+                    .insert(state, n as u64);
             }
         }
         Ok(out)
@@ -746,7 +967,13 @@ impl Storage for SqliteStorage {
         true
     }
 
-    fn next_trial(&mut self, study: i64, lease: &Lease, cursor: u64, ask: &mut AskFn<'_>) -> Result<Next, StoreError> {
+    fn next_trial(
+        &mut self,
+        study: i64,
+        lease: &Lease,
+        cursor: u64,
+        ask: &mut AskFn<'_>,
+    ) -> Result<Next, StoreError> {
         engine::next_trial(self, study, lease, cursor, ask)
     }
 
@@ -772,7 +999,9 @@ impl Storage for SqliteStorage {
             .and_then(|mut st| st.execute(rusqlite::params![study, key, value]));
         match r {
             Ok(_) => Ok(()),
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
+            {
                 Err(self.backend(format!("no study with id {study}")))
             }
             Err(e) => Err(self.err(e)),
@@ -782,14 +1011,19 @@ impl Storage for SqliteStorage {
     fn study_attr(&self, study: i64, key: &str) -> Result<Option<String>, StoreError> {
         self.conn
             .prepare_cached("SELECT value FROM study_attrs WHERE study_id = ?1 AND key = ?2")
-            .and_then(|mut st| st.query_row(rusqlite::params![study, key], |r| r.get(0)).optional())
+            .and_then(|mut st| {
+                st.query_row(rusqlite::params![study, key], |r| r.get(0))
+                    .optional()
+            })
             .map_err(|e| self.err(e))
     }
 
     fn import_trials(&mut self, study: i64, trials: &[Trial]) -> Result<(), StoreError> {
         self.immediate(|s| {
             s.ensure_study(study)?;
-            trials.iter().try_for_each(|t| s.insert_trial(study, t, None).map(|_| ()))
+            trials
+                .iter()
+                .try_for_each(|t| s.insert_trial(study, t, None).map(|_| ()))
         })
     }
 }
@@ -803,7 +1037,8 @@ impl Dialect for SqliteStorage {
 
     fn begin_view(&mut self, study: i64, cursor: u64) -> Result<View, StoreError> {
         self.begin_write(study)?;
-        self.read_view(study, cursor).inspect_err(|_| self.rollback_tx())
+        self.read_view(study, cursor)
+            .inspect_err(|_| self.rollback_tx())
     }
 
     fn view(&mut self, study: i64, cursor: u64) -> Result<View, StoreError> {
@@ -831,7 +1066,13 @@ impl Dialect for SqliteStorage {
         )
     }
 
-    fn fail(&mut self, study: i64, r: &Running, error: &str, finished_at: f64) -> Result<bool, StoreError> {
+    fn fail(
+        &mut self,
+        study: i64,
+        r: &Running,
+        error: &str,
+        finished_at: f64,
+    ) -> Result<bool, StoreError> {
         let number = r.number as i64;
         let changed = self.changed(
             "UPDATE trials SET state = 'failed', error = ?4, finished_at = ?5, lease_until = NULL
@@ -853,12 +1094,25 @@ impl Dialect for SqliteStorage {
     }
 
     fn state_of(&mut self, study: i64, number: u64) -> Result<Option<TrialState>, StoreError> {
-        let number = i64::try_from(number).map_err(|_| self.backend(format!("trial number {number} does not fit in a signed 64-bit integer")))?;
+        let number = i64::try_from(number).map_err(|_| {
+            self.backend(format!(
+                "trial number {number} does not fit in a signed 64-bit integer"
+            ))
+        })?;
         self.stored_state(study, number)
     }
 
-    fn insert(&mut self, study: i64, trial: &Trial, lease: Option<&Lease>) -> Result<u64, StoreError> {
-        self.insert_trial(study, trial, lease.map(|l| (l.worker.as_str(), now() + l.seconds)))
+    fn insert(
+        &mut self,
+        study: i64,
+        trial: &Trial,
+        lease: Option<&Lease>,
+    ) -> Result<u64, StoreError> {
+        self.insert_trial(
+            study,
+            trial,
+            lease.map(|l| (l.worker.as_str(), now() + l.seconds)),
+        )
     }
 
     fn replace(&mut self, study: i64, trial: &Trial) -> Result<bool, StoreError> {
@@ -887,7 +1141,11 @@ impl Dialect for SqliteStorage {
 
     fn stored(&mut self, study: i64, number: u64) -> Result<Option<Trial>, StoreError> {
         Ok(self
-            .query_trials(study, &format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1 AND number = ?2"), &[&study, &(number as i64)])?
+            .query_trials(
+                study,
+                &format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1 AND number = ?2"),
+                &[&study, &(number as i64)],
+            )?
             .into_iter()
             .next())
     }
@@ -899,8 +1157,10 @@ fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result
     loop {
         match f() {
             Err(e)
-                if matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
-                    && std::time::Instant::now() < deadline =>
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                ) && std::time::Instant::now() < deadline =>
             {
                 std::thread::sleep(Duration::from_millis(5));
             }
@@ -910,23 +1170,31 @@ fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result
 }
 
 fn open_err(location: &str, e: rusqlite::Error) -> StoreError {
-    StoreError::Open { location: location.into(), msg: e.to_string() }
+    StoreError::Open {
+        location: location.into(),
+        msg: e.to_string(),
+    }
 }
 
 fn backend(location: &str, e: rusqlite::Error) -> StoreError {
     match e.sqlite_error_code() {
         // Another process held the write lock for longer than the busy timeout: worth retrying.
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
-            StoreError::Unavailable { location: location.into(), msg: e.to_string() }
-        }
-        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
-            StoreError::Corrupt { location: location.into(), msg: format!("the SQLite file is damaged: {e}") }
-        }
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Unavailable {
+            location: location.into(),
+            msg: e.to_string(),
+        },
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::Corrupt {
+            location: location.into(),
+            msg: format!("the SQLite file is damaged: {e}"),
+        },
         Some(ErrorCode::ReadOnly) => StoreError::Backend {
             location: location.into(),
             msg: format!("{e} (opened read-only, or the file or its directory is not writable)"),
         },
-        _ => StoreError::Backend { location: location.into(), msg: e.to_string() },
+        _ => StoreError::Backend {
+            location: location.into(),
+            msg: e.to_string(),
+        },
     }
 }
 
@@ -944,7 +1212,9 @@ enum Mode {
 /// A read-only connection: with SQLite's read-only flag, and `immutable` when no `-wal` exists (nobody has the file
 /// open; without it SQLite would create a `-wal` and a `-shm` beside the file and leave them there).
 fn read_only_connection(path: &Path) -> rusqlite::Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
     let immutable = !Path::new(&wal).exists();
@@ -961,7 +1231,11 @@ fn file_uri(path: &Path, immutable: bool) -> String {
             uri.push_str(&format!("%{b:02X}"));
         }
     }
-    uri.push_str(if immutable { "?mode=ro&immutable=1" } else { "?mode=ro" });
+    uri.push_str(if immutable {
+        "?mode=ro&immutable=1"
+    } else {
+        "?mode=ro"
+    });
     uri
 }
 
@@ -985,24 +1259,38 @@ fn check_pages(conn: &Connection, location: &str, pragma: &str) -> Result<(), St
 }
 
 fn not_tessera(location: &str, msg: impl Into<String>) -> StoreError {
-    StoreError::NotTessera { location: location.into(), msg: msg.into() }
+    StoreError::NotTessera {
+        location: location.into(),
+        msg: msg.into(),
+    }
 }
 
 /// Refuses a non-empty file that does not start with the SQLite header, before SQLite opens it.
 fn check_header(path: &Path, location: &str) -> Result<(), StoreError> {
     let mut head = [0u8; 16];
-    let mut f = File::open(path).map_err(|e| StoreError::Open { location: location.into(), msg: e.to_string() })?;
+    let mut f = File::open(path).map_err(|e| StoreError::Open {
+        location: location.into(),
+        msg: e.to_string(),
+    })?;
     let mut got = 0;
     while got < head.len() {
         match f.read(&mut head[got..]) {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(StoreError::Open { location: location.into(), msg: e.to_string() }),
+            Err(e) => {
+                return Err(StoreError::Open {
+                    location: location.into(),
+                    msg: e.to_string(),
+                })
+            }
         }
     }
     if got < head.len() || &head != SQLITE_HEADER {
-        return Err(not_tessera(location, "it is not an SQLite database (the file does not start with the SQLite header)"));
+        return Err(not_tessera(
+            location,
+            "it is not an SQLite database (the file does not start with the SQLite header)",
+        ));
     }
     Ok(())
 }
@@ -1011,38 +1299,63 @@ fn check_header(path: &Path, location: &str) -> Result<(), StoreError> {
 /// `Ok(false)`: a Tessera database (its version is checked by the caller). Otherwise `NotTessera` with the reason.
 fn inspect(conn: &Connection, location: &str) -> Result<bool, StoreError> {
     let sqlite_err = |e: rusqlite::Error| match e.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase) => not_tessera(location, "it is not an SQLite database (or it is encrypted)"),
-        Some(ErrorCode::DatabaseCorrupt) => not_tessera(location, format!("the SQLite file is damaged: {e}")),
+        Some(ErrorCode::NotADatabase) => not_tessera(
+            location,
+            "it is not an SQLite database (or it is encrypted)",
+        ),
+        Some(ErrorCode::DatabaseCorrupt) => {
+            not_tessera(location, format!("the SQLite file is damaged: {e}"))
+        }
         _ => open_err(location, e),
     };
     let tables: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
         .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
         .map_err(sqlite_err)?;
-    let app_id: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(sqlite_err)?;
+    let app_id: i32 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(sqlite_err)?;
     if app_id != 0 && app_id != APPLICATION_ID {
-        return Err(not_tessera(location, format!("it belongs to another application (application_id {app_id:#x})")));
+        return Err(not_tessera(
+            location,
+            format!("it belongs to another application (application_id {app_id:#x})"),
+        ));
     }
     if tables.is_empty() {
         return Ok(true);
     }
     if !tables.iter().any(|t| t == "meta") {
-        let mut list = tables.iter().take(5).map(String::as_str).collect::<Vec<_>>().join(", ");
+        let mut list = tables
+            .iter()
+            .take(5)
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
         if tables.len() > 5 {
             list.push_str(", …");
         }
-        return Err(not_tessera(location, format!("it has no `meta` table (tables: {list})")));
+        return Err(not_tessera(
+            location,
+            format!("it has no `meta` table (tables: {list})"),
+        ));
     }
     match read_version(conn, location)? {
         Some(_) => Ok(false),
-        None => Err(not_tessera(location, "its `meta` table has no schema_version")),
+        None => Err(not_tessera(
+            location,
+            "its `meta` table has no schema_version",
+        )),
     }
 }
 
 /// The `schema_version` from `meta`, `None` when the row is absent.
 fn read_version(conn: &Connection, location: &str) -> Result<Option<i64>, StoreError> {
     let text: Option<String> = conn
-        .query_row("SELECT CAST(value AS TEXT) FROM meta WHERE key = 'schema_version'", [], |r| r.get(0))
+        .query_row(
+            "SELECT CAST(value AS TEXT) FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
         .optional()
         .map_err(|e| not_tessera(location, format!("its `meta` table is not Tessera's: {e}")))?;
     match text {
@@ -1053,6 +1366,11 @@ fn read_version(conn: &Connection, location: &str) -> Result<Option<i64>, StoreE
             .ok()
             .filter(|v| *v >= 0)
             .map(Some)
-            .ok_or_else(|| not_tessera(location, format!("its schema_version `{t}` is not a version number"))),
+            .ok_or_else(|| {
+                not_tessera(
+                    location,
+                    format!("its schema_version `{t}` is not a version number"),
+                )
+            }),
     }
 }

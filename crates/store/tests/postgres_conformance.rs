@@ -17,7 +17,9 @@ fn fresh_schemas() -> Option<impl FnMut() -> Connector> {
     Some(move || {
         let url = schemas.fresh();
         PostgresStorage::open(&url).expect("create a fresh schema");
-        Arc::new(move || Box::new(PostgresStorage::open(&url).expect("open the schema")) as Box<dyn Storage>) as Connector
+        Arc::new(move || {
+            Box::new(PostgresStorage::open(&url).expect("open the schema")) as Box<dyn Storage>
+        }) as Connector
     })
 }
 

@@ -13,7 +13,9 @@ fn trial(number: u64, state: TrialState) -> Trial {
     t.description = format!("trial {number}");
     t.started_at = Some(1.0e9 + number as f64);
     if state.is_finished() {
-        t.metrics = Metrics::new().with("acc", 50.0 + number as f64).with("loss", f64::NAN);
+        t.metrics = Metrics::new()
+            .with("acc", 50.0 + number as f64)
+            .with("loss", f64::NAN);
         t.finished_at = Some(1.0e9 + number as f64 + 0.5);
         t.wall_seconds = 0.5;
         t.sim_seconds = 12.0;
@@ -23,28 +25,47 @@ fn trial(number: u64, state: TrialState) -> Trial {
 
 /// Every file in `dir` with its bytes, to prove a refused open wrote nothing (no `-wal`, `-shm` or `-journal`).
 fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut v: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).map(|p| {
-        let bytes = std::fs::read(&p).unwrap();
-        (p, bytes)
-    }).collect();
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect();
     v.sort();
     v
 }
 
 fn not_tessera_msg(path: &Path, reason: &str) -> String {
-    format!("storage {} is not a Tessera database: {reason}", path.display())
+    format!(
+        "storage {} is not a Tessera database: {reason}",
+        path.display()
+    )
 }
 
 fn assert_refused_untouched(path: &Path, want_msg: &str) {
     let dir = path.parent().unwrap();
     let before = snapshot(dir);
-    for (which, r) in [("open", SqliteStorage::open(path)), ("open_existing", SqliteStorage::open_existing(path))] {
+    for (which, r) in [
+        ("open", SqliteStorage::open(path)),
+        ("open_existing", SqliteStorage::open_existing(path)),
+    ] {
         match r {
-            Err(e @ StoreError::NotTessera { .. }) => assert_eq!(e.to_string(), want_msg, "{which}"),
+            Err(e @ StoreError::NotTessera { .. }) => {
+                assert_eq!(e.to_string(), want_msg, "{which}")
+            }
             Err(e) => panic!("{which}: expected NotTessera, got {e}"),
-            Ok(_) => panic!("{which}: opened {} although it is not a Tessera database", path.display()),
+            Ok(_) => panic!(
+                "{which}: opened {} although it is not a Tessera database",
+                path.display()
+            ),
         }
-        assert_eq!(snapshot(dir), before, "{which} must leave the directory byte-identical");
+        assert_eq!(
+            snapshot(dir),
+            before,
+            "{which} must leave the directory byte-identical"
+        );
     }
 }
 
@@ -57,7 +78,10 @@ fn text_file_is_refused_and_left_untouched() {
     std::fs::write(&path, "these are my notes, not a database\n".repeat(100)).unwrap();
     assert_refused_untouched(
         &path,
-        &not_tessera_msg(&path, "it is not an SQLite database (the file does not start with the SQLite header)"),
+        &not_tessera_msg(
+            &path,
+            "it is not an SQLite database (the file does not start with the SQLite header)",
+        ),
     );
 }
 
@@ -68,7 +92,10 @@ fn tiny_file_is_refused_and_left_untouched() {
     std::fs::write(&path, b"SQLite").unwrap();
     assert_refused_untouched(
         &path,
-        &not_tessera_msg(&path, "it is not an SQLite database (the file does not start with the SQLite header)"),
+        &not_tessera_msg(
+            &path,
+            "it is not an SQLite database (the file does not start with the SQLite header)",
+        ),
     );
 }
 
@@ -81,9 +108,19 @@ fn file_with_sqlite_header_but_garbage_is_refused_and_left_untouched() {
     std::fs::write(&path, &bytes).unwrap();
     let before = snapshot(dir.path());
     let e = SqliteStorage::open(&path).expect_err("garbage must be refused");
-    assert!(matches!(e, StoreError::NotTessera { .. }), "expected NotTessera, got {e}");
-    assert!(e.to_string().starts_with(&not_tessera_msg(&path, "")), "{e}");
-    assert_eq!(snapshot(dir.path()), before, "a refused open must leave the directory byte-identical");
+    assert!(
+        matches!(e, StoreError::NotTessera { .. }),
+        "expected NotTessera, got {e}"
+    );
+    assert!(
+        e.to_string().starts_with(&not_tessera_msg(&path, "")),
+        "{e}"
+    );
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "a refused open must leave the directory byte-identical"
+    );
 }
 
 #[test]
@@ -95,8 +132,14 @@ fn other_applications_sqlite_file_is_refused_and_left_untouched() {
         c.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('ada');")
             .unwrap();
     }
-    assert_refused_untouched(&path, &not_tessera_msg(&path, "it has no `meta` table (tables: users)"));
-    let mode: String = Connection::open(&path).unwrap().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_refused_untouched(
+        &path,
+        &not_tessera_msg(&path, "it has no `meta` table (tables: users)"),
+    );
+    let mode: String = Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "delete", "a refused file must not be switched to WAL");
 }
 
@@ -120,14 +163,27 @@ fn odd_meta_tables_are_refused() {
         Connection::open(&path).unwrap().execute_batch(sql).unwrap();
         let before = std::fs::read(&path).unwrap();
         let e = SqliteStorage::open(&path).expect_err(name);
-        assert!(matches!(e, StoreError::NotTessera { .. }), "{name}: expected NotTessera, got {e}");
+        assert!(
+            matches!(e, StoreError::NotTessera { .. }),
+            "{name}: expected NotTessera, got {e}"
+        );
         if name == "odd-columns.db" {
             // SQLite's own wording varies between versions; the prefix is ours.
-            assert!(e.to_string().starts_with(&not_tessera_msg(&path, "its `meta` table is not Tessera's: no such column: value")), "{name}: {e}");
+            assert!(
+                e.to_string().starts_with(&not_tessera_msg(
+                    &path,
+                    "its `meta` table is not Tessera's: no such column: value"
+                )),
+                "{name}: {e}"
+            );
         } else {
             assert_eq!(e.to_string(), not_tessera_msg(&path, &reason), "{name}");
         }
-        assert_eq!(std::fs::read(&path).unwrap(), before, "{name} must be left untouched");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "{name} must be left untouched"
+        );
     }
 }
 
@@ -139,12 +195,21 @@ fn newer_schema_is_refused_with_the_exact_message() {
         let mut s = SqliteStorage::open(&path).unwrap();
         s.open_study("alpha", "{}").unwrap();
     }
-    Connection::open(&path).unwrap().execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'", []).unwrap();
+    Connection::open(&path)
+        .unwrap()
+        .execute(
+            "UPDATE meta SET value = '99' WHERE key = 'schema_version'",
+            [],
+        )
+        .unwrap();
     let want = format!(
         "storage {} has schema version 99, this Tessera supports up to {SCHEMA_VERSION}; upgrade Tessera",
         path.display()
     );
-    for r in [SqliteStorage::open(&path), SqliteStorage::open_existing(&path)] {
+    for r in [
+        SqliteStorage::open(&path),
+        SqliteStorage::open_existing(&path),
+    ] {
         match r {
             Err(e @ StoreError::SchemaTooNew { found: 99, .. }) => assert_eq!(e.to_string(), want),
             Err(e) => panic!("expected SchemaTooNew, got {e}"),
@@ -153,7 +218,11 @@ fn newer_schema_is_refused_with_the_exact_message() {
     }
     let v: String = Connection::open(&path)
         .unwrap()
-        .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0))
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(v, "99", "a refused open must not touch the version");
 }
@@ -195,9 +264,13 @@ fn new_file_gets_schema_wal_and_application_id() {
     assert_eq!(s.location(), path.display().to_string());
     assert_eq!(s.path(), Some(path.as_path()));
     let c = Connection::open(&path).unwrap();
-    let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = c
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
-    let app: i32 = c.query_row("PRAGMA application_id", [], |r| r.get(0)).unwrap();
+    let app: i32 = c
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(app, APPLICATION_ID);
     let idx: i64 = c
         .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'trials_study_state'", [], |r| r.get(0))
@@ -211,14 +284,28 @@ fn open_existing_never_creates_a_file() {
     let path = dir.path().join("typo.db");
     let e = SqliteStorage::open_existing(&path).expect_err("a missing file must be an error");
     assert!(matches!(e, StoreError::Open { .. }), "{e}");
-    assert_eq!(e.to_string(), format!("cannot open storage {}: no such file (create it with a run first)", path.display()));
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "cannot open storage {}: no such file (create it with a run first)",
+            path.display()
+        )
+    );
     assert!(!path.exists(), "open_existing must not create the file");
 
     // An empty file (created by something else) is not a database either, and stays empty.
     std::fs::write(&path, b"").unwrap();
-    let e = SqliteStorage::open_existing(&path).expect_err("an empty file is not a Tessera database");
-    assert_eq!(e.to_string(), not_tessera_msg(&path, "the database is empty (no Tessera schema)"));
-    assert_eq!(snapshot(dir.path()), vec![(path.clone(), Vec::new())], "the empty file stays empty, nothing beside it");
+    let e =
+        SqliteStorage::open_existing(&path).expect_err("an empty file is not a Tessera database");
+    assert_eq!(
+        e.to_string(),
+        not_tessera_msg(&path, "the database is empty (no Tessera schema)")
+    );
+    assert_eq!(
+        snapshot(dir.path()),
+        vec![(path.clone(), Vec::new())],
+        "the empty file stays empty, nothing beside it"
+    );
     // `open` (a run) initialises it.
     SqliteStorage::open(&path).unwrap();
     SqliteStorage::open_existing(&path).unwrap();
@@ -228,11 +315,20 @@ fn open_existing_never_creates_a_file() {
 fn unopenable_paths_are_open_errors() {
     let dir = tempfile::tempdir().unwrap();
     let e = SqliteStorage::open(dir.path()).expect_err("a directory");
-    assert_eq!(e.to_string(), format!("cannot open storage {}: it is a directory", dir.path().display()));
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "cannot open storage {}: it is a directory",
+            dir.path().display()
+        )
+    );
     let missing_dir = dir.path().join("no/such/dir/x.db");
     let e = SqliteStorage::open(&missing_dir).expect_err("a file in a missing directory");
     assert!(matches!(e, StoreError::Open { .. }), "{e}");
-    assert!(e.to_string().contains(&missing_dir.display().to_string()), "{e}");
+    assert!(
+        e.to_string().contains(&missing_dir.display().to_string()),
+        "{e}"
+    );
 }
 
 // --- persistence, several handles -----------------------------------------------------------------------------
@@ -246,7 +342,18 @@ fn studies_and_trials_persist_across_reopen() {
         let id = s.open_study("alpha", r#"{"seed":1}"#).unwrap().id;
         for n in 0..50 {
             s.put_trial(id, &trial(n, TrialState::Running)).unwrap();
-            s.put_trial(id, &trial(n, if n % 3 == 0 { TrialState::Failed } else { TrialState::Complete })).unwrap();
+            s.put_trial(
+                id,
+                &trial(
+                    n,
+                    if n % 3 == 0 {
+                        TrialState::Failed
+                    } else {
+                        TrialState::Complete
+                    },
+                ),
+            )
+            .unwrap();
         }
         s.put_trial(id, &trial(50, TrialState::Running)).unwrap();
         (s.studies().unwrap(), s.trials(id).unwrap())
@@ -258,12 +365,24 @@ fn studies_and_trials_persist_across_reopen() {
     assert_eq!(studies[0].count(TrialState::Running), 1);
     let got = s.trials(studies[0].id).unwrap();
     assert_eq!(got.len(), 51);
-    assert_eq!(format!("{got:?}"), format!("{:?}", want.1), "trials read back equal (NaN-aware via Debug)");
+    assert_eq!(
+        format!("{got:?}"),
+        format!("{:?}", want.1),
+        "trials read back equal (NaN-aware via Debug)"
+    );
     // Frozen survives the reopen; the running one can still be finished.
-    assert!(matches!(s.put_trial(studies[0].id, &trial(3, TrialState::Running)), Err(StoreError::Frozen { .. })));
-    s.put_trial(studies[0].id, &trial(50, TrialState::Complete)).unwrap();
+    assert!(matches!(
+        s.put_trial(studies[0].id, &trial(3, TrialState::Running)),
+        Err(StoreError::Frozen { .. })
+    ));
+    s.put_trial(studies[0].id, &trial(50, TrialState::Complete))
+        .unwrap();
     let info = s.open_study("alpha", r#"{"seed":1}"#).unwrap();
-    assert_eq!((info.id, info.count(TrialState::Complete)), (studies[0].id, 34), "open_study reports the counts");
+    assert_eq!(
+        (info.id, info.count(TrialState::Complete)),
+        (studies[0].id, 34),
+        "open_study reports the counts"
+    );
 }
 
 #[test]
@@ -273,25 +392,40 @@ fn two_handles_on_one_file_see_each_others_writes() {
     let mut a = SqliteStorage::open(&path).unwrap();
     let b = SqliteStorage::open_existing(&path).unwrap();
     let id = a.open_study("alpha", "{}").unwrap().id;
-    assert_eq!(b.find_study("alpha").unwrap().id, id, "the reader sees the study at once");
+    assert_eq!(
+        b.find_study("alpha").unwrap().id,
+        id,
+        "the reader sees the study at once"
+    );
     a.put_trial(id, &trial(0, TrialState::Running)).unwrap();
     assert_eq!(b.trials(id).unwrap()[0].state, TrialState::Running);
     a.put_trial(id, &trial(0, TrialState::Complete)).unwrap();
     a.put_trial(id, &trial(1, TrialState::Running)).unwrap();
     let seen = b.trials(id).unwrap();
-    assert_eq!(seen.iter().map(|t| t.state).collect::<Vec<_>>(), [TrialState::Complete, TrialState::Running]);
+    assert_eq!(
+        seen.iter().map(|t| t.state).collect::<Vec<_>>(),
+        [TrialState::Complete, TrialState::Running]
+    );
     assert_eq!(b.studies().unwrap()[0].total(), 2);
 
     // The second handle writes too; the frozen rule holds across handles.
     let mut b = b;
-    let e = b.put_trial(id, &trial(0, TrialState::Running)).expect_err("frozen across handles");
-    assert_eq!(e.to_string(), "trial 0 of study alpha is complete and frozen; it cannot be changed");
+    let e = b
+        .put_trial(id, &trial(0, TrialState::Running))
+        .expect_err("frozen across handles");
+    assert_eq!(
+        e.to_string(),
+        "trial 0 of study alpha is complete and frozen; it cannot be changed"
+    );
     b.put_trial(id, &trial(1, TrialState::Pruned)).unwrap();
     assert_eq!(a.trials(id).unwrap()[1].state, TrialState::Pruned);
     // Both handles agree on studies created by either.
     let other = b.open_study("beta", "{}").unwrap().id;
     assert_eq!(a.open_study("beta", "{}").unwrap().id, other);
-    assert!(matches!(a.open_study("beta", "{\"x\":1}"), Err(StoreError::ConfigMismatch { .. })));
+    assert!(matches!(
+        a.open_study("beta", "{\"x\":1}"),
+        Err(StoreError::ConfigMismatch { .. })
+    ));
 }
 
 #[test]
@@ -311,7 +445,8 @@ fn concurrent_writers_on_one_file() {
                     s.put_trial(own, &trial(n, TrialState::Complete)).unwrap();
                     // Trials 1000w.. of the shared study: no two workers write the same number.
                     if n % 10 == 0 {
-                        s.put_trial(shared, &trial(1000 * w + n, TrialState::Complete)).unwrap();
+                        s.put_trial(shared, &trial(1000 * w + n, TrialState::Complete))
+                            .unwrap();
                     }
                     let _ = s.studies().unwrap();
                 }
@@ -320,13 +455,19 @@ fn concurrent_writers_on_one_file() {
         })
         .collect();
     let ids: Vec<i64> = workers.into_iter().map(|h| h.join().unwrap()).collect();
-    assert!(ids.windows(2).all(|w| w[0] == w[1]), "all workers opened the same shared study: {ids:?}");
+    assert!(
+        ids.windows(2).all(|w| w[0] == w[1]),
+        "all workers opened the same shared study: {ids:?}"
+    );
     let s = SqliteStorage::open_existing(&path).unwrap();
     let studies = s.studies().unwrap();
     assert_eq!(studies.len(), 4);
     for info in &studies {
         let want = if info.name == "shared" { 60 } else { 200 };
-        assert_eq!((info.name.as_str(), info.count(TrialState::Complete)), (info.name.as_str(), want));
+        assert_eq!(
+            (info.name.as_str(), info.count(TrialState::Complete)),
+            (info.name.as_str(), want)
+        );
     }
 }
 
@@ -343,15 +484,41 @@ fn corrupt_rows_name_study_trial_and_column() {
     }
     let raw = Connection::open(&path).unwrap();
     let cases = [
-        ("metrics", "'{\"acc\": 1.0,'", "study `alpha` trial 3, column `metrics`: invalid JSON: "),
-        ("profile", "'[1,2]'", "study `alpha` trial 3, column `profile`: invalid JSON: "),
-        ("sample", "'[1,-2]'", "study `alpha` trial 3, column `sample`: invalid JSON: "),
-        ("state", "'exploded'", "study `alpha` trial 3, column `state`: unknown state `exploded`"),
+        (
+            "metrics",
+            "'{\"acc\": 1.0,'",
+            "study `alpha` trial 3, column `metrics`: invalid JSON: ",
+        ),
+        (
+            "profile",
+            "'[1,2]'",
+            "study `alpha` trial 3, column `profile`: invalid JSON: ",
+        ),
+        (
+            "sample",
+            "'[1,-2]'",
+            "study `alpha` trial 3, column `sample`: invalid JSON: ",
+        ),
+        (
+            "state",
+            "'exploded'",
+            "study `alpha` trial 3, column `state`: unknown state `exploded`",
+        ),
         ("key", "x'00ff'", "study `alpha` trial 3, column `key`: "),
     ];
     for (column, value, want) in cases {
-        let good: String = raw.query_row(&format!("SELECT quote({column}) FROM trials WHERE number = 3"), [], |r| r.get(0)).unwrap();
-        raw.execute(&format!("UPDATE trials SET {column} = {value} WHERE number = 3"), []).unwrap();
+        let good: String = raw
+            .query_row(
+                &format!("SELECT quote({column}) FROM trials WHERE number = 3"),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        raw.execute(
+            &format!("UPDATE trials SET {column} = {value} WHERE number = 3"),
+            [],
+        )
+        .unwrap();
         let e = s.trials(id).expect_err(column);
         match &e {
             StoreError::Corrupt { location, msg } => {
@@ -360,7 +527,11 @@ fn corrupt_rows_name_study_trial_and_column() {
             }
             other => panic!("{column}: expected Corrupt, got {other}"),
         }
-        raw.execute(&format!("UPDATE trials SET {column} = {good} WHERE number = 3"), []).unwrap();
+        raw.execute(
+            &format!("UPDATE trials SET {column} = {good} WHERE number = 3"),
+            [],
+        )
+        .unwrap();
         assert_eq!(s.trials(id).unwrap().len(), 5, "{column} restored");
     }
 }
@@ -400,14 +571,21 @@ fn simultaneous_first_opens_of_a_new_file_agree() {
                 let (path, barrier) = (path.clone(), barrier.clone());
                 std::thread::spawn(move || {
                     barrier.wait();
-                    let mut s = SqliteStorage::open(&path).unwrap_or_else(|e| panic!("round {round}: {e}"));
+                    let mut s =
+                        SqliteStorage::open(&path).unwrap_or_else(|e| panic!("round {round}: {e}"));
                     s.open_study("alpha", "{}").unwrap().id
                 })
             })
             .collect();
         let ids: Vec<i64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
         assert!(ids.iter().all(|&i| i == ids[0]), "{ids:?}");
-        assert_eq!(SqliteStorage::open_existing(&path).unwrap().schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(
+            SqliteStorage::open_existing(&path)
+                .unwrap()
+                .schema_version()
+                .unwrap(),
+            SCHEMA_VERSION
+        );
     }
 }
 
@@ -435,13 +613,32 @@ fn version_1_file_is_migrated_with_its_event_log() {
     drop(c);
     let mut s = SqliteStorage::open_existing(&path).expect("migrated on open");
     assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
-    let kinds = |s: &SqliteStorage, id| s.events(id, 0).unwrap().iter().map(|e| (e.kind.as_str(), e.seq, e.trial)).collect::<Vec<_>>();
-    assert_eq!(kinds(&s, 1), [("ask", 1, 0), ("tell", 2, 0), ("ask", 3, 1), ("tell", 4, 1), ("ask", 5, 2)]);
+    let kinds = |s: &SqliteStorage, id| {
+        s.events(id, 0)
+            .unwrap()
+            .iter()
+            .map(|e| (e.kind.as_str(), e.seq, e.trial))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        kinds(&s, 1),
+        [
+            ("ask", 1, 0),
+            ("tell", 2, 0),
+            ("ask", 3, 1),
+            ("tell", 4, 1),
+            ("ask", 5, 2)
+        ]
+    );
     assert_eq!(kinds(&s, 2), [("ask", 1, 0), ("tell", 2, 0)]);
     let t = &s.trials(1).unwrap()[2];
     assert_eq!((t.worker.as_deref(), t.retries), (None, 0));
     s.put_trial(1, &trial(2, TrialState::Complete)).unwrap();
-    assert_eq!(kinds(&s, 1).last(), Some(&("tell", 6, 2)), "new events continue the sequence");
+    assert_eq!(
+        kinds(&s, 1).last(),
+        Some(&("tell", 6, 2)),
+        "new events continue the sequence"
+    );
 }
 
 // --- read-only inspection, damaged files -------------------------------------------------------------------------
@@ -466,12 +663,22 @@ fn read_only_open_creates_no_wal_shm_or_journal_and_cannot_write() {
     assert_eq!(s.trials(id).unwrap().len(), 5);
     assert_eq!(s.studies().unwrap()[0].total(), 5);
     // While the handle is open too: a read-only WAL connection would otherwise leave a -wal and a -shm behind.
-    assert_eq!(snapshot(dir.path()), before, "a read-only open must create nothing beside the file");
-    let e = s.put_trial(id, &trial(9, TrialState::Complete)).expect_err("a read-only handle cannot write");
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "a read-only open must create nothing beside the file"
+    );
+    let e = s
+        .put_trial(id, &trial(9, TrialState::Complete))
+        .expect_err("a read-only handle cannot write");
     assert!(e.to_string().contains(&path.display().to_string()), "{e}");
     assert!(s.open_study("beta", "{}").is_err());
     drop(s);
-    assert_eq!(snapshot(dir.path()), before, "nothing written, nothing created");
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "nothing written, nothing created"
+    );
 }
 
 #[test]
@@ -484,7 +691,11 @@ fn read_only_open_sees_a_running_writers_commits() {
     let r = SqliteStorage::open_read_only(&path).unwrap();
     assert_eq!(r.trials(id).unwrap().len(), 1);
     w.put_trial(id, &trial(1, TrialState::Running)).unwrap();
-    assert_eq!(r.trials(id).unwrap().len(), 2, "the reader follows the live writer's WAL");
+    assert_eq!(
+        r.trials(id).unwrap().len(),
+        2,
+        "the reader follows the live writer's WAL"
+    );
 }
 
 #[test]
@@ -493,10 +704,17 @@ fn read_only_open_does_not_migrate_an_older_schema() {
     let path = version_zero_db(dir.path());
     let before = snapshot(dir.path());
     let e = SqliteStorage::open_read_only(&path).expect_err("no migration on a read-only open");
-    assert!(matches!(e, StoreError::Open { .. }) && e.to_string().contains("does not migrate"), "{e}");
+    assert!(
+        matches!(e, StoreError::Open { .. }) && e.to_string().contains("does not migrate"),
+        "{e}"
+    );
     assert_eq!(snapshot(dir.path()), before);
     assert!(SqliteStorage::open_read_only(dir.path().join("absent.db")).is_err());
-    assert_eq!(snapshot(dir.path()), before, "a missing file is not created");
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "a missing file is not created"
+    );
 }
 
 #[test]
@@ -504,7 +722,10 @@ fn sqlite_file_with_bytes_overwritten_mid_file_is_reported_on_open() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
     closed_db(&path, 3000);
-    SqliteStorage::open_read_only(&path).unwrap().integrity_check().expect("an intact file passes");
+    SqliteStorage::open_read_only(&path)
+        .unwrap()
+        .integrity_check()
+        .expect("an intact file passes");
     let mut bytes = std::fs::read(&path).unwrap();
     assert!(bytes.len() > 40 * 4096, "{} bytes", bytes.len());
     let page = 4096 * (bytes.len() / 4096 / 2);
@@ -521,7 +742,10 @@ fn sqlite_file_with_bytes_overwritten_mid_file_is_reported_on_open() {
         match opened {
             Err(e @ StoreError::Corrupt { .. }) => {
                 let msg = e.to_string();
-                assert!(msg.contains(&path.display().to_string()) && msg.contains("damaged"), "{which}: {msg}");
+                assert!(
+                    msg.contains(&path.display().to_string()) && msg.contains("damaged"),
+                    "{which}: {msg}"
+                );
             }
             Err(e) => panic!("{which}: expected Corrupt, got {e}"),
             Ok(_) => panic!("{which}: a damaged file opened as if intact"),

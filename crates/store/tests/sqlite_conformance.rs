@@ -15,7 +15,9 @@ fn fresh_files() -> impl FnMut() -> Connector {
         n += 1;
         let path: PathBuf = dir.path().join(format!("conformance-{n}.db"));
         SqliteStorage::open(&path).expect("create a fresh SQLite file");
-        Arc::new(move || Box::new(SqliteStorage::open(&path).expect("open the SQLite file")) as Box<dyn Storage>) as Connector
+        Arc::new(move || {
+            Box::new(SqliteStorage::open(&path).expect("open the SQLite file")) as Box<dyn Storage>
+        }) as Connector
     }
 }
 

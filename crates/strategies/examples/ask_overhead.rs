@@ -20,7 +20,17 @@ fn score(s: &Sample) -> f64 {
 fn tell(st: &mut dyn Strategy, space: &dyn Space, number: u64, s: &Sample) {
     let m = Metrics::new();
     let v = [score(s)];
-    st.tell(space, &Told { number, sample: s, state: TrialState::Complete, values: &v, metrics: &m, violation: 0.0 });
+    st.tell(
+        space,
+        &Told {
+            number,
+            sample: s,
+            state: TrialState::Complete,
+            values: &v,
+            metrics: &m,
+            violation: 0.0,
+        },
+    );
 }
 
 const OPTUNA: &str = r#"
@@ -48,17 +58,27 @@ print(f"{(time.perf_counter() - t) / asks * 1e3:.2f}")
 "#;
 
 fn main() {
-    let asks: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20);
+    let asks: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(20);
     let space = Nb201::default();
     let kinds = ["gp-bo", "tpe", "tpe:multivariate=false", "bananas"];
     println!("ms per ask (mean of {asks} asks, each followed by its tell), NB201 space, synthetic scores");
-    println!("{:<24} {:>10} {:>10} {:>10}", "strategy", "100", "1,000", "10,000");
+    println!(
+        "{:<24} {:>10} {:>10} {:>10}",
+        "strategy", "100", "1,000", "10,000"
+    );
     for spec in kinds {
         let (kind, opts) = spec.split_once(':').unwrap_or((spec, ""));
-        let options = opts.split(';').filter(|p| !p.is_empty()).map(|p| {
-            let (k, v) = p.split_once('=').unwrap();
-            (k.to_string(), v.to_string())
-        }).collect();
+        let options = opts
+            .split(';')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap();
+                (k.to_string(), v.to_string())
+            })
+            .collect();
         let mut row = Vec::new();
         for n in [100u64, 1_000, 10_000] {
             let mut st = tessera_strategies::build(kind, &options, &space, 0).unwrap();
@@ -77,18 +97,31 @@ fn main() {
             }
             row.push(t.elapsed().as_secs_f64() * 1e3 / asks as f64);
         }
-        println!("{:<24} {:>10.2} {:>10.2} {:>10.2}", spec, row[0], row[1], row[2]);
+        println!(
+            "{:<24} {:>10.2} {:>10.2} {:>10.2}",
+            spec, row[0], row[1], row[2]
+        );
     }
     let mut row = Vec::new();
     for n in [100, 1_000, 10_000] {
-        let out = std::process::Command::new("python3").arg("-c").arg(OPTUNA).arg(n.to_string()).arg(asks.to_string()).output();
+        let out = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(OPTUNA)
+            .arg(n.to_string())
+            .arg(asks.to_string())
+            .output();
         match out {
-            Ok(o) if o.status.success() => row.push(String::from_utf8_lossy(&o.stdout).trim().to_string()),
+            Ok(o) if o.status.success() => {
+                row.push(String::from_utf8_lossy(&o.stdout).trim().to_string())
+            }
             _ => {
                 println!("optuna TPE: not measured (python3 with optuna not available)");
                 return;
             }
         }
     }
-    println!("{:<24} {:>10} {:>10} {:>10}", "optuna 5 TPESampler", row[0], row[1], row[2]);
+    println!(
+        "{:<24} {:>10} {:>10} {:>10}",
+        "optuna 5 TPESampler", row[0], row[1], row[2]
+    );
 }

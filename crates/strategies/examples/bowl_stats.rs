@@ -24,11 +24,24 @@ fn main() {
     let kinds: Vec<String> = std::env::args().skip(1).collect();
     for spec in kinds {
         let (kind, opts) = spec.split_once(':').unwrap_or((&spec, ""));
-        let options = opts.split(';').filter(|p| !p.is_empty()).map(|p| { let (k, v) = p.split_once('=').unwrap(); (k.to_string(), v.to_string()) }).collect();
+        let options = opts
+            .split(';')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap();
+                (k.to_string(), v.to_string())
+            })
+            .collect();
         let t = Instant::now();
         let mut hits = Vec::new();
-        let seeds: u64 = std::env::var("BOWL_SEEDS").ok().and_then(|v| v.parse().ok()).unwrap_or(30);
-        let budget: u64 = std::env::var("BOWL_BUDGET").ok().and_then(|v| v.parse().ok()).unwrap_or(400);
+        let seeds: u64 = std::env::var("BOWL_SEEDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(30);
+        let budget: u64 = std::env::var("BOWL_BUDGET")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(400);
         for seed in 0..seeds {
             let mut st = tessera_strategies::build(kind, &options, &space, seed).unwrap();
             let mut study = Study::new("b", &space, &BowlEval, vec![Objective::max("score")]);
@@ -39,6 +52,12 @@ fn main() {
             hits.push(h.0.unwrap_or(9999));
         }
         hits.sort();
-        println!("{spec}: max {} median {} all {:?} time {:.2}s", hits[hits.len() - 1], hits[hits.len() / 2], hits, t.elapsed().as_secs_f64());
+        println!(
+            "{spec}: max {} median {} all {:?} time {:.2}s",
+            hits[hits.len() - 1],
+            hits[hits.len() / 2],
+            hits,
+            t.elapsed().as_secs_f64()
+        );
     }
 }

@@ -51,7 +51,14 @@ pub struct AdaptiveEvolution {
 }
 
 impl AdaptiveEvolution {
-    pub fn new(seed: u64, population: usize, sample: usize, epsilon: f64, alpha: f64, gamma: f64) -> Self {
+    pub fn new(
+        seed: u64,
+        population: usize,
+        sample: usize,
+        epsilon: f64,
+        alpha: f64,
+        gamma: f64,
+    ) -> Self {
         AdaptiveEvolution {
             rng: rng_for(seed, 1),
             population: population.max(1),
@@ -93,7 +100,10 @@ impl AdaptiveEvolution {
         match action {
             0 => {
                 let p = self.tournament();
-                (space.mutate(&self.pop[p].0.clone(), &mut self.rng), self.pop[p].1)
+                (
+                    space.mutate(&self.pop[p].0.clone(), &mut self.rng),
+                    self.pop[p].1,
+                )
             }
             1 => {
                 let p = self.tournament();
@@ -115,8 +125,13 @@ impl AdaptiveEvolution {
                 (c, self.pop[a].1.max(self.pop[b].1))
             }
             3 => {
-                let b = (0..self.pop.len()).fold(0, |b, i| if self.pop[i].1 > self.pop[b].1 { i } else { b });
-                (space.mutate(&self.pop[b].0.clone(), &mut self.rng), self.pop[b].1)
+                let b =
+                    (0..self.pop.len())
+                        .fold(0, |b, i| if self.pop[i].1 > self.pop[b].1 { i } else { b });
+                (
+                    space.mutate(&self.pop[b].0.clone(), &mut self.rng),
+                    self.pop[b].1,
+                )
             }
             _ => {
                 // A random sample's "parent" is the population's mean: it is rewarded when it beats a typical member.
@@ -139,13 +154,22 @@ fn c_or(c: &Sample, fallback: &Sample, space: &dyn Space) -> Sample {
 impl Strategy for AdaptiveEvolution {
     fn ask(&mut self, space: &dyn Space) -> Option<Sample> {
         if self.pop.len() < self.population {
-            return Some(self.hist.propose_or_fresh(None, space, &NoForesight, &mut self.rng));
+            return Some(
+                self.hist
+                    .propose_or_fresh(None, space, &NoForesight, &mut self.rng),
+            );
         }
         let state = self.state();
         let action = if self.rng.random::<f64>() < self.epsilon {
             self.rng.random_range(0..ACTIONS)
         } else {
-            (0..ACTIONS).fold(0, |b, a| if self.q[state][a] > self.q[state][b] { a } else { b })
+            (0..ACTIONS).fold(0, |b, a| {
+                if self.q[state][a] > self.q[state][b] {
+                    a
+                } else {
+                    b
+                }
+            })
         };
         let mut made = self.child(space, action);
         for _ in 0..20 {
@@ -158,7 +182,10 @@ impl Strategy for AdaptiveEvolution {
             made.0 = self.hist.fresh_sample(space, &mut self.rng);
         }
         self.counts[action] += 1;
-        self.pending.entry(made.0.clone()).or_default().push_back((state, action, made.1));
+        self.pending
+            .entry(made.0.clone())
+            .or_default()
+            .push_back((state, action, made.1));
         self.hist.propose(&made.0);
         Some(made.0)
     }
@@ -166,9 +193,14 @@ impl Strategy for AdaptiveEvolution {
     fn tell(&mut self, _space: &dyn Space, told: &Told) {
         let score = self.hist.tell(told);
         let improved = score.is_some_and(|v| v > self.best);
-        let reward_info = self.pending.get_mut(told.sample).and_then(|q| q.pop_front());
+        let reward_info = self
+            .pending
+            .get_mut(told.sample)
+            .and_then(|q| q.pop_front());
         let reward = match (reward_info, score) {
-            (Some((_, _, parent)), Some(v)) => f64::from(u8::from(v > parent)) + f64::from(u8::from(improved)),
+            (Some((_, _, parent)), Some(v)) => {
+                f64::from(u8::from(v > parent)) + f64::from(u8::from(improved))
+            }
             (Some(_), None) => -0.5,
             _ => 0.0,
         };
@@ -188,7 +220,12 @@ impl Strategy for AdaptiveEvolution {
         }
         if let Some((s, a, _)) = reward_info {
             let next = self.state();
-            let target = reward + self.gamma * self.q[next].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let target = reward
+                + self.gamma
+                    * self.q[next]
+                        .iter()
+                        .copied()
+                        .fold(f64::NEG_INFINITY, f64::max);
             self.q[s][a] += self.alpha * (target - self.q[s][a]);
         }
         if self.pending.get(told.sample).is_some_and(|q| q.is_empty()) {

@@ -2,9 +2,9 @@
 //!
 //! * **Predictor**: an ensemble of `ensemble` (5) small MLPs ([`Mlp`]: encoding → `hidden` → `hidden` → 1, ReLU),
 //!   each from its own random initialisation and minibatch order, trained with Adam on the standardised scores of
-//!   the complete trials. The encoding is the space's one-hot encoding or `pairs` (one-hot plus pairwise joint
-//!   choices, which contain the length-2 paths of a cell: see [`Encoding::Pairs`]; a full path encoding needs the
-//!   space's graph and belongs in a space's `encode`).
+//!   the complete trials. The encoding is the space's one-hot encoding, `pairs` (one-hot plus pairwise joint
+//!   choices, which contain the length-2 paths of a cell: see [`Encoding::Pairs`]) or `paths` (one-hot plus the
+//!   space's path encoding, BANANAS's own, where the space has one: NB201).
 //! * **Bounded training cost**: the networks are warm-started across asks: a fixed number of Adam steps
 //!   (`steps`, on minibatches of `batch` trials drawn from all of them) per ask, `first_steps` for the first fit.
 //!   So an ask costs the same at 100 or 10,000 trials apart from the O(n) standardisation and the top-k selection.
@@ -20,7 +20,9 @@
 //! (0.01), `acquisition` (its|ei|mean), `encoding` (onehot|pairs), `starts` (5), `random_starts` (5),
 //! `max_evals` (600).
 
-use crate::surrogate::{expected_improvement, local_search_max, normal, Encoding, Ensemble, History};
+use crate::surrogate::{
+    expected_improvement, local_search_max, normal, Encoding, Ensemble, History,
+};
 use tessera_core::{rng_for, Foresight, NoForesight, Rng, Sample, Space, Strategy, Told};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,7 +79,13 @@ impl Bananas {
     pub fn new(seed: u64, cfg: BananasConfig) -> Self {
         let c = &cfg;
         let model = Ensemble::new(c.ensemble, c.hidden, c.steps, c.first_steps, c.batch, c.lr);
-        Bananas { rng: rng_for(seed, 1), cfg, hist: History::default(), x: Vec::new(), model }
+        Bananas {
+            rng: rng_for(seed, 1),
+            cfg,
+            hist: History::default(),
+            x: Vec::new(),
+            model,
+        }
     }
 }
 
@@ -95,8 +103,19 @@ impl Strategy for Bananas {
         self.model.fit(&self.x, &self.hist.scores, &mut self.rng);
         let (m, sd) = self.model.scale();
         let best = self.hist.best().map(|b| (b - m) / sd).unwrap_or(0.0);
-        let starts = self.hist.starts(self.cfg.starts, self.cfg.random_starts, space, fore, &mut self.rng);
-        let (model, enc, acq, seen) = (&self.model, self.cfg.encoding, self.cfg.acquisition, &self.hist.seen);
+        let starts = self.hist.starts(
+            self.cfg.starts,
+            self.cfg.random_starts,
+            space,
+            fore,
+            &mut self.rng,
+        );
+        let (model, enc, acq, seen) = (
+            &self.model,
+            self.cfg.encoding,
+            self.cfg.acquisition,
+            &self.hist.seen,
+        );
         let rng = &mut self.rng;
         // The climb passes through infeasible samples (measured: confining it to the feasible region finds the best
         // feasible architecture less often) but only a feasible one is proposed.
@@ -114,7 +133,10 @@ impl Strategy for Bananas {
                 })
                 .collect()
         });
-        Some(self.hist.propose_or_fresh(chosen.map(|(s, _)| s), space, fore, &mut self.rng))
+        Some(
+            self.hist
+                .propose_or_fresh(chosen.map(|(s, _)| s), space, fore, &mut self.rng),
+        )
     }
 
     fn tell(&mut self, space: &dyn Space, told: &Told) {

@@ -17,7 +17,10 @@ pub struct Dedup {
 
 impl Dedup {
     pub fn new(inner: Box<dyn Strategy>) -> Self {
-        Dedup { inner, seen: HashMap::new() }
+        Dedup {
+            inner,
+            seen: HashMap::new(),
+        }
     }
 }
 
@@ -38,7 +41,14 @@ impl Strategy for Dedup {
                     return Some(s);
                 }
                 Some(Some((state, values, metrics, violation))) => {
-                    let told = Told { number: u64::MAX, sample: &s, state: *state, values, metrics, violation: *violation };
+                    let told = Told {
+                        number: u64::MAX,
+                        sample: &s,
+                        state: *state,
+                        values,
+                        metrics,
+                        violation: *violation,
+                    };
                     self.inner.tell(space, &told);
                 }
                 Some(None) => {}
@@ -48,7 +58,15 @@ impl Strategy for Dedup {
     }
 
     fn tell(&mut self, space: &dyn Space, told: &Told) {
-        self.seen.insert(space.key(told.sample), Some((told.state, told.values.to_vec(), told.metrics.clone(), told.violation)));
+        self.seen.insert(
+            space.key(told.sample),
+            Some((
+                told.state,
+                told.values.to_vec(),
+                told.metrics.clone(),
+                told.violation,
+            )),
+        );
         self.inner.tell(space, told);
     }
 

@@ -12,7 +12,11 @@ pub struct Enqueued {
 
 impl Enqueued {
     /// Parses each text with the space (its native notation or a JSON array of choices). Errors name the entry.
-    pub fn new(inner: Box<dyn Strategy>, space: &dyn Space, texts: &[String]) -> Result<Self, String> {
+    pub fn new(
+        inner: Box<dyn Strategy>,
+        space: &dyn Space,
+        texts: &[String],
+    ) -> Result<Self, String> {
         let queue = texts
             .iter()
             .enumerate()
@@ -29,7 +33,9 @@ impl Strategy for Enqueued {
     /// Enqueued samples go first as given (the user chose them); then the wrapped strategy's own `ask_informed`,
     /// so a strategy with foresight keeps it after a warm start.
     fn ask_informed(&mut self, space: &dyn Space, foresight: &dyn Foresight) -> Option<Sample> {
-        self.queue.pop_front().or_else(|| self.inner.ask_informed(space, foresight))
+        self.queue
+            .pop_front()
+            .or_else(|| self.inner.ask_informed(space, foresight))
     }
     fn tell(&mut self, space: &dyn Space, told: &Told) {
         self.inner.tell(space, told);

@@ -179,14 +179,30 @@ mod tests {
         let ops = ["a", "b", "c", "d", "e"];
         let space = Line((0..4).map(|i| Dim::new(format!("d{i}"), &ops)).collect());
         let mut guided = Evolution::new(3, 4, 2).with_guide_options(200, 1.0);
-        let first: Vec<f64> =
-            (0..4).map(|_| guided.ask_informed(&space, &SumGuide).unwrap().0.iter().map(|&c| c as f64).sum()).collect();
+        let first: Vec<f64> = (0..4)
+            .map(|_| {
+                guided
+                    .ask_informed(&space, &SumGuide)
+                    .unwrap()
+                    .0
+                    .iter()
+                    .map(|&c| c as f64)
+                    .sum()
+            })
+            .collect();
         // the best of 200 random 4-digit samples in 0..5 sum to ≥ 14 almost surely, best first
-        assert!(first.windows(2).all(|w| w[0] >= w[1]) && first[0] >= 14.0, "{first:?}");
+        assert!(
+            first.windows(2).all(|w| w[0] >= w[1]) && first[0] >= 14.0,
+            "{first:?}"
+        );
         let mut plain = Evolution::new(3, 4, 2).with_guide_options(200, 1.0);
         let mut reference = Evolution::new(3, 4, 2);
         for _ in 0..4 {
-            assert_eq!(plain.ask(&space), reference.ask(&space), "without a guide: the plain algorithm");
+            assert_eq!(
+                plain.ask(&space),
+                reference.ask(&space),
+                "without a guide: the plain algorithm"
+            );
         }
     }
 }

@@ -122,7 +122,13 @@ fn dist(a: &[f64], b: &[f64]) -> f64 {
 
 fn corr(x: &[Vec<f64>], length: f64, noise: f64) -> DMatrix<f64> {
     let n = x.len();
-    DMatrix::from_fn(n, n, |i, j| if i == j { 1.0 + noise } else { (-dist(&x[i], &x[j]) / length).exp() })
+    DMatrix::from_fn(n, n, |i, j| {
+        if i == j {
+            1.0 + noise
+        } else {
+            (-dist(&x[i], &x[j]) / length).exp()
+        }
+    })
 }
 
 /// Fits with fixed hyperparameters; `None` when the matrix is not positive definite.
@@ -137,7 +143,17 @@ fn fit(x: Vec<Vec<f64>>, y: &[f64], length: f64, noise: f64) -> Option<(Fitted, 
     // Log marginal likelihood with the amplitude profiled out (constants dropped).
     let lml = -0.5 * n as f64 * s2.ln() - 0.5 * logdet;
     let best = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    Some((Fitted { x, l_inv: l, alpha, s2, length, best }, lml))
+    Some((
+        Fitted {
+            x,
+            l_inv: l,
+            alpha,
+            s2,
+            length,
+            best,
+        },
+        lml,
+    ))
 }
 
 /// Log marginal likelihood only (for the hyperparameter grid).
@@ -152,7 +168,12 @@ fn lml(x: &[Vec<f64>], y: &[f64], length: f64, noise: f64) -> Option<f64> {
 }
 
 /// Fits and inverts the Cholesky factor for prediction.
-pub(crate) fn fit_for_prediction(x: Vec<Vec<f64>>, y: &[f64], length: f64, noise: f64) -> Option<Fitted> {
+pub(crate) fn fit_for_prediction(
+    x: Vec<Vec<f64>>,
+    y: &[f64],
+    length: f64,
+    noise: f64,
+) -> Option<Fitted> {
     let (mut f, _) = fit(x, y, length, noise)?;
     let n = f.l_inv.nrows();
     f.l_inv = f.l_inv.solve_lower_triangular(&DMatrix::identity(n, n))?;
@@ -177,7 +198,15 @@ impl Fitted {
 
 impl GpBo {
     pub fn new(seed: u64, cfg: GpBoConfig) -> Self {
-        GpBo { rng: rng_for(seed, 1), cfg, hist: History::default(), x: Vec::new(), hyper: (2.0, 1e-3), results_at_fit: 0, model_asks: 0 }
+        GpBo {
+            rng: rng_for(seed, 1),
+            cfg,
+            hist: History::default(),
+            x: Vec::new(),
+            hyper: (2.0, 1e-3),
+            results_at_fit: 0,
+            model_asks: 0,
+        }
     }
 
     /// The trials the model is fitted on: all of them, or the best half and the most recent beyond
@@ -191,7 +220,11 @@ impl GpBo {
         for &i in &idx {
             take[i] = true;
         }
-        let mut rest: Vec<usize> = (0..n).rev().filter(|&i| !take[i]).take(m - idx.len().min(m)).collect();
+        let mut rest: Vec<usize> = (0..n)
+            .rev()
+            .filter(|&i| !take[i])
+            .take(m - idx.len().min(m))
+            .collect();
         rest.reverse();
         idx.extend(rest);
         idx
@@ -212,7 +245,12 @@ impl GpBo {
         let mut fitted = fit_for_prediction(x, &y, length, noise)?;
         if !self.hist.pending.is_empty() {
             // Kriging believer: pending samples join with the model's own mean as their value.
-            let px: Vec<Vec<f64>> = self.hist.pending.iter().map(|s| self.cfg.encoding.encode(space, s)).collect();
+            let px: Vec<Vec<f64>> = self
+                .hist
+                .pending
+                .iter()
+                .map(|s| self.cfg.encoding.encode(space, s))
+                .collect();
             let means: Vec<f64> = fitted.predict(&px).into_iter().map(|p| p.0).collect();
             let best = fitted.best;
             let mut x2 = fitted.x.clone();
@@ -238,16 +276,37 @@ impl Strategy for GpBo {
             return Some(self.hist.propose_or_fresh(None, space, fore, &mut self.rng));
         }
         let model = self.model(space);
-        let starts = self.hist.starts(self.cfg.starts, self.cfg.random_starts, space, fore, &mut self.rng);
+        let starts = self.hist.starts(
+            self.cfg.starts,
+            self.cfg.random_starts,
+            space,
+            fore,
+            &mut self.rng,
+        );
         self.model_asks += 1;
         if self.cfg.polish_every > 0 && self.model_asks % self.cfg.polish_every as u64 == 0 {
             if let (Some(model), Some(&best)) = (&model, self.hist.top(1).first()) {
                 let seen = &self.hist.seen;
-                let ns: Vec<Sample> = space.neighbours(&self.hist.samples[best]).into_iter().filter(|n| !seen.contains(n) && fore.feasible(n)).collect();
-                let xs: Vec<Vec<f64>> = ns.iter().map(|s| self.cfg.encoding.encode(space, s)).collect();
-                let pick = model.predict(&xs).into_iter().enumerate().max_by(|a, b| a.1 .0.total_cmp(&b.1 .0)).map(|(i, _)| ns[i].clone());
+                let ns: Vec<Sample> = space
+                    .neighbours(&self.hist.samples[best])
+                    .into_iter()
+                    .filter(|n| !seen.contains(n) && fore.feasible(n))
+                    .collect();
+                let xs: Vec<Vec<f64>> = ns
+                    .iter()
+                    .map(|s| self.cfg.encoding.encode(space, s))
+                    .collect();
+                let pick = model
+                    .predict(&xs)
+                    .into_iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1 .0.total_cmp(&b.1 .0))
+                    .map(|(i, _)| ns[i].clone());
                 if let Some(s) = pick {
-                    return Some(self.hist.propose_or_fresh(Some(s), space, fore, &mut self.rng));
+                    return Some(
+                        self.hist
+                            .propose_or_fresh(Some(s), space, fore, &mut self.rng),
+                    );
                 }
             }
         }
@@ -255,19 +314,28 @@ impl Strategy for GpBo {
             let enc = self.cfg.encoding;
             let acq = self.cfg.acquisition;
             let seen = &self.hist.seen;
-            local_search_max(space, &starts, self.cfg.max_evals, &|s| !seen.contains(s) && fore.feasible(s), &mut |batch| {
-                let xs: Vec<Vec<f64>> = batch.iter().map(|s| enc.encode(space, s)).collect();
-                model
-                    .predict(&xs)
-                    .into_iter()
-                    .map(|(m, sd)| match acq {
-                        Acquisition::Ei => expected_improvement(m, sd, model.best),
-                        Acquisition::Ucb(beta) => m + beta * sd,
-                    })
-                    .collect()
-            })
+            local_search_max(
+                space,
+                &starts,
+                self.cfg.max_evals,
+                &|s| !seen.contains(s) && fore.feasible(s),
+                &mut |batch| {
+                    let xs: Vec<Vec<f64>> = batch.iter().map(|s| enc.encode(space, s)).collect();
+                    model
+                        .predict(&xs)
+                        .into_iter()
+                        .map(|(m, sd)| match acq {
+                            Acquisition::Ei => expected_improvement(m, sd, model.best),
+                            Acquisition::Ucb(beta) => m + beta * sd,
+                        })
+                        .collect()
+                },
+            )
         });
-        Some(self.hist.propose_or_fresh(chosen.map(|(s, _)| s), space, fore, &mut self.rng))
+        Some(
+            self.hist
+                .propose_or_fresh(chosen.map(|(s, _)| s), space, fore, &mut self.rng),
+        )
     }
 
     fn tell(&mut self, space: &dyn Space, told: &Told) {

@@ -12,8 +12,14 @@ impl Grid {
     pub fn new(space: &dyn Space) -> Result<Self, String> {
         match space.cardinality() {
             Some(n) if n <= 1_000_000_000 => Ok(Grid { next: 0, total: n }),
-            Some(n) => Err(format!("grid search over {n} samples of `{}` is not practical; use another strategy", space.name())),
-            None => Err(format!("space `{}` is not finite; grid search needs a finite space", space.name())),
+            Some(n) => Err(format!(
+                "grid search over {n} samples of `{}` is not practical; use another strategy",
+                space.name()
+            )),
+            None => Err(format!(
+                "space `{}` is not finite; grid search needs a finite space",
+                space.name()
+            )),
         }
     }
 }

@@ -36,7 +36,12 @@ pub struct SuccessiveHalving {
 
 impl SuccessiveHalving {
     pub fn new(min_steps: u64, eta: u64, max_steps: Option<u64>) -> Self {
-        SuccessiveHalving { min_steps: min_steps.max(1), eta: eta.max(2), max_steps, rungs: Mutex::new(Vec::new()) }
+        SuccessiveHalving {
+            min_steps: min_steps.max(1),
+            eta: eta.max(2),
+            max_steps,
+            rungs: Mutex::new(Vec::new()),
+        }
     }
 
     /// The rung index of `step`, when `step` is a rung.
@@ -56,7 +61,9 @@ impl SuccessiveHalving {
 
 impl Pruner for SuccessiveHalving {
     fn should_prune(&self, _trial: u64, step: u64, value: f64) -> bool {
-        let Some(k) = self.rung(step) else { return false };
+        let Some(k) = self.rung(step) else {
+            return false;
+        };
         let mut rungs = self.rungs.lock().unwrap_or_else(|e| e.into_inner());
         if rungs.len() <= k {
             rungs.resize(k + 1, Vec::new());
@@ -140,7 +147,11 @@ pub struct MedianPruner {
 
 impl MedianPruner {
     pub fn new(startup_trials: usize, warmup_steps: u64) -> Self {
-        MedianPruner { startup_trials, warmup_steps, by_step: Mutex::new(Vec::new()) }
+        MedianPruner {
+            startup_trials,
+            warmup_steps,
+            by_step: Mutex::new(Vec::new()),
+        }
     }
 }
 
@@ -158,7 +169,11 @@ impl Pruner for MedianPruner {
         }
         let mut s = others;
         s.sort_by(f64::total_cmp);
-        let median = if s.len() % 2 == 1 { s[s.len() / 2] } else { 0.5 * (s[s.len() / 2 - 1] + s[s.len() / 2]) };
+        let median = if s.len() % 2 == 1 {
+            s[s.len() / 2]
+        } else {
+            0.5 * (s[s.len() / 2 - 1] + s[s.len() / 2])
+        };
         value < median
     }
     fn name(&self) -> &str {
@@ -173,12 +188,15 @@ pub const PRUNERS: &[&str] = &["none", "median", "successive-halving", "hyperban
 /// for `successive-halving`), `startup_trials` (5) and `warmup_steps` (0) for `median`.
 pub fn build_pruner(kind: &str, options: &crate::Options) -> Result<Box<dyn Pruner>, String> {
     let mut o = options.clone();
-    let num = |o: &mut crate::Options, name: &str, default: Option<u64>| -> Result<Option<u64>, String> {
-        match o.remove(name) {
-            None => Ok(default),
-            Some(v) => v.parse().map(Some).map_err(|_| format!("pruner option `{name}` must be a non-negative integer, got `{v}`")),
-        }
-    };
+    let num =
+        |o: &mut crate::Options, name: &str, default: Option<u64>| -> Result<Option<u64>, String> {
+            match o.remove(name) {
+                None => Ok(default),
+                Some(v) => v.parse().map(Some).map_err(|_| {
+                    format!("pruner option `{name}` must be a non-negative integer, got `{v}`")
+                }),
+            }
+        };
     let p: Box<dyn Pruner> = match kind {
         "none" => Box::new(tessera_core::NoPruning),
         "median" => {
@@ -195,10 +213,17 @@ pub fn build_pruner(kind: &str, options: &crate::Options) -> Result<Box<dyn Prun
         "hyperband" => {
             let min = num(&mut o, "min_steps", Some(1))?.unwrap_or(1);
             let eta = num(&mut o, "eta", Some(3))?.unwrap_or(3);
-            let max = num(&mut o, "max_steps", None)?.ok_or("pruner `hyperband` needs option `max_steps` (the steps of a full evaluation)")?;
+            let max = num(&mut o, "max_steps", None)?.ok_or(
+                "pruner `hyperband` needs option `max_steps` (the steps of a full evaluation)",
+            )?;
             Box::new(Hyperband::new(min, max, eta))
         }
-        _ => return Err(format!("unknown pruner `{kind}`; known pruners: {}", PRUNERS.join(", "))),
+        _ => {
+            return Err(format!(
+                "unknown pruner `{kind}`; known pruners: {}",
+                PRUNERS.join(", ")
+            ))
+        }
     };
     if let Some(k) = o.keys().next() {
         return Err(format!("unknown option `{k}` for pruner `{kind}`"));
@@ -231,7 +256,11 @@ mod tests {
         let hb = Hyperband::new(1, 27, 3);
         assert_eq!(hb.brackets(), 4);
         // Bracket 0 (no early stopping) gets ⌈4/1⌉·1 = 4 slots; bracket 3 (min 1 step) gets ⌈4/4⌉·27 = 27.
-        let count = |b| (0..hb.cycle.len() as u64).filter(|&t| hb.bracket_of(t) == b).count();
+        let count = |b| {
+            (0..hb.cycle.len() as u64)
+                .filter(|&t| hb.bracket_of(t) == b)
+                .count()
+        };
         assert_eq!((count(0), count(1), count(2), count(3)), (4, 6, 18, 27));
         assert_eq!(hb.brackets[3].min_steps, 1);
         assert_eq!(hb.brackets[0].min_steps, 27);
@@ -244,9 +273,17 @@ mod tests {
         assert!(!m.should_prune(1, 1, 3.0));
         assert!(m.should_prune(2, 1, 1.5)); // median of 1, 3 is 2
         assert!(!m.should_prune(3, 1, 2.5));
-        assert!(build_pruner("hyperband", &Default::default()).err().unwrap().contains("max_steps"));
-        assert!(build_pruner("anneal", &Default::default()).err().unwrap().contains("known pruners"));
-        let o = [("max_steps".to_string(), "27".to_string())].into_iter().collect();
+        assert!(build_pruner("hyperband", &Default::default())
+            .err()
+            .unwrap()
+            .contains("max_steps"));
+        assert!(build_pruner("anneal", &Default::default())
+            .err()
+            .unwrap()
+            .contains("known pruners"));
+        let o = [("max_steps".to_string(), "27".to_string())]
+            .into_iter()
+            .collect();
         assert_eq!(build_pruner("hyperband", &o).unwrap().name(), "hyperband");
     }
 }

@@ -25,23 +25,23 @@
 //! A new strategy is one module plus one line in [`build`] and one line in the shared sanity suite
 //! (`tests/sanity.rs`).
 
+pub mod adaptive_evolution;
+pub mod bananas;
 pub mod dedup;
 pub mod enqueue;
 pub mod evolution;
-pub mod grid;
-pub mod local;
-pub mod nsga2;
-pub mod predictor;
-pub mod adaptive_evolution;
-pub mod bananas;
 pub mod gp_bo;
+pub mod grid;
 pub mod hyperband;
 pub mod linas;
+pub mod local;
 pub mod mcts;
+pub mod nsga2;
+pub mod predictor;
+pub mod random;
 pub mod reinforce;
 pub mod surrogate;
 pub mod tpe;
-pub mod random;
 
 use std::collections::BTreeMap;
 use tessera_core::{Space, Strategy};
@@ -50,10 +50,28 @@ use tessera_core::{Space, Strategy};
 pub type Options = BTreeMap<String, String>;
 
 /// The names [`build`] knows.
-pub const KINDS: &[&str] = &["random", "grid", "local", "evolution", "nsga2", "gp-bo", "tpe", "bananas", "reinforce", "mcts", "adaptive-evolution", "linas"];
+pub const KINDS: &[&str] = &[
+    "random",
+    "grid",
+    "local",
+    "evolution",
+    "nsga2",
+    "gp-bo",
+    "tpe",
+    "bananas",
+    "reinforce",
+    "mcts",
+    "adaptive-evolution",
+    "linas",
+];
 
 /// Builds a strategy by kind for `space` with `seed`. Option `dedup = true` wraps it in [`dedup::Dedup`].
-pub fn build(kind: &str, options: &Options, space: &dyn Space, seed: u64) -> Result<Box<dyn Strategy>, String> {
+pub fn build(
+    kind: &str,
+    options: &Options,
+    space: &dyn Space,
+    seed: u64,
+) -> Result<Box<dyn Strategy>, String> {
     let mut o = options.clone();
     let dedup = take_bool(&mut o, "dedup", false)?;
     let s: Box<dyn Strategy> = match kind {
@@ -80,12 +98,17 @@ pub fn build(kind: &str, options: &Options, space: &dyn Space, seed: u64) -> Res
                 return Err(format!("strategy `evolution`: sample ({sample}) must be between 1 and population ({population})"));
             }
             if !(0.0..=1.0).contains(&guided) {
-                return Err(format!("strategy `evolution`: guided ({guided}) is a probability in [0, 1]"));
+                return Err(format!(
+                    "strategy `evolution`: guided ({guided}) is a probability in [0, 1]"
+                ));
             }
             if warmup > 0 && warmup < population {
                 return Err(format!("strategy `evolution`: warmup ({warmup}) must score at least population ({population}) samples"));
             }
-            Box::new(evolution::Evolution::new(seed, population, sample).with_guide_options(warmup, guided))
+            Box::new(
+                evolution::Evolution::new(seed, population, sample)
+                    .with_guide_options(warmup, guided),
+            )
         }
         "nsga2" | "nsga-ii" => {
             let opts = nsga2::Nsga2Options::take(&mut o)?;
@@ -99,19 +122,30 @@ pub fn build(kind: &str, options: &Options, space: &dyn Space, seed: u64) -> Res
             let acquisition = match acq.as_str() {
                 "ei" => gp_bo::Acquisition::Ei,
                 "ucb" => gp_bo::Acquisition::Ucb(beta),
-                _ => return Err(format!("strategy `gp-bo`: option `acquisition` must be ei or ucb, got `{acq}`")),
+                _ => {
+                    return Err(format!(
+                        "strategy `gp-bo`: option `acquisition` must be ei or ucb, got `{acq}`"
+                    ))
+                }
             };
             let cfg = gp_bo::GpBoConfig {
                 init: take_usize(&mut o, "init", d.init)?,
                 acquisition,
-                encoding: o.remove("encoding").map(|v| surrogate::Encoding::parse(&v)).transpose()?.unwrap_or(d.encoding),
+                encoding: o
+                    .remove("encoding")
+                    .map(|v| surrogate::Encoding::parse(&v))
+                    .transpose()?
+                    .unwrap_or(d.encoding),
                 max_history: take_usize(&mut o, "max_history", d.max_history)?,
                 starts: take_usize(&mut o, "starts", d.starts)?,
                 random_starts: take_usize(&mut o, "random_starts", d.random_starts)?,
                 max_evals: take_usize(&mut o, "max_evals", d.max_evals)?,
                 refit_every: take_usize(&mut o, "refit_every", d.refit_every)?,
                 polish_every: take_usize(&mut o, "polish_every", d.polish_every)?,
-                noise: o.contains_key("noise").then(|| take_f64(&mut o, "noise", 0.0)).transpose()?,
+                noise: o
+                    .contains_key("noise")
+                    .then(|| take_f64(&mut o, "noise", 0.0))
+                    .transpose()?,
             };
             no_more(&o, kind)?;
             Box::new(gp_bo::GpBo::new(seed, cfg))
@@ -177,7 +211,9 @@ pub fn build(kind: &str, options: &Options, space: &dyn Space, seed: u64) -> Res
             if sample == 0 || sample > population {
                 return Err(format!("strategy `adaptive-evolution`: sample ({sample}) must be between 1 and population ({population})"));
             }
-            Box::new(adaptive_evolution::AdaptiveEvolution::new(seed, population, sample, epsilon, alpha, gamma))
+            Box::new(adaptive_evolution::AdaptiveEvolution::new(
+                seed, population, sample, epsilon, alpha, gamma,
+            ))
         }
         "linas" => {
             let d = linas::LinasConfig::default();
@@ -193,22 +229,35 @@ pub fn build(kind: &str, options: &Options, space: &dyn Space, seed: u64) -> Res
             no_more(&o, kind)?;
             Box::new(linas::Linas::new(seed, cfg))
         }
-        _ => return Err(format!("unknown strategy `{kind}`; known strategies: {}", KINDS.join(", "))),
+        _ => {
+            return Err(format!(
+                "unknown strategy `{kind}`; known strategies: {}",
+                KINDS.join(", ")
+            ))
+        }
     };
-    Ok(if dedup { Box::new(dedup::Dedup::new(s)) } else { s })
+    Ok(if dedup {
+        Box::new(dedup::Dedup::new(s))
+    } else {
+        s
+    })
 }
 
 fn take_bool(o: &mut Options, name: &str, default: bool) -> Result<bool, String> {
     match o.remove(name) {
         None => Ok(default),
-        Some(v) => v.parse().map_err(|_| format!("option `{name}` must be true or false, got `{v}`")),
+        Some(v) => v
+            .parse()
+            .map_err(|_| format!("option `{name}` must be true or false, got `{v}`")),
     }
 }
 
 fn take_usize(o: &mut Options, name: &str, default: usize) -> Result<usize, String> {
     match o.remove(name) {
         None => Ok(default),
-        Some(v) => v.parse().map_err(|_| format!("option `{name}` must be a non-negative integer, got `{v}`")),
+        Some(v) => v
+            .parse()
+            .map_err(|_| format!("option `{name}` must be a non-negative integer, got `{v}`")),
     }
 }
 
@@ -222,6 +271,10 @@ fn no_more(o: &Options, kind: &str) -> Result<(), String> {
 fn take_f64(o: &mut Options, name: &str, default: f64) -> Result<f64, String> {
     match o.remove(name) {
         None => Ok(default),
-        Some(v) => v.parse().ok().filter(|x: &f64| x.is_finite()).ok_or_else(|| format!("option `{name}` must be a number, got `{v}`")),
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|x: &f64| x.is_finite())
+            .ok_or_else(|| format!("option `{name}` must be a number, got `{v}`")),
     }
 }

@@ -37,7 +37,15 @@ pub struct LinasConfig {
 
 impl Default for LinasConfig {
     fn default() -> Self {
-        LinasConfig { init: 20, batch: 10, inner_evals: 300, inner_population: 50, ensemble: 3, hidden: 20, steps: 100 }
+        LinasConfig {
+            init: 20,
+            batch: 10,
+            inner_evals: 300,
+            inner_population: 50,
+            ensemble: 3,
+            hidden: 20,
+            steps: 100,
+        }
     }
 }
 
@@ -57,7 +65,17 @@ pub struct Linas {
 
 impl Linas {
     pub fn new(seed: u64, cfg: LinasConfig) -> Self {
-        Linas { rng: rng_for(seed, 1), seed, cfg, hist: History::default(), values: Vec::new(), x: Vec::new(), nets: Vec::new(), queue: VecDeque::new(), rounds: 0 }
+        Linas {
+            rng: rng_for(seed, 1),
+            seed,
+            cfg,
+            hist: History::default(),
+            values: Vec::new(),
+            x: Vec::new(),
+            nets: Vec::new(),
+            queue: VecDeque::new(),
+            rounds: 0,
+        }
     }
 
     fn refill(&mut self, space: &dyn Space) {
@@ -73,7 +91,9 @@ impl Linas {
             let y: Vec<f64> = col.iter().map(|v| (v - m) / sd).collect();
             if self.nets.len() <= j {
                 let d = self.x[0].len();
-                let nets = (0..self.cfg.ensemble.max(1)).map(|_| Mlp::new(d, self.cfg.hidden.max(1), &mut self.rng)).collect();
+                let nets = (0..self.cfg.ensemble.max(1))
+                    .map(|_| Mlp::new(d, self.cfg.hidden.max(1), &mut self.rng))
+                    .collect();
                 self.nets.push(nets);
             }
             for net in &mut self.nets[j] {
@@ -83,18 +103,38 @@ impl Linas {
         }
         // Inner NSGA-II on predictions, seeded with the evaluated trials.
         self.rounds += 1;
-        let opts = Nsga2Options { population: self.cfg.inner_population.max(2), offspring: self.cfg.inner_population.max(2), ..Nsga2Options::default() };
-        let mut inner = Nsga2::new(self.seed.wrapping_mul(0x9E37_79B9).wrapping_add(self.rounds), opts);
+        let opts = Nsga2Options {
+            population: self.cfg.inner_population.max(2),
+            offspring: self.cfg.inner_population.max(2),
+            ..Nsga2Options::default()
+        };
+        let mut inner = Nsga2::new(
+            self.seed
+                .wrapping_mul(0x9E37_79B9)
+                .wrapping_add(self.rounds),
+            opts,
+        );
         let empty = Metrics::new();
         for (i, s) in self.hist.samples.iter().enumerate() {
-            inner.tell(space, &Told { number: i as u64, sample: s, state: TrialState::Complete, values: &self.values[i], metrics: &empty, violation: 0.0 });
+            inner.tell(
+                space,
+                &Told {
+                    number: i as u64,
+                    sample: s,
+                    state: TrialState::Complete,
+                    values: &self.values[i],
+                    metrics: &empty,
+                    violation: 0.0,
+                },
+            );
         }
         let nets = &self.nets;
         let predict = |s: &Sample| -> Vec<f64> {
             let x = Encoding::Space.encode(space, s);
             (0..k)
                 .map(|j| {
-                    let p: f64 = nets[j].iter().map(|n| n.predict(&x)).sum::<f64>() / nets[j].len() as f64;
+                    let p: f64 =
+                        nets[j].iter().map(|n| n.predict(&x)).sum::<f64>() / nets[j].len() as f64;
                     scales[j].0 + scales[j].1 * p
                 })
                 .collect()
@@ -102,15 +142,38 @@ impl Linas {
         for e in 0..self.cfg.inner_evals {
             let Some(s) = inner.ask(space) else { break };
             let v = predict(&s);
-            inner.tell(space, &Told { number: (self.hist.len() + e) as u64, sample: &s, state: TrialState::Complete, values: &v, metrics: &empty, violation: 0.0 });
+            inner.tell(
+                space,
+                &Told {
+                    number: (self.hist.len() + e) as u64,
+                    sample: &s,
+                    state: TrialState::Complete,
+                    values: &v,
+                    metrics: &empty,
+                    violation: 0.0,
+                },
+            );
         }
         // Force a final environmental selection so the parents include the last generation.
         if let Some(s) = inner.ask(space) {
             let v = predict(&s);
-            inner.tell(space, &Told { number: u64::MAX, sample: &s, state: TrialState::Complete, values: &v, metrics: &empty, violation: 0.0 });
+            inner.tell(
+                space,
+                &Told {
+                    number: u64::MAX,
+                    sample: &s,
+                    state: TrialState::Complete,
+                    values: &v,
+                    metrics: &empty,
+                    violation: 0.0,
+                },
+            );
         }
-        let mut cands: Vec<(usize, f64, Sample)> =
-            inner.parents().filter(|(s, _, _)| !self.hist.seen.contains(*s)).map(|(s, r, c)| (r, c, s.clone())).collect();
+        let mut cands: Vec<(usize, f64, Sample)> = inner
+            .parents()
+            .filter(|(s, _, _)| !self.hist.seen.contains(*s))
+            .map(|(s, r, c)| (r, c, s.clone()))
+            .collect();
         cands.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
         let mut added = 0;
         for (_, _, s) in cands {

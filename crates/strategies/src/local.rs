@@ -49,7 +49,11 @@ impl LocalSearch {
     }
 
     fn move_to(&mut self, space: &dyn Space, point: (Sample, f64)) {
-        let mut n: Vec<Sample> = space.neighbours(&point.0).into_iter().filter(|s| !self.seen.contains(s)).collect();
+        let mut n: Vec<Sample> = space
+            .neighbours(&point.0)
+            .into_iter()
+            .filter(|s| !self.seen.contains(s))
+            .collect();
         n.shuffle(&mut self.rng);
         self.queue = n.into();
         self.best_neighbour = None;
@@ -85,7 +89,11 @@ impl Strategy for LocalSearch {
             return self.propose(s);
         }
         // Neighbourhood done: climb or restart.
-        let cur = self.current.as_ref().map(|c| c.1).unwrap_or(f64::NEG_INFINITY);
+        let cur = self
+            .current
+            .as_ref()
+            .map(|c| c.1)
+            .unwrap_or(f64::NEG_INFINITY);
         match self.best_neighbour.take() {
             Some(b) if b.1 > cur => {
                 self.move_to(space, b);
@@ -112,7 +120,11 @@ impl Strategy for LocalSearch {
         if self.best_neighbour.as_ref().is_none_or(|b| score > b.1) {
             self.best_neighbour = Some((told.sample.clone(), score));
         }
-        let cur = self.current.as_ref().map(|c| c.1).unwrap_or(f64::NEG_INFINITY);
+        let cur = self
+            .current
+            .as_ref()
+            .map(|c| c.1)
+            .unwrap_or(f64::NEG_INFINITY);
         if self.first_improvement && score > cur {
             self.move_to(space, (told.sample.clone(), score));
         }

@@ -87,7 +87,9 @@ impl Mcts {
                         None => unvisited.push(c),
                         Some(node) => {
                             // Random tie-breaking through a tiny jitter.
-                            let u = self.q(node) + self.c * (parent_n.ln() / node.n.max(1) as f64).sqrt() + 1e-9 * self.rng.random::<f64>();
+                            let u = self.q(node)
+                                + self.c * (parent_n.ln() / node.n.max(1) as f64).sqrt()
+                                + 1e-9 * self.rng.random::<f64>();
                             if best.is_none_or(|b| u > b.1) {
                                 best = Some((c, u));
                             }
@@ -143,7 +145,9 @@ impl Strategy for Mcts {
             if self.exhausted.contains(&Vec::new()) {
                 break;
             }
-            let Some(s) = self.descend(space) else { continue };
+            let Some(s) = self.descend(space) else {
+                continue;
+            };
             if space.is_valid(&s) && !self.hist.seen.contains(&s) {
                 self.visit(&s);
                 self.hist.propose(&s);
@@ -167,7 +171,10 @@ impl Strategy for Mcts {
         self.lo = self.lo.min(r);
         self.hi = self.hi.max(r);
         for k in 0..=told.sample.len() {
-            let node = self.tree.entry(told.sample.as_slice()[..k].to_vec()).or_default();
+            let node = self
+                .tree
+                .entry(told.sample.as_slice()[..k].to_vec())
+                .or_default();
             node.n = node.n.max(node.m + 1);
             node.max = if node.m == 0 { r } else { node.max.max(r) };
             node.m += 1;

@@ -71,13 +71,15 @@
 //! Measured on NB201 (accuracy × raspi4 latency, 500 queries, reference (90 %, 25.68 ms)): see
 //! `benches/nb201_moo.sh` and the issue notes.
 
-use rand::Rng as _;
-use std::collections::{HashSet, VecDeque};
-use tessera_core::pareto::{constrained_sort, crowding_distance};
 use crate::gp_bo::{fit_for_prediction, select_hyper, Fitted};
 use crate::surrogate::{expected_improvement, mean_sd, normal, Encoding, Ensemble};
+use rand::Rng as _;
+use std::collections::{HashSet, VecDeque};
 use tessera_core::pareto::hypervolume;
-use tessera_core::{rng_for, Foresight, NoForesight, Rng, Sample, Space, Strategy, Told, TrialState};
+use tessera_core::pareto::{constrained_sort, crowding_distance};
+use tessera_core::{
+    rng_for, Foresight, NoForesight, Rng, Sample, Space, Strategy, Told, TrialState,
+};
 
 /// NSGA-II's settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -162,17 +164,24 @@ impl Nsga2Options {
         let mutation = prob(o, "mutation")?;
         let init = crate::take_usize(o, "init", population)?;
         let archive = crate::take_bool(o, "archive", d.archive)?;
-        let variation = match o.remove("variation").as_deref() {
-            None | Some("uniform") => Variation::Uniform,
-            Some("neighbour") | Some("neighbor") => Variation::Neighbour,
-            Some(v) => return Err(format!("strategy `nsga2`: option `variation` must be uniform or neighbour, got `{v}`")),
-        };
+        let variation =
+            match o.remove("variation").as_deref() {
+                None | Some("uniform") => Variation::Uniform,
+                Some("neighbour") | Some("neighbor") => Variation::Neighbour,
+                Some(v) => return Err(format!(
+                    "strategy `nsga2`: option `variation` must be uniform or neighbour, got `{v}`"
+                )),
+            };
         let surrogate = crate::take_bool(o, "surrogate", d.surrogate)?;
         let screen = crate::take_usize(o, "screen", d.screen)?;
         let model = match o.remove("model").as_deref() {
             None | Some("mlp") => Model::Mlp,
             Some("gp") => Model::Gp,
-            Some(v) => return Err(format!("strategy `nsga2`: option `model` must be mlp or gp, got `{v}`")),
+            Some(v) => {
+                return Err(format!(
+                    "strategy `nsga2`: option `model` must be mlp or gp, got `{v}`"
+                ))
+            }
         };
         let encoding = match o.remove("encoding") {
             None => d.encoding,
@@ -183,7 +192,19 @@ impl Nsga2Options {
                 "strategy `nsga2`: population ({population}) must be at least 2, offspring ({offspring}), init ({init}) and screen ({screen}) at least 1"
             ));
         }
-        Ok(Nsga2Options { population, offspring, crossover, mutation, init: Some(init), archive, variation, surrogate, screen, encoding, model })
+        Ok(Nsga2Options {
+            population,
+            offspring,
+            crossover,
+            mutation,
+            init: Some(init),
+            archive,
+            variation,
+            surrogate,
+            screen,
+            encoding,
+            model,
+        })
     }
 }
 
@@ -218,7 +239,11 @@ pub struct Nsga2 {
 
 impl Nsga2 {
     pub fn new(seed: u64, opts: Nsga2Options) -> Self {
-        let opts = Nsga2Options { population: opts.population.max(2), offspring: opts.offspring.max(1), ..opts };
+        let opts = Nsga2Options {
+            population: opts.population.max(2),
+            offspring: opts.offspring.max(1),
+            ..opts
+        };
         Nsga2 {
             rng: rng_for(seed, 1),
             opts,
@@ -289,7 +314,11 @@ impl Nsga2 {
     fn tournament(&mut self) -> usize {
         let n = self.parents.len();
         let a = self.rng.random_range(0..n);
-        let b = if n > 1 { (a + self.rng.random_range(1..n)) % n } else { a };
+        let b = if n > 1 {
+            (a + self.rng.random_range(1..n)) % n
+        } else {
+            a
+        };
         let (ma, mb) = (&self.parents[a], &self.parents[b]);
         if mb.rank < ma.rank || (mb.rank == ma.rank && mb.crowding > ma.crowding) {
             b
@@ -355,9 +384,13 @@ impl Nsga2 {
         let m = self.evaluated[0].1.len();
         // Fit one model per objective the foresight does not know (checked on a parent: knowledge is per metric).
         let known_probe = fore.known(&self.parents[0].sample);
-        let unknown: Vec<usize> = (0..m).filter(|&j| known_probe.get(j).copied().flatten().is_none()).collect();
+        let unknown: Vec<usize> = (0..m)
+            .filter(|&j| known_probe.get(j).copied().flatten().is_none())
+            .collect();
         if self.models.is_empty() {
-            self.models = (0..m).map(|_| Ensemble::new(5, 20, 50, 300, 16, 0.01)).collect();
+            self.models = (0..m)
+                .map(|_| Ensemble::new(5, 20, 50, 300, 16, 0.01))
+                .collect();
         }
         let xs: Vec<Vec<f64>> = self.evaluated.iter().map(|(x, _)| x.clone()).collect();
         let study_reference = fore.reference();
@@ -373,11 +406,13 @@ impl Nsga2 {
                 let y: Vec<f64> = ys.iter().map(|v| (v - my) / sy).collect();
                 let mut order: Vec<usize> = (0..y.len()).collect();
                 order.sort_by(|&a, &b| y[b].total_cmp(&y[a]).then(a.cmp(&b)));
-                let (ox, oy): (Vec<Vec<f64>>, Vec<f64>) = order.iter().map(|&i| (xs[i].clone(), y[i])).unzip();
+                let (ox, oy): (Vec<Vec<f64>>, Vec<f64>) =
+                    order.iter().map(|&i| (xs[i].clone(), y[i])).unzip();
                 if let Some(h) = select_hyper(&ox, &oy, None) {
                     self.gp_hyper = h;
                 }
-                gps[j] = fit_for_prediction(ox, &oy, self.gp_hyper.0, self.gp_hyper.1).map(|f| (f, my, sy));
+                gps[j] = fit_for_prediction(ox, &oy, self.gp_hyper.0, self.gp_hyper.1)
+                    .map(|f| (f, my, sy));
             } else {
                 self.models[j].fit(&xs, &ys, &mut self.rng);
             }
@@ -387,13 +422,22 @@ impl Nsga2 {
         let mut pool: Vec<Sample> = Vec::with_capacity(want + want / 10);
         let mut in_pool: HashSet<Sample> = HashSet::new();
         for i in 0..want + want / 10 {
-            let c = if i < want { self.child(space, fore) } else { self.random_unseen(space, fore) };
+            let c = if i < want {
+                self.child(space, fore)
+            } else {
+                self.random_unseen(space, fore)
+            };
             if in_pool.insert(c.clone()) {
                 pool.push(c);
             }
         }
         // Every unproposed feasible neighbour of the first front, so no one-step move along the front is missed.
-        let front_members: Vec<Sample> = self.parents.iter().filter(|p| p.rank == 0).map(|p| p.sample.clone()).collect();
+        let front_members: Vec<Sample> = self
+            .parents
+            .iter()
+            .filter(|p| p.rank == 0)
+            .map(|p| p.sample.clone())
+            .collect();
         for p in front_members {
             for c in space.neighbours(&p) {
                 if !self.seen.contains(&c) && fore.feasible(&c) && in_pool.insert(c.clone()) {
@@ -402,10 +446,20 @@ impl Nsga2 {
             }
         }
         // Per candidate: known values as they are, unknown ones as the model's (mean, sd).
-        let pool_x: Vec<Vec<f64>> = pool.iter().map(|c| self.opts.encoding.encode(space, c)).collect();
+        let pool_x: Vec<Vec<f64>> = pool
+            .iter()
+            .map(|c| self.opts.encoding.encode(space, c))
+            .collect();
         let gp_preds: Vec<Option<Vec<(f64, f64)>>> = gps
             .iter()
-            .map(|g| g.as_ref().map(|(f, my, sy)| f.predict(&pool_x).into_iter().map(|(mu, sd)| (my + mu * sy, sd * sy)).collect()))
+            .map(|g| {
+                g.as_ref().map(|(f, my, sy)| {
+                    f.predict(&pool_x)
+                        .into_iter()
+                        .map(|(mu, sd)| (my + mu * sy, sd * sy))
+                        .collect()
+                })
+            })
             .collect();
         let mut stats: Vec<Vec<(f64, f64)>> = pool
             .iter()
@@ -422,10 +476,16 @@ impl Nsga2 {
             })
             .collect();
         // The evaluated front, the reference point and each objective's range.
-        let mut front: Vec<Vec<f64>> = tessera_core::pareto::front(&self.evaluated.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>())
-            .into_iter()
-            .map(|i| self.evaluated[i].1.clone())
-            .collect();
+        let mut front: Vec<Vec<f64>> = tessera_core::pareto::front(
+            &self
+                .evaluated
+                .iter()
+                .map(|(_, v)| v.clone())
+                .collect::<Vec<_>>(),
+        )
+        .into_iter()
+        .map(|i| self.evaluated[i].1.clone())
+        .collect();
         let (mut lo, mut hi) = (vec![f64::INFINITY; m], vec![f64::NEG_INFINITY; m]);
         for (_, v) in &self.evaluated {
             for j in 0..m {
@@ -436,14 +496,33 @@ impl Nsga2 {
         let range: Vec<f64> = (0..m).map(|j| (hi[j] - lo[j]).max(1e-12)).collect();
         // The study's reference point where set, else each objective's worst evaluated value minus a tenth of its
         // range (then the search also spreads to regions a fixed reference would ignore).
-        let reference: Vec<f64> = (0..m).map(|j| study_reference.get(j).copied().flatten().unwrap_or(lo[j] - 0.1 * range[j])).collect();
+        let reference: Vec<f64> = (0..m)
+            .map(|j| {
+                study_reference
+                    .get(j)
+                    .copied()
+                    .flatten()
+                    .unwrap_or(lo[j] - 0.1 * range[j])
+            })
+            .collect();
         // Closed-form expectations where they exist: one objective (expected improvement) or two with one known.
         let exact = unknown.len() == 1 && m <= 2;
         // Thompson draws, for the general case.
-        let mut preds: Vec<Vec<f64>> = stats.iter().map(|st| st.iter().map(|&(mu, sd)| mu + sd * normal(&mut self.rng)).collect()).collect();
+        let mut preds: Vec<Vec<f64>> = stats
+            .iter()
+            .map(|st| {
+                st.iter()
+                    .map(|&(mu, sd)| mu + sd * normal(&mut self.rng))
+                    .collect()
+            })
+            .collect();
         for _ in 0..self.opts.offspring.min(pool.len()) {
             // Per pick, not per candidate: the front's hypervolume (Thompson case) or best value (one objective).
-            let base = if exact { 0.0 } else { hypervolume(&front, &reference) };
+            let base = if exact {
+                0.0
+            } else {
+                hypervolume(&front, &reference)
+            };
             let best_so_far = front.iter().map(|f| f[0]).fold(reference[0], f64::max);
             let mut best: Option<(usize, f64)> = None;
             for (i, p) in preds.iter().enumerate() {
@@ -451,7 +530,14 @@ impl Nsga2 {
                     expected_improvement(stats[i][0].0, stats[i][0].1, best_so_far)
                 } else if exact {
                     let (u, k) = (unknown[0], 1 - unknown[0]);
-                    ehvi_one_known(&front, &reference, k, stats[i][k].0, stats[i][u].0, stats[i][u].1)
+                    ehvi_one_known(
+                        &front,
+                        &reference,
+                        k,
+                        stats[i][k].0,
+                        stats[i][u].0,
+                        stats[i][u].1,
+                    )
                 } else {
                     front.push(p.clone());
                     let g = hypervolume(&front, &reference) - base;
@@ -464,7 +550,11 @@ impl Nsga2 {
                     // How much every objective would have to improve (range-normalised) to escape domination.
                     -front
                         .iter()
-                        .map(|f| (0..m).map(|j| (f[j] - p[j]) / range[j]).fold(f64::NEG_INFINITY, f64::max))
+                        .map(|f| {
+                            (0..m)
+                                .map(|j| (f[j] - p[j]) / range[j])
+                                .fold(f64::NEG_INFINITY, f64::max)
+                        })
                         .fold(f64::INFINITY, f64::min)
                 };
                 if best.is_none_or(|b| score > b.1) {
@@ -476,7 +566,11 @@ impl Nsga2 {
             let st = stats.swap_remove(i);
             let c = pool.swap_remove(i);
             // The batch's later picks see this one at its predicted mean ("kriging believer") or its draw.
-            front.push(if exact { st.iter().map(|v| v.0).collect() } else { p });
+            front.push(if exact {
+                st.iter().map(|v| v.0).collect()
+            } else {
+                p
+            });
             self.push(c);
         }
     }
@@ -519,16 +613,31 @@ impl Strategy for Nsga2 {
 
     fn tell(&mut self, space: &dyn Space, told: &Told) {
         let member = match told.state {
-            TrialState::Complete if !told.values.is_empty() && told.values.iter().all(|v| !v.is_nan()) => {
+            TrialState::Complete
+                if !told.values.is_empty() && told.values.iter().all(|v| !v.is_nan()) =>
+            {
                 if self.opts.surrogate {
-                    self.evaluated.push((self.opts.encoding.encode(space, told.sample), told.values.to_vec()));
+                    self.evaluated.push((
+                        self.opts.encoding.encode(space, told.sample),
+                        told.values.to_vec(),
+                    ));
                 }
-                Member { sample: told.sample.clone(), values: told.values.to_vec(), violation: 0.0, rank: 0, crowding: 0.0 }
+                Member {
+                    sample: told.sample.clone(),
+                    values: told.values.to_vec(),
+                    violation: 0.0,
+                    rank: 0,
+                    crowding: 0.0,
+                }
             }
             TrialState::Infeasible => Member {
                 sample: told.sample.clone(),
                 values: Vec::new(),
-                violation: if told.violation > 0.0 { told.violation } else { f64::MIN_POSITIVE },
+                violation: if told.violation > 0.0 {
+                    told.violation
+                } else {
+                    f64::MIN_POSITIVE
+                },
                 rank: 0,
                 crowding: 0.0,
             },
@@ -569,12 +678,23 @@ pub fn clip_below_reference(ys: &mut [f64], r: f64) {
 /// between the best known value of the front's points at least `t` good and `known`, a width `w(t)` that is a step
 /// function of `t`, so EHVI = ∫ w(t)·P(X ≥ t) dt = Σ wᵢ·(EI(tᵢ) − EI(tᵢ₊₁)) with EI(t) = E[(X − t)⁺] (the
 /// expected improvement) and tᵢ the front's values of the uncertain objective.
-pub fn ehvi_one_known(front: &[Vec<f64>], r: &[f64], k: usize, known: f64, mean: f64, sd: f64) -> f64 {
+pub fn ehvi_one_known(
+    front: &[Vec<f64>],
+    r: &[f64],
+    k: usize,
+    known: f64,
+    mean: f64,
+    sd: f64,
+) -> f64 {
     let u = 1 - k;
     if known <= r[k] {
         return 0.0;
     }
-    let mut pts: Vec<(f64, f64)> = front.iter().filter(|p| p[u] > r[u] && p[k] > r[k]).map(|p| (p[u], p[k])).collect();
+    let mut pts: Vec<(f64, f64)> = front
+        .iter()
+        .filter(|p| p[u] > r[u] && p[k] > r[k])
+        .map(|p| (p[u], p[k]))
+        .collect();
     pts.sort_by(|a, b| a.0.total_cmp(&b.0));
     // best_from[i]: the best known-objective value among pts[i..].
     let mut best_from = vec![f64::NEG_INFINITY; pts.len() + 1];
@@ -585,7 +705,9 @@ pub fn ehvi_one_known(front: &[Vec<f64>], r: &[f64], k: usize, known: f64, mean:
     let mut lo = r[u];
     for i in 0..=pts.len() {
         let width = (known - best_from[i].max(r[k])).max(0.0);
-        let ei_hi = pts.get(i).map_or(0.0, |p| expected_improvement(mean, sd, p.0));
+        let ei_hi = pts
+            .get(i)
+            .map_or(0.0, |p| expected_improvement(mean, sd, p.0));
         total += width * (expected_improvement(mean, sd, lo) - ei_hi);
         if let Some(p) = pts.get(i) {
             lo = p.0;
@@ -628,14 +750,31 @@ mod tests {
         for x in asked {
             let v = [x[0] as f64, -(x[1] as f64)];
             let m = Metrics::new();
-            s.tell(space, &Told { number: 0, sample: x, state: TrialState::Complete, values: &v, metrics: &m, violation: 0.0 });
+            s.tell(
+                space,
+                &Told {
+                    number: 0,
+                    sample: x,
+                    state: TrialState::Complete,
+                    values: &v,
+                    metrics: &m,
+                    violation: 0.0,
+                },
+            );
         }
     }
 
     #[test]
     fn never_repeats_a_sample_and_keeps_the_front() {
         let space = Toy::new(3, 6);
-        let mut s = Nsga2::new(1, Nsga2Options { population: 8, offspring: 8, ..Default::default() });
+        let mut s = Nsga2::new(
+            1,
+            Nsga2Options {
+                population: 8,
+                offspring: 8,
+                ..Default::default()
+            },
+        );
         let mut all = Vec::new();
         for _ in 0..12 {
             let batch: Vec<Sample> = (0..8).map(|_| s.ask(&space).unwrap()).collect();
@@ -646,15 +785,24 @@ mod tests {
         assert_eq!(distinct.len(), all.len(), "a sample was proposed twice");
         s.ask(&space);
         // The optimum of both objectives at once ([5, 0, *]) is found and kept as a rank-0 parent.
-        assert!(s.parents().any(|(p, rank, _)| p[0] == 5 && p[1] == 0 && rank == 0));
+        assert!(s
+            .parents()
+            .any(|(p, rank, _)| p[0] == 5 && p[1] == 0 && rank == 0));
     }
 
     /// Two objectives and a constraint on a profile metric (known before evaluation).
     struct TwoObj;
     impl tessera_core::Evaluator for TwoObj {
-        fn evaluate(&self, s: &Sample, _: &tessera_core::EvalContext) -> Result<tessera_core::Evaluation, tessera_core::EvalError> {
+        fn evaluate(
+            &self,
+            s: &Sample,
+            _: &tessera_core::EvalContext,
+        ) -> Result<tessera_core::Evaluation, tessera_core::EvalError> {
             let a = s[0] as f64 + 0.1 * s[2] as f64;
-            Ok(tessera_core::Evaluation { metrics: Metrics::new().with("a", a), sim_seconds: 1.0 })
+            Ok(tessera_core::Evaluation {
+                metrics: Metrics::new().with("a", a),
+                sim_seconds: 1.0,
+            })
         }
         fn profile(&self, s: &Sample) -> Metrics {
             Metrics::new().with("cost", (s[0] + s[1]) as f64)
@@ -691,7 +839,11 @@ mod tests {
         // Without uncertainty it is the plain hypervolume improvement, for either objective known.
         for (a, known) in [(2.5, -4.0), (0.5, -1.0), (4.0, -11.0), (1.5, -6.0)] {
             let e = ehvi_one_known(&front, &r, 1, known, a, 1e-9);
-            assert!((e - gain(a, known)).abs() < 1e-6, "{a} {known}: {e} vs {}", gain(a, known));
+            assert!(
+                (e - gain(a, known)).abs() < 1e-6,
+                "{a} {known}: {e} vs {}",
+                gain(a, known)
+            );
             let swapped: Vec<Vec<f64>> = front.iter().map(|p| vec![p[1], p[0]]).collect();
             let e2 = ehvi_one_known(&swapped, &[r[1], r[0]], 0, known, a, 1e-9);
             assert!((e2 - e).abs() < 1e-9);
@@ -700,7 +852,10 @@ mod tests {
         let mut rng = rng_for(7, 0);
         let (mean, sd, known) = (2.2, 0.8, -4.0);
         let n = 200_000;
-        let mc = (0..n).map(|_| gain(mean + sd * normal(&mut rng), known)).sum::<f64>() / n as f64;
+        let mc = (0..n)
+            .map(|_| gain(mean + sd * normal(&mut rng), known))
+            .sum::<f64>()
+            / n as f64;
         let e = ehvi_one_known(&front, &r, 1, known, mean, sd);
         assert!((e - mc).abs() < 0.01 * mc, "{e} vs Monte Carlo {mc}");
     }
@@ -709,10 +864,23 @@ mod tests {
     fn resumed_constrained_study_equals_an_uninterrupted_one() {
         use tessera_core::{Budget, Constraint, MemoryStorage, Objective, Storage, Study};
         let space = Toy::new(4, 6);
-        let mut study = Study::new("r", &space, &TwoObj, vec![Objective::max("a"), Objective::min("cost")]);
-        study.constraints = vec![Constraint { metric: "cost".into(), min: None, max: Some(6.0) }];
+        let mut study = Study::new(
+            "r",
+            &space,
+            &TwoObj,
+            vec![Objective::max("a"), Objective::min("cost")],
+        );
+        study.constraints = vec![Constraint {
+            metric: "cost".into(),
+            min: None,
+            max: Some(6.0),
+        }];
         study.profile_network = false;
-        let opts = Nsga2Options { population: 6, offspring: 6, ..Default::default() };
+        let opts = Nsga2Options {
+            population: 6,
+            offspring: 6,
+            ..Default::default()
+        };
         let run = |study: &mut Study, store: &mut MemoryStorage, n: u64| {
             study.budget = Budget::trials(n);
             study.run(&mut Nsga2::new(4, opts), store, &mut ()).unwrap();
@@ -722,24 +890,43 @@ mod tests {
         let mut part = MemoryStorage::new();
         run(&mut study, &mut part, 25);
         run(&mut study, &mut part, 60);
-        let strip = |s: &MemoryStorage| s.trials(1).unwrap().into_iter().map(|t| (t.number, t.sample, t.state, t.metrics)).collect::<Vec<_>>();
+        let strip = |s: &MemoryStorage| {
+            s.trials(1)
+                .unwrap()
+                .into_iter()
+                .map(|t| (t.number, t.sample, t.state, t.metrics))
+                .collect::<Vec<_>>()
+        };
         let trials = strip(&full);
         assert_eq!(trials, strip(&part));
         // With the study's foresight NSGA-II proposes only samples that meet the constraint (cost = s0 + s1 <= 6 of
         // 0..=10: a third of the space is infeasible).
-        assert!(trials.iter().all(|t| t.2 == TrialState::Complete && t.1[0] + t.1[1] <= 6), "{trials:?}");
+        assert!(
+            trials
+                .iter()
+                .all(|t| t.2 == TrialState::Complete && t.1[0] + t.1[1] <= 6),
+            "{trials:?}"
+        );
     }
 
     #[test]
     fn engineered_variant_keeps_the_whole_first_front_and_breeds_neighbours() {
         let space = Toy::new(3, 6);
         let mut o = crate::Options::new();
-        for (k, v) in [("archive", "true"), ("variation", "neighbour"), ("population", "4"), ("init", "12")] {
+        for (k, v) in [
+            ("archive", "true"),
+            ("variation", "neighbour"),
+            ("population", "4"),
+            ("init", "12"),
+        ] {
             o.insert(k.into(), v.into());
         }
         let opts = Nsga2Options::take(&mut o).unwrap();
         assert!(o.is_empty());
-        assert_eq!((opts.archive, opts.variation, opts.init), (true, Variation::Neighbour, Some(12)));
+        assert_eq!(
+            (opts.archive, opts.variation, opts.init),
+            (true, Variation::Neighbour, Some(12))
+        );
         let mut s = Nsga2::new(2, opts);
         let first: Vec<Sample> = (0..12).map(|_| s.ask(&space).unwrap()).collect();
         tell_all(&mut s, &space, &first);
@@ -748,35 +935,87 @@ mod tests {
         for _ in 0..12 {
             let child = s.ask(&space).unwrap();
             // One dimension away from some parent, never seen before.
-            assert!(s.parents().any(|(p, _, _)| p.as_slice().iter().zip(child.as_slice()).filter(|(a, b)| a != b).count() == 1));
+            assert!(s.parents().any(|(p, _, _)| p
+                .as_slice()
+                .iter()
+                .zip(child.as_slice())
+                .filter(|(a, b)| a != b)
+                .count()
+                == 1));
             assert!(!all.contains(&child));
             tell_all(&mut s, &space, std::slice::from_ref(&child));
             all.push(child);
         }
         s.ask(&space);
         // Every non-dominated sample told so far is a parent, however many there are.
-        let pts: Vec<Vec<f64>> = all.iter().map(|x| vec![x[0] as f64, -(x[1] as f64)]).collect();
+        let pts: Vec<Vec<f64>> = all
+            .iter()
+            .map(|x| vec![x[0] as f64, -(x[1] as f64)])
+            .collect();
         let nd = tessera_core::pareto::front(&pts);
-        assert!(nd.iter().all(|&i| s.parents().any(|(p, r, _)| *p == all[i] && r == 0)));
+        assert!(nd
+            .iter()
+            .all(|&i| s.parents().any(|(p, r, _)| *p == all[i] && r == 0)));
         let mut bad = crate::Options::new();
         bad.insert("variation".into(), "blend".into());
-        assert!(Nsga2Options::take(&mut bad).unwrap_err().contains("uniform or neighbour"));
+        assert!(Nsga2Options::take(&mut bad)
+            .unwrap_err()
+            .contains("uniform or neighbour"));
     }
 
     #[test]
     fn infeasible_members_rank_behind_feasible_ones_by_violation() {
         let space = Toy::new(2, 5);
-        let mut s = Nsga2::new(0, Nsga2Options { population: 3, offspring: 3, ..Default::default() });
+        let mut s = Nsga2::new(
+            0,
+            Nsga2Options {
+                population: 3,
+                offspring: 3,
+                ..Default::default()
+            },
+        );
         let asked: Vec<Sample> = (0..3).map(|_| s.ask(&space).unwrap()).collect();
         let m = Metrics::new();
         let v = [1.0];
-        s.tell(&space, &Told { number: 0, sample: &asked[0], state: TrialState::Infeasible, values: &[], metrics: &m, violation: 0.5 });
-        s.tell(&space, &Told { number: 1, sample: &asked[1], state: TrialState::Complete, values: &v, metrics: &m, violation: 0.0 });
-        s.tell(&space, &Told { number: 2, sample: &asked[2], state: TrialState::Infeasible, values: &[], metrics: &m, violation: 0.1 });
+        s.tell(
+            &space,
+            &Told {
+                number: 0,
+                sample: &asked[0],
+                state: TrialState::Infeasible,
+                values: &[],
+                metrics: &m,
+                violation: 0.5,
+            },
+        );
+        s.tell(
+            &space,
+            &Told {
+                number: 1,
+                sample: &asked[1],
+                state: TrialState::Complete,
+                values: &v,
+                metrics: &m,
+                violation: 0.0,
+            },
+        );
+        s.tell(
+            &space,
+            &Told {
+                number: 2,
+                sample: &asked[2],
+                state: TrialState::Infeasible,
+                values: &[],
+                metrics: &m,
+                violation: 0.1,
+            },
+        );
         s.ask(&space);
         let ranks: Vec<(Sample, usize)> = s.parents().map(|(p, r, _)| (p.clone(), r)).collect();
         let rank_of = |x: &Sample| ranks.iter().find(|(p, _)| p == x).unwrap().1;
-        assert_eq!((rank_of(&asked[1]), rank_of(&asked[2]), rank_of(&asked[0])), (0, 1, 2));
+        assert_eq!(
+            (rank_of(&asked[1]), rank_of(&asked[2]), rank_of(&asked[0])),
+            (0, 1, 2)
+        );
     }
 }
-

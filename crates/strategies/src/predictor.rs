@@ -38,9 +38,15 @@ impl ModelKind {
     }
 
     pub fn parse(s: &str) -> Result<ModelKind, String> {
-        ModelKind::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| {
-            format!("unknown model `{s}`; one of {}", ModelKind::ALL.map(|k| k.name()).join(", "))
-        })
+        ModelKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown model `{s}`; one of {}",
+                    ModelKind::ALL.map(|k| k.name()).join(", ")
+                )
+            })
     }
 }
 
@@ -70,7 +76,10 @@ impl Model {
     /// minibatch order.
     pub fn fit(kind: ModelKind, xs: &[Vec<f64>], ys: &[f64], seed: u64) -> Result<Model, String> {
         if xs.len() != ys.len() || xs.len() < MIN_PAIRS {
-            return Err(format!("need at least {MIN_PAIRS} (architecture, metric) pairs, got {}", xs.len().min(ys.len())));
+            return Err(format!(
+                "need at least {MIN_PAIRS} (architecture, metric) pairs, got {}",
+                xs.len().min(ys.len())
+            ));
         }
         if let Some(y) = ys.iter().find(|y| !y.is_finite()) {
             return Err(format!("a target is not finite ({y})"));
@@ -79,7 +88,10 @@ impl Model {
         let mut sorted = ys.to_vec();
         sorted.sort_by(f64::total_cmp);
         let n = ys.len() as f64;
-        let ranked: Vec<f64> = tessera_core::stats::ranks(ys).into_iter().map(|r| (r - 0.5) / n).collect();
+        let ranked: Vec<f64> = tessera_core::stats::ranks(ys)
+            .into_iter()
+            .map(|r| (r - 0.5) / n)
+            .collect();
         let ys = &ranked[..];
         let inner = match kind {
             ModelKind::MlpEnsemble => {
@@ -90,8 +102,10 @@ impl Model {
             ModelKind::Gp => {
                 let scale = mean_sd(ys);
                 let y: Vec<f64> = ys.iter().map(|v| (v - scale.0) / scale.1).collect();
-                let (length, noise) = select_hyper(xs, &y, None).ok_or("the GP's kernel matrix is not positive definite")?;
-                let f = fit_for_prediction(xs.to_vec(), &y, length, noise).ok_or("the GP's kernel matrix is not positive definite")?;
+                let (length, noise) = select_hyper(xs, &y, None)
+                    .ok_or("the GP's kernel matrix is not positive definite")?;
+                let f = fit_for_prediction(xs.to_vec(), &y, length, noise)
+                    .ok_or("the GP's kernel matrix is not positive definite")?;
                 Inner::Gp(Box::new(f), scale)
             }
             ModelKind::Gbt => {
@@ -112,7 +126,12 @@ impl Model {
                     .zip(ys)
                     .map(|(x, &y)| {
                         let t = ((y - scale.0) / scale.1) as f32;
-                        gbdt::decision_tree::Data::new_training_data(x.iter().map(|&v| v as f32).collect(), 1.0, t, None)
+                        gbdt::decision_tree::Data::new_training_data(
+                            x.iter().map(|&v| v as f32).collect(),
+                            1.0,
+                            t,
+                            None,
+                        )
                     })
                     .collect();
                 let mut g = gbdt::gradient_boost::GBDT::new(&cfg);
@@ -125,7 +144,10 @@ impl Model {
 
     /// Predictions for a batch of encodings.
     pub fn predict(&self, xs: &[Vec<f64>]) -> Vec<f64> {
-        self.predict_rank(xs).into_iter().map(|u| self.unrank(u)).collect()
+        self.predict_rank(xs)
+            .into_iter()
+            .map(|u| self.unrank(u))
+            .collect()
     }
 
     /// The training target at rank fraction `u` (linear between neighbours, clamped to the range).
@@ -141,13 +163,25 @@ impl Model {
     fn predict_rank(&self, xs: &[Vec<f64>]) -> Vec<f64> {
         match &self.inner {
             Inner::Ensemble(e) => xs.iter().map(|x| e.predict(x).0).collect(),
-            Inner::Gp(f, (m, sd)) => f.predict(xs).into_iter().map(|(mu, _)| m + sd * mu).collect(),
+            Inner::Gp(f, (m, sd)) => f
+                .predict(xs)
+                .into_iter()
+                .map(|(mu, _)| m + sd * mu)
+                .collect(),
             Inner::Gbt(g, (m, sd)) => {
                 let data: gbdt::decision_tree::DataVec = xs
                     .iter()
-                    .map(|x| gbdt::decision_tree::Data::new_test_data(x.iter().map(|&v| v as f32).collect(), None))
+                    .map(|x| {
+                        gbdt::decision_tree::Data::new_test_data(
+                            x.iter().map(|&v| v as f32).collect(),
+                            None,
+                        )
+                    })
                     .collect();
-                g.predict(&data).into_iter().map(|v| m + sd * f64::from(v)).collect()
+                g.predict(&data)
+                    .into_iter()
+                    .map(|v| m + sd * f64::from(v))
+                    .collect()
             }
         }
     }
@@ -168,8 +202,20 @@ impl Validation {
     /// The figures of `predicted` against `truth`.
     pub fn of(predicted: &[f64], truth: &[f64], train: usize) -> Validation {
         let n = truth.len().max(1) as f64;
-        let rmse = (predicted.iter().zip(truth).map(|(p, t)| (p - t).powi(2)).sum::<f64>() / n).sqrt();
-        Validation { kendall_tau: kendall_tau(predicted, truth), spearman: spearman(predicted, truth), rmse, train, held_out: truth.len() }
+        let rmse = (predicted
+            .iter()
+            .zip(truth)
+            .map(|(p, t)| (p - t).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt();
+        Validation {
+            kendall_tau: kendall_tau(predicted, truth),
+            spearman: spearman(predicted, truth),
+            rmse,
+            train,
+            held_out: truth.len(),
+        }
     }
 }
 
@@ -185,7 +231,13 @@ impl std::fmt::Display for Validation {
 
 /// Holds out `held_out` (a fraction in (0, 1)) of the pairs, drawn with `seed`, fits on the rest and measures the
 /// error on them; then fits the returned model on all pairs. Needs at least [`MIN_PAIRS`] pairs on each side.
-pub fn fit_validated(kind: ModelKind, xs: &[Vec<f64>], ys: &[f64], held_out: f64, seed: u64) -> Result<(Model, Validation), String> {
+pub fn fit_validated(
+    kind: ModelKind,
+    xs: &[Vec<f64>],
+    ys: &[f64],
+    held_out: f64,
+    seed: u64,
+) -> Result<(Model, Validation), String> {
     let n = xs.len().min(ys.len());
     let n_val = ((n as f64) * held_out).round() as usize;
     if n_val < MIN_PAIRS || n - n_val < MIN_PAIRS {
@@ -213,7 +265,9 @@ mod tests {
     #[test]
     fn every_model_ranks_a_sum_of_choice_weights_on_held_out_points() {
         let mut rng = rng_for(3, 0);
-        let w: Vec<f64> = (0..20).map(|_| rand::Rng::random_range(&mut rng, -1.0..1.0)).collect();
+        let w: Vec<f64> = (0..20)
+            .map(|_| rand::Rng::random_range(&mut rng, -1.0..1.0))
+            .collect();
         let xs: Vec<Vec<f64>> = (0..150)
             .map(|_| {
                 let mut x = vec![0.0; 20];
@@ -223,18 +277,32 @@ mod tests {
                 x
             })
             .collect();
-        let ys: Vec<f64> = xs.iter().map(|x| x.iter().zip(&w).map(|(a, b)| a * b).sum()).collect();
+        let ys: Vec<f64> = xs
+            .iter()
+            .map(|x| x.iter().zip(&w).map(|(a, b)| a * b).sum())
+            .collect();
         for kind in ModelKind::ALL {
             let (_, v) = fit_validated(kind, &xs, &ys, 0.2, 0).unwrap();
-            assert!(v.kendall_tau > 0.7 && v.held_out == 30 && v.train == 120, "{}: {v}", kind.name());
+            assert!(
+                v.kendall_tau > 0.7 && v.held_out == 30 && v.train == 120,
+                "{}: {v}",
+                kind.name()
+            );
         }
     }
 
     #[test]
     fn too_few_pairs_and_unknown_models_are_refused() {
         let xs = vec![vec![1.0]; 12];
-        let e = fit_validated(ModelKind::Gp, &xs, &[0.5; 12], 0.2, 0).err().unwrap();
-        assert!(e.contains("12 (architecture, metric) pairs are too few"), "{e}");
-        assert!(ModelKind::parse("svm").unwrap_err().contains("one of mlp-ensemble, gp, gbt"));
+        let e = fit_validated(ModelKind::Gp, &xs, &[0.5; 12], 0.2, 0)
+            .err()
+            .unwrap();
+        assert!(
+            e.contains("12 (architecture, metric) pairs are too few"),
+            "{e}"
+        );
+        assert!(ModelKind::parse("svm")
+            .unwrap_err()
+            .contains("one of mlp-ensemble, gp, gbt"));
     }
 }

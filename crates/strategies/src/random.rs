@@ -8,7 +8,9 @@ pub struct Random {
 
 impl Random {
     pub fn new(seed: u64) -> Self {
-        Random { rng: rng_for(seed, 1) }
+        Random {
+            rng: rng_for(seed, 1),
+        }
     }
 }
 

@@ -32,7 +32,17 @@ pub struct Reinforce {
 
 impl Reinforce {
     pub fn new(seed: u64, lr: f64, decay: f64, entropy: f64) -> Self {
-        Reinforce { rng: rng_for(seed, 1), lr, decay, entropy, logits: Vec::new(), baseline: None, spread: 0.0, worst: None, hist: History::default() }
+        Reinforce {
+            rng: rng_for(seed, 1),
+            lr,
+            decay,
+            entropy,
+            logits: Vec::new(),
+            baseline: None,
+            spread: 0.0,
+            worst: None,
+            hist: History::default(),
+        }
     }
 
     fn probs(logits: &[f64]) -> Vec<f64> {
@@ -94,13 +104,24 @@ impl Strategy for Reinforce {
         };
         let b = *self.baseline.get_or_insert(r);
         let adv_raw = r - b;
-        self.spread = if self.spread == 0.0 { adv_raw.abs() } else { self.decay * self.spread + (1.0 - self.decay) * adv_raw.abs() };
-        let adv = if self.spread > 1e-12 { adv_raw / self.spread } else { 0.0 };
+        self.spread = if self.spread == 0.0 {
+            adv_raw.abs()
+        } else {
+            self.decay * self.spread + (1.0 - self.decay) * adv_raw.abs()
+        };
+        let adv = if self.spread > 1e-12 {
+            adv_raw / self.spread
+        } else {
+            0.0
+        };
         for (d, logits) in self.logits.iter_mut().enumerate() {
             let p = Self::probs(logits);
             let x = told.sample[d] as usize;
             // Entropy gradient wrt logit c: −p_c (log p_c + H).
-            let h: f64 = -p.iter().map(|q| if *q > 0.0 { q * q.ln() } else { 0.0 }).sum::<f64>();
+            let h: f64 = -p
+                .iter()
+                .map(|q| if *q > 0.0 { q * q.ln() } else { 0.0 })
+                .sum::<f64>();
             for (c, l) in logits.iter_mut().enumerate() {
                 let g = adv * (f64::from(u8::from(c == x)) - p[c]);
                 let ge = -p[c] * (p[c].max(1e-300).ln() + h);

@@ -79,15 +79,32 @@ impl History {
     }
 
     /// Records and returns `chosen`, or a fresh feasible sample when there is none: how every model-guided ask ends.
-    pub fn propose_or_fresh(&mut self, chosen: Option<Sample>, space: &dyn Space, fore: &dyn Foresight, rng: &mut Rng) -> Sample {
+    pub fn propose_or_fresh(
+        &mut self,
+        chosen: Option<Sample>,
+        space: &dyn Space,
+        fore: &dyn Foresight,
+        rng: &mut Rng,
+    ) -> Sample {
         let s = chosen.unwrap_or_else(|| self.fresh_feasible(space, fore, rng));
         self.propose(&s);
         s
     }
 
     /// Where a model-guided local search starts: the `best` best trials, then `random` fresh feasible samples.
-    pub fn starts(&self, best: usize, random: usize, space: &dyn Space, fore: &dyn Foresight, rng: &mut Rng) -> Vec<Sample> {
-        let mut starts: Vec<Sample> = self.top(best).into_iter().map(|i| self.samples[i].clone()).collect();
+    pub fn starts(
+        &self,
+        best: usize,
+        random: usize,
+        space: &dyn Space,
+        fore: &dyn Foresight,
+        rng: &mut Rng,
+    ) -> Vec<Sample> {
+        let mut starts: Vec<Sample> = self
+            .top(best)
+            .into_iter()
+            .map(|i| self.samples[i].clone())
+            .collect();
         for _ in 0..random {
             starts.push(self.fresh_feasible(space, fore, rng));
         }
@@ -127,20 +144,55 @@ pub enum Encoding {
     /// the path encoding of cell spaces: in an NB201 cell every path of length two is a pair of edges, so the pair
     /// features contain the length-2 paths (and more). Size Σkᵢ + Σᵢ<ⱼ kᵢkⱼ (405 for NB201).
     Pairs,
+    /// The space's encoding plus its path encoding ([`Space::path_encoding`], BANANAS's): for cell spaces (NB201).
+    /// A space without one gets [`Encoding::Pairs`] instead.
+    Paths,
 }
 
 impl Encoding {
     pub fn parse(v: &str) -> Result<Self, String> {
         match v {
             "space" | "onehot" | "one-hot" => Ok(Encoding::Space),
-            "pairs" | "path" => Ok(Encoding::Pairs),
-            _ => Err(format!("option `encoding` must be `onehot` or `pairs`, got `{v}`")),
+            "pairs" => Ok(Encoding::Pairs),
+            "paths" | "path" => Ok(Encoding::Paths),
+            _ => Err(format!(
+                "option `encoding` must be `onehot`, `pairs` or `paths`, got `{v}`"
+            )),
+        }
+    }
+
+    /// The option value that selects this encoding.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Space => "onehot",
+            Encoding::Pairs => "pairs",
+            Encoding::Paths => "paths",
+        }
+    }
+
+    /// The encoding a model gets on `space`: [`Encoding::Paths`] when the space has a path encoding, else
+    /// [`Encoding::Pairs`].
+    pub fn best_for(space: &dyn Space) -> Encoding {
+        let probe = Sample::new(&vec![0; space.dims().len()]);
+        if space.path_encoding(&probe).is_some() {
+            Encoding::Paths
+        } else {
+            Encoding::Pairs
         }
     }
 
     pub fn encode(self, space: &dyn Space, s: &Sample) -> Vec<f64> {
         match self {
             Encoding::Space => space.encode(s).into_iter().map(f64::from).collect(),
+            Encoding::Paths => match space.path_encoding(s) {
+                Some(p) => space
+                    .encode(s)
+                    .into_iter()
+                    .chain(p)
+                    .map(f64::from)
+                    .collect(),
+                None => Encoding::Pairs.encode(space, s),
+            },
             Encoding::Pairs => {
                 let dims = space.dims();
                 let mut v: Vec<f64> = Vec::new();
@@ -178,7 +230,10 @@ pub fn local_search_max(
     let mut evals = 0usize;
     let mut best: Option<(Sample, f64)> = None;
     // Scores `batch` (memoised), or None when the evaluation budget is spent.
-    let mut score = |batch: &[Sample], memo: &mut HashMap<Sample, f64>, evals: &mut usize| -> Option<Vec<f64>> {
+    let mut score = |batch: &[Sample],
+                     memo: &mut HashMap<Sample, f64>,
+                     evals: &mut usize|
+     -> Option<Vec<f64>> {
         let mut todo: Vec<Sample> = Vec::new();
         for s in batch {
             if !memo.contains_key(s) && !todo.contains(s) {
@@ -202,13 +257,17 @@ pub fn local_search_max(
         }
     };
     for start in starts {
-        let Some(v) = score(std::slice::from_ref(start), &mut memo, &mut evals) else { break };
+        let Some(v) = score(std::slice::from_ref(start), &mut memo, &mut evals) else {
+            break;
+        };
         let mut cur_v = v[0];
         consider(start, cur_v, &mut best);
         let mut cur = start.clone();
         loop {
             let ns = space.neighbours(&cur);
-            let Some(vs) = score(&ns, &mut memo, &mut evals) else { return best };
+            let Some(vs) = score(&ns, &mut memo, &mut evals) else {
+                return best;
+            };
             let mut step: Option<(usize, f64)> = None;
             for (i, (n, &v)) in ns.iter().zip(&vs).enumerate() {
                 consider(n, v, &mut best);
@@ -249,7 +308,9 @@ fn erfc(x: f64) -> f64 {
                 + t * (0.37409196
                     + t * (0.09678418
                         + t * (-0.18628806
-                            + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))))
+                            + t * (0.27886807
+                                + t * (-1.13520398
+                                    + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))))
             .exp();
     if x >= 0.0 {
         r
@@ -300,8 +361,24 @@ pub struct Ensemble {
 }
 
 impl Ensemble {
-    pub fn new(size: usize, hidden: usize, steps: usize, first_steps: usize, batch: usize, lr: f64) -> Self {
-        Ensemble { size: size.max(1), hidden: hidden.max(1), steps, first_steps, batch: batch.max(1), lr, nets: Vec::new(), scale: (0.0, 1.0) }
+    pub fn new(
+        size: usize,
+        hidden: usize,
+        steps: usize,
+        first_steps: usize,
+        batch: usize,
+        lr: f64,
+    ) -> Self {
+        Ensemble {
+            size: size.max(1),
+            hidden: hidden.max(1),
+            steps,
+            first_steps,
+            batch: batch.max(1),
+            lr,
+            nets: Vec::new(),
+            scale: (0.0, 1.0),
+        }
     }
 
     /// Trains every member on `xs` → `ys` (standardised); `xs` is not empty.
@@ -310,7 +387,9 @@ impl Ensemble {
         let (m, sd) = self.scale;
         let y: Vec<f64> = ys.iter().map(|v| (v - m) / sd).collect();
         let steps = if self.nets.is_empty() {
-            self.nets = (0..self.size).map(|_| Mlp::new(xs[0].len(), self.hidden, rng)).collect();
+            self.nets = (0..self.size)
+                .map(|_| Mlp::new(xs[0].len(), self.hidden, rng))
+                .collect();
             self.first_steps
         } else {
             self.steps
@@ -360,11 +439,21 @@ impl Mlp {
         let mut o = 0;
         for (fan_in, count) in [(d, h * d), (0, h), (h, h * h), (0, h), (h, h), (0, 1)] {
             for p in &mut params[o..o + count] {
-                *p = if fan_in > 0 { normal(rng) * (2.0 / fan_in as f64).sqrt() } else { 0.0 };
+                *p = if fan_in > 0 {
+                    normal(rng) * (2.0 / fan_in as f64).sqrt()
+                } else {
+                    0.0
+                };
             }
             o += count;
         }
-        Mlp { sizes: [d, h, 1], params, m: vec![0.0; n], v: vec![0.0; n], t: 0 }
+        Mlp {
+            sizes: [d, h, 1],
+            params,
+            m: vec![0.0; n],
+            v: vec![0.0; n],
+            t: 0,
+        }
     }
 
     fn offsets(&self) -> [usize; 6] {
@@ -384,7 +473,12 @@ impl Mlp {
         let [w1, b1, w2, b2, w3, b3] = self.offsets();
         let p = &self.params;
         // Encodings are sparse (one-hot): the first layer only visits the non-zero inputs.
-        let nz: Vec<(usize, f64)> = x.iter().copied().enumerate().filter(|(_, v)| *v != 0.0).collect();
+        let nz: Vec<(usize, f64)> = x
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(_, v)| *v != 0.0)
+            .collect();
         let mut a1 = vec![0.0; h];
         for (j, a) in a1.iter_mut().enumerate() {
             let row = &p[w1 + j * d..w1 + (j + 1) * d];
@@ -401,7 +495,14 @@ impl Mlp {
     }
 
     /// One Adam step on the mean squared error of a minibatch (`xs[i]` → `ys[i]` for `i` in `batch`).
-    pub fn step(&mut self, xs: &[Vec<f64>], ys: &[f64], batch: &[usize], lr: f64, weight_decay: f64) {
+    pub fn step(
+        &mut self,
+        xs: &[Vec<f64>],
+        ys: &[f64],
+        batch: &[usize],
+        lr: f64,
+        weight_decay: f64,
+    ) {
         let [d, h, _] = self.sizes;
         let [w1, b1, w2, b2, w3, b3] = self.offsets();
         let mut g = vec![0.0; self.params.len()];
@@ -413,7 +514,12 @@ impl Mlp {
         for &i in batch {
             let (x, y) = (&xs[i], ys[i]);
             let p = &self.params;
-            let nz: Vec<(usize, f64)> = x.iter().copied().enumerate().filter(|(_, v)| *v != 0.0).collect();
+            let nz: Vec<(usize, f64)> = x
+                .iter()
+                .copied()
+                .enumerate()
+                .filter(|(_, v)| *v != 0.0)
+                .collect();
             for j in 0..h {
                 let row = &p[w1 + j * d..w1 + (j + 1) * d];
                 let s = p[b1 + j] + nz.iter().map(|&(c, v)| row[c] * v).sum::<f64>();
@@ -468,7 +574,16 @@ impl Mlp {
     }
 
     /// `steps` Adam steps on minibatches of `batch` indices drawn with replacement from `0..xs.len()`.
-    pub fn train(&mut self, xs: &[Vec<f64>], ys: &[f64], steps: usize, batch: usize, lr: f64, weight_decay: f64, rng: &mut Rng) {
+    pub fn train(
+        &mut self,
+        xs: &[Vec<f64>],
+        ys: &[f64],
+        steps: usize,
+        batch: usize,
+        lr: f64,
+        weight_decay: f64,
+        rng: &mut Rng,
+    ) {
         if xs.is_empty() {
             return;
         }
@@ -500,13 +615,24 @@ mod tests {
     #[test]
     fn mlp_fits_a_small_function() {
         let mut rng = rng_for(0, 0);
-        let xs: Vec<Vec<f64>> = (0..64).map(|i| (0..6).map(|b| ((i >> b) & 1) as f64).collect()).collect();
+        let xs: Vec<Vec<f64>> = (0..64)
+            .map(|i| (0..6).map(|b| ((i >> b) & 1) as f64).collect())
+            .collect();
         let ys: Vec<f64> = xs.iter().map(|x| x[0] - 2.0 * x[1] + x[2] * x[3]).collect();
         let mut net = Mlp::new(6, 16, &mut rng);
-        let mse = |net: &Mlp| xs.iter().zip(&ys).map(|(x, y)| (net.predict(x) - y).powi(2)).sum::<f64>() / 64.0;
+        let mse = |net: &Mlp| {
+            xs.iter()
+                .zip(&ys)
+                .map(|(x, y)| (net.predict(x) - y).powi(2))
+                .sum::<f64>()
+                / 64.0
+        };
         let before = mse(&net);
         net.train(&xs, &ys, 1500, 16, 0.01, 0.0, &mut rng);
         let after = mse(&net);
-        assert!(after < 0.02 && after < before / 10.0, "mse {before} -> {after}");
+        assert!(
+            after < 0.02 && after < before / 10.0,
+            "mse {before} -> {after}"
+        );
     }
 }

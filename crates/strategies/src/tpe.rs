@@ -38,7 +38,14 @@ pub struct TpeConfig {
 
 impl Default for TpeConfig {
     fn default() -> Self {
-        TpeConfig { init: 10, candidates: 24, multivariate: true, prior_weight: 1.0, gamma: 0.1, max_good: 25 }
+        TpeConfig {
+            init: 10,
+            candidates: 24,
+            multivariate: true,
+            prior_weight: 1.0,
+            gamma: 0.1,
+            max_good: 25,
+        }
     }
 }
 
@@ -72,7 +79,11 @@ impl Parzen {
             .map(|d| {
                 let k = d.len() as f64;
                 let z = 1.0 + prior;
-                (((1.0 + prior / k) / z).ln(), ((prior / k) / z).ln(), (1.0 / k).ln())
+                (
+                    ((1.0 + prior / k) / z).ln(),
+                    ((prior / k) / z).ln(),
+                    (1.0 / k).ln(),
+                )
             })
             .collect();
         let total: f64 = weights.iter().sum::<f64>() + prior;
@@ -82,7 +93,15 @@ impl Parzen {
         for c in &comps {
             flat.extend_from_slice(c.as_slice());
         }
-        Parzen { flat, dims, weights, log_weights, prior, logp, log_total: total.ln() }
+        Parzen {
+            flat,
+            dims,
+            weights,
+            log_weights,
+            prior,
+            logp,
+            log_total: total.ln(),
+        }
     }
 
     fn comps(&self) -> std::slice::ChunksExact<'_, u16> {
@@ -185,7 +204,12 @@ fn log_sum_exp(v: &[f64]) -> f64 {
 
 impl Tpe {
     pub fn new(seed: u64, cfg: TpeConfig) -> Self {
-        Tpe { rng: rng_for(seed, 1), cfg, hist: History::default(), order: Vec::new() }
+        Tpe {
+            rng: rng_for(seed, 1),
+            cfg,
+            hist: History::default(),
+            order: Vec::new(),
+        }
     }
 
     /// Recency weights of `n` trials in tell order (Optuna's default: the last 25 weigh 1, a linear ramp before).
@@ -194,7 +218,15 @@ impl Tpe {
             return vec![1.0; n];
         }
         let ramp = n - 25;
-        let mut w: Vec<f64> = (0..ramp).map(|i| if ramp == 1 { 1.0 / n as f64 } else { 1.0 / n as f64 + (1.0 - 1.0 / n as f64) * i as f64 / (ramp - 1) as f64 }).collect();
+        let mut w: Vec<f64> = (0..ramp)
+            .map(|i| {
+                if ramp == 1 {
+                    1.0 / n as f64
+                } else {
+                    1.0 / n as f64 + (1.0 - 1.0 / n as f64) * i as f64 / (ramp - 1) as f64
+                }
+            })
+            .collect();
         w.extend(std::iter::repeat_n(1.0, 25));
         w
     }
@@ -211,12 +243,15 @@ impl Strategy for Tpe {
         let n = self.order.len();
         let w = Self::weights(n);
         let scored: Vec<usize> = (0..n).filter(|&i| self.order[i].1.is_some()).collect();
-        let n_good = ((self.cfg.gamma * scored.len() as f64).ceil() as usize).clamp(1, self.cfg.max_good.max(1));
+        let n_good = ((self.cfg.gamma * scored.len() as f64).ceil() as usize)
+            .clamp(1, self.cfg.max_good.max(1));
         let mut by_score = scored;
         let score = |i: usize| self.order[i].1.unwrap_or(f64::NEG_INFINITY);
         let k = n_good.min(by_score.len());
         if k > 0 && k < by_score.len() {
-            by_score.select_nth_unstable_by(k - 1, |&a, &b| score(b).total_cmp(&score(a)).then(a.cmp(&b)));
+            by_score.select_nth_unstable_by(k - 1, |&a, &b| {
+                score(b).total_cmp(&score(a)).then(a.cmp(&b))
+            });
         }
         let mut good_flag = vec![false; n];
         for &i in &by_score[..k] {
@@ -245,9 +280,20 @@ impl Strategy for Tpe {
             for _ in 0..100 {
                 let s = if self.cfg.multivariate {
                     let comp = l.pick(&mut self.rng);
-                    Sample((0..dims).map(|d| l.draw_dim(space, d, comp, &mut self.rng)).collect())
+                    Sample(
+                        (0..dims)
+                            .map(|d| l.draw_dim(space, d, comp, &mut self.rng))
+                            .collect(),
+                    )
                 } else {
-                    Sample((0..dims).map(|d| { let c = l.pick(&mut self.rng); l.draw_dim(space, d, c, &mut self.rng) }).collect())
+                    Sample(
+                        (0..dims)
+                            .map(|d| {
+                                let c = l.pick(&mut self.rng);
+                                l.draw_dim(space, d, c, &mut self.rng)
+                            })
+                            .collect(),
+                    )
                 };
                 if space.is_valid(&s) && !self.hist.seen.contains(&s) {
                     cand = Some(s);
@@ -255,7 +301,11 @@ impl Strategy for Tpe {
                 }
             }
             let Some(s) = cand else { continue };
-            let v = if self.cfg.multivariate { l.log_joint(&s) - g.log_joint(&s) } else { l.log_independent(&s) - g.log_independent(&s) };
+            let v = if self.cfg.multivariate {
+                l.log_joint(&s) - g.log_joint(&s)
+            } else {
+                l.log_independent(&s) - g.log_independent(&s)
+            };
             if best.as_ref().is_none_or(|b| v > b.1) {
                 best = Some((s, v));
             }

@@ -18,11 +18,24 @@ fn run(kind: &str, seed: u64) -> Vec<(Sample, f64)> {
         assert_eq!(batch.len(), 4, "{kind}");
         for (i, s) in batch.iter().enumerate() {
             assert!(space.is_valid(s), "{kind} proposed invalid {s}");
-            assert!(!batch[..i].contains(s), "{kind} proposed {s} twice in one batch");
+            assert!(
+                !batch[..i].contains(s),
+                "{kind} proposed {s} twice in one batch"
+            );
         }
         for (i, s) in batch.iter().enumerate().rev() {
             let v = [score(s)];
-            st.tell(&space, &Told { number: round * 4 + i as u64, sample: s, state: TrialState::Complete, values: &v, metrics: &m, violation: 0.0 });
+            st.tell(
+                &space,
+                &Told {
+                    number: round * 4 + i as u64,
+                    sample: s,
+                    state: TrialState::Complete,
+                    values: &v,
+                    metrics: &m,
+                    violation: 0.0,
+                },
+            );
             out.push((s.clone(), v[0]));
         }
     }
@@ -31,14 +44,29 @@ fn run(kind: &str, seed: u64) -> Vec<(Sample, f64)> {
 
 #[test]
 fn learning_strategies_ask_distinct_batches_deterministically() {
-    for kind in ["gp-bo", "tpe", "bananas", "reinforce", "mcts", "adaptive-evolution", "linas"] {
+    for kind in [
+        "gp-bo",
+        "tpe",
+        "bananas",
+        "reinforce",
+        "mcts",
+        "adaptive-evolution",
+        "linas",
+    ] {
         let a = run(kind, 3);
-        assert_eq!(a, run(kind, 3), "{kind} is not deterministic under batch asks");
+        assert_eq!(
+            a,
+            run(kind, 3),
+            "{kind} is not deterministic under batch asks"
+        );
         let mut distinct: Vec<&Sample> = a.iter().map(|x| &x.0).collect();
         distinct.sort();
         distinct.dedup();
         assert_eq!(distinct.len(), a.len(), "{kind} repeated a sample");
         let best = a.iter().map(|x| x.1).fold(f64::NEG_INFINITY, f64::max);
-        assert!(best >= -2.0, "{kind} learned nothing in 60 batched trials (best {best})");
+        assert!(
+            best >= -2.0,
+            "{kind} learned nothing in 60 batched trials (best {best})"
+        );
     }
 }

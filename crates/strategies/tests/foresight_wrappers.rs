@@ -28,16 +28,30 @@ fn infeasible_proposals(st: &mut dyn Strategy, space: &Bowl, n: usize) -> usize 
     let m = Metrics::new();
     let mut bad = 0;
     for number in 0..n as u64 {
-        let Some(s) = st.ask_informed(space, &EvenThird) else { break };
+        let Some(s) = st.ask_informed(space, &EvenThird) else {
+            break;
+        };
         bad += usize::from(!EvenThird.feasible(&s));
         let values = [score(&s)];
-        st.tell(space, &Told { number, sample: &s, state: TrialState::Complete, values: &values, metrics: &m, violation: 0.0 });
+        st.tell(
+            space,
+            &Told {
+                number,
+                sample: &s,
+                state: TrialState::Complete,
+                values: &values,
+                metrics: &m,
+                violation: 0.0,
+            },
+        );
     }
     bad
 }
 
 fn build(kind: &str, dedup: bool, space: &Bowl) -> Box<dyn Strategy> {
-    let options = [("dedup".to_string(), dedup.to_string())].into_iter().collect();
+    let options = [("dedup".to_string(), dedup.to_string())]
+        .into_iter()
+        .collect();
     tessera_strategies::build(kind, &options, space, 3).unwrap()
 }
 
@@ -48,10 +62,24 @@ fn dedup_and_enqueue_keep_the_studys_foresight() {
         let plain = infeasible_proposals(build(kind, false, &space).as_mut(), &space, 40);
         let dedup = infeasible_proposals(build(kind, true, &space).as_mut(), &space, 40);
         // the enqueued sample is feasible (third choice 4): every proposal after it comes from the strategy
-        let mut enqueued = Enqueued::new(build(kind, false, &space), &space, &["[5, 0, 4, 0]".to_string()]).unwrap();
+        let mut enqueued = Enqueued::new(
+            build(kind, false, &space),
+            &space,
+            &["[5, 0, 4, 0]".to_string()],
+        )
+        .unwrap();
         let enqueue = infeasible_proposals(&mut enqueued, &space, 40);
-        let mut both = Enqueued::new(build(kind, true, &space), &space, &["[5, 0, 4, 0]".to_string()]).unwrap();
+        let mut both = Enqueued::new(
+            build(kind, true, &space),
+            &space,
+            &["[5, 0, 4, 0]".to_string()],
+        )
+        .unwrap();
         let both = infeasible_proposals(&mut both, &space, 40);
-        assert_eq!((plain, dedup, enqueue, both), (0, 0, 0, 0), "{kind}: infeasible proposals (plain, dedup, enqueue, both)");
+        assert_eq!(
+            (plain, dedup, enqueue, both),
+            (0, 0, 0, 0),
+            "{kind}: infeasible proposals (plain, dedup, enqueue, both)"
+        );
     }
 }

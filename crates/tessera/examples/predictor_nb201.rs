@@ -9,10 +9,10 @@
 //! ```
 //! DATA_DIR defaults to `../shared/data/nb201` beside the repository; SEEDS (default 3) draws of 200 samples.
 //!
-//! Measured (AMD EPYC, 2 vCPU, dev profile, seeds 0-2): mean τ on the 15,425 others mlp-ensemble 0.681, gp 0.663,
-//! gbt 0.657 (per seed 0.671-0.692, 0.653-0.679, 0.644-0.666; Spearman 0.84-0.88); 1.4-1.9 s per model to fit,
-//! validate and predict the whole space. Short of the 0.7 goal. Fitting raw values instead of ranks gave 0.583,
-//! 0.546, 0.572; an MLP ensemble twice as wide trained twice as long 0.688 at five times the cost.
+//! Measured (AMD EPYC, 2 vCPU, release, seeds 0-4): mean τ on the 15,425 others with the `paths` encoding
+//! (NB201's default) mlp-ensemble 0.779, gp 0.779, gbt 0.728 (per seed 0.769-0.789, 0.775-0.783, 0.706-0.743;
+//! Spearman 0.88-0.94); with `pairs` 0.677, 0.659, 0.651. 0.4-0.7 s per model to fit, validate and predict the whole
+//! space with `paths`. Fitting raw values instead of ranks (pairs) gave 0.583, 0.546, 0.572.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -24,42 +24,81 @@ use tessera_core::{EvalContext, Sample};
 use tessera_strategies::predictor::{fit_validated, ModelKind};
 use tessera_strategies::surrogate::Encoding;
 
+/// `paths` is the default on NB201; `pairs` the default of spaces without a path encoding.
+const ENCODINGS: [Encoding; 2] = [Encoding::Paths, Encoding::Pairs];
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let dir = args.get(1).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/nb201"));
+    let dir = args.get(1).map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/nb201")
+    });
     let seeds: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(3);
-    let paths = DataPaths { nb201_dir: Some(dir), cache_dir: None, analog: false, fetch: false };
+    let paths = DataPaths {
+        nb201_dir: Some(dir),
+        cache_dir: None,
+        analog: false,
+        fetch: false,
+    };
     let bench = benchmarks::open("nb201:cifar10", &paths).expect("NB201 table");
     // the whole space with its tabulated accuracy
     let all: Vec<(Sample, f64)> = (0..15_625u32)
-        .map(|c| Sample::new(&std::array::from_fn::<u16, 6, _>(|i| ((c / 5u32.pow(5 - i as u32)) % 5) as u16)))
+        .map(|c| {
+            Sample::new(&std::array::from_fn::<u16, 6, _>(|i| {
+                ((c / 5u32.pow(5 - i as u32)) % 5) as u16
+            }))
+        })
         .filter(|s| bench.evaluator.contains(s))
         .map(|s| {
-            let v = bench.evaluator.evaluate(&s, &EvalContext { trial: 0, seed: 0 }).unwrap().metrics.get("test_accuracy").unwrap();
+            let v = bench
+                .evaluator
+                .evaluate(&s, &EvalContext { trial: 0, seed: 0 })
+                .unwrap()
+                .metrics
+                .get("test_accuracy")
+                .unwrap();
             (s, v)
         })
         .collect();
-    println!("NB201 CIFAR-10 test accuracy, {} architectures; fitted on 200 random ones, τ on the rest", all.len());
-    println!("{:<14} {:>5} {:>9} {:>9} {:>9} {:>11} {:>9}", "model", "seed", "val τ", "rest τ", "rest ρ", "rest count", "wall s");
-    let mut mean = vec![0.0; ModelKind::ALL.len()];
+    println!(
+        "NB201 CIFAR-10 test accuracy, {} architectures; fitted on 200 random ones, τ on the rest",
+        all.len()
+    );
+    println!(
+        "{:<14} {:>8} {:>5} {:>9} {:>9} {:>9} {:>11} {:>9}",
+        "model", "encoding", "seed", "val τ", "rest τ", "rest ρ", "rest count", "wall s"
+    );
+    let mut mean = vec![0.0; ENCODINGS.len() * ModelKind::ALL.len()];
     for seed in 0..seeds {
-        let pairs = benchmark_pairs("nb201:cifar10", &paths, "test_accuracy", 200, seed).expect("200 samples");
+        let pairs = benchmark_pairs("nb201:cifar10", &paths, "test_accuracy", 200, seed)
+            .expect("200 samples");
         let train: HashSet<&Sample> = pairs.samples.iter().collect();
         let rest: Vec<&(Sample, f64)> = all.iter().filter(|(s, _)| !train.contains(s)).collect();
-        let enc = Encoding::Pairs;
-        let xs: Vec<Vec<f64>> = pairs.samples.iter().map(|s| enc.encode(pairs.space.as_ref(), s)).collect();
-        let rest_x: Vec<Vec<f64>> = rest.iter().map(|(s, _)| enc.encode(pairs.space.as_ref(), s)).collect();
         let truth: Vec<f64> = rest.iter().map(|(_, v)| *v).collect();
-        for (k, kind) in ModelKind::ALL.into_iter().enumerate() {
+        for (k, (enc, kind)) in ENCODINGS
+            .into_iter()
+            .flat_map(|e| ModelKind::ALL.map(|k| (e, k)))
+            .enumerate()
+        {
+            let xs: Vec<Vec<f64>> = pairs
+                .samples
+                .iter()
+                .map(|s| enc.encode(pairs.space.as_ref(), s))
+                .collect();
+            let rest_x: Vec<Vec<f64>> = rest
+                .iter()
+                .map(|(s, _)| enc.encode(pairs.space.as_ref(), s))
+                .collect();
             let start = Instant::now();
-            let (model, val) = fit_validated(kind, &xs, &pairs.values, HELD_OUT, seed).expect("fits");
+            let (model, val) =
+                fit_validated(kind, &xs, &pairs.values, HELD_OUT, seed).expect("fits");
             let pred = model.predict(&rest_x);
             let wall = start.elapsed().as_secs_f64();
             let tau = kendall_tau(&pred, &truth);
             mean[k] += tau / seeds as f64;
             println!(
-                "{:<14} {:>5} {:>9.3} {:>9.3} {:>9.3} {:>11} {:>9.2}",
+                "{:<14} {:>8} {:>5} {:>9.3} {:>9.3} {:>9.3} {:>11} {:>9.2}",
                 kind.name(),
+                enc.name(),
                 seed,
                 val.kendall_tau,
                 tau,
@@ -69,6 +108,15 @@ fn main() {
             );
         }
     }
-    let line: Vec<String> = ModelKind::ALL.iter().zip(&mean).map(|(k, t)| format!("{} {t:.3}", k.name())).collect();
-    println!("mean τ on the rest over {seeds} seeds: {} (goal ≥ 0.7)", line.join(", "));
+    let names = ENCODINGS
+        .into_iter()
+        .flat_map(|e| ModelKind::ALL.map(|k| format!("{}/{}", k.name(), e.name())));
+    let line: Vec<String> = names
+        .zip(&mean)
+        .map(|(n, t)| format!("{n} {t:.3}"))
+        .collect();
+    println!(
+        "mean τ on the rest over {seeds} seeds: {} (goal ≥ 0.7)",
+        line.join(", ")
+    );
 }

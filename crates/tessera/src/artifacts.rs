@@ -24,7 +24,9 @@ pub const ENV_ARTIFACTS: &str = "TESSERA_ARTIFACTS";
 /// The directory holding the trained weights of `study` stored in `storage_url` (see the module docs), or `None`
 /// when the storage has no natural place for files and `TESSERA_ARTIFACTS` is unset.
 pub fn artifacts_dir(storage_url: &str, study: &str) -> Option<PathBuf> {
-    let root = std::env::var(ENV_ARTIFACTS).ok().filter(|s| !s.trim().is_empty());
+    let root = std::env::var(ENV_ARTIFACTS)
+        .ok()
+        .filter(|s| !s.trim().is_empty());
     artifacts_dir_with(storage_url, study, root.as_deref().map(Path::new))
 }
 
@@ -80,7 +82,13 @@ pub fn safe_name(study: &str) -> String {
 fn flattened_name(study: &str) -> String {
     let s: String = study
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     match s.as_str() {
         "" | "." | ".." => format!("study{s}"),
@@ -95,9 +103,18 @@ mod tests {
     #[test]
     fn sqlite_files_keep_artifacts_beside_the_database() {
         let d = |u: &str, s: &str| artifacts_dir_with(u, s, None);
-        assert_eq!(d("tessera.db", "quick"), Some(PathBuf::from("tessera.artifacts/quick")));
-        assert_eq!(d("sqlite://runs/a.db", "x"), Some(PathBuf::from("runs/a.artifacts/x")));
-        assert_eq!(d("/tmp/s.sqlite", "my study/1"), Some(PathBuf::from("/tmp/s.artifacts/my%20study%2F1")));
+        assert_eq!(
+            d("tessera.db", "quick"),
+            Some(PathBuf::from("tessera.artifacts/quick"))
+        );
+        assert_eq!(
+            d("sqlite://runs/a.db", "x"),
+            Some(PathBuf::from("runs/a.artifacts/x"))
+        );
+        assert_eq!(
+            d("/tmp/s.sqlite", "my study/1"),
+            Some(PathBuf::from("/tmp/s.artifacts/my%20study%2F1"))
+        );
         assert_eq!(d(":memory:", "x"), None);
         assert_eq!(d("", "x"), None);
     }
@@ -106,8 +123,14 @@ mod tests {
     fn postgres_needs_a_root() {
         assert_eq!(artifacts_dir_with("postgres://u@h/db", "s", None), None);
         let root = Path::new("/shared/w");
-        assert_eq!(artifacts_dir_with("postgres://u@h/db", "s", Some(root)), Some(PathBuf::from("/shared/w/s")));
-        assert_eq!(artifacts_dir_with("t.db", "..", Some(root)), Some(PathBuf::from("/shared/w/%2E%2E")));
+        assert_eq!(
+            artifacts_dir_with("postgres://u@h/db", "s", Some(root)),
+            Some(PathBuf::from("/shared/w/s"))
+        );
+        assert_eq!(
+            artifacts_dir_with("t.db", "..", Some(root)),
+            Some(PathBuf::from("/shared/w/%2E%2E"))
+        );
     }
 
     /// Decodes [`safe_name`] (its left inverse): proves the escaping injective on the names it is given.
@@ -136,20 +159,55 @@ mod tests {
         assert_ne!(d("x/y"), d("x_y"));
         assert_eq!(d("x_y"), PathBuf::from("runs/t.artifacts/x_y"));
         assert_eq!(d("x/y"), PathBuf::from("runs/t.artifacts/x%2Fy"));
-        assert_eq!(legacy_artifacts_dir("runs/t.db", "x/y"), Some(PathBuf::from("runs/t.artifacts/x_y")));
+        assert_eq!(
+            legacy_artifacts_dir("runs/t.db", "x/y"),
+            Some(PathBuf::from("runs/t.artifacts/x_y"))
+        );
         assert_eq!(legacy_artifacts_dir("runs/t.db", "x_y"), None);
         // Plain names keep their directory; every name is one component that decodes back to the name.
         let names = [
-            "quickstart", "nb201-cifar10", "a.b_c-D9", "x/y", "x_y", "x y", "x%2Fy", "x%y", "", ".", "..", "...", "%",
-            "%2E", "study", "study.", "study..", "a/../b", "ü", "u\u{308}", "日本", "a\\b", "a:b", "tab\there",
+            "quickstart",
+            "nb201-cifar10",
+            "a.b_c-D9",
+            "x/y",
+            "x_y",
+            "x y",
+            "x%2Fy",
+            "x%y",
+            "",
+            ".",
+            "..",
+            "...",
+            "%",
+            "%2E",
+            "study",
+            "study.",
+            "study..",
+            "a/../b",
+            "ü",
+            "u\u{308}",
+            "日本",
+            "a\\b",
+            "a:b",
+            "tab\there",
         ];
         let mut seen = std::collections::BTreeMap::new();
         for n in names {
             let dir = safe_name(n);
-            if n.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) && !["", ".", ".."].contains(&n) {
+            if n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+                && !["", ".", ".."].contains(&n)
+            {
                 assert_eq!(dir, n, "plain names keep their directory");
             }
-            assert!(!dir.is_empty() && dir != "." && dir != ".." && !dir.contains('/') && !dir.contains('\\'), "{n:?} -> {dir:?}");
+            assert!(
+                !dir.is_empty()
+                    && dir != "."
+                    && dir != ".."
+                    && !dir.contains('/')
+                    && !dir.contains('\\'),
+                "{n:?} -> {dir:?}"
+            );
             assert_eq!(unescape(&dir).as_deref(), Some(n), "{n:?} -> {dir:?}");
             if let Some(other) = seen.insert(dir.clone(), n) {
                 panic!("{other:?} and {n:?} share the directory {dir:?}");

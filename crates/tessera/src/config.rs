@@ -51,7 +51,11 @@ pub enum ConfigError {
     #[error("{file}: {msg}")]
     Parse { file: String, msg: String },
     #[error("{file}: {field}: {msg}")]
-    Field { file: String, field: String, msg: String },
+    Field {
+        file: String,
+        field: String,
+        msg: String,
+    },
 }
 
 /// The `[study]` table.
@@ -145,16 +149,26 @@ impl StudyFile {
     /// Reads and parses a study file. Errors name the file and, from the TOML parser, the line and the field.
     pub fn load(path: &Path) -> Result<StudyFile, ConfigError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read { file: file.clone(), msg: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            file: file.clone(),
+            msg: e.to_string(),
+        })?;
         Self::parse(&text, path)
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<StudyFile, ConfigError> {
         let file = path.display().to_string();
-        let mut f: StudyFile = toml::from_str(text).map_err(|e| ConfigError::Parse { file: file.clone(), msg: one_line(&e, text) })?;
+        let mut f: StudyFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            file: file.clone(),
+            msg: one_line(&e, text),
+        })?;
         f.path = path.to_path_buf();
         f.text = text.to_string();
-        let err = |field: &str, msg: String| ConfigError::Field { file: file.clone(), field: field.into(), msg };
+        let err = |field: &str, msg: String| ConfigError::Field {
+            file: file.clone(),
+            field: field.into(),
+            msg,
+        };
         if f.study.name.trim().is_empty() {
             return Err(err("study.name", "must not be empty".into()));
         }
@@ -164,17 +178,25 @@ impl StudyFile {
         }
         let b = &f.study.budget;
         if let Some(v) = b.seconds {
-            tessera_core::worker::checked_seconds("wall seconds", v, false, MAX_BUDGET_SECONDS).map_err(|m| err("study.budget.seconds", m))?;
+            tessera_core::worker::checked_seconds("wall seconds", v, false, MAX_BUDGET_SECONDS)
+                .map_err(|m| err("study.budget.seconds", m))?;
         }
         if let Some(v) = b.sim_seconds {
             if !(v >= 0.0 && v.is_finite()) {
-                return Err(err("study.budget.sim_seconds", format!("must be a finite non-negative number, got {v}")));
+                return Err(err(
+                    "study.budget.sim_seconds",
+                    format!("must be a finite non-negative number, got {v}"),
+                ));
             }
         }
         if !b.bounds_run_time() {
             // Only an explicit `budget = "none"` may run without a bound.
             if !explicit_none {
-                let what = if b.sim_seconds.is_some() { "sim_seconds alone does not bound the run time (simulated cost may not advance)" } else { "no budget bounds the run time" };
+                let what = if b.sim_seconds.is_some() {
+                    "sim_seconds alone does not bound the run time (simulated cost may not advance)"
+                } else {
+                    "no budget bounds the run time"
+                };
                 return Err(err(
                     "study.budget",
                     format!("{what}: give trials = N or seconds = S (wall time of the run), or budget = \"none\" to run until the strategy has nothing left to propose"),
@@ -182,26 +204,48 @@ impl StudyFile {
             }
         }
         if f.objective.is_empty() {
-            return Err(err("objective", "at least one [[objective]] is required (metric and direction)".into()));
+            return Err(err(
+                "objective",
+                "at least one [[objective]] is required (metric and direction)".into(),
+            ));
         }
         for (i, o) in f.objective.iter().enumerate() {
             if let Some(j) = f.objective[..i].iter().position(|p| p.metric == o.metric) {
-                let how = if f.objective[j].direction == o.direction { "twice" } else { "with opposite directions" };
-                return Err(err(&format!("objective[{i}].metric"), format!("`{}` is already objective[{j}]: the same metric {how}", o.metric)));
+                let how = if f.objective[j].direction == o.direction {
+                    "twice"
+                } else {
+                    "with opposite directions"
+                };
+                return Err(err(
+                    &format!("objective[{i}].metric"),
+                    format!(
+                        "`{}` is already objective[{j}]: the same metric {how}",
+                        o.metric
+                    ),
+                ));
             }
             if let Some(r) = o.reference.filter(|r| !r.is_finite()) {
-                return Err(err(&format!("objective[{i}].reference"), format!("must be a finite number, got {r}")));
+                return Err(err(
+                    &format!("objective[{i}].reference"),
+                    format!("must be a finite number, got {r}"),
+                ));
             }
         }
         for (i, c) in f.constraint.iter().enumerate() {
             for (name, v) in [("min", c.min), ("max", c.max)] {
                 if let Some(v) = v.filter(|v| !v.is_finite()) {
-                    return Err(err(&format!("constraint[{i}].{name}"), format!("must be a finite number, got {v}")));
+                    return Err(err(
+                        &format!("constraint[{i}].{name}"),
+                        format!("must be a finite number, got {v}"),
+                    ));
                 }
             }
             if let (Some(lo), Some(hi)) = (c.min, c.max) {
                 if lo > hi {
-                    return Err(err(&format!("constraint[{i}]"), format!("min {lo} is greater than max {hi}: no value can satisfy it")));
+                    return Err(err(
+                        &format!("constraint[{i}]"),
+                        format!("min {lo} is greater than max {hi}: no value can satisfy it"),
+                    ));
                 }
             }
         }
@@ -211,50 +255,97 @@ impl StudyFile {
     /// Builds space, evaluator and strategy options.
     pub fn setup(self) -> Result<Setup, ConfigError> {
         let file = self.path.display().to_string();
-        let err = |field: &str, msg: String| ConfigError::Field { file: file.clone(), field: field.into(), msg };
+        let err = |field: &str, msg: String| ConfigError::Field {
+            file: file.clone(),
+            field: field.into(),
+            msg,
+        };
         let mut ev = options(&self.evaluator);
-        let kind = ev.remove("kind").ok_or_else(|| err("evaluator.kind", "missing (e.g. kind = \"benchmark\")".into()))?;
+        let kind = ev.remove("kind").ok_or_else(|| {
+            err(
+                "evaluator.kind",
+                "missing (e.g. kind = \"benchmark\")".into(),
+            )
+        })?;
         let mut train = None;
         let mut predictor = None;
         let mut data_dir: Option<PathBuf> = None;
-        let (space, evaluator, bench_name): (Box<dyn Space>, Arc<dyn Evaluator>, Option<String>) = match kind.as_str() {
-            "train" => {
-                let base = self.path.parent().unwrap_or(Path::new("."));
-                let t = crate::train_setup::build(&self.evaluator, self.space.as_ref(), base, &file)?;
-                let parts = (t.boxed_space(), Arc::new(t.evaluator()) as Arc<dyn Evaluator>, None);
-                train = Some(t);
-                parts
-            }
-            "proxy" => {
-                let base = self.path.parent().unwrap_or(Path::new("."));
-                let p = crate::proxy_setup::build(&self.evaluator, self.space.as_ref(), base, &file, self.study.seed)?;
-                (p.boxed_space(), p.evaluator.clone() as Arc<dyn Evaluator>, None)
-            }
-            "predictor" => {
-                let base = self.path.parent().unwrap_or(Path::new("."));
-                let p = crate::predictor_setup::build(&self.evaluator, self.space.as_ref(), base, &file, &self.study.storage, self.study.seed)?;
-                data_dir = p.data_dir.clone();
-                predictor = Some(p.report);
-                (p.space, p.evaluator as Arc<dyn Evaluator>, None)
-            }
-            "benchmark" => {
-                let spec = ev.remove("benchmark").ok_or_else(|| {
-                    err("evaluator.benchmark", format!("missing; one of {}", benchmarks::BENCHMARKS.join(", ")))
-                })?;
-                let base = self.path.parent().unwrap_or(Path::new("."));
-                let flag = |name: &str| -> Result<bool, ConfigError> {
-                    match self.evaluator.get(name) {
-                        None => Ok(false),
-                        Some(toml::Value::Boolean(b)) => Ok(*b),
-                        Some(v) => Err(err(&format!("evaluator.{name}"), format!("must be true or false, got {v}"))),
-                    }
-                };
-                let (analog, fetch) = (flag("analog")?, flag("fetch")?);
-                ev.remove("analog");
-                ev.remove("fetch");
-                let paths = DataPaths { nb201_dir: ev.remove("data").map(|d| resolve(base, &d)), cache_dir: None, analog, fetch };
-                data_dir = paths.nb201_dir.clone();
-                let delay_ms = match ev.remove("delay_ms") {
+        let (space, evaluator, bench_name): (Box<dyn Space>, Arc<dyn Evaluator>, Option<String>) =
+            match kind.as_str() {
+                "train" => {
+                    let base = self.path.parent().unwrap_or(Path::new("."));
+                    let t = crate::train_setup::build(
+                        &self.evaluator,
+                        self.space.as_ref(),
+                        base,
+                        &file,
+                    )?;
+                    let parts = (
+                        t.boxed_space(),
+                        Arc::new(t.evaluator()) as Arc<dyn Evaluator>,
+                        None,
+                    );
+                    train = Some(t);
+                    parts
+                }
+                "proxy" => {
+                    let base = self.path.parent().unwrap_or(Path::new("."));
+                    let p = crate::proxy_setup::build(
+                        &self.evaluator,
+                        self.space.as_ref(),
+                        base,
+                        &file,
+                        self.study.seed,
+                    )?;
+                    (
+                        p.boxed_space(),
+                        p.evaluator.clone() as Arc<dyn Evaluator>,
+                        None,
+                    )
+                }
+                "predictor" => {
+                    let base = self.path.parent().unwrap_or(Path::new("."));
+                    let p = crate::predictor_setup::build(
+                        &self.evaluator,
+                        self.space.as_ref(),
+                        base,
+                        &file,
+                        &self.study.storage,
+                        self.study.seed,
+                    )?;
+                    data_dir = p.data_dir.clone();
+                    predictor = Some(p.report);
+                    (p.space, p.evaluator as Arc<dyn Evaluator>, None)
+                }
+                "benchmark" => {
+                    let spec = ev.remove("benchmark").ok_or_else(|| {
+                        err(
+                            "evaluator.benchmark",
+                            format!("missing; one of {}", benchmarks::BENCHMARKS.join(", ")),
+                        )
+                    })?;
+                    let base = self.path.parent().unwrap_or(Path::new("."));
+                    let flag = |name: &str| -> Result<bool, ConfigError> {
+                        match self.evaluator.get(name) {
+                            None => Ok(false),
+                            Some(toml::Value::Boolean(b)) => Ok(*b),
+                            Some(v) => Err(err(
+                                &format!("evaluator.{name}"),
+                                format!("must be true or false, got {v}"),
+                            )),
+                        }
+                    };
+                    let (analog, fetch) = (flag("analog")?, flag("fetch")?);
+                    ev.remove("analog");
+                    ev.remove("fetch");
+                    let paths = DataPaths {
+                        nb201_dir: ev.remove("data").map(|d| resolve(base, &d)),
+                        cache_dir: None,
+                        analog,
+                        fetch,
+                    };
+                    data_dir = paths.nb201_dir.clone();
+                    let delay_ms = match ev.remove("delay_ms") {
                     None => 0,
                     Some(v) => v
                         .parse::<u64>()
@@ -262,50 +353,99 @@ impl StudyFile {
                         .filter(|&ms| ms <= 86_400_000)
                         .ok_or_else(|| err("evaluator.delay_ms", format!("must be an integer number of milliseconds in [0, 86400000], got `{v}`")))?,
                 };
-                if let Some(k) = ev.keys().next() {
-                    return Err(err(&format!("evaluator.{k}"), "unknown option; known: benchmark, data, analog, fetch, delay_ms".into()));
-                }
-                if let Some(sp) = &self.space {
-                    let want = sp.get("kind").and_then(|v| v.as_str()).unwrap_or("");
-                    if !tessera_spaces::KINDS.contains(&want) && want != "nas-bench-201" && want != "nbg" {
-                        return Err(err("space.kind", format!("unknown space `{want}`; known spaces: {}", tessera_spaces::KINDS.join(", "))));
+                    if let Some(k) = ev.keys().next() {
+                        return Err(err(
+                            &format!("evaluator.{k}"),
+                            "unknown option; known: benchmark, data, analog, fetch, delay_ms"
+                                .into(),
+                        ));
                     }
-                    if let Some(k) = sp.keys().find(|k| *k != "kind") {
-                        return Err(err(&format!("space.{k}"), "a benchmark fixes its space: only `kind` may be given with a benchmark evaluator".into()));
+                    if let Some(sp) = &self.space {
+                        let want = sp.get("kind").and_then(|v| v.as_str()).unwrap_or("");
+                        if !tessera_spaces::KINDS.contains(&want)
+                            && want != "nas-bench-201"
+                            && want != "nbg"
+                        {
+                            return Err(err(
+                                "space.kind",
+                                format!(
+                                    "unknown space `{want}`; known spaces: {}",
+                                    tessera_spaces::KINDS.join(", ")
+                                ),
+                            ));
+                        }
+                        if let Some(k) = sp.keys().find(|k| *k != "kind") {
+                            return Err(err(&format!("space.{k}"), "a benchmark fixes its space: only `kind` may be given with a benchmark evaluator".into()));
+                        }
                     }
-                }
-                let mut b: Benchmark = benchmarks::open(&spec, &paths).map_err(|e| err("evaluator.benchmark", e.to_string()))?;
-                if delay_ms > 0 {
-                    b.evaluator = Arc::new(tessera_core::evaluator::Delayed { delay: std::time::Duration::from_millis(delay_ms), inner: b.evaluator });
-                }
-                if let Some(sp) = &self.space {
-                    let want = sp.get("kind").and_then(|v| v.as_str()).unwrap_or("");
-                    if !b.space.name().starts_with(want) && !(want == "nas-bench-201" && b.space.name() == "nb201") && !(want == "nbg" && b.space.name() == "nas-bench-graph") {
-                        return Err(err("space.kind", format!("`{want}` does not match benchmark `{spec}`, whose space is `{}`", b.space.name())));
+                    let mut b: Benchmark = benchmarks::open(&spec, &paths)
+                        .map_err(|e| err("evaluator.benchmark", e.to_string()))?;
+                    if delay_ms > 0 {
+                        b.evaluator = Arc::new(tessera_core::evaluator::Delayed {
+                            delay: std::time::Duration::from_millis(delay_ms),
+                            inner: b.evaluator,
+                        });
                     }
+                    if let Some(sp) = &self.space {
+                        let want = sp.get("kind").and_then(|v| v.as_str()).unwrap_or("");
+                        if !b.space.name().starts_with(want)
+                            && !(want == "nas-bench-201" && b.space.name() == "nb201")
+                            && !(want == "nbg" && b.space.name() == "nas-bench-graph")
+                        {
+                            return Err(err("space.kind", format!("`{want}` does not match benchmark `{spec}`, whose space is `{}`", b.space.name())));
+                        }
+                    }
+                    (b.space, b.evaluator, Some(b.name))
                 }
-                (b.space, b.evaluator, Some(b.name))
-            }
-            other => return Err(err("evaluator.kind", format!("unknown evaluator `{other}`; known: benchmark, train, proxy, predictor"))),
-        };
+                other => return Err(err(
+                    "evaluator.kind",
+                    format!(
+                        "unknown evaluator `{other}`; known: benchmark, train, proxy, predictor"
+                    ),
+                )),
+            };
         let mut st = options(&self.strategy);
-        let strategy_kind = st.remove("kind").ok_or_else(|| err("strategy.kind", "missing (e.g. kind = \"evolution\")".into()))?;
+        let strategy_kind = st.remove("kind").ok_or_else(|| {
+            err(
+                "strategy.kind",
+                "missing (e.g. kind = \"evolution\")".into(),
+            )
+        })?;
         // Build once now so a bad strategy, option or enqueued architecture fails before anything runs.
-        let s = tessera_strategies::build(&strategy_kind, &st, space.as_ref(), 0).map_err(|e| err("strategy", e))?;
-        tessera_strategies::enqueue::Enqueued::new(s, space.as_ref(), &self.study.enqueue).map_err(|e| err("study", e))?;
+        let s = tessera_strategies::build(&strategy_kind, &st, space.as_ref(), 0)
+            .map_err(|e| err("strategy", e))?;
+        tessera_strategies::enqueue::Enqueued::new(s, space.as_ref(), &self.study.enqueue)
+            .map_err(|e| err("study", e))?;
         let known = evaluator.metric_names();
         let profile_known = |m: &str| m == "params" || m == "flops";
         for (i, o) in self.objective.iter().enumerate() {
             if !known.iter().any(|k| k == &o.metric) && !profile_known(&o.metric) {
-                return Err(err(&format!("objective[{i}].metric"), format!("unknown metric `{}`; known: {}, params, flops", o.metric, known.join(", "))));
+                return Err(err(
+                    &format!("objective[{i}].metric"),
+                    format!(
+                        "unknown metric `{}`; known: {}, params, flops",
+                        o.metric,
+                        known.join(", ")
+                    ),
+                ));
             }
         }
         for (i, c) in self.constraint.iter().enumerate() {
             if !known.iter().any(|k| k == &c.metric) && !profile_known(&c.metric) {
-                return Err(err(&format!("constraint[{i}].metric"), format!("unknown metric `{}`; known: {}, params, flops", c.metric, known.join(", "))));
+                return Err(err(
+                    &format!("constraint[{i}].metric"),
+                    format!(
+                        "unknown metric `{}`; known: {}, params, flops",
+                        c.metric,
+                        known.join(", ")
+                    ),
+                ));
             }
             if c.min.is_none() && c.max.is_none() {
-                return Err(err(&format!("constraint[{i}]"), "needs `min` or `max`".into()));
+                return Err(err(
+                    &format!("constraint[{i}]"),
+                    "needs `min` or `max`".into(),
+                ));
             }
         }
         // The data folder enters the stored configuration by content, not by path: a moved folder (same files)
@@ -334,7 +474,18 @@ impl StudyFile {
             config["evaluator"] = serde_json::Value::String(legacy_evaluator);
             config.to_string()
         });
-        Ok(Setup { file: self, space, evaluator, strategy_kind, strategy_options: st, config_json, legacy_config_json, benchmark: bench_name, train, predictor })
+        Ok(Setup {
+            file: self,
+            space,
+            evaluator,
+            strategy_kind,
+            strategy_options: st,
+            config_json,
+            legacy_config_json,
+            benchmark: bench_name,
+            train,
+            predictor,
+        })
     }
 }
 
@@ -353,7 +504,11 @@ pub enum WorkerSetupError {
     #[error("study `{study}`: the stored study file no longer builds: {source}")]
     Config { study: String, source: ConfigError },
     #[error("study `{study}`: the stored study file does not match the study's configuration (stored: {stored}; file: {file})")]
-    Mismatch { study: String, stored: String, file: String },
+    Mismatch {
+        study: String,
+        stored: String,
+        file: String,
+    },
     /// A serial `tessera search` runs the study (see [`crate::lock`]).
     #[error(transparent)]
     Locked(#[from] crate::lock::Locked),
@@ -370,16 +525,36 @@ impl From<crate::lock::LockError> for WorkerSetupError {
 
 /// Rebuilds the setup of study `name` from the study file stored with it (what `tessera worker --study NAME` does
 /// on any machine). Relative data paths resolve against the stored file's directory.
-pub fn setup_from_storage(storage: &dyn Storage, name: &str) -> Result<(Setup, tessera_core::StudyInfo), WorkerSetupError> {
+pub fn setup_from_storage(
+    storage: &dyn Storage,
+    name: &str,
+) -> Result<(Setup, tessera_core::StudyInfo), WorkerSetupError> {
     let info = storage.find_study(name)?;
-    let no_file = || WorkerSetupError::NoStudyFile { study: name.into(), location: storage.location() };
-    let text = storage.study_attr(info.id, ATTR_STUDY_FILE)?.ok_or_else(no_file)?;
-    let path = storage.study_attr(info.id, ATTR_STUDY_PATH)?.unwrap_or_else(|| format!("{name}.toml"));
-    let cfg = |source| WorkerSetupError::Config { study: name.into(), source };
-    let mut setup = StudyFile::parse(&text, Path::new(&path)).map_err(cfg)?.setup().map_err(cfg)?;
+    let no_file = || WorkerSetupError::NoStudyFile {
+        study: name.into(),
+        location: storage.location(),
+    };
+    let text = storage
+        .study_attr(info.id, ATTR_STUDY_FILE)?
+        .ok_or_else(no_file)?;
+    let path = storage
+        .study_attr(info.id, ATTR_STUDY_PATH)?
+        .unwrap_or_else(|| format!("{name}.toml"));
+    let cfg = |source| WorkerSetupError::Config {
+        study: name.into(),
+        source,
+    };
+    let mut setup = StudyFile::parse(&text, Path::new(&path))
+        .map_err(cfg)?
+        .setup()
+        .map_err(cfg)?;
     setup.adopt_stored_config(storage);
     if setup.config_json != info.config {
-        return Err(WorkerSetupError::Mismatch { study: name.into(), stored: info.config.clone(), file: setup.config_json });
+        return Err(WorkerSetupError::Mismatch {
+            study: name.into(),
+            stored: info.config.clone(),
+            file: setup.config_json,
+        });
     }
     Ok((setup, info))
 }
@@ -395,7 +570,10 @@ impl Setup {
     /// The configuration to open this study with in `storage`: the legacy form when the study is stored with it
     /// (see [`Setup::adopt_stored_config`]), else [`Setup::config_json`].
     pub fn config_for(&self, storage: &dyn Storage) -> String {
-        if let (Some(legacy), Ok(info)) = (&self.legacy_config_json, storage.find_study(&self.file.study.name)) {
+        if let (Some(legacy), Ok(info)) = (
+            &self.legacy_config_json,
+            storage.find_study(&self.file.study.name),
+        ) {
             if info.config == *legacy {
                 return legacy.clone();
             }
@@ -406,7 +584,12 @@ impl Setup {
     /// The study this setup describes (objectives, constraints, budget, seed, stored configuration).
     pub fn study(&self) -> tessera_core::Study<'_> {
         let f = &self.file;
-        let mut study = tessera_core::Study::new(&f.study.name, self.space.as_ref(), self.evaluator.as_ref(), f.objective.clone());
+        let mut study = tessera_core::Study::new(
+            &f.study.name,
+            self.space.as_ref(),
+            self.evaluator.as_ref(),
+            f.objective.clone(),
+        );
         study.config = self.config_json.clone();
         study.constraints = f.constraint.clone();
         study.budget = f.study.budget;
@@ -417,10 +600,14 @@ impl Setup {
     /// Opens (or creates) the study in `storage` and stores the study file's text and absolute path with it, so
     /// that workers anywhere can rebuild it with [`setup_from_storage`]. The latest registration wins (a larger
     /// budget reaches workers that start afterwards).
-    pub fn register(&self, storage: &mut dyn Storage) -> Result<tessera_core::StudyInfo, tessera_core::StoreError> {
+    pub fn register(
+        &self,
+        storage: &mut dyn Storage,
+    ) -> Result<tessera_core::StudyInfo, tessera_core::StoreError> {
         let info = storage.open_study(&self.file.study.name, &self.config_for(storage))?;
         if storage.supports_workers() {
-            let path = std::path::absolute(&self.file.path).unwrap_or_else(|_| self.file.path.clone());
+            let path =
+                std::path::absolute(&self.file.path).unwrap_or_else(|_| self.file.path.clone());
             // Stored for anyone who can read the storage: without the passwords of database URLs in it.
             storage.set_study_attr(info.id, ATTR_STUDY_FILE, &redact_urls(&self.file.text))?;
             storage.set_study_attr(info.id, ATTR_STUDY_PATH, &path.display().to_string())?;
@@ -446,12 +633,24 @@ impl Setup {
 
     /// A fresh strategy for this study's seed.
     pub fn strategy(&self) -> Box<dyn Strategy> {
-        let s = tessera_strategies::build(&self.strategy_kind, &self.strategy_options, self.space.as_ref(), self.file.study.seed)
-            .expect("checked in setup");
+        let s = tessera_strategies::build(
+            &self.strategy_kind,
+            &self.strategy_options,
+            self.space.as_ref(),
+            self.file.study.seed,
+        )
+        .expect("checked in setup");
         if self.file.study.enqueue.is_empty() {
             return s;
         }
-        Box::new(tessera_strategies::enqueue::Enqueued::new(s, self.space.as_ref(), &self.file.study.enqueue).expect("checked in setup"))
+        Box::new(
+            tessera_strategies::enqueue::Enqueued::new(
+                s,
+                self.space.as_ref(),
+                &self.file.study.enqueue,
+            )
+            .expect("checked in setup"),
+        )
     }
 }
 
@@ -460,12 +659,20 @@ impl Setup {
 /// create the file or schema when absent (runs); read-only commands pass `false`.
 pub fn open_storage(url: &str, create: bool) -> Result<Box<dyn Storage>, tessera_core::StoreError> {
     if tessera_store::PostgresStorage::is_url(url) {
-        let s = if create { tessera_store::PostgresStorage::open(url)? } else { tessera_store::PostgresStorage::open_existing(url)? };
+        let s = if create {
+            tessera_store::PostgresStorage::open(url)?
+        } else {
+            tessera_store::PostgresStorage::open_existing(url)?
+        };
         return Ok(Box::new(s));
     }
     let path = url.strip_prefix("sqlite://").unwrap_or(url);
     check_sqlite_path(path)?;
-    let s = if create { tessera_store::SqliteStorage::open(path)? } else { tessera_store::SqliteStorage::open_existing(path)? };
+    let s = if create {
+        tessera_store::SqliteStorage::open(path)?
+    } else {
+        tessera_store::SqliteStorage::open_existing(path)?
+    };
     Ok(Box::new(s))
 }
 
@@ -474,10 +681,14 @@ pub fn open_storage(url: &str, create: bool) -> Result<Box<dyn Storage>, tessera
 /// created, nothing migrated); a PostgreSQL URL as `open_storage(url, false)`.
 pub fn open_storage_read_only(url: &str) -> Result<Box<dyn Storage>, tessera_core::StoreError> {
     if tessera_store::PostgresStorage::is_url(url) {
-        return Ok(Box::new(tessera_store::PostgresStorage::open_existing(url)?));
+        return Ok(Box::new(tessera_store::PostgresStorage::open_existing(
+            url,
+        )?));
     }
     let path = url.strip_prefix("sqlite://").unwrap_or(url);
-    Ok(Box::new(tessera_store::SqliteStorage::open_read_only(path)?))
+    Ok(Box::new(tessera_store::SqliteStorage::open_read_only(
+        path,
+    )?))
 }
 
 /// A thorough check of a storage's stored data: for a SQLite file, SQLite's full `integrity_check` (a read-only
@@ -496,9 +707,15 @@ pub fn check_storage(url: &str) -> Result<(), tessera_core::StoreError> {
 pub fn redact_urls(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(i) = ["postgres://", "postgresql://"].iter().filter_map(|p| rest.find(p)).min() {
+    while let Some(i) = ["postgres://", "postgresql://"]
+        .iter()
+        .filter_map(|p| rest.find(p))
+        .min()
+    {
         out.push_str(&rest[..i]);
-        let end = rest[i..].find(|c: char| c.is_whitespace() || c == '"' || c == '\'').map_or(rest.len(), |e| i + e);
+        let end = rest[i..]
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+            .map_or(rest.len(), |e| i + e);
         out.push_str(&tessera_store::postgres::redact(&rest[i..end]));
         rest = &rest[end..];
     }
@@ -511,7 +728,10 @@ pub fn redact_urls(text: &str) -> String {
 pub fn data_digest(dir: &Path) -> Result<String, String> {
     let mut files = vec![dir.join("nats_bench.csv")];
     if let Ok(rd) = std::fs::read_dir(dir.join("latency")) {
-        let mut lat: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
+        let mut lat: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
         lat.sort();
         files.extend(lat);
     }
@@ -523,7 +743,11 @@ pub fn data_digest(dir: &Path) -> Result<String, String> {
     };
     for f in &files {
         let bytes = std::fs::read(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
-        let name = f.strip_prefix(dir).unwrap_or(f).to_string_lossy().into_owned();
+        let name = f
+            .strip_prefix(dir)
+            .unwrap_or(f)
+            .to_string_lossy()
+            .into_owned();
         feed(name.as_bytes());
         feed(&(bytes.len() as u64).to_le_bytes());
         feed(&bytes);
@@ -535,9 +759,20 @@ pub fn data_digest(dir: &Path) -> Result<String, String> {
 /// (a database that vanishes with the process, and that workers could not share), not a device or a directory
 /// (`/dev/null` made SQLite create `/dev/null-journal`).
 fn check_sqlite_path(path: &str) -> Result<(), tessera_core::StoreError> {
-    let refuse = |msg: String| Err(tessera_core::StoreError::Open { location: if path.is_empty() { "\"\"".into() } else { path.to_string() }, msg });
+    let refuse = |msg: String| {
+        Err(tessera_core::StoreError::Open {
+            location: if path.is_empty() {
+                "\"\"".into()
+            } else {
+                path.to_string()
+            },
+            msg,
+        })
+    };
     if path.trim().is_empty() {
-        return refuse("empty storage path: give a SQLite file (e.g. tessera.db) or a postgres:// URL".into());
+        return refuse(
+            "empty storage path: give a SQLite file (e.g. tessera.db) or a postgres:// URL".into(),
+        );
     }
     if path.starts_with("file:") {
         return refuse("SQLite URI filenames are not supported: give a file path".into());
@@ -549,9 +784,14 @@ fn check_sqlite_path(path: &str) -> Result<(), tessera_core::StoreError> {
     match std::fs::metadata(p) {
         Ok(m) if m.is_file() => Ok(()),
         Ok(m) if m.is_dir() => refuse("is a directory, not a SQLite file".into()),
-        Ok(_) => refuse("is not a regular file (a device, a pipe or a socket); give a SQLite file".into()),
+        Ok(_) => refuse(
+            "is not a regular file (a device, a pipe or a socket); give a SQLite file".into(),
+        ),
         Err(_) => {
-            let parent = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let parent = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
             if parent.is_dir() {
                 Ok(())
             } else {
@@ -573,10 +813,15 @@ pub(crate) fn resolve(base: &Path, p: &str) -> PathBuf {
 /// A TOML table as `name -> value` strings (strings unquoted).
 fn options(t: &toml::Table) -> BTreeMap<String, String> {
     t.iter()
-        .map(|(k, v)| (k.clone(), match v {
-            toml::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        }))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                match v {
+                    toml::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+            )
+        })
         .collect()
 }
 
@@ -587,7 +832,10 @@ fn one_line(e: &toml::de::Error, text: &str) -> String {
     match e.span() {
         Some(span) => {
             let line_no = text[..span.start.min(text.len())].matches('\n').count() + 1;
-            let line_start = text[..span.start.min(text.len())].rfind('\n').map(|i| i + 1).unwrap_or(0);
+            let line_start = text[..span.start.min(text.len())]
+                .rfind('\n')
+                .map(|i| i + 1)
+                .unwrap_or(0);
             let col = span.start - line_start + 1;
             let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
             format!("at line {line_no}, column {col} (`{line}`): {msg}")
@@ -633,16 +881,26 @@ mod tests {
     #[test]
     fn constraint_min_above_max_and_non_finite_bounds_are_refused() {
         let c = |body: &str| good(&format!("\n[[constraint]]\nmetric = \"params\"\n{body}\n"));
-        assert!(refused(&c("min = 5.0\nmax = 1.0")).contains("constraint[0]: min 5 is greater than max 1"));
-        for (body, field) in [("max = nan", "constraint[0].max"), ("min = inf", "constraint[0].min"), ("max = -inf", "constraint[0].max")] {
-            assert!(refused(&c(body)).contains(&format!("{field}: must be a finite number")), "{body}");
+        assert!(refused(&c("min = 5.0\nmax = 1.0"))
+            .contains("constraint[0]: min 5 is greater than max 1"));
+        for (body, field) in [
+            ("max = nan", "constraint[0].max"),
+            ("min = inf", "constraint[0].min"),
+            ("max = -inf", "constraint[0].max"),
+        ] {
+            assert!(
+                refused(&c(body)).contains(&format!("{field}: must be a finite number")),
+                "{body}"
+            );
         }
     }
 
     #[test]
     fn duplicate_or_opposite_objectives_are_refused() {
         let same = good("\n[[objective]]\nmetric = \"test_accuracy\"\ndirection = \"max\"\n");
-        assert!(refused(&same).contains("objective[1].metric: `test_accuracy` is already objective[0]: the same metric twice"));
+        assert!(refused(&same).contains(
+            "objective[1].metric: `test_accuracy` is already objective[0]: the same metric twice"
+        ));
         let opposite = good("\n[[objective]]\nmetric = \"test_accuracy\"\ndirection = \"min\"\n");
         assert!(refused(&opposite).contains("with opposite directions"));
     }
@@ -650,8 +908,14 @@ mod tests {
     #[test]
     fn reference_nan_or_infinite_is_refused() {
         for r in ["nan", "inf", "-inf"] {
-            let text = good("").replace("direction = \"max\"", &format!("direction = \"max\"\nreference = {r}"));
-            assert!(refused(&text).contains("objective[0].reference: must be a finite number"), "{r}");
+            let text = good("").replace(
+                "direction = \"max\"",
+                &format!("direction = \"max\"\nreference = {r}"),
+            );
+            assert!(
+                refused(&text).contains("objective[0].reference: must be a finite number"),
+                "{r}"
+            );
         }
     }
 
@@ -660,30 +924,73 @@ mod tests {
         let e = refused(&good("\n[space]\nkind = \"nb201\"\nC = 32\n"));
         assert!(e.contains("space.C: a benchmark fixes its space"), "{e}");
         // `kind` alone is still fine.
-        StudyFile::parse(&good("\n[space]\nkind = \"nb201\"\n"), Path::new("study.toml")).unwrap().setup().map(|_| ()).unwrap();
+        StudyFile::parse(
+            &good("\n[space]\nkind = \"nb201\"\n"),
+            Path::new("study.toml"),
+        )
+        .unwrap()
+        .setup()
+        .map(|_| ())
+        .unwrap();
     }
 
     #[test]
     fn analog_and_fetch_must_be_true_or_false() {
-        for (k, v) in [("analog", "\"yes\""), ("fetch", "1"), ("analog", "\"true\"")] {
-            let text = good("").replace("kind = \"benchmark\"", &format!("kind = \"benchmark\"\n{k} = {v}"));
-            assert!(refused(&text).contains(&format!("evaluator.{k}: must be true or false")), "{k} = {v}");
+        for (k, v) in [
+            ("analog", "\"yes\""),
+            ("fetch", "1"),
+            ("analog", "\"true\""),
+        ] {
+            let text = good("").replace(
+                "kind = \"benchmark\"",
+                &format!("kind = \"benchmark\"\n{k} = {v}"),
+            );
+            assert!(
+                refused(&text).contains(&format!("evaluator.{k}: must be true or false")),
+                "{k} = {v}"
+            );
         }
     }
 
     #[test]
     fn budget_without_a_run_time_bound_is_refused_unless_none() {
         let e = refused(&study(&nb201_dir(), "budget = { sim_seconds = 10.0 }", ""));
-        assert!(e.contains("study.budget: sim_seconds alone does not bound the run time") && e.contains("budget = \"none\""), "{e}");
-        assert!(refused(&study(&nb201_dir(), "", "")).contains("study.budget: no budget bounds the run time"));
+        assert!(
+            e.contains("study.budget: sim_seconds alone does not bound the run time")
+                && e.contains("budget = \"none\""),
+            "{e}"
+        );
+        assert!(refused(&study(&nb201_dir(), "", ""))
+            .contains("study.budget: no budget bounds the run time"));
         assert!(refused(&study(&nb201_dir(), "budget = \"some\"", "")).contains("budget"));
-        for b in ["budget = { seconds = inf }", "budget = { seconds = nan }", "budget = { seconds = 1e300 }", "budget = { seconds = -1 }"] {
-            assert!(refused(&study(&nb201_dir(), b, "")).contains("study.budget.seconds"), "{b}");
+        for b in [
+            "budget = { seconds = inf }",
+            "budget = { seconds = nan }",
+            "budget = { seconds = 1e300 }",
+            "budget = { seconds = -1 }",
+        ] {
+            assert!(
+                refused(&study(&nb201_dir(), b, "")).contains("study.budget.seconds"),
+                "{b}"
+            );
         }
-        assert!(refused(&study(&nb201_dir(), "budget = { trials = 5, sim_seconds = inf }", "")).contains("study.budget.sim_seconds"));
-        let f = StudyFile::parse(&study(&nb201_dir(), "budget = \"none\"", ""), Path::new("study.toml")).unwrap();
+        assert!(refused(&study(
+            &nb201_dir(),
+            "budget = { trials = 5, sim_seconds = inf }",
+            ""
+        ))
+        .contains("study.budget.sim_seconds"));
+        let f = StudyFile::parse(
+            &study(&nb201_dir(), "budget = \"none\"", ""),
+            Path::new("study.toml"),
+        )
+        .unwrap();
         assert_eq!(f.study.budget, Budget::default());
-        StudyFile::parse(&study(&nb201_dir(), "budget = { seconds = 2.5 }", ""), Path::new("study.toml")).unwrap();
+        StudyFile::parse(
+            &study(&nb201_dir(), "budget = { seconds = 2.5 }", ""),
+            Path::new("study.toml"),
+        )
+        .unwrap();
     }
 
     #[test]
@@ -693,23 +1000,51 @@ mod tests {
         let cut: String = csv.lines().take(5001).map(|l| format!("{l}\n")).collect();
         std::fs::write(dir.path().join("nats_bench.csv"), cut).unwrap();
         let e = refused(&study(dir.path(), "budget = { trials = 10 }", ""));
-        assert!(e.contains("evaluator.benchmark") && e.contains("nats_bench.csv") && e.contains("5000 architectures") && e.contains("truncated"), "{e}");
+        assert!(
+            e.contains("evaluator.benchmark")
+                && e.contains("nats_bench.csv")
+                && e.contains("5000 architectures")
+                && e.contains("truncated"),
+            "{e}"
+        );
     }
 
     #[test]
     fn nb201_svhn_is_an_unknown_nb201_dataset_and_unknown_benchmarks_list_nb201() {
         let e = refused(&good("").replace("nb201:cifar10", "nb201:svhn"));
-        assert!(e.contains("unknown NB201 dataset `svhn`; known: cifar10, cifar100, imagenet16") && !e.contains("NAS-Bench-Graph"), "{e}");
+        assert!(
+            e.contains("unknown NB201 dataset `svhn`; known: cifar10, cifar100, imagenet16")
+                && !e.contains("NAS-Bench-Graph"),
+            "{e}"
+        );
         let e = refused(&good("").replace("nb201:cifar10", "nb301:cifar10"));
-        assert!(e.contains("unknown benchmark `nb301:cifar10`") && e.contains("nb201:cifar10") && e.contains("nas-bench-graph"), "{e}");
+        assert!(
+            e.contains("unknown benchmark `nb301:cifar10`")
+                && e.contains("nb201:cifar10")
+                && e.contains("nas-bench-graph"),
+            "{e}"
+        );
     }
 
     #[test]
     fn moved_data_folder_keeps_the_stored_configuration_changed_data_does_not() {
-        let config = |dir: &Path| StudyFile::parse(&study(dir, "budget = { trials = 10 }", ""), Path::new("study.toml")).unwrap().setup().unwrap().config_json;
+        let config = |dir: &Path| {
+            StudyFile::parse(
+                &study(dir, "budget = { trials = 10 }", ""),
+                Path::new("study.toml"),
+            )
+            .unwrap()
+            .setup()
+            .unwrap()
+            .config_json
+        };
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let copy = |to: &Path| {
-            std::fs::copy(nb201_dir().join("nats_bench.csv"), to.join("nats_bench.csv")).unwrap();
+            std::fs::copy(
+                nb201_dir().join("nats_bench.csv"),
+                to.join("nats_bench.csv"),
+            )
+            .unwrap();
             std::fs::create_dir(to.join("latency")).unwrap();
             for e in std::fs::read_dir(nb201_dir().join("latency")).unwrap() {
                 let p = e.unwrap().path();
@@ -721,7 +1056,10 @@ mod tests {
         std::fs::create_dir(&moved).unwrap();
         copy(&moved);
         let stored = config(a.path());
-        assert!(!stored.contains(&a.path().display().to_string()), "no path in {stored}");
+        assert!(
+            !stored.contains(&a.path().display().to_string()),
+            "no path in {stored}"
+        );
         assert_eq!(config(&moved), stored);
         // Same folder, one latency table changed: a different configuration (resume refused).
         let p = moved.join("latency/pixel3.pt");
@@ -736,12 +1074,27 @@ mod tests {
     /// configuration holding the data path) was refused on resume as a changed study file.
     #[test]
     fn study_stored_with_its_data_path_by_an_earlier_tessera_still_resumes() {
-        let setup = StudyFile::parse(&study(&nb201_dir(), "budget = { trials = 10 }", ""), Path::new("study.toml")).unwrap().setup().unwrap();
-        let legacy = setup.legacy_config_json.clone().expect("an NB201 study has a legacy form");
-        assert!(legacy.contains(&nb201_dir().display().to_string()) && !setup.config_json.contains("nats_bench"), "{legacy}");
+        let setup = StudyFile::parse(
+            &study(&nb201_dir(), "budget = { trials = 10 }", ""),
+            Path::new("study.toml"),
+        )
+        .unwrap()
+        .setup()
+        .unwrap();
+        let legacy = setup
+            .legacy_config_json
+            .clone()
+            .expect("an NB201 study has a legacy form");
+        assert!(
+            legacy.contains(&nb201_dir().display().to_string())
+                && !setup.config_json.contains("nats_bench"),
+            "{legacy}"
+        );
         let mut storage = tessera_core::MemoryStorage::new();
         let old = storage.open_study(&setup.file.study.name, &legacy).unwrap();
-        let info = setup.register(&mut storage).expect("resumes with the stored configuration");
+        let info = setup
+            .register(&mut storage)
+            .expect("resumes with the stored configuration");
         assert_eq!((info.id, info.config.as_str()), (old.id, legacy.as_str()));
         let mut adopted = setup;
         adopted.adopt_stored_config(&storage);
@@ -749,7 +1102,10 @@ mod tests {
         // a study stored with another configuration is still refused
         let mut other = tessera_core::MemoryStorage::new();
         other.open_study(&adopted.file.study.name, "{}").unwrap();
-        assert!(matches!(adopted.register(&mut other), Err(tessera_core::StoreError::ConfigMismatch { .. })));
+        assert!(matches!(
+            adopted.register(&mut other),
+            Err(tessera_core::StoreError::ConfigMismatch { .. })
+        ));
     }
 
     #[test]
@@ -762,13 +1118,26 @@ mod tests {
             ("  ", "empty storage path"),
             ("sqlite://", "empty storage path"),
         ] {
-            let e = open_storage(url, true).err().unwrap_or_else(|| panic!("{url:?} accepted")).to_string();
+            let e = open_storage(url, true)
+                .err()
+                .unwrap_or_else(|| panic!("{url:?} accepted"))
+                .to_string();
             assert!(e.contains(needle), "{url:?}: {e}");
         }
         let d = dir.path().display().to_string();
-        assert!(open_storage(&d, true).err().unwrap().to_string().contains("is a directory"));
+        assert!(open_storage(&d, true)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("is a directory"));
         let missing = dir.path().join("no/such/dir/t.db").display().to_string();
-        assert!(open_storage(&missing, true).err().unwrap().to_string().contains("does not exist"));
-        open_storage(&dir.path().join("t.db").display().to_string(), true).map(|_| ()).unwrap();
+        assert!(open_storage(&missing, true)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("does not exist"));
+        open_storage(&dir.path().join("t.db").display().to_string(), true)
+            .map(|_| ())
+            .unwrap();
     }
 }

@@ -57,26 +57,76 @@ const FIELDS: &[(&str, &str)] = &[
 /// Random TOML values, biased to the edges: huge, negative, non-finite, empty, wrong types, and known words.
 fn value() -> impl Strategy<Value = toml::Value> {
     let word = prop::sample::select(vec![
-        "", "none", "true", "max", "min", "nb201", "mlp", "chain", "conv1d", "nas-bench-graph", "random", "grid", "local",
-        "evolution", "nsga2", "tpe", "benchmark", "train", "digits", "mnist1d", "nb201:cifar10", "nb201:svhn",
-        "nas-bench-graph:cora", "csv:/nonexistent.csv", "/dev/null", ":memory:", "test_accuracy", "val_accuracy",
-        "params", "flops", "latency_ms", "adamw", "sgd", "cosine", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
-        "[1,2,3]", "é\u{0}\u{202e}",
+        "",
+        "none",
+        "true",
+        "max",
+        "min",
+        "nb201",
+        "mlp",
+        "chain",
+        "conv1d",
+        "nas-bench-graph",
+        "random",
+        "grid",
+        "local",
+        "evolution",
+        "nsga2",
+        "tpe",
+        "benchmark",
+        "train",
+        "digits",
+        "mnist1d",
+        "nb201:cifar10",
+        "nb201:svhn",
+        "nas-bench-graph:cora",
+        "csv:/nonexistent.csv",
+        "/dev/null",
+        ":memory:",
+        "test_accuracy",
+        "val_accuracy",
+        "params",
+        "flops",
+        "latency_ms",
+        "adamw",
+        "sgd",
+        "cosine",
+        "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        "[1,2,3]",
+        "é\u{0}\u{202e}",
     ]);
     let leaf = prop_oneof![
         word.prop_map(|s| toml::Value::String(s.to_string())),
         any::<String>().prop_map(toml::Value::String),
-        prop::sample::select(vec![0i64, 1, -1, 2, 3, 64, 1 << 31, i64::MAX, i64::MIN]).prop_map(toml::Value::Integer),
+        prop::sample::select(vec![0i64, 1, -1, 2, 3, 64, 1 << 31, i64::MAX, i64::MIN])
+            .prop_map(toml::Value::Integer),
         any::<i64>().prop_map(toml::Value::Integer),
-        prop::sample::select(vec![0.0, -0.0, 0.5, -1.0, 1e300, -1e300, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e-300])
-            .prop_map(toml::Value::Float),
+        prop::sample::select(vec![
+            0.0,
+            -0.0,
+            0.5,
+            -1.0,
+            1e300,
+            -1e300,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e-300
+        ])
+        .prop_map(toml::Value::Float),
         any::<bool>().prop_map(toml::Value::Boolean),
     ];
     leaf.prop_recursive(2, 8, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(toml::Value::Array),
-            prop::collection::btree_map(prop::sample::select(vec!["trials", "seconds", "sim_seconds", "x"]), inner, 0..3)
-                .prop_map(|m| toml::Value::Table(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+            prop::collection::btree_map(
+                prop::sample::select(vec!["trials", "seconds", "sim_seconds", "x"]),
+                inner,
+                0..3
+            )
+            .prop_map(|m| toml::Value::Table(
+                m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+            )),
         ]
     })
 }
@@ -132,18 +182,27 @@ fn apply(doc: &mut toml::Table, e: &Edit) {
 
 /// Parses, validates and (when cheap and offline) sets up a study file. Never panics; the result does not matter.
 fn exercise(text: &str, nodata: &Path) {
-    let Ok(f) = StudyFile::parse(text, Path::new("fuzz/study.toml")) else { return };
+    let Ok(f) = StudyFile::parse(text, Path::new("fuzz/study.toml")) else {
+        return;
+    };
     let ev = &f.evaluator;
     // Setup is exercised where it stays offline and fast: never a pip download, a latency table, real NB201 data or a
     // dataset read from an arbitrary path.
     let fetch = ev.get("fetch").is_some_and(|v| v.as_bool() != Some(false));
-    let slow = ev.contains_key("latency_table") || ev.get("dataset").and_then(|d| d.as_str()).is_some_and(|d| d != "digits");
+    let slow = ev.contains_key("latency_table")
+        || ev
+            .get("dataset")
+            .and_then(|d| d.as_str())
+            .is_some_and(|d| d != "digits");
     if fetch || slow {
         return;
     }
     let mut f = f;
     if f.evaluator.contains_key("data") {
-        f.evaluator.insert("data".into(), toml::Value::String(nodata.display().to_string()));
+        f.evaluator.insert(
+            "data".into(),
+            toml::Value::String(nodata.display().to_string()),
+        );
     }
     let _ = f.setup();
 }
@@ -153,12 +212,23 @@ fn space_options(kind: &str) -> Vec<String> {
     let mut o = tessera_spaces::Options::new();
     o.insert("__unknown".into(), "1".into());
     let e = tessera_spaces::build(kind, &o).err().unwrap_or_default();
-    e.rsplit("known: ").next().unwrap_or("").split(", ").map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    e.rsplit("known: ")
+        .next()
+        .unwrap_or("")
+        .split(", ")
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn config(cases: u32) -> ProptestConfig {
     // No persistence files, no forking: a fixed number of deterministic-seeded cases in the normal test run.
-    ProptestConfig { cases, failure_persistence: None, max_shrink_iters: 2_000, ..ProptestConfig::default() }
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        max_shrink_iters: 2_000,
+        ..ProptestConfig::default()
+    }
 }
 
 proptest! {

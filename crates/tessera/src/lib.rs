@@ -24,8 +24,8 @@
 pub mod artifacts;
 pub mod config;
 pub mod lock;
-pub mod protocol;
 pub mod predictor_setup;
+pub mod protocol;
 pub mod proxy_setup;
 pub mod rank;
 pub mod train_setup;

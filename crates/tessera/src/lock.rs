@@ -55,7 +55,13 @@ struct Holder {
 impl Holder {
     fn me(token: &str) -> Self {
         let pid = std::process::id();
-        Holder { holder: token.into(), pid, host: hostname(), start: start_time(pid), until: now() + LEASE_SECONDS }
+        Holder {
+            holder: token.into(),
+            pid,
+            host: hostname(),
+            start: start_time(pid),
+            until: now() + LEASE_SECONDS,
+        }
     }
 
     /// Whether this lock still binds others: its process lives (same host) or its lease runs (other hosts).
@@ -90,14 +96,21 @@ fn start_time(pid: u32) -> Option<u64> {
 }
 
 fn read(storage: &dyn Storage, study: i64) -> Result<Option<Holder>, StoreError> {
-    Ok(storage.study_attr(study, ATTR_LOCK)?.and_then(|v| serde_json::from_str::<Holder>(&v).ok()))
+    Ok(storage
+        .study_attr(study, ATTR_LOCK)?
+        .and_then(|v| serde_json::from_str::<Holder>(&v).ok()))
 }
 
 /// Refuses when another live process holds the study's lock (for runs that do not take it, such as
 /// `search --workers`, whose workers share the study by leases but must not race a serial run).
 pub fn check_free(storage: &dyn Storage, study: i64, name: &str) -> Result<(), LockError> {
     match read(storage, study)? {
-        Some(h) if h.live() => Err(Locked { study: name.into(), pid: h.pid, host: h.host }.into()),
+        Some(h) if h.live() => Err(Locked {
+            study: name.into(),
+            pid: h.pid,
+            host: h.host,
+        }
+        .into()),
         _ => Ok(()),
     }
 }
@@ -118,14 +131,37 @@ impl StudyLock {
         connect: impl Fn() -> Result<Box<dyn Storage>, StoreError> + Send + 'static,
     ) -> Result<StudyLock, LockError> {
         check_free(storage, study, name)?;
-        let token = format!("{}:{}:{:016x}", hostname(), std::process::id(), rand_token());
+        let token = format!(
+            "{}:{}:{:016x}",
+            hostname(),
+            std::process::id(),
+            rand_token()
+        );
         let me = Holder::me(&token);
-        storage.set_study_attr(study, ATTR_LOCK, &serde_json::to_string(&me).expect("serialisable"))?;
+        storage.set_study_attr(
+            study,
+            ATTR_LOCK,
+            &serde_json::to_string(&me).expect("serialisable"),
+        )?;
         std::thread::sleep(SETTLE);
         match read(storage, study)? {
             Some(h) if h.holder == token => {}
-            Some(h) if h.live() => return Err(Locked { study: name.into(), pid: h.pid, host: h.host }.into()),
-            _ => return Err(Locked { study: name.into(), pid: 0, host: "unknown".into() }.into()),
+            Some(h) if h.live() => {
+                return Err(Locked {
+                    study: name.into(),
+                    pid: h.pid,
+                    host: h.host,
+                }
+                .into())
+            }
+            _ => {
+                return Err(Locked {
+                    study: name.into(),
+                    pid: 0,
+                    host: "unknown".into(),
+                }
+                .into())
+            }
         }
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
@@ -144,7 +180,11 @@ impl StudyLock {
                 if let Some(c) = conn.as_mut() {
                     // Renew (or release) only while the lock is still ours.
                     let ours = matches!(read(c.as_ref(), study), Ok(Some(h)) if h.holder == token);
-                    let value = if done { String::new() } else { serde_json::to_string(&Holder::me(&token)).expect("serialisable") };
+                    let value = if done {
+                        String::new()
+                    } else {
+                        serde_json::to_string(&Holder::me(&token)).expect("serialisable")
+                    };
                     let ok = !ours || c.set_study_attr(study, ATTR_LOCK, &value).is_ok();
                     if ok {
                         last = std::time::Instant::now();
@@ -157,7 +197,10 @@ impl StudyLock {
                 }
             }
         });
-        Ok(StudyLock { stop, renewer: Some(renewer) })
+        Ok(StudyLock {
+            stop,
+            renewer: Some(renewer),
+        })
     }
 }
 
@@ -173,7 +216,12 @@ impl Drop for StudyLock {
 fn rand_token() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
     h.finish()
 }
 
@@ -186,9 +234,18 @@ mod tests {
         let me = Holder::me("t");
         assert!(me.start.is_some() || !std::path::Path::new("/proc/self").exists());
         assert!(me.live());
-        let reused = Holder { start: me.start.map(|s| s + 1), ..me.clone() };
-        assert!(!reused.live(), "same PID, other start time: another process");
-        let gone = Holder { pid: u32::MAX - 7, ..me };
+        let reused = Holder {
+            start: me.start.map(|s| s + 1),
+            ..me.clone()
+        };
+        assert!(
+            !reused.live(),
+            "same PID, other start time: another process"
+        );
+        let gone = Holder {
+            pid: u32::MAX - 7,
+            ..me
+        };
         assert!(!gone.live());
     }
 }

@@ -6,7 +6,8 @@
 //! kind = "predictor"
 //! metric = "test_accuracy"       # required: the metric to learn (any metric of the source)
 //! model = "gp"                   # mlp-ensemble | gp | gbt (default mlp-ensemble)
-//! encoding = "pairs"             # pairs (one-hot + pairs of choices, default) | onehot
+//! encoding = "paths"             # paths (one-hot + the cell's path encoding; default where the space has one:
+//!                                # NB201) | pairs (one-hot + pairs of choices; the default elsewhere) | onehot
 //! seed = 0                       # draw, hold-out split and model initialisation (default: the study's seed)
 //! # the source: a benchmark …
 //! benchmark = "nb201:cifar10"    # as the benchmark evaluator takes it, with data = "DIR"
@@ -39,12 +40,24 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 use tessera_bench::benchmarks::{self, DataPaths};
-use tessera_core::{rng_for, EvalContext, EvalError, Evaluation, Evaluator, Metrics, Sample, Space, TrialState};
+use tessera_core::{
+    rng_for, EvalContext, EvalError, Evaluation, Evaluator, Metrics, Sample, Space, TrialState,
+};
 use tessera_strategies::predictor::{fit_validated, Model, ModelKind, Validation};
 use tessera_strategies::surrogate::Encoding;
 
 /// Every option of `[evaluator] kind = "predictor"`.
-pub const OPTIONS: &[&str] = &["metric", "model", "encoding", "seed", "benchmark", "data", "samples", "study", "storage"];
+pub const OPTIONS: &[&str] = &[
+    "metric",
+    "model",
+    "encoding",
+    "seed",
+    "benchmark",
+    "data",
+    "samples",
+    "study",
+    "storage",
+];
 
 /// The fraction of the source held out for validation.
 pub const HELD_OUT: f64 = 0.2;
@@ -53,6 +66,8 @@ pub const HELD_OUT: f64 = 0.2;
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct PredictorReport {
     pub model: &'static str,
+    /// The encoding the model reads (`paths`, `pairs` or `onehot`).
+    pub encoding: &'static str,
     pub metric: String,
     /// e.g. `benchmark nb201:cifar10 (200 random samples)` or `study nb201-train in tessera.db (180 complete trials)`.
     pub source: String,
@@ -61,7 +76,11 @@ pub struct PredictorReport {
 
 impl std::fmt::Display for PredictorReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "predictor {} of {} from {}: validation {}", self.model, self.metric, self.source, self.validation)
+        write!(
+            f,
+            "predictor {} ({} encoding) of {} from {}: validation {}",
+            self.model, self.encoding, self.metric, self.source, self.validation
+        )
     }
 }
 
@@ -76,13 +95,18 @@ pub struct PredictorEvaluator {
 impl PredictorEvaluator {
     /// The model's predictions for a batch of samples.
     pub fn predict(&self, samples: &[Sample]) -> Vec<f64> {
-        let xs: Vec<Vec<f64>> = samples.iter().map(|s| self.encoding.encode(self.space.as_ref(), s)).collect();
+        let xs: Vec<Vec<f64>> = samples
+            .iter()
+            .map(|s| self.encoding.encode(self.space.as_ref(), s))
+            .collect();
         self.model.predict(&xs)
     }
 
     fn costs(&self, sample: &Sample) -> Metrics {
         match self.space.lower(sample).ok().and_then(|n| n.costs().ok()) {
-            Some((p, f)) => Metrics::new().with("params", p as f64).with("flops", f as f64),
+            Some((p, f)) => Metrics::new()
+                .with("params", p as f64)
+                .with("flops", f as f64),
             None => Metrics::new(),
         }
     }
@@ -94,16 +118,27 @@ impl Evaluator for PredictorEvaluator {
         let v = self.predict(std::slice::from_ref(sample))[0];
         let sim_seconds = start.elapsed().as_secs_f64();
         if !v.is_finite() {
-            return Err(EvalError::Other(format!("the predictor gave {v} for {}", self.space.describe(sample))));
+            return Err(EvalError::Other(format!(
+                "the predictor gave {v} for {}",
+                self.space.describe(sample)
+            )));
         }
         let mut m = self.costs(sample);
         m.set(&self.metric, v);
-        Ok(Evaluation { metrics: m, sim_seconds })
+        Ok(Evaluation {
+            metrics: m,
+            sim_seconds,
+        })
     }
 
     fn metric_names(&self) -> Vec<String> {
         let mut names = vec![self.metric.clone()];
-        names.extend(["params", "flops"].into_iter().filter(|n| *n != self.metric).map(String::from));
+        names.extend(
+            ["params", "flops"]
+                .into_iter()
+                .filter(|n| *n != self.metric)
+                .map(String::from),
+        );
         names
     }
 
@@ -133,11 +168,18 @@ pub struct Pairs {
 
 /// `samples` distinct random architectures of benchmark `spec` and their `metric` (a metric the benchmark reports
 /// or profiles), drawn with `seed`. Errors are messages for the `benchmark` or `metric` field (first element).
-pub fn benchmark_pairs(spec: &str, paths: &DataPaths, metric: &str, samples: usize, seed: u64) -> Result<Pairs, (&'static str, String)> {
+pub fn benchmark_pairs(
+    spec: &str,
+    paths: &DataPaths,
+    metric: &str,
+    samples: usize,
+    seed: u64,
+) -> Result<Pairs, (&'static str, String)> {
     let b = benchmarks::open(spec, paths).map_err(|e| ("benchmark", e.to_string()))?;
     let ev = b.evaluator;
     let mut rng = rng_for(seed, 0x7361_6d70);
-    let (mut seen, mut out, mut values) = (std::collections::HashSet::new(), Vec::new(), Vec::new());
+    let (mut seen, mut out, mut values) =
+        (std::collections::HashSet::new(), Vec::new(), Vec::new());
     let mut tries = 0usize;
     while out.len() < samples && tries < samples * 50 + 1000 {
         tries += 1;
@@ -145,8 +187,13 @@ pub fn benchmark_pairs(spec: &str, paths: &DataPaths, metric: &str, samples: usi
         if !ev.contains(&s) || !seen.insert(s.clone()) {
             continue;
         }
-        let ctx = EvalContext { trial: out.len() as u64, seed };
-        let Ok(e) = ev.evaluate(&s, &ctx) else { continue };
+        let ctx = EvalContext {
+            trial: out.len() as u64,
+            seed,
+        };
+        let Ok(e) = ev.evaluate(&s, &ctx) else {
+            continue;
+        };
         let v = e.metrics.get(metric).or_else(|| ev.profile(&s).get(metric));
         match v {
             Some(v) if v.is_finite() => {
@@ -157,63 +204,145 @@ pub fn benchmark_pairs(spec: &str, paths: &DataPaths, metric: &str, samples: usi
             None => {
                 let mut known: Vec<String> = e.metrics.names().map(String::from).collect();
                 known.extend(ev.profile(&s).names().map(String::from));
-                return Err(("metric", format!("`{metric}` is not a metric of benchmark `{spec}`; it has {}", known.join(", "))));
+                return Err((
+                    "metric",
+                    format!(
+                        "`{metric}` is not a metric of benchmark `{spec}`; it has {}",
+                        known.join(", ")
+                    ),
+                ));
             }
         }
     }
     let source = format!("benchmark {} ({} random samples)", b.name, out.len());
-    Ok(Pairs { space: b.space, options: Default::default(), samples: out, values, source })
+    Ok(Pairs {
+        space: b.space,
+        options: Default::default(),
+        samples: out,
+        values,
+        source,
+    })
 }
 
 /// The complete trials of study `name` in `storage` (a URL as `open_storage` takes it) with their `metric`. The
 /// space is `space` if given, else the study's stored space. Errors are messages for the `study` or `metric` field.
-pub fn study_pairs(url: &str, name: &str, metric: &str, space: Option<(String, tessera_spaces::Options)>) -> Result<Pairs, (&'static str, String)> {
-    let storage = crate::config::open_storage_read_only(url).map_err(|e| ("storage", e.to_string()))?;
-    let info = storage.find_study(name).map_err(|e| ("study", e.to_string()))?;
+pub fn study_pairs(
+    url: &str,
+    name: &str,
+    metric: &str,
+    space: Option<(String, tessera_spaces::Options)>,
+) -> Result<Pairs, (&'static str, String)> {
+    let storage =
+        crate::config::open_storage_read_only(url).map_err(|e| ("storage", e.to_string()))?;
+    let info = storage
+        .find_study(name)
+        .map_err(|e| ("study", e.to_string()))?;
     let (kind, options) = match space {
         Some(s) => s,
         None => {
             let cfg: serde_json::Value = serde_json::from_str(&info.config).unwrap_or_default();
-            let kind = cfg["space"].as_str().ok_or(("study", format!("study `{name}` records no space: give a [space] table")))?;
+            let kind = cfg["space"].as_str().ok_or((
+                "study",
+                format!("study `{name}` records no space: give a [space] table"),
+            ))?;
             let options: tessera_spaces::Options = match cfg["space_options"].as_str() {
                 Some(t) => t
                     .parse::<toml::Table>()
-                    .map_err(|e| ("study", format!("study `{name}`: stored space options do not parse: {e}")))?
+                    .map_err(|e| {
+                        (
+                            "study",
+                            format!("study `{name}`: stored space options do not parse: {e}"),
+                        )
+                    })?
                     .into_iter()
                     .filter(|(k, _)| k != "kind")
-                    .map(|(k, v)| (k, v.as_str().map(String::from).unwrap_or_else(|| v.to_string())))
+                    .map(|(k, v)| {
+                        (
+                            k,
+                            v.as_str()
+                                .map(String::from)
+                                .unwrap_or_else(|| v.to_string()),
+                        )
+                    })
                     .collect(),
                 None => Default::default(),
             };
             (kind.to_string(), options)
         }
     };
-    let space = tessera_spaces::build(&kind, &options).map_err(|e| ("study", format!("study `{name}`: space `{kind}` does not build: {e}")))?;
-    let trials = storage.trials(info.id).map_err(|e| ("study", e.to_string()))?;
+    let space = tessera_spaces::build(&kind, &options).map_err(|e| {
+        (
+            "study",
+            format!("study `{name}`: space `{kind}` does not build: {e}"),
+        )
+    })?;
+    let trials = storage
+        .trials(info.id)
+        .map_err(|e| ("study", e.to_string()))?;
     let dims: Vec<usize> = space.dims().iter().map(|d| d.len()).collect();
     let (mut samples, mut values, mut complete) = (Vec::new(), Vec::new(), 0usize);
     let mut seen_metrics = std::collections::BTreeSet::new();
     for t in trials.iter().filter(|t| t.state == TrialState::Complete) {
         complete += 1;
         seen_metrics.extend(t.metrics.names().chain(t.profile.names()));
-        let fits = t.sample.len() == dims.len() && t.sample.as_slice().iter().zip(&dims).all(|(&c, &k)| (c as usize) < k);
+        let fits = t.sample.len() == dims.len()
+            && t.sample
+                .as_slice()
+                .iter()
+                .zip(&dims)
+                .all(|(&c, &k)| (c as usize) < k);
         if !fits {
-            return Err(("study", format!("study `{name}`: trial #{} ({}) is not a sample of space `{}`", t.number, t.description, space.name())));
+            return Err((
+                "study",
+                format!(
+                    "study `{name}`: trial #{} ({}) is not a sample of space `{}`",
+                    t.number,
+                    t.description,
+                    space.name()
+                ),
+            ));
         }
-        if let Some(v) = t.metrics.get(metric).or_else(|| t.profile.get(metric)).filter(|v| v.is_finite()) {
+        if let Some(v) = t
+            .metrics
+            .get(metric)
+            .or_else(|| t.profile.get(metric))
+            .filter(|v| v.is_finite())
+        {
             samples.push(t.sample.clone());
             values.push(v);
         }
     }
     if complete == 0 {
-        return Err(("study", format!("study `{name}` in {} has no complete trial", storage.location())));
+        return Err((
+            "study",
+            format!(
+                "study `{name}` in {} has no complete trial",
+                storage.location()
+            ),
+        ));
     }
     if samples.is_empty() {
         let known: Vec<&str> = seen_metrics.into_iter().collect();
-        return Err(("metric", format!("`{metric}` is not a metric of study `{name}`'s trials; they have {}", known.join(", "))));
+        return Err((
+            "metric",
+            format!(
+                "`{metric}` is not a metric of study `{name}`'s trials; they have {}",
+                known.join(", ")
+            ),
+        ));
     }
-    let source = format!("study {name} in {} ({} complete trials with {metric})", storage.location(), samples.len());
-    Ok(Pairs { space, options, samples, values, source })
+    let source = format!(
+        "study {name} in {} ({} complete trials with {metric})",
+        storage.location(),
+        samples.len()
+    );
+    Ok(Pairs {
+        space,
+        options,
+        samples,
+        values,
+        source,
+    })
 }
 
 /// Builds the predictor from `[evaluator]` (kind = "predictor"); `base` anchors `data`, `study_storage` is the
@@ -227,39 +356,78 @@ pub fn build(
     study_seed: u64,
 ) -> Result<PredictorSetup, ConfigError> {
     let mut o = Opts::new(evaluator, file, "evaluator", OPTIONS);
-    let metric = o.string("metric")?.ok_or_else(|| o.err("metric", "missing: the metric to predict (e.g. metric = \"val_accuracy\")"))?;
+    let metric = o.string("metric")?.ok_or_else(|| {
+        o.err(
+            "metric",
+            "missing: the metric to predict (e.g. metric = \"val_accuracy\")",
+        )
+    })?;
     let kind = match o.string("model")? {
         None => ModelKind::MlpEnsemble,
         Some(m) => ModelKind::parse(&m).map_err(|e| o.err("model", e))?,
     };
     let encoding = match o.string("encoding")?.as_deref() {
-        None | Some("pairs") => Encoding::Pairs,
-        Some("onehot") => Encoding::Space,
-        Some(e) => return Err(o.err("encoding", format!("unknown `{e}`; one of pairs, onehot"))),
+        None => None,
+        Some("paths") => Some(Encoding::Paths),
+        Some("pairs") => Some(Encoding::Pairs),
+        Some("onehot") => Some(Encoding::Space),
+        Some(e) => {
+            return Err(o.err(
+                "encoding",
+                format!("unknown `{e}`; one of paths, pairs, onehot"),
+            ))
+        }
     };
     let seed = o.int("seed", 0)?.unwrap_or(study_seed);
     let (bench, study) = (o.string("benchmark")?, o.string("study")?);
-    let field = |(f, msg): (&str, String)| ConfigError::Field { file: file.into(), field: format!("evaluator.{f}"), msg };
+    let field = |(f, msg): (&str, String)| ConfigError::Field {
+        file: file.into(),
+        field: format!("evaluator.{f}"),
+        msg,
+    };
     let mut data_dir = None;
     let pairs = match (bench, study) {
-        (Some(_), Some(_)) => return Err(o.err("study", "give either `benchmark` or `study` as the source, not both")),
-        (None, None) => return Err(o.err("benchmark", "missing source: give benchmark = \"nb201:cifar10\" (with data) or study = \"NAME\"")),
+        (Some(_), Some(_)) => {
+            return Err(o.err(
+                "study",
+                "give either `benchmark` or `study` as the source, not both",
+            ))
+        }
+        (None, None) => return Err(o.err(
+            "benchmark",
+            "missing source: give benchmark = \"nb201:cifar10\" (with data) or study = \"NAME\"",
+        )),
         (Some(spec), None) => {
             if o.get("storage").is_some() {
                 return Err(o.err("storage", "only with `study`"));
             }
             if let Some(sp) = space {
                 if sp.keys().any(|k| k != "kind") {
-                    return Err(ConfigError::Field { file: file.into(), field: "space".into(), msg: "a benchmark source fixes the space: only `kind` may be given".into() });
+                    return Err(ConfigError::Field {
+                        file: file.into(),
+                        field: "space".into(),
+                        msg: "a benchmark source fixes the space: only `kind` may be given".into(),
+                    });
                 }
             }
             let samples = o.int("samples", 1)?.map_or(200, |n| n as usize);
             let dir = o.string("data")?.map(|d| crate::config::resolve(base, &d));
             data_dir = dir.clone();
-            let paths = DataPaths { nb201_dir: dir, cache_dir: None, analog: false, fetch: false };
+            let paths = DataPaths {
+                nb201_dir: dir,
+                cache_dir: None,
+                analog: false,
+                fetch: false,
+            };
             let p = benchmark_pairs(&spec, &paths, &metric, samples, seed).map_err(field)?;
             if p.samples.len() < samples {
-                return Err(o.err("samples", format!("benchmark `{spec}` gave {} distinct architectures, fewer than {samples}", p.samples.len())));
+                return Err(o.err(
+                    "samples",
+                    format!(
+                        "benchmark `{spec}` gave {} distinct architectures, fewer than {samples}",
+                        p.samples.len()
+                    ),
+                ));
             }
             p
         }
@@ -269,10 +437,13 @@ pub fn build(
                     return Err(o.err(k, "only with `benchmark`"));
                 }
             }
-            let url = o.string("storage")?.unwrap_or_else(|| study_storage.to_string());
+            let url = o
+                .string("storage")?
+                .unwrap_or_else(|| study_storage.to_string());
             let sp = match space {
                 Some(t) => {
-                    let (kind, opts, built) = crate::train_setup::space_from(Some(t), file, "kind = \"predictor\"")?;
+                    let (kind, opts, built) =
+                        crate::train_setup::space_from(Some(t), file, "kind = \"predictor\"")?;
                     Some((built.name().to_string(), opts)).filter(|_| !kind.is_empty())
                 }
                 None => None,
@@ -281,13 +452,47 @@ pub fn build(
         }
     };
     o.finish("(predictor)")?;
-    let xs: Vec<Vec<f64>> = pairs.samples.iter().map(|s| encoding.encode(pairs.space.as_ref(), s)).collect();
-    let (model, validation) = fit_validated(kind, &xs, &pairs.values, HELD_OUT, seed).map_err(|e| o.err("model", format!("{}: {e}", pairs.source)))?;
+    let encoding = match encoding {
+        None => Encoding::best_for(pairs.space.as_ref()),
+        Some(Encoding::Paths) if Encoding::best_for(pairs.space.as_ref()) != Encoding::Paths => {
+            return Err(o.err("encoding", format!("space `{}` has no path encoding (only cell spaces such as nb201 do); use pairs or onehot", pairs.space.name())));
+        }
+        Some(e) => e,
+    };
+    let xs: Vec<Vec<f64>> = pairs
+        .samples
+        .iter()
+        .map(|s| encoding.encode(pairs.space.as_ref(), s))
+        .collect();
+    let (model, validation) = fit_validated(kind, &xs, &pairs.values, HELD_OUT, seed)
+        .map_err(|e| o.err("model", format!("{}: {e}", pairs.source)))?;
     // The evaluator holds its own instance of the space (the study loop owns `pairs.space`).
     let own: Arc<dyn Space> = Arc::from(
-        tessera_spaces::build(pairs.space.name(), &pairs.options).map_err(|e| ConfigError::Field { file: file.into(), field: "space".into(), msg: e })?,
+        tessera_spaces::build(pairs.space.name(), &pairs.options).map_err(|e| {
+            ConfigError::Field {
+                file: file.into(),
+                field: "space".into(),
+                msg: e,
+            }
+        })?,
     );
-    let report = PredictorReport { model: kind.name(), metric: metric.clone(), source: pairs.source, validation };
-    let evaluator = Arc::new(PredictorEvaluator { space: own, model, encoding, metric });
-    Ok(PredictorSetup { space: pairs.space, evaluator, report, data_dir })
+    let report = PredictorReport {
+        model: kind.name(),
+        encoding: encoding.name(),
+        metric: metric.clone(),
+        source: pairs.source,
+        validation,
+    };
+    let evaluator = Arc::new(PredictorEvaluator {
+        space: own,
+        model,
+        encoding,
+        metric,
+    });
+    Ok(PredictorSetup {
+        space: pairs.space,
+        evaluator,
+        report,
+        data_dir,
+    })
 }

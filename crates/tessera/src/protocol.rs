@@ -12,7 +12,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tessera_bench::benchmarks::{self, Benchmark, DataPaths};
-use tessera_core::{Budget, EvalContext, MetricHint, Objective, Study, StudyObserver, Trial, TrialState};
+use tessera_core::{
+    Budget, EvalContext, MetricHint, Objective, Study, StudyObserver, Trial, TrialState,
+};
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -108,10 +110,22 @@ struct Recorder<'a> {
 }
 
 impl Recorder<'_> {
-    fn record(&mut self, complete: bool, get: impl Fn(&str, &mut MetricHint) -> Option<f64>, sim_seconds: f64) {
+    fn record(
+        &mut self,
+        complete: bool,
+        get: impl Fn(&str, &mut MetricHint) -> Option<f64>,
+        sim_seconds: f64,
+    ) {
         self.sim += sim_seconds;
         let [hs, hr] = &mut self.hints;
-        let (s, r) = if complete { (get(self.search, hs).unwrap_or(f64::NAN), get(self.report, hr).unwrap_or(f64::NAN)) } else { (f64::NAN, f64::NAN) };
+        let (s, r) = if complete {
+            (
+                get(self.search, hs).unwrap_or(f64::NAN),
+                get(self.report, hr).unwrap_or(f64::NAN),
+            )
+        } else {
+            (f64::NAN, f64::NAN)
+        };
         self.trace.search.push(s);
         self.trace.report.push(r);
         self.trace.sim.push(self.sim);
@@ -120,7 +134,11 @@ impl Recorder<'_> {
 
 impl StudyObserver for Recorder<'_> {
     fn on_trial(&mut self, t: &Trial, _: bool) {
-        self.record(t.state == TrialState::Complete, |m, _| t.get(m), t.sim_seconds);
+        self.record(
+            t.state == TrialState::Complete,
+            |m, _| t.get(m),
+            t.sim_seconds,
+        );
     }
 }
 
@@ -144,10 +162,17 @@ fn build_guide(bench: &Benchmark, name: &str) -> Result<tessera_train::ProxyGuid
         return Err(format!("--guide: {proxy} needs examples; a benchmark guide takes a data-free proxy (synflow, zen, params, flops)"));
     }
     let space: std::sync::Arc<dyn tessera_core::Space> = std::sync::Arc::from(
-        tessera_spaces::build(bench.space.name(), &Default::default()).map_err(|e| format!("--guide: {e}"))?,
+        tessera_spaces::build(bench.space.name(), &Default::default())
+            .map_err(|e| format!("--guide: {e}"))?,
     );
-    let (_, input, classes) = crate::train_setup::io_of(space.as_ref()).map_err(|e| format!("--guide: `{}` {e}", space.name()))?;
-    Ok(tessera_train::ProxyGuide::new(space, proxy, tessera_train::ProxyBatch::data_free(&input, classes, 1), 0))
+    let (_, input, classes) = crate::train_setup::io_of(space.as_ref())
+        .map_err(|e| format!("--guide: `{}` {e}", space.name()))?;
+    Ok(tessera_train::ProxyGuide::new(
+        space,
+        proxy,
+        tessera_train::ProxyBatch::data_free(&input, classes, 1),
+        0,
+    ))
 }
 
 /// Loads the benchmark and runs the protocol.
@@ -159,24 +184,46 @@ pub fn run(opts: &ProtocolOptions) -> Result<ProtocolReport, ProtocolError> {
 }
 
 /// Runs the protocol on an opened benchmark.
-pub fn run_on(bench: &Benchmark, opts: &ProtocolOptions, load_s: f64) -> Result<ProtocolReport, ProtocolError> {
+pub fn run_on(
+    bench: &Benchmark,
+    opts: &ProtocolOptions,
+    load_s: f64,
+) -> Result<ProtocolReport, ProtocolError> {
     if opts.budget == 0 || opts.seeds == 0 {
-        return Err(ProtocolError::Invalid("--budget and --seeds must be at least 1".into()));
+        return Err(ProtocolError::Invalid(
+            "--budget and --seeds must be at least 1".into(),
+        ));
     }
-    let search = opts.metric.clone().unwrap_or_else(|| bench.search_metric.to_string());
+    let search = opts
+        .metric
+        .clone()
+        .unwrap_or_else(|| bench.search_metric.to_string());
     let report = opts.report.clone().unwrap_or_else(|| {
-        if opts.metric.is_some() { search.clone() } else { bench.report_metric.to_string() }
+        if opts.metric.is_some() {
+            search.clone()
+        } else {
+            bench.report_metric.to_string()
+        }
     });
     let known = bench.evaluator.metric_names();
     for m in [&search, &report] {
         if !known.contains(m) {
-            return Err(ProtocolError::Metric { metric: m.clone(), known: known.join(", ") });
+            return Err(ProtocolError::Metric {
+                metric: m.clone(),
+                known: known.join(", "),
+            });
         }
     }
-    let optimum = if report == bench.report_metric { bench.optimum } else { f64::NAN };
-    let specs: Vec<(String, std::collections::BTreeMap<String, String>)> = opts.strategies.iter().map(|s| parse_strategy(s)).collect();
+    let optimum = if report == bench.report_metric {
+        bench.optimum
+    } else {
+        f64::NAN
+    };
+    let specs: Vec<(String, std::collections::BTreeMap<String, String>)> =
+        opts.strategies.iter().map(|s| parse_strategy(s)).collect();
     for (name, o) in &specs {
-        tessera_strategies::build(name, o, bench.space.as_ref(), 0).map_err(ProtocolError::Strategy)?;
+        tessera_strategies::build(name, o, bench.space.as_ref(), 0)
+            .map_err(ProtocolError::Strategy)?;
     }
 
     let guide = match &opts.guide {
@@ -186,12 +233,19 @@ pub fn run_on(bench: &Benchmark, opts: &ProtocolOptions, load_s: f64) -> Result<
     // The evaluator's profile (asked before each query) is only needed when `evaluate` does not itself report a
     // metric read here (NAS-Bench-Graph's `latency_ms` is a profile metric): one probe query decides.
     let probe = bench.space.sample(&mut tessera_core::rng_for(0, 0));
-    let needs_profile = match bench.evaluator.evaluate(&probe, &EvalContext { trial: 0, seed: 0 }) {
-        Ok(e) => [&search, &report].iter().any(|m| e.metrics.get(m).is_none()),
+    let needs_profile = match bench
+        .evaluator
+        .evaluate(&probe, &EvalContext { trial: 0, seed: 0 })
+    {
+        Ok(e) => [&search, &report]
+            .iter()
+            .any(|m| e.metrics.get(m).is_none()),
         Err(_) => true,
     };
     // Seed-major order interleaves cheap and expensive strategies, so both threads get an even share of work.
-    let jobs: Vec<(usize, u64)> = (0..opts.seeds).flat_map(|s| (0..specs.len()).map(move |i| (i, s))).collect();
+    let jobs: Vec<(usize, u64)> = (0..opts.seeds)
+        .flat_map(|s| (0..specs.len()).map(move |i| (i, s)))
+        .collect();
     // Start the thread pool before the clock: its start-up is not search time.
     rayon::broadcast(|_| ());
     let t1 = Instant::now();
@@ -200,8 +254,14 @@ pub fn run_on(bench: &Benchmark, opts: &ProtocolOptions, load_s: f64) -> Result<
         .map(|&(i, seed)| {
             let t = Instant::now();
             let (name, o) = &specs[i];
-            let mut strategy = tessera_strategies::build(name, o, bench.space.as_ref(), seed).map_err(ProtocolError::Strategy)?;
-            let mut study = Study::new("protocol", bench.space.as_ref(), bench.evaluator.as_ref(), vec![Objective::max(&search)]);
+            let mut strategy = tessera_strategies::build(name, o, bench.space.as_ref(), seed)
+                .map_err(ProtocolError::Strategy)?;
+            let mut study = Study::new(
+                "protocol",
+                bench.space.as_ref(),
+                bench.evaluator.as_ref(),
+                vec![Objective::max(&search)],
+            );
             study.budget = Budget::trials(opts.budget);
             study.seed = seed;
             study.profile_network = false;
@@ -212,14 +272,24 @@ pub fn run_on(bench: &Benchmark, opts: &ProtocolOptions, load_s: f64) -> Result<
                 search: &search,
                 report: &report,
                 hints: Default::default(),
-                trace: Trace { search: Vec::with_capacity(opts.budget as usize), report: Vec::with_capacity(opts.budget as usize), sim: Vec::with_capacity(opts.budget as usize) },
+                trace: Trace {
+                    search: Vec::with_capacity(opts.budget as usize),
+                    report: Vec::with_capacity(opts.budget as usize),
+                    sim: Vec::with_capacity(opts.budget as usize),
+                },
                 sim: 0.0,
             };
             if needs_profile {
                 study.run_in_memory(strategy.as_mut(), &mut rec)?;
             } else {
                 // Every metric read here comes from `evaluate`: the lean loop (same asks and tells, less bookkeeping).
-                study.run_lean(strategy.as_mut(), &mut |t, sim| rec.record(t.state == TrialState::Complete, |m, h| t.metrics.get_hinted(m, h), sim))?;
+                study.run_lean(strategy.as_mut(), &mut |t, sim| {
+                    rec.record(
+                        t.state == TrialState::Complete,
+                        |m, h| t.metrics.get_hinted(m, h),
+                        sim,
+                    )
+                })?;
             }
             Ok((i, rec.trace, t.elapsed().as_secs_f64()))
         })
@@ -263,13 +333,20 @@ pub fn run_on(bench: &Benchmark, opts: &ProtocolOptions, load_s: f64) -> Result<
         curves_q.push((name.clone(), anytime));
         curves_s.push((name.clone(), sim_pairs));
     }
-    if let Some(r) = results.iter().find(|r| parse_strategy(&r.strategy).0 == "random").map(|r| r.mean) {
+    if let Some(r) = results
+        .iter()
+        .find(|r| parse_strategy(&r.strategy).0 == "random")
+        .map(|r| r.mean)
+    {
         for res in &mut results {
             res.relative_improvement_pct = Some(100.0 * (res.mean - r) / r);
         }
     }
     if let Some(dir) = &opts.curves_dir {
-        write_curves(dir, &curves_q, &curves_s).map_err(|e| ProtocolError::Io { path: dir.display().to_string(), msg: e.to_string() })?;
+        write_curves(dir, &curves_q, &curves_s).map_err(|e| ProtocolError::Io {
+            path: dir.display().to_string(),
+            msg: e.to_string(),
+        })?;
     }
     Ok(ProtocolReport {
         benchmark: bench.name.clone(),
@@ -330,13 +407,21 @@ fn write_curves(dir: &Path, q: &[(String, Vec<Vec<f64>>)], s: &SimCurves) -> std
         for k in 0..n {
             let vals: Vec<f64> = runs.iter().filter_map(|r| r.get(k).copied()).collect();
             let (m, sd) = mean_std(&vals);
-            writeln!(f, "{name},{},{m:.6},{sd:.6},{}", k + 1, vals.iter().filter(|x| !x.is_nan()).count())?;
+            writeln!(
+                f,
+                "{name},{},{m:.6},{sd:.6},{}",
+                k + 1,
+                vals.iter().filter(|x| !x.is_nan()).count()
+            )?;
         }
     }
     f.flush()?;
     let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("curves_sim.csv"))?);
     writeln!(f, "strategy,sim_seconds,mean,std,seeds")?;
-    let tmax = s.iter().flat_map(|(_, r)| r.iter().filter_map(|(t, _)| t.last().copied())).fold(0.0, f64::max);
+    let tmax = s
+        .iter()
+        .flat_map(|(_, r)| r.iter().filter_map(|(t, _)| t.last().copied()))
+        .fold(0.0, f64::max);
     for (name, runs) in s {
         for k in 1..=100 {
             let t = tmax * k as f64 / 100.0;

@@ -32,8 +32,21 @@ use tessera_train::{Combine, Proxy, ProxyBatch, ProxyEvaluator};
 
 /// Every option of `[evaluator] kind = "proxy"`.
 pub const OPTIONS: &[&str] = &[
-    "proxy", "combine", "reference", "batch_size", "seed", "dataset", "samples", "length", "data_seed", "label",
-    "header", "val", "test", "split_seed", "normalize",
+    "proxy",
+    "combine",
+    "reference",
+    "batch_size",
+    "seed",
+    "dataset",
+    "samples",
+    "length",
+    "data_seed",
+    "label",
+    "header",
+    "val",
+    "test",
+    "split_seed",
+    "normalize",
 ];
 
 /// The proxy evaluator and the space it scores.
@@ -70,18 +83,32 @@ pub fn build(
             for v in a {
                 match v {
                     toml::Value::String(s) => list.push(s.clone()),
-                    other => return Err(o.err("proxy", format!("list items must be proxy names, got `{other}`"))),
+                    other => {
+                        return Err(o.err(
+                            "proxy",
+                            format!("list items must be proxy names, got `{other}`"),
+                        ))
+                    }
                 }
             }
             Proxy::parse_list(&list.join(",")).map_err(|e| o.err("proxy", e))?
         }
-        Some(v) => return Err(o.err("proxy", format!("must be a name or a list of names, got `{v}`"))),
+        Some(v) => {
+            return Err(o.err(
+                "proxy",
+                format!("must be a name or a list of names, got `{v}`"),
+            ))
+        }
     };
     let reference = o.int("reference", 2)?;
     let combine = match o.string("combine")?.as_deref() {
-        None | Some("none") if reference.is_some() => return Err(o.err("reference", "only with combine = \"rank-vote\"")),
+        None | Some("none") if reference.is_some() => {
+            return Err(o.err("reference", "only with combine = \"rank-vote\""))
+        }
         None | Some("none") => Combine::None,
-        Some("rank-vote") => Combine::RankVote { reference: reference.map_or(100, |r| r as usize) },
+        Some("rank-vote") => Combine::RankVote {
+            reference: reference.map_or(100, |r| r as usize),
+        },
         Some(s) => return Err(o.err("combine", format!("unknown `{s}`; one of none, rank-vote"))),
     };
     let batch_size = o.int("batch_size", 2)?.map_or(64, |b| b as usize);
@@ -91,19 +118,36 @@ pub fn build(
         let (data, split, spec) = dataset(&mut o, base)?;
         o.finish(&spec)?;
         let data = fit_to_space(data, space.as_ref(), &space_kind, file)?;
-        ProxyBatch::draw(&data, &split.train, batch_size, seed).map_err(|e| o.err("batch_size", e.to_string()))?
+        ProxyBatch::draw(&data, &split.train, batch_size, seed)
+            .map_err(|e| o.err("batch_size", e.to_string()))?
     } else if needs_data {
-        let which: Vec<&str> = proxies.iter().filter(|p| p.needs_data()).map(|p| p.name()).collect();
-        return Err(o.err("dataset", format!("missing: {} need(s) examples; one of {}", which.join(", "), crate::train_setup::DATASETS)));
+        let which: Vec<&str> = proxies
+            .iter()
+            .filter(|p| p.needs_data())
+            .map(|p| p.name())
+            .collect();
+        return Err(o.err(
+            "dataset",
+            format!(
+                "missing: {} need(s) examples; one of {}",
+                which.join(", "),
+                crate::train_setup::DATASETS
+            ),
+        ));
     } else {
         o.finish("(none)")?;
-        let (_, shape, classes) =
-            crate::train_setup::io_of(space.as_ref()).map_err(|e| o.err("proxy", format!("`{space_kind}` {e}")))?;
+        let (_, shape, classes) = crate::train_setup::io_of(space.as_ref())
+            .map_err(|e| o.err("proxy", format!("`{space_kind}` {e}")))?;
         ProxyBatch::data_free(&shape, classes, batch_size)
     };
     let ev = ProxyEvaluator::new(space.clone(), proxies, batch, seed, combine, &mut |_, _| {})
         .map_err(|e| o.err("combine", e))?;
-    Ok(ProxySetup { space_kind, space_options, space, evaluator: Arc::new(ev) })
+    Ok(ProxySetup {
+        space_kind,
+        space_options,
+        space,
+        evaluator: Arc::new(ev),
+    })
 }
 
 fn names() -> String {
@@ -115,7 +159,9 @@ fn names() -> String {
 pub fn options_table(pairs: &[String], what: &str) -> Result<toml::Table, String> {
     let mut t = toml::Table::new();
     for p in pairs {
-        let (k, v) = p.split_once('=').ok_or_else(|| format!("{what} `{p}`: expected NAME=VALUE"))?;
+        let (k, v) = p
+            .split_once('=')
+            .ok_or_else(|| format!("{what} `{p}`: expected NAME=VALUE"))?;
         let (k, v) = (k.trim(), v.trim());
         if k.is_empty() {
             return Err(format!("{what} `{p}`: empty name"));
@@ -134,14 +180,20 @@ pub fn options_table(pairs: &[String], what: &str) -> Result<toml::Table, String
 
 /// One architecture per non-empty line of `text` (`#` starts a comment line), in the space's text form as
 /// `tessera trials` prints it, or its choice array. Errors name `source` and the line.
-pub fn parse_archs(space: &dyn Space, text: &str, source: &str) -> Result<Vec<(String, tessera_core::Sample)>, String> {
+pub fn parse_archs(
+    space: &dyn Space,
+    text: &str,
+    source: &str,
+) -> Result<Vec<(String, tessera_core::Sample)>, String> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let l = line.trim();
         if l.is_empty() || l.starts_with('#') {
             continue;
         }
-        let s = space.parse(l).map_err(|e| format!("{source}: line {}: {e}", i + 1))?;
+        let s = space
+            .parse(l)
+            .map_err(|e| format!("{source}: line {}: {e}", i + 1))?;
         out.push((l.to_string(), s));
     }
     if out.is_empty() {

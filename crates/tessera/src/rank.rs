@@ -5,11 +5,22 @@ use tessera_core::{Objective, Trial, TrialState};
 
 /// The complete trials that report `objective`'s metric (not NaN), best first by its direction; among equal values
 /// the earlier trial ranks first. At most `top` of them.
-pub fn best_trials(trials: impl IntoIterator<Item = Trial>, objective: &Objective, top: usize) -> Vec<Trial> {
+pub fn best_trials(
+    trials: impl IntoIterator<Item = Trial>,
+    objective: &Objective,
+    top: usize,
+) -> Vec<Trial> {
     let value = |t: &Trial| t.get(&objective.metric).filter(|v| !v.is_nan());
-    let mut ranked: Vec<Trial> = trials.into_iter().filter(|t| t.state == TrialState::Complete && value(t).is_some()).collect();
+    let mut ranked: Vec<Trial> = trials
+        .into_iter()
+        .filter(|t| t.state == TrialState::Complete && value(t).is_some())
+        .collect();
     // stable sort on the oriented value (larger is better), so ties keep trial order
-    ranked.sort_by(|x, y| objective.oriented(value(y).unwrap_or(f64::NAN)).total_cmp(&objective.oriented(value(x).unwrap_or(f64::NAN))));
+    ranked.sort_by(|x, y| {
+        objective
+            .oriented(value(y).unwrap_or(f64::NAN))
+            .total_cmp(&objective.oriented(value(x).unwrap_or(f64::NAN)))
+    });
     ranked.truncate(top);
     ranked
 }
@@ -40,8 +51,14 @@ mod tests {
             trial(6, TrialState::Complete, Some(2.0)),
         ];
         let numbers = |v: Vec<Trial>| v.iter().map(|t| t.number).collect::<Vec<_>>();
-        assert_eq!(numbers(best_trials(trials.clone(), &Objective::max("acc"), 10)), [1, 5, 6, 0]);
-        assert_eq!(numbers(best_trials(trials.clone(), &Objective::min("acc"), 2)), [0, 6]);
+        assert_eq!(
+            numbers(best_trials(trials.clone(), &Objective::max("acc"), 10)),
+            [1, 5, 6, 0]
+        );
+        assert_eq!(
+            numbers(best_trials(trials.clone(), &Objective::min("acc"), 2)),
+            [0, 6]
+        );
         assert!(best_trials(trials, &Objective::max("other"), 3).is_empty());
     }
 }

@@ -17,7 +17,8 @@ use tessera_core::{Activation, Network, Op, PoolKind};
 use tessera_train::data::digits::digits;
 use tessera_train::model::{Forward, Val};
 use tessera_train::{
-    measure_latency, train, Control, Dataset, LatencyConfig, Model, Normalization, Optimizer, Schedule, TrainConfig,
+    measure_latency, train, Control, Dataset, LatencyConfig, Model, Normalization, Optimizer,
+    Schedule, TrainConfig,
 };
 
 fn accuracy(model: &Model, data: &Dataset, idx: &[usize]) -> f64 {
@@ -30,9 +31,21 @@ fn accuracy(model: &Model, data: &Dataset, idx: &[usize]) -> f64 {
             x.extend_from_slice(&data.features[i * per..(i + 1) * per]);
         }
         let v = Val::from_vec(x, chunk.len(), &data.shape, &device).unwrap();
-        let logits = model.forward(v, &mut Forward { graph: None, rng: None }).into_logits();
+        let logits = model
+            .forward(
+                v,
+                &mut Forward {
+                    graph: None,
+                    rng: None,
+                },
+            )
+            .into_logits();
         let pred: Vec<i64> = logits.argmax(1).into_data().iter::<i64>().collect();
-        correct += chunk.iter().zip(&pred).filter(|(&i, &p)| data.labels[i] as i64 == p).count();
+        correct += chunk
+            .iter()
+            .zip(&pred)
+            .filter(|(&i, &p)| data.labels[i] as i64 == p)
+            .count();
     }
     100.0 * correct as f64 / idx.len() as f64
 }
@@ -50,7 +63,10 @@ fn report(name: &str, net: &Network, data: &Dataset) {
         optimizer: Optimizer::ADAMW,
         lr: 2e-3,
         weight_decay: 1e-4,
-        schedule: Schedule::Cosine { warmup_epochs: 1.0, min_factor: 0.01 },
+        schedule: Schedule::Cosine {
+            warmup_epochs: 1.0,
+            min_factor: 0.01,
+        },
         seed: 1,
         ..TrainConfig::default()
     };
@@ -61,7 +77,10 @@ fn report(name: &str, net: &Network, data: &Dataset) {
         let mut v = Vec::new();
         struct Collect<'a>(&'a mut Vec<String>);
         impl burn::module::ModuleVisitor for Collect<'_> {
-            fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<burn::tensor::Tensor<D>>) {
+            fn visit_float<const D: usize>(
+                &mut self,
+                p: &burn::module::Param<burn::tensor::Tensor<D>>,
+            ) {
                 self.0.push(format!("{:?}", p.val().dtype()));
             }
         }
@@ -78,7 +97,12 @@ fn report(name: &str, net: &Network, data: &Dataset) {
     );
     println!("  test accuracy: f32 {acc_f:.2} %, int8 {acc_q:.2} %");
     for batch in [1, 64] {
-        let lc = LatencyConfig { batch_size: batch, warmup: 5, runs: 40, threads: Some(1) };
+        let lc = LatencyConfig {
+            batch_size: batch,
+            warmup: 5,
+            runs: 40,
+            threads: Some(1),
+        };
         let lf = measure_latency(&f32_model, &lc, None).unwrap();
         let lq = measure_latency(&q, &lc, None).unwrap();
         println!(
@@ -100,9 +124,15 @@ fn main() {
     mlp.chain(
         x,
         [
-            Op::Linear { out: 256, bias: true },
+            Op::Linear {
+                out: 256,
+                bias: true,
+            },
             Op::act(Activation::Relu),
-            Op::Linear { out: 256, bias: true },
+            Op::Linear {
+                out: 256,
+                bias: true,
+            },
             Op::act(Activation::Relu),
             Op::Output { classes: 10 },
         ],
@@ -112,7 +142,12 @@ fn main() {
     let mut img = data.clone();
     img.shape = vec![1, 8, 8];
     let mut cnn = Network::new();
-    let x = cnn.add(Op::Input { shape: vec![1, 8, 8] }, &[]);
+    let x = cnn.add(
+        Op::Input {
+            shape: vec![1, 8, 8],
+        },
+        &[],
+    );
     cnn.chain(
         x,
         [
@@ -122,7 +157,9 @@ fn main() {
             Op::conv(32, 3, 2),
             Op::BatchNorm,
             Op::act(Activation::Relu),
-            Op::GlobalPool { kind: PoolKind::Avg },
+            Op::GlobalPool {
+                kind: PoolKind::Avg,
+            },
             Op::Output { classes: 10 },
         ],
     );

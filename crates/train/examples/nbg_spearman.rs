@@ -53,7 +53,11 @@ fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
 
 /// A comma-separated list option (`--keys 1,2`); empty when absent.
 fn list(args: &[String], name: &str) -> Vec<String> {
-    arg(args, name, String::new()).split(',').filter(|k| !k.is_empty()).map(String::from).collect()
+    arg(args, name, String::new())
+        .split(',')
+        .filter(|k| !k.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 fn main() {
@@ -72,19 +76,28 @@ fn main() {
     let dropout: f32 = arg(&args, "--dropout", 0.7);
     let clip: f32 = arg(&args, "--clip", 0.0);
     let optimizer = match arg(&args, "--optimizer", "sgd".to_string()).as_str() {
-        "sgd" => Optimizer::Sgd { momentum, nesterov: false },
+        "sgd" => Optimizer::Sgd {
+            momentum,
+            nesterov: false,
+        },
         "adam" => Optimizer::ADAM,
         o => panic!("--optimizer: sgd or adam, got {o}"),
     };
 
-    let wheel = fetch::locate("nas-bench-graph").expect("run `tessera bench fetch nas-bench-graph` first");
-    let bench = NbgBenchmark::new(NbgTable::load_from_wheel(&wheel, &dataset).expect("benchmark table"));
-    let opts = [("dataset".to_string(), dataset.clone()), ("dropout".to_string(), dropout.to_string())];
+    let wheel =
+        fetch::locate("nas-bench-graph").expect("run `tessera bench fetch nas-bench-graph` first");
+    let bench =
+        NbgBenchmark::new(NbgTable::load_from_wheel(&wheel, &dataset).expect("benchmark table"));
+    let opts = [
+        ("dataset".to_string(), dataset.clone()),
+        ("dropout".to_string(), dropout.to_string()),
+    ];
     let space = NasBenchGraph::from_options(&opts.into_iter().collect()).expect("space options");
     let data_dir = std::env::var("TESSERA_SHARED_DATA")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    let mut data = planetoid(data_dir.join("planetoid"), &dataset).expect("Planetoid data (Cora or CiteSeer)");
+    let mut data =
+        planetoid(data_dir.join("planetoid"), &dataset).expect("Planetoid data (Cora or CiteSeer)");
     let split = data.split.clone().expect("standard split");
     match arg(&args, "--features", "raw".to_string()).as_str() {
         "row-l1" => data.normalize(Normalization::RowL1, &split.train),
@@ -165,7 +178,12 @@ fn main() {
             });
         }
     });
-    let ours: Vec<f64> = results.into_inner().expect("results").into_iter().map(|a| a.expect("every cell ran")).collect();
+    let ours: Vec<f64> = results
+        .into_inner()
+        .expect("results")
+        .into_iter()
+        .map(|a| a.expect("every cell ran"))
+        .collect();
     let theirs: Vec<f64> = cells.iter().map(|c| c.1).collect();
     println!(
         "Spearman {:.3}  Pearson {:.3}  over {n_archs} cells; wall {:.1}s",

@@ -22,9 +22,15 @@ fn mlp() -> Network {
     let x = n.chain(
         x,
         [
-            Op::Linear { out: 256, bias: true },
+            Op::Linear {
+                out: 256,
+                bias: true,
+            },
             Op::act(Activation::Relu),
-            Op::Linear { out: 256, bias: true },
+            Op::Linear {
+                out: 256,
+                bias: true,
+            },
             Op::act(Activation::Relu),
         ],
     );
@@ -34,9 +40,27 @@ fn mlp() -> Network {
 
 fn cnn() -> Network {
     let mut n = Network::new();
-    let x = n.add(Op::Input { shape: vec![1, 28, 28] }, &[]);
-    let x = n.chain(x, [Op::conv(16, 3, 1), Op::act(Activation::Relu), Op::conv(32, 3, 2), Op::act(Activation::Relu)]);
-    let x = n.add(Op::GlobalPool { kind: PoolKind::Avg }, &[x]);
+    let x = n.add(
+        Op::Input {
+            shape: vec![1, 28, 28],
+        },
+        &[],
+    );
+    let x = n.chain(
+        x,
+        [
+            Op::conv(16, 3, 1),
+            Op::act(Activation::Relu),
+            Op::conv(32, 3, 2),
+            Op::act(Activation::Relu),
+        ],
+    );
+    let x = n.add(
+        Op::GlobalPool {
+            kind: PoolKind::Avg,
+        },
+        &[x],
+    );
     n.add(Op::Output { classes: 10 }, &[x]);
     n
 }
@@ -58,11 +82,17 @@ fn chain() -> Network {
     space.lower(&sample).expect("lowers")
 }
 /// width 1.0; stage depths 3, 2, 1; the Python side of benches/train_vs_pytorch.py builds the same network.
-pub const CHAIN_SAMPLE: [u16; 22] = [2, 2, 1, 2, 2, 2, 0, 1, 2, 2, 1, 1, 0, 0, 2, 0, 1, 2, 2, 0, 0, 1];
+pub const CHAIN_SAMPLE: [u16; 22] = [
+    2, 2, 1, 2, 2, 2, 0, 1, 2, 2, 1, 1, 0, 0, 2, 0, 1, 2, 2, 0, 0, 1,
+];
 
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn main() {
@@ -76,11 +106,21 @@ fn main() {
     let mut rng = tessera_core::rng_for(0, 0);
     let features: Vec<f32> = (0..n * 784).map(|_| rng.random::<f32>()).collect();
     let labels: Vec<u32> = (0..n).map(|_| rng.random_range(0..10)).collect();
-    let split = Split { train: (0..n).collect(), val: vec![], test: vec![] };
-    let backend = format!("burn 0.22.1 flex, {} rayon threads", rayon::current_num_threads());
+    let split = Split {
+        train: (0..n).collect(),
+        val: vec![],
+        test: vec![],
+    };
+    let backend = format!(
+        "burn 0.22.1 flex, {} rayon threads",
+        rayon::current_num_threads()
+    );
     if !json {
         println!("{backend}, batch {batch}, {steps} steps, median of {repeats}");
-        println!("{:<22} {:>10} {:>12} {:>10}", "network", "steps/s", "MFLOP/step", "GFLOP/s");
+        println!(
+            "{:<22} {:>10} {:>12} {:>10}",
+            "network", "steps/s", "MFLOP/step", "GFLOP/s"
+        );
     }
     // The chain network is ~20× the work of the others per step: fewer steps keep the benchmark short.
     let chain_steps = arg("--chain-steps", 20).min(steps);
@@ -91,11 +131,19 @@ fn main() {
         ("nb201 C16 N1 28x28", nb201(), vec![1, 28, 28]),
         ("chain mbconv 28x28", chain(), vec![1, 28, 28]),
     ] {
-        if only.as_ref().is_some_and(|o| !o.split(',').any(|w| name.starts_with(w))) {
+        if only
+            .as_ref()
+            .is_some_and(|o| !o.split(',').any(|w| name.starts_with(w)))
+        {
             continue;
         }
-        let data = Dataset::new(name, features.clone(), shape, labels.clone(), 10).expect("valid dataset");
-        let steps = if name.starts_with("chain") { chain_steps } else { steps };
+        let data =
+            Dataset::new(name, features.clone(), shape, labels.clone(), 10).expect("valid dataset");
+        let steps = if name.starts_with("chain") {
+            chain_steps
+        } else {
+            steps
+        };
         let cfg = TrainConfig {
             epochs: 1,
             max_steps: Some(steps as u64),
@@ -108,7 +156,8 @@ fn main() {
         let mut rates = Vec::new();
         for _ in 0..repeats {
             let t = Instant::now();
-            let r = train(&net, &data, &split, &cfg, &mut |_| Control::Continue).expect("training runs");
+            let r = train(&net, &data, &split, &cfg, &mut |_| Control::Continue)
+                .expect("training runs");
             assert_eq!(r.steps, steps as u64);
             rates.push(steps as f64 / t.elapsed().as_secs_f64());
         }
@@ -119,10 +168,16 @@ fn main() {
         if json {
             results.push(format!(r#"{{"network": "{name}", "steps": {steps}, "steps_per_s": {rate:.3}, "mflop_per_step": {mflop:.1}}}"#));
         } else {
-            println!("{name:<22} {rate:>10.1} {mflop:>12.1} {:>10.2}", rate * mflop / 1e3);
+            println!(
+                "{name:<22} {rate:>10.1} {mflop:>12.1} {:>10.2}",
+                rate * mflop / 1e3
+            );
         }
     }
     if json {
-        println!(r#"{{"backend": "{backend}", "batch": {batch}, "steps": {steps}, "results": [{}]}}"#, results.join(", "));
+        println!(
+            r#"{{"backend": "{backend}", "batch": {batch}, "steps": {steps}, "results": [{}]}}"#,
+            results.join(", ")
+        );
     }
 }

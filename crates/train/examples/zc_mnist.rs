@@ -24,7 +24,10 @@ use tessera_train::{train, Control, Normalization, TrainConfig};
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
     match args.iter().position(|a| a == name) {
-        Some(i) => args.get(i + 1).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{name} needs a value")),
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} needs a value")),
         None => default,
     }
 }
@@ -50,7 +53,11 @@ fn main() {
     let seed: u64 = arg(&args, "--seed", 0);
     let jobs: usize = arg(&args, "--jobs", 2).max(1);
     let root = env!("CARGO_MANIFEST_DIR");
-    let path: String = arg(&args, "--data", format!("{root}/../../../shared/data/images/mnist_5k.csv.gz"));
+    let path: String = arg(
+        &args,
+        "--data",
+        format!("{root}/../../../shared/data/images/mnist_5k.csv.gz"),
+    );
 
     let mut data = mnist_5k(&path).unwrap_or_else(|e| panic!("{e}"));
     let split = data.split_or_stratified(0.1, 0.2, 0).expect("split");
@@ -67,14 +74,22 @@ fn main() {
             cells.push(s);
         }
     }
-    let cfg = TrainConfig { epochs, seed: 0, threads: Some(1), ..TrainConfig::default() };
+    let cfg = TrainConfig {
+        epochs,
+        seed: 0,
+        threads: Some(1),
+        ..TrainConfig::default()
+    };
     let rows: Mutex<Vec<(usize, f64, Vec<Option<f64>>, Vec<f64>)>> = Mutex::new(Vec::new());
     let next = std::sync::atomic::AtomicUsize::new(0);
     let start = Instant::now();
     std::thread::scope(|sc| {
         for _ in 0..jobs {
             sc.spawn(|| {
-                let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .build()
+                    .expect("pool");
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     if i >= cells.len() {
@@ -88,27 +103,46 @@ fn main() {
                         scores.push(pool.install(|| score(&net, p, &batch, seed)).ok());
                         secs.push(t.elapsed().as_secs_f64());
                     }
-                    let r = train(&net, &data, &split, &cfg, &mut |_| Control::Continue).expect("trains");
+                    let r = train(&net, &data, &split, &cfg, &mut |_| Control::Continue)
+                        .expect("trains");
                     eprintln!(
                         "[{:>4.0}s] cell {i:>3} test {:>6.2}  {}",
                         start.elapsed().as_secs_f64(),
                         r.test_accuracy,
                         space.describe(&cells[i])
                     );
-                    rows.lock().unwrap().push((i, r.test_accuracy, scores, secs));
+                    rows.lock()
+                        .unwrap()
+                        .push((i, r.test_accuracy, scores, secs));
                 }
             });
         }
     });
     let rows = rows.into_inner().unwrap();
     let acc: Vec<f64> = rows.iter().map(|r| r.1).collect();
-    println!("NB201 C=8 N=1 on MNIST-5k, {} cells, {epochs} epochs, proxy batch {bs}, seed {seed}", rows.len());
-    println!("{:<10} {:>8} {:>7} {:>16} {:>10}", "proxy", "ρ(test)", "failed", "published CIFAR-10", "s/cell");
+    println!(
+        "NB201 C=8 N=1 on MNIST-5k, {} cells, {epochs} epochs, proxy batch {bs}, seed {seed}",
+        rows.len()
+    );
+    println!(
+        "{:<10} {:>8} {:>7} {:>16} {:>10}",
+        "proxy", "ρ(test)", "failed", "published CIFAR-10", "s/cell"
+    );
     for (k, p) in Proxy::ALL.iter().enumerate() {
-        let vals: Vec<f64> = rows.iter().map(|r| r.2[k].unwrap_or(f64::NEG_INFINITY)).collect();
+        let vals: Vec<f64> = rows
+            .iter()
+            .map(|r| r.2[k].unwrap_or(f64::NEG_INFINITY))
+            .collect();
         let failed = rows.iter().filter(|r| r.2[k].is_none()).count();
         let secs = rows.iter().map(|r| r.3[k]).sum::<f64>() / rows.len() as f64;
-        println!("{:<10} {:>8.3} {:>7} {:>16} {:>10.3}", p.name(), spearman(&vals, &acc), failed, published(*p), secs);
+        println!(
+            "{:<10} {:>8.3} {:>7} {:>16} {:>10.3}",
+            p.name(),
+            spearman(&vals, &acc),
+            failed,
+            published(*p),
+            secs
+        );
     }
     println!("wall {:.0} s", start.elapsed().as_secs_f64());
 }

@@ -51,7 +51,12 @@ pub trait DepthwiseBackend: Backend {
 }
 
 impl DepthwiseBackend for Flex {
-    fn depthwise_conv2d(x: FlexTensor, weight: FlexTensor, stride: [usize; 2], padding: [usize; 2]) -> FlexTensor {
+    fn depthwise_conv2d(
+        x: FlexTensor,
+        weight: FlexTensor,
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> FlexTensor {
         let g = Geom::new(&dims4(&x), &dims4(&weight), stride, padding);
         let y = forward(&g, &f32s(&x), &f32s(&weight));
         FlexTensor::from_data(TensorData::new(y, [g.b, g.c, g.oh, g.ow]))
@@ -65,7 +70,12 @@ struct DepthwiseBackward;
 impl Backward<Flex, 2> for DepthwiseBackward {
     type State = (NodeId, NodeId, Geom);
 
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+    fn backward(
+        self,
+        ops: Ops<Self::State, 2>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
         let [node_x, node_w] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
         let (x_id, w_id, g) = ops.state;
@@ -73,12 +83,18 @@ impl Backward<Flex, 2> for DepthwiseBackward {
         if let Some(node) = node_x {
             let w = checkpointer.retrieve_node_output::<FlexTensor>(w_id);
             let dx = input_grad(&g, &f32s(&w), &dy);
-            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(dx, [g.b, g.c, g.h, g.w])));
+            grads.register::<Flex>(
+                node.id,
+                FlexTensor::from_data(TensorData::new(dx, [g.b, g.c, g.h, g.w])),
+            );
         }
         if let Some(node) = node_w {
             let x = checkpointer.retrieve_node_output::<FlexTensor>(x_id);
             let dw = weight_grad(&g, &f32s(&x), &dy);
-            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(dw, [g.c, 1, g.kh, g.kw])));
+            grads.register::<Flex>(
+                node.id,
+                FlexTensor::from_data(TensorData::new(dw, [g.c, 1, g.kh, g.kw])),
+            );
         }
     }
 }
@@ -90,17 +106,34 @@ impl<C: CheckpointStrategy> DepthwiseBackend for Autodiff<Flex, C> {
         stride: [usize; 2],
         padding: [usize; 2],
     ) -> FloatTensor<Self> {
-        match DepthwiseBackward.prepare::<C>([x.node(), weight.node()]).compute_bound().stateful() {
+        match DepthwiseBackward
+            .prepare::<C>([x.node(), weight.node()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(mut prep) => {
-                let g = Geom::new(&dims4(x.primitive()), &dims4(weight.primitive()), stride, padding);
+                let g = Geom::new(
+                    &dims4(x.primitive()),
+                    &dims4(weight.primitive()),
+                    stride,
+                    padding,
+                );
                 let x_id = prep.checkpoint(&x);
                 let w_id = prep.checkpoint(&weight);
-                let y = Flex::depthwise_conv2d(x.into_primitive(), weight.into_primitive(), stride, padding);
+                let y = Flex::depthwise_conv2d(
+                    x.into_primitive(),
+                    weight.into_primitive(),
+                    stride,
+                    padding,
+                );
                 prep.finish((x_id, w_id, g), y)
             }
-            OpsKind::UnTracked(prep) => {
-                prep.finish(Flex::depthwise_conv2d(x.into_primitive(), weight.into_primitive(), stride, padding))
-            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::depthwise_conv2d(
+                x.into_primitive(),
+                weight.into_primitive(),
+                stride,
+                padding,
+            )),
         }
     }
 }
@@ -108,7 +141,12 @@ impl<C: CheckpointStrategy> DepthwiseBackend for Autodiff<Flex, C> {
 /// burn's `conv2d`, through the faster paths of this module where they apply: a depthwise convolution (groups = C,
 /// weight `[C, 1, kh, kw]`) through [`depthwise_conv2d`], a 1×1 convolution (stride 1, no padding, one group)
 /// through [`pointwise_conv2d`], and burn's `conv2d` for everything else. The one entry point the model uses.
-pub fn conv(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, opts: ConvOptions<2>) -> Tensor<4> {
+pub fn conv(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    opts: ConvOptions<2>,
+) -> Tensor<4> {
     let c = x.dims()[1];
     let [co, ci, kh, kw] = weight.dims();
     let [(top, bottom), (left, right)] = opts.padding;
@@ -146,7 +184,12 @@ fn depthwise_conv2d(
         && h + 2 * padding[0] >= kh
         && w + 2 * padding[1] >= kw;
     if !covered {
-        return conv2d(x, weight, None, ConvOptions::new(stride, padding, dilation, c));
+        return conv2d(
+            x,
+            weight,
+            None,
+            ConvOptions::new(stride, padding, dilation, c),
+        );
     }
     Tensor::from_dispatch(<Dispatch as DepthwiseBackend>::depthwise_conv2d(
         x.into_dispatch(),
@@ -163,7 +206,9 @@ fn depthwise_conv2d(
 fn pointwise_conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {
     let [b, ci, h, w] = x.dims();
     let co = weight.dims()[0];
-    let y = weight.reshape([1, co, ci]).matmul(x.reshape([b, ci, h * w]));
+    let y = weight
+        .reshape([1, co, ci])
+        .matmul(x.reshape([b, ci, h * w]));
     let y = match bias {
         Some(bias) => y + bias.reshape([1, co, 1]),
         None => y,
@@ -179,10 +224,19 @@ fn dims4(t: &FlexTensor) -> [usize; 4] {
 /// The tensor's values as a contiguous f32 slice (borrowed when it already is one), for the hand-written kernels
 /// of this module and of [`crate::sparse`].
 pub(crate) fn f32s(t: &FlexTensor) -> Cow<'_, [f32]> {
-    assert_eq!(t.dtype(), DType::F32, "the hand-written kernels are f32 only");
+    assert_eq!(
+        t.dtype(),
+        DType::F32,
+        "the hand-written kernels are f32 only"
+    );
     match t.as_slice::<f32>() {
         Some(s) => Cow::Borrowed(s),
-        None => Cow::Owned(t.clone().into_data().try_into_vec::<f32>().expect("f32 data")),
+        None => Cow::Owned(
+            t.clone()
+                .into_data()
+                .try_into_vec::<f32>()
+                .expect("f32 data"),
+        ),
     }
 }
 
@@ -210,7 +264,10 @@ impl Geom {
     fn new(x: &[usize; 4], weight: &[usize; 4], stride: [usize; 2], padding: [usize; 2]) -> Geom {
         let [b, c, h, w] = *x;
         let [co, ci, kh, kw] = *weight;
-        assert!(co == c && ci == 1, "depthwise weight {weight:?} for input {x:?}");
+        assert!(
+            co == c && ci == 1,
+            "depthwise weight {weight:?} for input {x:?}"
+        );
         let [sh, sw] = stride;
         let [ph, pw] = padding;
         let oh = (h + 2 * ph - kh) / sh + 1;
@@ -218,7 +275,22 @@ impl Geom {
         // the padded plane must hold the input (after the leading padding) and every row/column a tap reads
         let hp = (h + ph).max((oh - 1) * sh + kh);
         let wp = (w + pw).max((ow - 1) * sw + kw);
-        Geom { b, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow, hq: hp.div_ceil(sh), wq: wp.div_ceil(sw) }
+        Geom {
+            b,
+            c,
+            h,
+            w,
+            kh,
+            kw,
+            sh,
+            sw,
+            ph,
+            pw,
+            oh,
+            ow,
+            hq: hp.div_ceil(sh),
+            wq: wp.div_ceil(sw),
+        }
     }
     #[inline(always)]
     fn sub(&self) -> usize {
@@ -232,12 +304,16 @@ impl Geom {
     /// Offset of tap `(ky, kx)`'s first element in the polyphase buffer.
     #[inline(always)]
     fn tap(&self, ky: usize, kx: usize) -> usize {
-        ((ky % self.sh) * self.sw + kx % self.sw) * self.sub() + (ky / self.sh) * self.wq + kx / self.sw
+        ((ky % self.sh) * self.sw + kx % self.sw) * self.sub()
+            + (ky / self.sh) * self.wq
+            + kx / self.sw
     }
     /// Position of padded pixel `(r, col)` in the polyphase buffer.
     #[inline(always)]
     fn poly(&self, r: usize, col: usize) -> usize {
-        ((r % self.sh) * self.sw + col % self.sw) * self.sub() + (r / self.sh) * self.wq + col / self.sw
+        ((r % self.sh) * self.sw + col % self.sw) * self.sub()
+            + (r / self.sh) * self.wq
+            + col / self.sw
     }
 }
 
@@ -278,10 +354,19 @@ fn spread_rows(g: &Geom, plane: &[f32], wide: &mut [f32]) {
 
 /// Runs `plane(p, poly, wide, out)` for every `[batch × channel]` plane `p` of a `[B, C, …]` result whose planes
 /// hold `len` values, in parallel, each worker with its own zeroed polyphase and row-stride-`wq` scratch buffers.
-fn per_plane(g: &Geom, len: usize, plane: impl Fn(usize, &mut [f32], &mut [f32], &mut [f32]) + Sync) -> Vec<f32> {
+fn per_plane(
+    g: &Geom,
+    len: usize,
+    plane: impl Fn(usize, &mut [f32], &mut [f32], &mut [f32]) + Sync,
+) -> Vec<f32> {
     let mut all = vec![0.0f32; g.b * g.c * len];
     all.par_chunks_mut(len).enumerate().for_each_init(
-        || (vec![0.0f32; g.sh * g.sw * g.sub()], vec![0.0f32; g.oh * g.wq]),
+        || {
+            (
+                vec![0.0f32; g.sh * g.sw * g.sub()],
+                vec![0.0f32; g.oh * g.wq],
+            )
+        },
         |(poly, wide), (p, out)| plane(p, poly, wide, out),
     );
     all
@@ -291,7 +376,14 @@ fn forward(g: &Geom, x: &[f32], weight: &[f32]) -> Vec<f32> {
     let kk = g.kh * g.kw;
     per_plane(g, g.oh * g.ow, |p, poly, wide, out| {
         let (ch, x) = (p % g.c, &x[p * g.h * g.w..(p + 1) * g.h * g.w]);
-        AutoArch::new().dispatch(ForwardPlane { g, x, weight: &weight[ch * kk..(ch + 1) * kk], poly, wide, out });
+        AutoArch::new().dispatch(ForwardPlane {
+            g,
+            x,
+            weight: &weight[ch * kk..(ch + 1) * kk],
+            poly,
+            wide,
+            out,
+        });
     })
 }
 
@@ -309,7 +401,14 @@ impl WithSimd for ForwardPlane<'_> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self) {
-        let ForwardPlane { g, x, weight, poly, wide, out } = self;
+        let ForwardPlane {
+            g,
+            x,
+            weight,
+            poly,
+            wide,
+            out,
+        } = self;
         scatter_poly(g, x, poly);
         let wide = &mut wide[..g.run()];
         wide.fill(0.0);
@@ -329,7 +428,14 @@ fn input_grad(g: &Geom, weight: &[f32], dy: &[f32]) -> Vec<f32> {
     let kk = g.kh * g.kw;
     per_plane(g, g.h * g.w, |p, poly, wide, out| {
         let (ch, dy) = (p % g.c, &dy[p * g.oh * g.ow..(p + 1) * g.oh * g.ow]);
-        AutoArch::new().dispatch(InputGradPlane { g, dy, weight: &weight[ch * kk..(ch + 1) * kk], poly, wide, out });
+        AutoArch::new().dispatch(InputGradPlane {
+            g,
+            dy,
+            weight: &weight[ch * kk..(ch + 1) * kk],
+            poly,
+            wide,
+            out,
+        });
     })
 }
 
@@ -348,7 +454,14 @@ impl WithSimd for InputGradPlane<'_> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self) {
-        let InputGradPlane { g, dy, weight, poly, wide, out } = self;
+        let InputGradPlane {
+            g,
+            dy,
+            weight,
+            poly,
+            wide,
+            out,
+        } = self;
         poly.fill(0.0);
         spread_rows(g, dy, wide);
         let wide = &wide[..g.run()];
@@ -382,14 +495,27 @@ fn weight_grad(g: &Geom, x: &[f32], dy: &[f32]) -> Vec<f32> {
     let kk = g.kh * g.kw;
     let mut dw = vec![0.0f32; g.c * kk];
     dw.par_chunks_mut(kk).enumerate().for_each_init(
-        || (vec![0.0f32; g.sh * g.sw * g.sub()], vec![0.0f32; g.oh * g.wq], vec![[0.0f32; LANES]; kk]),
+        || {
+            (
+                vec![0.0f32; g.sh * g.sw * g.sub()],
+                vec![0.0f32; g.oh * g.wq],
+                vec![[0.0f32; LANES]; kk],
+            )
+        },
         |(poly, wide, acc), (ch, out)| {
             acc.iter_mut().for_each(|a| *a = [0.0; LANES]);
             for b in 0..g.b {
                 let p = b * g.c + ch;
                 let x = &x[p * g.h * g.w..(p + 1) * g.h * g.w];
                 let dy = &dy[p * g.oh * g.ow..(p + 1) * g.oh * g.ow];
-                AutoArch::new().dispatch(WeightGradPlane { g, x, dy, poly, wide, acc });
+                AutoArch::new().dispatch(WeightGradPlane {
+                    g,
+                    x,
+                    dy,
+                    poly,
+                    wide,
+                    acc,
+                });
             }
             for (o, a) in out.iter_mut().zip(acc.iter()) {
                 *o = a.iter().sum();
@@ -415,7 +541,14 @@ impl WithSimd for WeightGradPlane<'_> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self) {
-        let WeightGradPlane { g, x, dy, poly, wide, acc } = self;
+        let WeightGradPlane {
+            g,
+            x,
+            dy,
+            poly,
+            wide,
+            acc,
+        } = self;
         scatter_poly(g, x, poly);
         spread_rows(g, dy, wide);
         let d = &wide[..g.run()];
@@ -426,8 +559,10 @@ impl WithSimd for WeightGradPlane<'_> {
             let (dc, sc) = (d.chunks_exact(LANES), src.chunks_exact(LANES));
             let (dr, sr) = (dc.remainder(), sc.remainder());
             for (dd, ss) in dc.zip(sc) {
-                let (dd, ss): (&[f32; LANES], &[f32; LANES]) =
-                    (dd.try_into().expect("full chunk"), ss.try_into().expect("full chunk"));
+                let (dd, ss): (&[f32; LANES], &[f32; LANES]) = (
+                    dd.try_into().expect("full chunk"),
+                    ss.try_into().expect("full chunk"),
+                );
                 for l in 0..LANES {
                     lanes[l] += dd[l] * ss[l];
                 }
@@ -450,9 +585,18 @@ mod tests {
         let device = Device::flex().autodiff();
         let [_, c, _, _] = shape;
         let x0 = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &device);
-        let w0 = Tensor::<4>::random([c, 1, kernel[0], kernel[1]], Distribution::Uniform(-1.0, 1.0), &device);
+        let w0 = Tensor::<4>::random(
+            [c, 1, kernel[0], kernel[1]],
+            Distribution::Uniform(-1.0, 1.0),
+            &device,
+        );
         let [b, _, h, w] = shape;
-        let out = [b, c, (h + 2 * padding[0] - kernel[0]) / stride[0] + 1, (w + 2 * padding[1] - kernel[1]) / stride[1] + 1];
+        let out = [
+            b,
+            c,
+            (h + 2 * padding[0] - kernel[0]) / stride[0] + 1,
+            (w + 2 * padding[1] - kernel[1]) / stride[1] + 1,
+        ];
         // a non-uniform upstream gradient, so every output position matters
         let r = Tensor::<4>::random(out, Distribution::Uniform(-1.0, 1.0), &device);
         let run = |custom: bool| {
@@ -461,7 +605,12 @@ mod tests {
             let y = if custom {
                 depthwise_conv2d(x.clone(), w.clone(), stride, padding, [1, 1])
             } else {
-                conv2d(x.clone(), w.clone(), None, ConvOptions::new(stride, padding, [1, 1], c))
+                conv2d(
+                    x.clone(),
+                    w.clone(),
+                    None,
+                    ConvOptions::new(stride, padding, [1, 1], c),
+                )
             };
             let grads = (y.clone() * r.clone()).sum().backward();
             let dx = x.grad(&grads).expect("input gradient");
@@ -469,11 +618,23 @@ mod tests {
             (y.into_data(), dx.into_data(), dw.into_data())
         };
         let (a, b) = (run(true), run(false));
-        let what = format!("shape {shape:?} kernel {kernel:?} stride {stride:?} padding {padding:?}");
-        for (name, ours, burns) in [("output", a.0, b.0), ("input grad", a.1, b.1), ("weight grad", a.2, b.2)] {
+        let what =
+            format!("shape {shape:?} kernel {kernel:?} stride {stride:?} padding {padding:?}");
+        for (name, ours, burns) in [
+            ("output", a.0, b.0),
+            ("input grad", a.1, b.1),
+            ("weight grad", a.2, b.2),
+        ] {
             assert_eq!(ours.shape(), burns.shape(), "{name} shape, {what}");
-            let (o, r) = (ours.try_into_vec::<f32>().unwrap(), burns.try_into_vec::<f32>().unwrap());
-            let worst = o.iter().zip(&r).map(|(p, q)| (p - q).abs() / q.abs().max(1.0)).fold(0.0f32, f32::max);
+            let (o, r) = (
+                ours.try_into_vec::<f32>().unwrap(),
+                burns.try_into_vec::<f32>().unwrap(),
+            );
+            let worst = o
+                .iter()
+                .zip(&r)
+                .map(|(p, q)| (p - q).abs() / q.abs().max(1.0))
+                .fold(0.0f32, f32::max);
             assert!(worst <= 1e-4, "{name} differs by {worst}, {what}");
         }
     }
@@ -499,7 +660,8 @@ mod tests {
         let w = Tensor::<4>::random([2, 1, 3, 3], Distribution::Default, &device);
         let ours = depthwise_conv2d(x.clone(), w.clone(), [1, 1], [2, 2], [2, 2]);
         let burns = conv2d(x, w, None, ConvOptions::new([1, 1], [2, 2], [2, 2], 2));
-        ours.into_data().assert_approx_eq::<f32>(&burns.into_data(), burn::tensor::Tolerance::absolute(1e-5));
+        ours.into_data()
+            .assert_approx_eq::<f32>(&burns.into_data(), burn::tensor::Tolerance::absolute(1e-5));
     }
 
     #[test]
@@ -510,15 +672,29 @@ mod tests {
         let b0 = Tensor::<1>::random([4], Distribution::Uniform(-1.0, 1.0), &device);
         let r = Tensor::<4>::random([3, 4, 6, 7], Distribution::Uniform(-1.0, 1.0), &device);
         let run = |custom: bool| {
-            let (x, w, b) = (x0.clone().require_grad(), w0.clone().require_grad(), b0.clone().require_grad());
+            let (x, w, b) = (
+                x0.clone().require_grad(),
+                w0.clone().require_grad(),
+                b0.clone().require_grad(),
+            );
             let y = if custom {
                 pointwise_conv2d(x.clone(), w.clone(), Some(b.clone()))
             } else {
-                conv2d(x.clone(), w.clone(), Some(b.clone()), ConvOptions::new([1, 1], [0, 0], [1, 1], 1))
+                conv2d(
+                    x.clone(),
+                    w.clone(),
+                    Some(b.clone()),
+                    ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+                )
             };
             let grads = (y.clone() * r.clone()).sum().backward();
             let g = |t: Option<Tensor<4>>| t.expect("gradient").into_data();
-            (y.into_data(), g(x.grad(&grads)), g(w.grad(&grads)), b.grad(&grads).expect("bias gradient").into_data())
+            (
+                y.into_data(),
+                g(x.grad(&grads)),
+                g(w.grad(&grads)),
+                b.grad(&grads).expect("bias gradient").into_data(),
+            )
         };
         let (a, b) = (run(true), run(false));
         let tol = burn::tensor::Tolerance::absolute(1e-4);
@@ -535,6 +711,7 @@ mod tests {
         let w = Tensor::<4>::random([8, 1, 5, 5], Distribution::Default, &device);
         let ours = depthwise_conv2d(x.clone(), w.clone(), [2, 2], [2, 2], [1, 1]);
         let burns = conv2d(x, w, None, ConvOptions::new([2, 2], [2, 2], [1, 1], 8));
-        ours.into_data().assert_approx_eq::<f32>(&burns.into_data(), burn::tensor::Tolerance::absolute(1e-5));
+        ours.into_data()
+            .assert_approx_eq::<f32>(&burns.into_data(), burn::tensor::Tolerance::absolute(1e-5));
     }
 }

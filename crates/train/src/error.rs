@@ -16,21 +16,39 @@ pub enum DataError {
     },
     /// Corrupt or unexpected content. `position` is e.g. `line 12, column 3` or `byte 4096`.
     #[error("{path}: {position}: {msg}")]
-    Format { path: PathBuf, position: String, msg: String },
+    Format {
+        path: PathBuf,
+        position: String,
+        msg: String,
+    },
     /// The content is well-formed but cannot be used as asked (shape mismatch, bad split fractions…).
     #[error("{what}: {msg}")]
     Invalid { what: String, msg: String },
 }
 
 impl DataError {
-    pub(crate) fn format(path: impl Into<PathBuf>, position: impl Into<String>, msg: impl Into<String>) -> Self {
-        DataError::Format { path: path.into(), position: position.into(), msg: msg.into() }
+    pub(crate) fn format(
+        path: impl Into<PathBuf>,
+        position: impl Into<String>,
+        msg: impl Into<String>,
+    ) -> Self {
+        DataError::Format {
+            path: path.into(),
+            position: position.into(),
+            msg: msg.into(),
+        }
     }
     pub(crate) fn invalid(what: impl Into<String>, msg: impl Into<String>) -> Self {
-        DataError::Invalid { what: what.into(), msg: msg.into() }
+        DataError::Invalid {
+            what: what.into(),
+            msg: msg.into(),
+        }
     }
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        DataError::Io { path: path.into(), source }
+        DataError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }
 

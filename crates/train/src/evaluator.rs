@@ -3,13 +3,15 @@
 use crate::data::{Dataset, Split};
 use crate::error::TrainError;
 use crate::latency::{measure_latency, LatencyConfig};
+use crate::latency_table::{LatencyTable, TableConfig};
 use crate::model::Model;
 use crate::train::{train, Control, EpochReport, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use crate::latency_table::{LatencyTable, TableConfig};
-use tessera_core::{EvalContext, EvalError, Evaluation, Evaluator, Metrics, Network, Sample, Space};
+use tessera_core::{
+    EvalContext, EvalError, Evaluation, Evaluator, Metrics, Network, Sample, Space,
+};
 
 /// A per-epoch hook: sees the trial and its epoch report, may stop the trial (a pruner, a progress bar).
 /// The study's intermediate-report callback (`Evaluator::evaluate_reporting`).
@@ -63,7 +65,11 @@ impl TableProfile {
         if let Ok(ms) = table.try_predict(net) {
             return Some(ms);
         }
-        if table.measure_missing(std::slice::from_ref(net), &self.cfg, &mut |_, _| {}).ok()? > 0 {
+        if table
+            .measure_missing(std::slice::from_ref(net), &self.cfg, &mut |_, _| {})
+            .ok()?
+            > 0
+        {
             if let Some(path) = &self.path {
                 // Not fatal (this study keeps the entries in memory), but a later run would measure them again.
                 if let Err(e) = table.save(path) {
@@ -77,7 +83,12 @@ impl TableProfile {
 
 impl TrainEvaluator {
     /// `split` decides which examples train, select and test; `config.seed` is replaced by each trial's seed.
-    pub fn new(space: Arc<dyn Space>, data: Arc<Dataset>, split: Split, config: TrainConfig) -> Self {
+    pub fn new(
+        space: Arc<dyn Space>,
+        data: Arc<Dataset>,
+        split: Split,
+        config: TrainConfig,
+    ) -> Self {
         TrainEvaluator {
             space,
             data,
@@ -95,8 +106,17 @@ impl TrainEvaluator {
     /// never propose one. Layer configurations the table lacks are measured once with `cfg` and the table is saved
     /// to `path`. The prediction depends on the table's entries, so keep the table file for a study's lifetime: a
     /// resumed study replays its proposals against the same entries.
-    pub fn with_latency_table(mut self, table: LatencyTable, path: Option<PathBuf>, cfg: TableConfig) -> Self {
-        self.latency_table = Some(Arc::new(TableProfile { table: Mutex::new(table), path, cfg }));
+    pub fn with_latency_table(
+        mut self,
+        table: LatencyTable,
+        path: Option<PathBuf>,
+        cfg: TableConfig,
+    ) -> Self {
+        self.latency_table = Some(Arc::new(TableProfile {
+            table: Mutex::new(table),
+            path,
+            cfg,
+        }));
         self
     }
     /// How latency is measured; `None` skips it (`latency_ms` is then NaN).
@@ -157,7 +177,10 @@ impl TrialArtifact {
     /// Reads the sidecar of `trial` in `dir`.
     pub fn read(dir: &Path, trial: u64) -> Result<TrialArtifact, TrainError> {
         let path = trial_meta_path(dir, trial);
-        let err = |msg: String| TrainError::Weights { path: path.clone(), msg };
+        let err = |msg: String| TrainError::Weights {
+            path: path.clone(),
+            msg,
+        };
         let text = std::fs::read_to_string(&path).map_err(|e| err(e.to_string()))?;
         serde_json::from_str(&text).map_err(|e| err(format!("not a trial sidecar: {e}")))
     }
@@ -166,7 +189,11 @@ impl TrialArtifact {
         dir.join(&self.weights)
     }
     /// Lowers the stored network on `device` and loads the saved weights.
-    pub fn load_model(&self, dir: &Path, device: &burn::tensor::Device) -> Result<Model, TrainError> {
+    pub fn load_model(
+        &self,
+        dir: &Path,
+        device: &burn::tensor::Device,
+    ) -> Result<Model, TrainError> {
         Model::load(&self.network, &self.weights_path(dir), device)
     }
 }
@@ -182,7 +209,10 @@ fn save_artifacts(
 ) -> Result<(), TrainError> {
     let weights = trial_weights_path(dir, trial);
     let meta = trial_meta_path(dir, trial);
-    let io = |path: &Path, e: std::io::Error| TrainError::Weights { path: path.to_path_buf(), msg: e.to_string() };
+    let io = |path: &Path, e: std::io::Error| TrainError::Weights {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    };
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     model.save(&weights)?; // burnpack writes through a scratch file and renames
     let artifact = TrialArtifact {
@@ -193,7 +223,10 @@ fn save_artifacts(
         network: net.clone(),
         input_shape: model.input_shape().to_vec(),
         classes: model.classes(),
-        weights: weights.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        weights: weights
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
     };
     let text = serde_json::to_string_pretty(&artifact).expect("a sidecar serialises");
     let tmp = dir.join(format!(".trial-{trial}.json.tmp"));
@@ -201,8 +234,15 @@ fn save_artifacts(
     std::fs::rename(&tmp, &meta).map_err(|e| io(&meta, e))
 }
 
-pub const METRICS: [&str; 7] =
-    ["train_loss", "val_accuracy", "test_accuracy", "params", "flops", "latency_ms", "train_seconds"];
+pub const METRICS: [&str; 7] = [
+    "train_loss",
+    "val_accuracy",
+    "test_accuracy",
+    "params",
+    "flops",
+    "latency_ms",
+    "train_seconds",
+];
 
 impl TrainEvaluator {
     fn run(
@@ -211,9 +251,15 @@ impl TrainEvaluator {
         ctx: &EvalContext,
         mut report: Option<&mut Reporter<'_>>,
     ) -> Result<Evaluation, EvalError> {
-        let net = self.space.lower(sample).map_err(|e| EvalError::Other(format!("lowering {sample}: {e}")))?;
+        let net = self
+            .space
+            .lower(sample)
+            .map_err(|e| EvalError::Other(format!("lowering {sample}: {e}")))?;
         let (params, flops) = net.costs().map_err(|e| EvalError::Other(e.to_string()))?;
-        let cfg = TrainConfig { seed: ctx.seed, ..self.config.clone() };
+        let cfg = TrainConfig {
+            seed: ctx.seed,
+            ..self.config.clone()
+        };
         let mut on_epoch = |r: &EpochReport| {
             let mut go = match &self.hook {
                 Some(h) => h(ctx, r),
@@ -235,13 +281,30 @@ impl TrainEvaluator {
         };
         let report = train(&net, &self.data, &self.split, &cfg, &mut on_epoch)?;
         if let Some(dir) = &self.artifacts {
-            save_artifacts(dir, self.space.as_ref(), sample, &net, &report.model, ctx.trial)
-                .map_err(|e| EvalError::Other(format!("trial {}: saving the trained weights: {e}", ctx.trial)))?;
+            save_artifacts(
+                dir,
+                self.space.as_ref(),
+                sample,
+                &net,
+                &report.model,
+                ctx.trial,
+            )
+            .map_err(|e| {
+                EvalError::Other(format!(
+                    "trial {}: saving the trained weights: {e}",
+                    ctx.trial
+                ))
+            })?;
         }
         let latency = match &self.latency {
             Some(l) => {
-                let l = LatencyConfig { threads: l.threads.or(cfg.threads), ..*l };
-                measure_latency(&report.model, &l, self.data.graph.as_ref()).map_err(EvalError::from)?.median_ms
+                let l = LatencyConfig {
+                    threads: l.threads.or(cfg.threads),
+                    ..*l
+                };
+                measure_latency(&report.model, &l, self.data.graph.as_ref())
+                    .map_err(EvalError::from)?
+                    .median_ms
             }
             None => f64::NAN,
         };
@@ -253,7 +316,10 @@ impl TrainEvaluator {
             .with("flops", flops as f64)
             .with("latency_ms", latency)
             .with("train_seconds", report.train_seconds);
-        Ok(Evaluation { metrics, sim_seconds: report.train_seconds })
+        Ok(Evaluation {
+            metrics,
+            sim_seconds: report.train_seconds,
+        })
     }
 }
 
@@ -283,9 +349,15 @@ impl Evaluator for TrainEvaluator {
     }
 
     fn profile(&self, sample: &Sample) -> Metrics {
-        let Ok(net) = self.space.lower(sample) else { return Metrics::new() };
-        let Ok((p, f)) = net.costs() else { return Metrics::new() };
-        let mut m = Metrics::new().with("params", p as f64).with("flops", f as f64);
+        let Ok(net) = self.space.lower(sample) else {
+            return Metrics::new();
+        };
+        let Ok((p, f)) = net.costs() else {
+            return Metrics::new();
+        };
+        let mut m = Metrics::new()
+            .with("params", p as f64)
+            .with("flops", f as f64);
         if let Some(ms) = self.latency_table.as_ref().and_then(|t| t.predict(&net)) {
             m.set(LOCAL_LATENCY, ms);
         }

@@ -28,7 +28,12 @@ pub struct LatencyConfig {
 
 impl Default for LatencyConfig {
     fn default() -> Self {
-        LatencyConfig { batch_size: 1, warmup: 3, runs: 10, threads: None }
+        LatencyConfig {
+            batch_size: 1,
+            warmup: 3,
+            runs: 10,
+            threads: None,
+        }
     }
 }
 
@@ -50,10 +55,16 @@ pub struct Latency {
 }
 
 /// Times `model` in inference mode on the plain CPU device. `graph` is required for graph networks.
-pub fn measure_latency(model: &Model, cfg: &LatencyConfig, graph: Option<&Graph>) -> Result<Latency, TrainError> {
+pub fn measure_latency(
+    model: &Model,
+    cfg: &LatencyConfig,
+    graph: Option<&Graph>,
+) -> Result<Latency, TrainError> {
     crate::train::keep_freed_memory();
     if cfg.runs == 0 || cfg.batch_size == 0 {
-        return Err(TrainError::Config("latency needs at least one run and a positive batch size".into()));
+        return Err(TrainError::Config(
+            "latency needs at least one run and a positive batch size".into(),
+        ));
     }
     let go = || catch(|| measure(model, cfg, graph));
     match cfg.threads {
@@ -66,12 +77,20 @@ pub fn measure_latency(model: &Model, cfg: &LatencyConfig, graph: Option<&Graph>
     }
 }
 
-fn measure(model: &Model, cfg: &LatencyConfig, graph: Option<&Graph>) -> Result<Latency, TrainError> {
+fn measure(
+    model: &Model,
+    cfg: &LatencyConfig,
+    graph: Option<&Graph>,
+) -> Result<Latency, TrainError> {
     let device = Device::flex();
     let model = model.valid();
     let gt = match (model.needs_graph(), graph) {
         (true, Some(g)) => Some(GraphTensors::new(g, &device)),
-        (true, None) => return Err(TrainError::Incompatible("latency of a graph network needs the graph".into())),
+        (true, None) => {
+            return Err(TrainError::Incompatible(
+                "latency of a graph network needs the graph".into(),
+            ))
+        }
         (false, _) => None,
     };
     let batch = gt.as_ref().map_or(cfg.batch_size, |g| g.nodes);
@@ -83,7 +102,10 @@ fn measure(model: &Model, cfg: &LatencyConfig, graph: Option<&Graph>) -> Result<
     for i in 0..cfg.warmup + cfg.runs {
         let x = Val::from_vec(input.clone(), batch, &shape, &device)?;
         let t0 = Instant::now();
-        let mut ctx = Forward { graph: gt.as_ref(), rng: None };
+        let mut ctx = Forward {
+            graph: gt.as_ref(),
+            rng: None,
+        };
         let out = model.forward(x, &mut ctx).into_logits();
         let _ = out.into_data();
         let ms = t0.elapsed().as_secs_f64() * 1e3;
@@ -92,7 +114,8 @@ fn measure(model: &Model, cfg: &LatencyConfig, graph: Option<&Graph>) -> Result<
         }
     }
     times.sort_by(f64::total_cmp);
-    let pct = |p: f64| times[((p * (times.len() - 1) as f64).round() as usize).min(times.len() - 1)];
+    let pct =
+        |p: f64| times[((p * (times.len() - 1) as f64).round() as usize).min(times.len() - 1)];
     let median = median(&times);
     let mut dev: Vec<f64> = times.iter().map(|t| (t - median).abs()).collect();
     dev.sort_by(f64::total_cmp);

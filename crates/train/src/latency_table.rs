@@ -117,14 +117,24 @@ impl MachineKey {
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "unknown-cpu".into());
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        MachineKey { cpu, cpus, threads, batch_size, backend: "burn-0.22.1-flex".into() }
+        MachineKey {
+            cpu,
+            cpus,
+            threads,
+            batch_size,
+            backend: "burn-0.22.1-flex".into(),
+        }
     }
     /// A file-name-safe form: `amd-epyc_cpus2_t1_b1_burn-0-22-1-flex`.
     pub fn file_stem(&self) -> String {
         let clean = |s: &str| {
             let mut out = String::new();
             for c in s.chars() {
-                let c = if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' };
+                let c = if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                };
                 if !(c == '-' && (out.is_empty() || out.ends_with('-'))) {
                     out.push(c);
                 }
@@ -144,7 +154,9 @@ impl MachineKey {
 
 /// `<cache>/latency/<machine file stem>.json` (the cache: [`tessera_core::cache_dir`]).
 pub fn default_table_path(machine: &MachineKey) -> PathBuf {
-    tessera_core::cache_dir().join("latency").join(format!("{}.json", machine.file_stem()))
+    tessera_core::cache_dir()
+        .join("latency")
+        .join(format!("{}.json", machine.file_stem()))
 }
 
 /// One layer configuration of a network: its key, op and input shapes.
@@ -157,23 +169,53 @@ pub struct LayerConfig {
 }
 
 fn dims(s: &[usize]) -> String {
-    s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x")
+    s.iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("x")
 }
 
 /// The table key of `op` reading `inputs` (None for the input node). Only what changes the work is kept.
 pub fn layer_key(op: &Op, inputs: &[Shape]) -> Option<String> {
     let p = match op {
         Op::Input { .. } => return None,
-        Op::Conv { out, kernel, stride, padding, dilation, groups, bias } => {
-            format!("conv k{kernel} s{stride} p{padding} d{dilation} g{groups} b{} out{out}", *bias as u8)
+        Op::Conv {
+            out,
+            kernel,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+        } => {
+            format!(
+                "conv k{kernel} s{stride} p{padding} d{dilation} g{groups} b{} out{out}",
+                *bias as u8
+            )
         }
-        Op::DepthwiseConv { kernel, stride, padding, dilation } => {
+        Op::DepthwiseConv {
+            kernel,
+            stride,
+            padding,
+            dilation,
+        } => {
             format!("dwconv k{kernel} s{stride} p{padding} d{dilation}")
         }
-        Op::SepConv { out, kernel, stride, padding, dilation } => {
+        Op::SepConv {
+            out,
+            kernel,
+            stride,
+            padding,
+            dilation,
+        } => {
             format!("sepconv k{kernel} s{stride} p{padding} d{dilation} out{out}")
         }
-        Op::Pool { kind, kernel, stride, padding } => {
+        Op::Pool {
+            kind,
+            kernel,
+            stride,
+            padding,
+        } => {
             format!("{} k{kernel} s{stride} p{padding}", op_kind(*kind, "pool"))
         }
         Op::GlobalPool { kind } => op_kind(*kind, "global_pool"),
@@ -182,7 +224,10 @@ pub fn layer_key(op: &Op, inputs: &[Shape]) -> Option<String> {
         Op::RandomProjection { out, .. } => format!("linear b0 out{out}"),
         Op::Output { classes } => format!("linear b1 out{classes}"),
         Op::Attention { heads } => format!("attention h{heads}"),
-        Op::Gnn { kind, out, heads } => format!("gnn {} h{heads} out{out}", format!("{kind:?}").to_lowercase()),
+        Op::Gnn { kind, out, heads } => format!(
+            "gnn {} h{heads} out{out}",
+            format!("{kind:?}").to_lowercase()
+        ),
         Op::Concat { axis } => format!("concat a{axis} n{}", inputs.len()),
         Op::Add => format!("add n{}", inputs.len()),
         Op::Dropout { .. } => "dropout".into(),
@@ -220,26 +265,51 @@ pub fn layers(net: &Network) -> Result<Vec<LayerConfig>, NetworkError> {
 
 /// The probe network of a layer (input → layer → tail) and its base (input of the output shape → tail).
 fn probe_networks(l: &LayerConfig) -> Result<(Network, Network), LatencyTableError> {
-    let bad = |msg: &str| LatencyTableError::Layer { key: l.key.clone(), msg: msg.into() };
+    let bad = |msg: &str| LatencyTableError::Layer {
+        key: l.key.clone(),
+        msg: msg.into(),
+    };
     if matches!(l.op, Op::Gnn { .. }) {
-        return Err(bad("graph layers need a graph; the latency table does not support them"));
+        return Err(bad(
+            "graph layers need a graph; the latency table does not support them",
+        ));
     }
-    let first = l.inputs.first().ok_or_else(|| bad("a layer without inputs"))?;
+    let first = l
+        .inputs
+        .first()
+        .ok_or_else(|| bad("a layer without inputs"))?;
     if l.inputs.iter().any(|s| s != first) {
-        return Err(bad("layers reading inputs of different shapes are not supported"));
+        return Err(bad(
+            "layers reading inputs of different shapes are not supported",
+        ));
     }
     let tail = |net: &mut Network, x: usize, shape: &Shape| {
         if shape.len() > 1 {
-            net.add(Op::GlobalPool { kind: PoolKind::Avg }, &[x]);
+            net.add(
+                Op::GlobalPool {
+                    kind: PoolKind::Avg,
+                },
+                &[x],
+            );
         }
         let _ = net.shapes();
     };
     let mut probe = Network::new();
-    let x = probe.add(Op::Input { shape: first.to_vec() }, &[]);
+    let x = probe.add(
+        Op::Input {
+            shape: first.to_vec(),
+        },
+        &[],
+    );
     let y = probe.add(l.op.clone(), &vec![x; l.inputs.len()]);
     tail(&mut probe, y, &l.output);
     let mut base = Network::new();
-    let x = base.add(Op::Input { shape: l.output.to_vec() }, &[]);
+    let x = base.add(
+        Op::Input {
+            shape: l.output.to_vec(),
+        },
+        &[],
+    );
     tail(&mut base, x, &l.output);
     Ok((probe, base))
 }
@@ -268,7 +338,11 @@ pub struct Overhead {
 
 impl Default for Overhead {
     fn default() -> Self {
-        Overhead { intercept_ms: 0.0, slope: 1.0, networks: 0 }
+        Overhead {
+            intercept_ms: 0.0,
+            slope: 1.0,
+            networks: 0,
+        }
     }
 }
 
@@ -287,22 +361,37 @@ pub struct TableConfig {
 
 impl Default for TableConfig {
     fn default() -> Self {
-        TableConfig { batch_size: 1, threads: 1, warmup: 2, runs: 7, rounds: 3 }
+        TableConfig {
+            batch_size: 1,
+            threads: 1,
+            warmup: 2,
+            runs: 7,
+            rounds: 3,
+        }
     }
 }
 
 impl TableConfig {
     fn latency(&self) -> LatencyConfig {
-        LatencyConfig { batch_size: self.batch_size, warmup: self.warmup, runs: self.runs, threads: None }
+        LatencyConfig {
+            batch_size: self.batch_size,
+            warmup: self.warmup,
+            runs: self.runs,
+            threads: None,
+        }
     }
     fn pool(&self) -> Result<rayon::ThreadPool, LatencyTableError> {
         if self.threads == 0 || self.runs == 0 || self.rounds == 0 || self.batch_size == 0 {
-            return Err(LatencyTableError::Config("threads, runs, rounds and batch size must be positive".into()));
+            return Err(LatencyTableError::Config(
+                "threads, runs, rounds and batch size must be positive".into(),
+            ));
         }
         rayon::ThreadPoolBuilder::new()
             .num_threads(self.threads)
             .build()
-            .map_err(|e| LatencyTableError::Config(format!("cannot start {} threads: {e}", self.threads)))
+            .map_err(|e| {
+                LatencyTableError::Config(format!("cannot start {} threads: {e}", self.threads))
+            })
     }
 }
 
@@ -344,7 +433,11 @@ pub fn median(v: &mut [f64]) -> f64 {
 
 /// Median absolute percentage error of `pred` against `truth`, in percent.
 pub fn mdape(pred: &[f64], truth: &[f64]) -> f64 {
-    let mut e: Vec<f64> = pred.iter().zip(truth).map(|(p, t)| 100.0 * ((p - t) / t).abs()).collect();
+    let mut e: Vec<f64> = pred
+        .iter()
+        .zip(truth)
+        .map(|(p, t)| 100.0 * ((p - t) / t).abs())
+        .collect();
     median(&mut e)
 }
 
@@ -388,7 +481,11 @@ impl LatencyTable {
                     let moved = std::fs::rename(path, &aside).is_ok();
                     warnings.push(format!(
                         "{e}; rebuilding the table{}",
-                        if moved { format!(" (old file moved to {})", aside.display()) } else { String::new() }
+                        if moved {
+                            format!(" (old file moved to {})", aside.display())
+                        } else {
+                            String::new()
+                        }
                     ));
                 }
             }
@@ -398,13 +495,24 @@ impl LatencyTable {
 
     /// Reads a table file; errors name the file and what is wrong.
     pub fn load(path: &Path) -> Result<LatencyTable, LatencyTableError> {
-        let err = |msg: String| LatencyTableError::File { path: path.to_path_buf(), msg };
+        let err = |msg: String| LatencyTableError::File {
+            path: path.to_path_buf(),
+            msg,
+        };
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        let t: LatencyTable = serde_json::from_str(&text).map_err(|e| err(format!("not a latency table: {e}")))?;
+        let t: LatencyTable =
+            serde_json::from_str(&text).map_err(|e| err(format!("not a latency table: {e}")))?;
         if t.version != TABLE_VERSION {
-            return Err(err(format!("format version {} (this build reads {TABLE_VERSION})", t.version)));
+            return Err(err(format!(
+                "format version {} (this build reads {TABLE_VERSION})",
+                t.version
+            )));
         }
-        if let Some((k, e)) = t.entries.iter().find(|(_, e)| !(e.ms.is_finite() && e.ms >= 0.0)) {
+        if let Some((k, e)) = t
+            .entries
+            .iter()
+            .find(|(_, e)| !(e.ms.is_finite() && e.ms >= 0.0))
+        {
             return Err(err(format!("entry `{k}` has an invalid latency {}", e.ms)));
         }
         Ok(t)
@@ -412,9 +520,13 @@ impl LatencyTable {
 
     /// Writes the table (atomically: a temporary file renamed over `path`), creating the directory.
     pub fn save(&self, path: &Path) -> Result<(), LatencyTableError> {
-        let err = |msg: String| LatencyTableError::File { path: path.to_path_buf(), msg };
+        let err = |msg: String| LatencyTableError::File {
+            path: path.to_path_buf(),
+            msg,
+        };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| err(format!("cannot create the directory: {e}")))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| err(format!("cannot create the directory: {e}")))?;
         }
         let tmp = path.with_extension("json.tmp");
         let text = serde_json::to_string_pretty(self).map_err(|e| err(e.to_string()))?;
@@ -454,7 +566,10 @@ impl LatencyTable {
         let mut base_index: BTreeMap<String, usize> = BTreeMap::new();
         for l in &todo {
             let (probe, base) = probe_networks(l)?;
-            let wrap = |e: TrainError| LatencyTableError::Layer { key: l.key.clone(), msg: e.to_string() };
+            let wrap = |e: TrainError| LatencyTableError::Layer {
+                key: l.key.clone(),
+                msg: e.to_string(),
+            };
             models.push(Model::new(&probe, &device, 0).map_err(wrap)?);
             let p = models.len() - 1;
             let bk = base_key(&l.output);
@@ -476,23 +591,38 @@ impl LatencyTable {
         for (l, (p, _)) in todo.iter().zip(&probe_of) {
             let base_ms = self.bases[&base_key(&l.output)];
             let probe_ms = times[*p];
-            self.entries.insert(l.key.clone(), Entry { ms: (probe_ms - base_ms).max(0.0), probe_ms, base_ms });
+            self.entries.insert(
+                l.key.clone(),
+                Entry {
+                    ms: (probe_ms - base_ms).max(0.0),
+                    probe_ms,
+                    base_ms,
+                },
+            );
         }
         Ok(todo.len())
     }
 
     /// Σ entries of `net`'s layers (ms); errors name a layer the table lacks.
     pub fn layer_sum(&self, net: &Network) -> Result<f64, LatencyTableError> {
-        layers(net)?.iter().try_fold(0.0, |acc, l| match self.entries.get(&l.key) {
-            Some(e) => Ok(acc + e.ms),
-            None => Err(LatencyTableError::Layer { key: l.key.clone(), msg: "not in the latency table".into() }),
-        })
+        layers(net)?
+            .iter()
+            .try_fold(0.0, |acc, l| match self.entries.get(&l.key) {
+                Some(e) => Ok(acc + e.ms),
+                None => Err(LatencyTableError::Layer {
+                    key: l.key.clone(),
+                    msg: "not in the latency table".into(),
+                }),
+            })
     }
 
     /// Predicted latency (ms): `intercept + slope · Σ entries`; an error if a layer is missing.
     /// Never below [`MIN_PREDICTION_MS`] (a negative fitted intercept could otherwise go below zero).
     pub fn try_predict(&self, net: &Network) -> Result<f64, LatencyTableError> {
-        Ok((self.overhead.intercept_ms + self.overhead.slope * self.layer_sum(net)?).max(MIN_PREDICTION_MS))
+        Ok(
+            (self.overhead.intercept_ms + self.overhead.slope * self.layer_sum(net)?)
+                .max(MIN_PREDICTION_MS),
+        )
     }
 
     /// Predicted latency (ms) of `net` on this table's machine; NaN when a layer is not in the table (or the
@@ -503,11 +633,20 @@ impl LatencyTable {
 
     /// Fits [`Overhead`] by least squares of `measured_ms` on the layer sums of `nets` (intercept + slope). With
     /// fewer than 2 networks or no spread in the sums, only the intercept is fitted (slope 1).
-    pub fn fit_overhead(&mut self, nets: &[Network], measured_ms: &[f64]) -> Result<Overhead, LatencyTableError> {
-        let x: Vec<f64> = nets.iter().map(|n| self.layer_sum(n)).collect::<Result<_, _>>()?;
+    pub fn fit_overhead(
+        &mut self,
+        nets: &[Network],
+        measured_ms: &[f64],
+    ) -> Result<Overhead, LatencyTableError> {
+        let x: Vec<f64> = nets
+            .iter()
+            .map(|n| self.layer_sum(n))
+            .collect::<Result<_, _>>()?;
         let n = x.len().min(measured_ms.len());
         if n == 0 {
-            return Err(LatencyTableError::Config("fitting the overhead needs measured networks".into()));
+            return Err(LatencyTableError::Config(
+                "fitting the overhead needs measured networks".into(),
+            ));
         }
         let (y, x) = (&measured_ms[..n], &x[..n]);
         let mx = x.iter().sum::<f64>() / n as f64;
@@ -516,8 +655,16 @@ impl LatencyTable {
         let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
         // a non-positive slope (noise on a narrow range of sums) would make bigger networks faster: fall back to
         // a pure offset then
-        let slope = if n >= 2 && sxx > 1e-12 && sxy > 0.0 { sxy / sxx } else { 1.0 };
-        self.overhead = Overhead { intercept_ms: my - slope * mx, slope, networks: n };
+        let slope = if n >= 2 && sxx > 1e-12 && sxy > 0.0 {
+            sxy / sxx
+        } else {
+            1.0
+        };
+        self.overhead = Overhead {
+            intercept_ms: my - slope * mx,
+            slope,
+            networks: n,
+        };
         Ok(self.overhead.clone())
     }
 }
@@ -529,7 +676,10 @@ pub fn measure_networks(
     tick: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<f64>, LatencyTableError> {
     let device = Device::flex();
-    let models: Vec<Model> = nets.iter().map(|n| Model::new(n, &device, 0)).collect::<Result<_, _>>()?;
+    let models: Vec<Model> = nets
+        .iter()
+        .map(|n| Model::new(n, &device, 0))
+        .collect::<Result<_, _>>()?;
     measure_rounds(&models, cfg, tick)
 }
 
@@ -537,15 +687,26 @@ pub fn measure_networks(
 // The learned predictor
 
 /// Op families the features count separately.
-const FAMILIES: [&str; 8] = ["conv", "depthwise", "linear", "norm", "act", "pool", "merge", "other"];
+const FAMILIES: [&str; 8] = [
+    "conv",
+    "depthwise",
+    "linear",
+    "norm",
+    "act",
+    "pool",
+    "merge",
+    "other",
+];
 
 fn family(op: &Op) -> usize {
     match op {
         Op::Conv { .. } | Op::SepConv { .. } => 0,
         Op::DepthwiseConv { .. } => 1,
-        Op::Linear { .. } | Op::RandomProjection { .. } | Op::Output { .. } | Op::Attention { .. } | Op::Gnn { .. } => {
-            2
-        }
+        Op::Linear { .. }
+        | Op::RandomProjection { .. }
+        | Op::Output { .. }
+        | Op::Attention { .. }
+        | Op::Gnn { .. } => 2,
         Op::BatchNorm | Op::LayerNorm => 3,
         Op::Act { .. } => 4,
         Op::Pool { .. } | Op::GlobalPool { .. } => 5,
@@ -577,8 +738,18 @@ pub fn features(net: &Network) -> Result<Vec<f64>, NetworkError> {
         }
         // the MACs of one node: a one-node network reading the node's input shape
         let mut one = Network::new();
-        let ins: Vec<usize> =
-            node.inputs.iter().map(|&j| one.add(Op::Input { shape: shapes[j].to_vec() }, &[])).collect();
+        let ins: Vec<usize> = node
+            .inputs
+            .iter()
+            .map(|&j| {
+                one.add(
+                    Op::Input {
+                        shape: shapes[j].to_vec(),
+                    },
+                    &[],
+                )
+            })
+            .collect();
         one.add(node.op.clone(), &ins);
         let macs = one.macs().unwrap_or(0) as f64;
         let f = family(&node.op);
@@ -589,7 +760,13 @@ pub fn features(net: &Network) -> Result<Vec<f64>, NetworkError> {
     let (params, flops) = net.costs()?;
     let (peak, total) = net.activations()?;
     let mut v: Vec<f64> = fam.iter().flatten().copied().collect();
-    v.extend([net.len() as f64, params as f64, flops as f64, peak as f64, total as f64]);
+    v.extend([
+        net.len() as f64,
+        params as f64,
+        flops as f64,
+        peak as f64,
+        total as f64,
+    ]);
     Ok(v.into_iter().map(|x| x.ln_1p()).collect())
 }
 
@@ -606,17 +783,27 @@ pub struct Predictor {
 impl Predictor {
     /// Fits on networks and their measured latencies (ms, positive). `lambda` is the ridge penalty on the
     /// standardised weights (1.0 is a good default for ~100 networks).
-    pub fn fit(nets: &[Network], measured_ms: &[f64], lambda: f64) -> Result<Predictor, LatencyTableError> {
+    pub fn fit(
+        nets: &[Network],
+        measured_ms: &[f64],
+        lambda: f64,
+    ) -> Result<Predictor, LatencyTableError> {
         if nets.len() != measured_ms.len() || nets.is_empty() {
-            return Err(LatencyTableError::Config("the predictor needs one measurement per network".into()));
+            return Err(LatencyTableError::Config(
+                "the predictor needs one measurement per network".into(),
+            ));
         }
         if measured_ms.iter().any(|t| !(t.is_finite() && *t > 0.0)) {
-            return Err(LatencyTableError::Config("latencies must be positive and finite".into()));
+            return Err(LatencyTableError::Config(
+                "latencies must be positive and finite".into(),
+            ));
         }
         let xs: Vec<Vec<f64>> = nets.iter().map(features).collect::<Result<_, _>>()?;
         let y: Vec<f64> = measured_ms.iter().map(|t| t.ln()).collect();
         let (n, d) = (xs.len() as f64, xs[0].len());
-        let mean: Vec<f64> = (0..d).map(|j| xs.iter().map(|x| x[j]).sum::<f64>() / n).collect();
+        let mean: Vec<f64> = (0..d)
+            .map(|j| xs.iter().map(|x| x[j]).sum::<f64>() / n)
+            .collect();
         let scale: Vec<f64> = (0..d)
             .map(|j| {
                 let var = xs.iter().map(|x| (x[j] - mean[j]).powi(2)).sum::<f64>() / n;
@@ -627,7 +814,10 @@ impl Predictor {
                 }
             })
             .collect();
-        let z: Vec<Vec<f64>> = xs.iter().map(|x| (0..d).map(|j| (x[j] - mean[j]) / scale[j]).collect()).collect();
+        let z: Vec<Vec<f64>> = xs
+            .iter()
+            .map(|x| (0..d).map(|j| (x[j] - mean[j]) / scale[j]).collect())
+            .collect();
         let ym = y.iter().sum::<f64>() / n;
         // normal equations (ZᵀZ + λI) w = Zᵀ(y − ȳ); the intercept is ȳ since Z is centred
         let mut a = vec![vec![0.0; d]; d];
@@ -643,17 +833,27 @@ impl Predictor {
         for (j, row) in a.iter_mut().enumerate() {
             row[j] += lambda.max(1e-9);
         }
-        let weights = cholesky_solve(a, b)
-            .ok_or_else(|| LatencyTableError::Config("the ridge system is not positive definite".into()))?;
-        Ok(Predictor { mean, scale, weights, intercept: ym, lambda })
+        let weights = cholesky_solve(a, b).ok_or_else(|| {
+            LatencyTableError::Config("the ridge system is not positive definite".into())
+        })?;
+        Ok(Predictor {
+            mean,
+            scale,
+            weights,
+            intercept: ym,
+            lambda,
+        })
     }
 
     /// Predicted latency (ms); NaN for a malformed network.
     pub fn predict(&self, net: &Network) -> f64 {
         match features(net) {
             Ok(x) => {
-                let s: f64 =
-                    x.iter().enumerate().map(|(j, v)| (v - self.mean[j]) / self.scale[j] * self.weights[j]).sum();
+                let s: f64 = x
+                    .iter()
+                    .enumerate()
+                    .map(|(j, v)| (v - self.mean[j]) / self.scale[j] * self.weights[j])
+                    .sum();
                 (self.intercept + s).exp()
             }
             Err(_) => f64::NAN,
@@ -703,7 +903,14 @@ pub struct BuildOptions {
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        BuildOptions { samples: 50, train: 50, seed: 0, config: TableConfig::default(), table_path: None, lambda: 1.0 }
+        BuildOptions {
+            samples: 50,
+            train: 50,
+            seed: 0,
+            config: TableConfig::default(),
+            table_path: None,
+            lambda: 1.0,
+        }
     }
 }
 
@@ -752,9 +959,15 @@ pub struct BuildReport {
 }
 
 fn p90(pred: &[f64], truth: &[f64]) -> f64 {
-    let mut e: Vec<f64> = pred.iter().zip(truth).map(|(p, t)| 100.0 * ((p - t) / t).abs()).collect();
+    let mut e: Vec<f64> = pred
+        .iter()
+        .zip(truth)
+        .map(|(p, t)| 100.0 * ((p - t) / t).abs())
+        .collect();
     e.sort_by(f64::total_cmp);
-    e.get(((e.len() as f64 - 1.0) * 0.9).round() as usize).copied().unwrap_or(f64::NAN)
+    e.get(((e.len() as f64 - 1.0) * 0.9).round() as usize)
+        .copied()
+        .unwrap_or(f64::NAN)
 }
 
 /// Samples `train + samples` random networks of `space` (seeded), measures them, builds or extends the cached
@@ -766,28 +979,47 @@ pub fn build(
     progress: &mut dyn FnMut(Stage, usize, usize),
 ) -> Result<BuildReport, LatencyTableError> {
     if opts.samples == 0 || opts.train < 2 {
-        return Err(LatencyTableError::Config("need at least 1 held-out and 2 training networks".into()));
+        return Err(LatencyTableError::Config(
+            "need at least 1 held-out and 2 training networks".into(),
+        ));
     }
     let machine = MachineKey::detect(opts.config.threads, opts.config.batch_size);
-    let path = opts.table_path.clone().unwrap_or_else(|| default_table_path(&machine));
+    let path = opts
+        .table_path
+        .clone()
+        .unwrap_or_else(|| default_table_path(&machine));
     let mut rng = rng_for(opts.seed, 0x1a7e);
-    let nets: Vec<Network> =
-        (0..opts.train + opts.samples).map(|_| space.lower(&space.sample(&mut rng))).collect::<Result<_, _>>()?;
+    let nets: Vec<Network> = (0..opts.train + opts.samples)
+        .map(|_| space.lower(&space.sample(&mut rng)))
+        .collect::<Result<_, _>>()?;
     let t0 = Instant::now();
-    let measured = measure_networks(&nets, &opts.config, &mut |d, t| progress(Stage::Networks, d, t))?;
+    let measured = measure_networks(&nets, &opts.config, &mut |d, t| {
+        progress(Stage::Networks, d, t)
+    })?;
     let networks_seconds = t0.elapsed().as_secs_f64();
 
     let t1 = Instant::now();
     let (mut table, warnings) = LatencyTable::load_or_new(&path, &machine);
-    let configs: BTreeSet<String> =
-        nets.iter().map(layers).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().map(|l| l.key).collect();
-    let entries_measured = table.measure_missing(&nets, &opts.config, &mut |d, t| progress(Stage::Layers, d, t))?;
+    let configs: BTreeSet<String> = nets
+        .iter()
+        .map(layers)
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .flatten()
+        .map(|l| l.key)
+        .collect();
+    let entries_measured = table.measure_missing(&nets, &opts.config, &mut |d, t| {
+        progress(Stage::Layers, d, t)
+    })?;
     let layers_seconds = t1.elapsed().as_secs_f64();
 
     let t2 = Instant::now();
     let (train_n, test_n) = nets.split_at(opts.train);
     let (train_y, test_y) = measured.split_at(opts.train);
-    let sums: Vec<f64> = test_n.iter().map(|n| table.layer_sum(n)).collect::<Result<_, _>>()?;
+    let sums: Vec<f64> = test_n
+        .iter()
+        .map(|n| table.layer_sum(n))
+        .collect::<Result<_, _>>()?;
     let overhead = table.fit_overhead(train_n, train_y)?;
     let predictor = Predictor::fit(train_n, train_y, opts.lambda)?;
     let fit_seconds = t2.elapsed().as_secs_f64();
@@ -820,7 +1052,12 @@ pub fn build(
         layers_seconds,
         fit_seconds,
         warnings,
-        held_out: test_y.iter().zip(&tab).zip(&pred).map(|((a, b), c)| [*a, *b, *c]).collect(),
+        held_out: test_y
+            .iter()
+            .zip(&tab)
+            .zip(&pred)
+            .map(|((a, b), c)| [*a, *b, *c])
+            .collect(),
         table: Some(table),
         predictor: Some(predictor),
     })
@@ -834,14 +1071,22 @@ mod tests {
     fn ridge_recovers_a_linear_function() {
         // cholesky on a small SPD system
         let x = cholesky_solve(vec![vec![4.0, 2.0], vec![2.0, 3.0]], vec![2.0, 1.0]).unwrap();
-        assert!((4.0 * x[0] + 2.0 * x[1] - 2.0).abs() < 1e-12 && (2.0 * x[0] + 3.0 * x[1] - 1.0).abs() < 1e-12);
+        assert!(
+            (4.0 * x[0] + 2.0 * x[1] - 2.0).abs() < 1e-12
+                && (2.0 * x[0] + 3.0 * x[1] - 1.0).abs() < 1e-12
+        );
         assert!(cholesky_solve(vec![vec![0.0]], vec![1.0]).is_none());
     }
 
     #[test]
     fn keys_and_file_stem() {
         let mut n = Network::new();
-        let x = n.add(Op::Input { shape: vec![16, 28, 28] }, &[]);
+        let x = n.add(
+            Op::Input {
+                shape: vec![16, 28, 28],
+            },
+            &[],
+        );
         let c = n.add(Op::conv(32, 3, 1), &[x]);
         n.add(Op::Add, &[c, c]);
         let l = layers(&n).unwrap();
@@ -854,6 +1099,9 @@ mod tests {
             batch_size: 1,
             backend: "burn-0.22.1-flex".into(),
         };
-        assert_eq!(m.file_stem(), "amd-epyc-7b13-x_cpus2_t1_b1_burn-0-22-1-flex");
+        assert_eq!(
+            m.file_stem(),
+            "amd-epyc-7b13-x_cpus2_t1_b1_burn-0-22-1-flex"
+        );
     }
 }

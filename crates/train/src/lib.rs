@@ -52,7 +52,9 @@ pub mod train;
 
 pub use data::{Dataset, Graph, Normalization, Split};
 pub use error::{DataError, TrainError};
-pub use evaluator::{trial_meta_path, trial_weights_path, EpochHook, TrainEvaluator, TrialArtifact, LOCAL_LATENCY};
+pub use evaluator::{
+    trial_meta_path, trial_weights_path, EpochHook, TrainEvaluator, TrialArtifact, LOCAL_LATENCY,
+};
 pub use latency::{measure_latency, Latency, LatencyConfig};
 pub use latency_table::{LatencyTable, Predictor};
 pub use model::Model;
@@ -61,7 +63,8 @@ pub use proxy::evaluator::{Combine, ProxyEvaluator};
 pub use proxy::guide::ProxyGuide;
 pub use proxy::{Proxy, ProxyBatch};
 pub use train::{
-    keep_freed_memory, train, Control, EarlyStopping, EpochReport, Optimizer, Schedule, StopReason, TrainConfig, TrainReport,
+    keep_freed_memory, train, Control, EarlyStopping, EpochReport, Optimizer, Schedule, StopReason,
+    TrainConfig, TrainReport,
 };
 
 /// The burn version this crate is built and tested against.

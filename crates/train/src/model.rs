@@ -57,18 +57,30 @@ macro_rules! each {
 
 impl Val {
     /// Uploads `batch` examples of per-example `shape` (row-major values).
-    pub fn from_vec(values: Vec<f32>, batch: usize, shape: &[usize], device: &Device) -> Result<Val, TrainError> {
+    pub fn from_vec(
+        values: Vec<f32>,
+        batch: usize,
+        shape: &[usize],
+        device: &Device,
+    ) -> Result<Val, TrainError> {
         let mut dims = vec![batch];
         dims.extend_from_slice(shape);
         if values.len() != dims.iter().product::<usize>() {
-            return Err(TrainError::Incompatible(format!("{} values for a batch of shape {dims:?}", values.len())));
+            return Err(TrainError::Incompatible(format!(
+                "{} values for a batch of shape {dims:?}",
+                values.len()
+            )));
         }
         let data = TensorData::new(values, dims.clone());
         Ok(match dims.len() {
             2 => Val::D2(Tensor::from_data(data, device)),
             3 => Val::D3(Tensor::from_data(data, device)),
             4 => Val::D4(Tensor::from_data(data, device)),
-            _ => return Err(TrainError::Incompatible(format!("per-example shape {shape:?} has rank > 3"))),
+            _ => {
+                return Err(TrainError::Incompatible(format!(
+                    "per-example shape {shape:?} has rank > 3"
+                )))
+            }
         })
     }
     pub fn dims(&self) -> Vec<usize> {
@@ -241,7 +253,9 @@ impl GraphTensors {
     pub fn new(g: &Graph, device: &Device) -> GraphTensors {
         let n = g.nodes;
         let deg = g.degrees();
-        let ints = |v: Vec<i64>| Tensor::<1, Int>::from_data(TensorData::new(v.clone(), [v.len()]), device);
+        let ints = |v: Vec<i64>| {
+            Tensor::<1, Int>::from_data(TensorData::new(v.clone(), [v.len()]), device)
+        };
         let col = |v: Vec<f32>| {
             let len = v.len();
             Tensor::<2>::from_data(TensorData::new(v, [len, 1]), device)
@@ -253,10 +267,16 @@ impl GraphTensors {
         src_loop.extend(0..n as i64);
         dst_loop.extend(0..n as i64);
         let dl: Vec<f32> = deg.iter().map(|&d| d as f32 + 1.0).collect();
-        let gcn: Vec<f32> =
-            src_loop.iter().zip(&dst_loop).map(|(&a, &b)| 1.0 / (dl[a as usize] * dl[b as usize]).sqrt()).collect();
-        let sym: Vec<f32> =
-            g.edges.iter().map(|&(a, b)| 1.0 / ((deg[a as usize] as f32) * (deg[b as usize] as f32)).sqrt()).collect();
+        let gcn: Vec<f32> = src_loop
+            .iter()
+            .zip(&dst_loop)
+            .map(|(&a, &b)| 1.0 / (dl[a as usize] * dl[b as usize]).sqrt())
+            .collect();
+        let sym: Vec<f32> = g
+            .edges
+            .iter()
+            .map(|&(a, b)| 1.0 / ((deg[a as usize] as f32) * (deg[b as usize] as f32)).sqrt())
+            .collect();
         let inv: Vec<f32> = deg.iter().map(|&d| 1.0 / (d.max(1) as f32)).collect();
         GraphTensors {
             nodes: n,
@@ -282,7 +302,13 @@ pub struct Forward<'a> {
 }
 
 /// Sum of `w_e · h[src_e]` into `dst_e` rows: the message-passing primitive.
-fn propagate(h: Tensor<2>, src: &Tensor<1, Int>, dst: &Tensor<1, Int>, w: Option<&Tensor<2>>, n: usize) -> Tensor<2> {
+fn propagate(
+    h: Tensor<2>,
+    src: &Tensor<1, Int>,
+    dst: &Tensor<1, Int>,
+    w: Option<&Tensor<2>>,
+    n: usize,
+) -> Tensor<2> {
     let f = h.dims()[1];
     let device = h.device();
     let msg = h.select(0, src.clone());
@@ -294,7 +320,9 @@ fn propagate(h: Tensor<2>, src: &Tensor<1, Int>, dst: &Tensor<1, Int>, w: Option
 }
 
 fn uniform(rng: &mut Rng, n: usize, bound: f64) -> Vec<f32> {
-    (0..n).map(|_| ((rng.random::<f64>() * 2.0 - 1.0) * bound) as f32).collect()
+    (0..n)
+        .map(|_| ((rng.random::<f64>() * 2.0 - 1.0) * bound) as f32)
+        .collect()
 }
 
 fn param<const D: usize>(values: Vec<f32>, shape: [usize; D], device: &Device) -> Param<Tensor<D>> {
@@ -321,7 +349,10 @@ fn random_projection(i: usize, o: usize, seed: u64, device: &Device) -> Linear {
             ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos() * std) as f32
         })
         .collect();
-    Linear { weight: param(w, [i, o], device).set_require_grad(false), bias: None }
+    Linear {
+        weight: param(w, [i, o], device).set_require_grad(false),
+        bias: None,
+    }
 }
 
 /// Glorot/Xavier uniform weight, zero bias (PyG's GCN, GAT, Chebyshev and ARMA layers; attention projections).
@@ -337,8 +368,13 @@ impl Model {
     /// Lowers `net` with weights initialised from `seed` on `device` (use an autodiff device to train).
     pub fn new(net: &Network, device: &Device, seed: u64) -> Result<Model, TrainError> {
         let shapes = net.shapes()?;
-        let inputs: Vec<usize> =
-            net.nodes.iter().enumerate().filter(|(_, n)| matches!(n.op, Op::Input { .. })).map(|(i, _)| i).collect();
+        let inputs: Vec<usize> = net
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| matches!(n.op, Op::Input { .. }))
+            .map(|(i, _)| i)
+            .collect();
         let input = match inputs.as_slice() {
             [i] => *i,
             v => {
@@ -348,7 +384,11 @@ impl Model {
                 )))
             }
         };
-        if let Some((i, s)) = shapes.iter().enumerate().find(|(_, s)| s.is_empty() || s.len() > 3) {
+        if let Some((i, s)) = shapes
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.is_empty() || s.len() > 3)
+        {
             return Err(TrainError::Incompatible(format!(
                 "node {i} ({}) has per-example shape {s:?}; only ranks 1 to 3 are supported",
                 net.nodes[i].op.name()
@@ -356,7 +396,9 @@ impl Model {
         }
         let last = shapes.last().expect("shapes of a non-empty network");
         if last.len() != 1 {
-            return Err(TrainError::Incompatible(format!("the last node must output logits [classes], got {last:?}")));
+            return Err(TrainError::Incompatible(format!(
+                "the last node must output logits [classes], got {last:?}"
+            )));
         }
         let mut last_use: Vec<usize> = (0..net.len()).collect();
         for (i, n) in net.nodes.iter().enumerate() {
@@ -367,18 +409,32 @@ impl Model {
         let mut rng = rng_for(seed, 0x1417);
         let mut layers = Vec::with_capacity(net.len());
         for (i, node) in net.nodes.iter().enumerate() {
-            let ins = node.inputs.first().map(|&j| shapes[j].clone()).unwrap_or_default();
+            let ins = node
+                .inputs
+                .first()
+                .map(|&j| shapes[j].clone())
+                .unwrap_or_default();
             let cin = ins.first().copied().unwrap_or(0);
             let last_in = ins.last().copied().unwrap_or(0);
             let one_d = ins.len() == 2;
             let kdims = |k: usize| if one_d { [1, k] } else { [k, k] };
             let layer = match &node.op {
-                Op::Conv { out, kernel, groups, bias, .. } => {
+                Op::Conv {
+                    out,
+                    kernel,
+                    groups,
+                    bias,
+                    ..
+                } => {
                     let [kh, kw] = kdims(*kernel);
                     let fan_in = cin / groups * kh * kw;
                     let b = 1.0 / (fan_in as f64).sqrt();
                     Layer::Conv(Conv {
-                        weight: param(uniform(&mut rng, out * fan_in, b), [*out, cin / groups, kh, kw], device),
+                        weight: param(
+                            uniform(&mut rng, out * fan_in, b),
+                            [*out, cin / groups, kh, kw],
+                            device,
+                        ),
                         bias: bias.then(|| param(uniform(&mut rng, *out, b), [*out], device)),
                         pointwise: None,
                     })
@@ -386,22 +442,40 @@ impl Model {
                 Op::DepthwiseConv { kernel, .. } | Op::SepConv { kernel, .. } => {
                     let [kh, kw] = kdims(*kernel);
                     let b = 1.0 / ((kh * kw) as f64).sqrt();
-                    let weight = param(uniform(&mut rng, cin * kh * kw, b), [cin, 1, kh, kw], device);
+                    let weight = param(
+                        uniform(&mut rng, cin * kh * kw, b),
+                        [cin, 1, kh, kw],
+                        device,
+                    );
                     let pointwise = match &node.op {
                         Op::SepConv { out, .. } => {
                             let b = 1.0 / (cin as f64).sqrt();
-                            Some(param(uniform(&mut rng, out * cin, b), [*out, cin, 1, 1], device))
+                            Some(param(
+                                uniform(&mut rng, out * cin, b),
+                                [*out, cin, 1, 1],
+                                device,
+                            ))
                         }
                         _ => None,
                     };
-                    Layer::Conv(Conv { weight, bias: None, pointwise })
+                    Layer::Conv(Conv {
+                        weight,
+                        bias: None,
+                        pointwise,
+                    })
                 }
                 Op::BatchNorm => Layer::BatchNorm(BatchNormConfig::new(cin).init(device)),
                 Op::LayerNorm => Layer::LayerNorm(LayerNormConfig::new(last_in).init(device)),
-                Op::Linear { out, bias } => Layer::Linear(linear_default(&mut rng, last_in, *out, *bias, device)),
-                Op::Output { classes } => Layer::Linear(linear_default(&mut rng, last_in, *classes, true, device)),
+                Op::Linear { out, bias } => {
+                    Layer::Linear(linear_default(&mut rng, last_in, *out, *bias, device))
+                }
+                Op::Output { classes } => {
+                    Layer::Linear(linear_default(&mut rng, last_in, *classes, true, device))
+                }
                 // fixed random projection: N(0, 1/in) weights from the op's own seed, never trained (no gradient)
-                Op::RandomProjection { out, seed } => Layer::Linear(random_projection(last_in, *out, *seed, device)),
+                Op::RandomProjection { out, seed } => {
+                    Layer::Linear(random_projection(last_in, *out, *seed, device))
+                }
                 Op::Attention { .. } => {
                     let d = last_in;
                     Layer::Attention(Attention {
@@ -415,8 +489,14 @@ impl Model {
                     let (f, o) = (last_in, *out);
                     // PyG's initialisations: its `Linear` (SAGE, GraphConv) and a plain `nn.Linear` (GIN's MLP, fc)
                     // draw U(±1/√in); GCN, GAT, Chebyshev and ARMA weights are Glorot with zero bias.
-                    let torch_init =
-                        matches!(kind, GnnKind::Gin | GnnKind::GinLinear | GnnKind::Sage | GnnKind::KGnn | GnnKind::Fc);
+                    let torch_init = matches!(
+                        kind,
+                        GnnKind::Gin
+                            | GnnKind::GinLinear
+                            | GnnKind::Sage
+                            | GnnKind::KGnn
+                            | GnnKind::Fc
+                    );
                     let mut lin = |i: usize, o: usize, bias: bool| {
                         if torch_init {
                             linear_default(&mut rng, i, o, bias, device)
@@ -432,16 +512,26 @@ impl Model {
                         GnnKind::Gin => (vec![lin(f, o, true), lin(o, o, true)], None, false),
                         GnnKind::GinLinear => (vec![lin(f, o, true)], None, false),
                         GnnKind::Cheb => (vec![lin(f, o, false), lin(f, o, false)], None, true),
-                        GnnKind::Sage | GnnKind::KGnn => (vec![lin(f, o, true), lin(f, o, false)], None, false),
+                        GnnKind::Sage | GnnKind::KGnn => {
+                            (vec![lin(f, o, true), lin(f, o, false)], None, false)
+                        }
                         GnnKind::Arma => (vec![lin(f, o, false), lin(f, o, false)], None, true),
                     };
                     // PyG's Glorot on the `[1, heads, head width]` attention vectors
                     let hw = head_width(*kind, o, *heads);
                     let att = att.map(|_| {
                         let b = (6.0 / (heads + hw) as f64).sqrt();
-                        param(uniform(&mut rng, heads * 2 * hw, b), [*heads, 2 * hw], device)
+                        param(
+                            uniform(&mut rng, heads * 2 * hw, b),
+                            [*heads, 2 * hw],
+                            device,
+                        )
                     });
-                    Layer::Gnn(Gnn { lins, att, bias: bias.then(|| param(vec![0.0; o], [o], device)) })
+                    Layer::Gnn(Gnn {
+                        lins,
+                        att,
+                        bias: bias.then(|| param(vec![0.0; o], [o], device)),
+                    })
                 }
                 _ => Layer::Stateless(false),
             };
@@ -449,10 +539,20 @@ impl Model {
             layers.push(layer);
         }
         let has_gnn = net.nodes.iter().any(|n| matches!(n.op, Op::Gnn { .. }));
-        let has_dropout = net.nodes.iter().any(|n| matches!(n.op, Op::Dropout { p } if p > 0.0));
+        let has_dropout = net
+            .nodes
+            .iter()
+            .any(|n| matches!(n.op, Op::Dropout { p } if p > 0.0));
         Ok(Model {
             layers,
-            plan: Arc::new(Plan { nodes: net.nodes.clone(), shapes, input, last_use, has_gnn, has_dropout }),
+            plan: Arc::new(Plan {
+                nodes: net.nodes.clone(),
+                shapes,
+                input,
+                last_use,
+                has_gnn,
+                has_dropout,
+            }),
         })
     }
 
@@ -473,13 +573,25 @@ impl Model {
     /// Saves the weights (and batch-norm statistics) in burn's burnpack format. Reload them with [`Model::load`]
     /// and the same network.
     pub fn save(&self, path: &std::path::Path) -> Result<(), TrainError> {
-        self.valid().save_file(path).map_err(|e| TrainError::Weights { path: path.to_path_buf(), msg: e.to_string() })
+        self.valid()
+            .save_file(path)
+            .map_err(|e| TrainError::Weights {
+                path: path.to_path_buf(),
+                msg: e.to_string(),
+            })
     }
 
     /// Lowers `net` on `device` and loads weights saved by [`Model::save`] from a model of the same network.
-    pub fn load(net: &Network, path: &std::path::Path, device: &Device) -> Result<Model, TrainError> {
+    pub fn load(
+        net: &Network,
+        path: &std::path::Path,
+        device: &Device,
+    ) -> Result<Model, TrainError> {
         let fresh = Model::new(net, device, 0)?;
-        fresh.try_load_file(path).map_err(|e| TrainError::Weights { path: path.to_path_buf(), msg: e.to_string() })
+        fresh.try_load_file(path).map_err(|e| TrainError::Weights {
+            path: path.to_path_buf(),
+            msg: e.to_string(),
+        })
     }
 
     /// Per-example input shape.
@@ -514,7 +626,9 @@ impl Model {
         let last = plan.nodes.len() - 1;
         for (i, node) in plan.nodes.iter().enumerate() {
             // inputs are cloned (cheap handles); a value is dropped once its last reader has run
-            let take = |vals: &mut Vec<Option<Val>>, j: usize| -> Val { vals[j].clone().expect("node value computed") };
+            let take = |vals: &mut Vec<Option<Val>>, j: usize| -> Val {
+                vals[j].clone().expect("node value computed")
+            };
             // Only a tap keeps a second handle on the input (burn reuses a uniquely held buffer in place).
             let mut seen: Option<Val> = None;
             let out = if let Op::Input { .. } = node.op {
@@ -563,7 +677,16 @@ impl Model {
     fn unary(&self, i: usize, node: &Node, x: Val, ctx: &mut Forward<'_>) -> Val {
         let layer = &self.layers[i];
         match (&node.op, layer) {
-            (Op::Conv { stride, padding, dilation, groups, .. }, Layer::Conv(c)) => {
+            (
+                Op::Conv {
+                    stride,
+                    padding,
+                    dilation,
+                    groups,
+                    ..
+                },
+                Layer::Conv(c),
+            ) => {
                 let (t, one_d) = x.spatial("conv");
                 let y = conv(
                     t,
@@ -574,18 +697,47 @@ impl Model {
                 Val::unspatial(y, one_d)
             }
             (
-                Op::DepthwiseConv { stride, padding, dilation, .. } | Op::SepConv { stride, padding, dilation, .. },
+                Op::DepthwiseConv {
+                    stride,
+                    padding,
+                    dilation,
+                    ..
+                }
+                | Op::SepConv {
+                    stride,
+                    padding,
+                    dilation,
+                    ..
+                },
                 Layer::Conv(c),
             ) => {
                 let (t, one_d) = x.spatial("depthwise conv");
                 let ch = t.dims()[1];
-                let mut y = conv(t, c.weight.val(), None, conv_opts(one_d, *stride, *padding, *dilation, ch));
+                let mut y = conv(
+                    t,
+                    c.weight.val(),
+                    None,
+                    conv_opts(one_d, *stride, *padding, *dilation, ch),
+                );
                 if let Some(pw) = &c.pointwise {
-                    y = conv(y, pw.val(), None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1));
+                    y = conv(
+                        y,
+                        pw.val(),
+                        None,
+                        ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+                    );
                 }
                 Val::unspatial(y, one_d)
             }
-            (Op::Pool { kind, kernel, stride, padding }, _) => {
+            (
+                Op::Pool {
+                    kind,
+                    kernel,
+                    stride,
+                    padding,
+                },
+                _,
+            ) => {
                 let (t, one_d) = x.spatial("pool");
                 let (k, s, p) = if one_d {
                     ([1, *kernel], [1, *stride], [0, *padding])
@@ -593,10 +745,15 @@ impl Model {
                     ([*kernel; 2], [*stride; 2], [*padding; 2])
                 };
                 let y = match kind {
-                    PoolKind::Max => max_pool2d(t, MaxPoolOptions::new(k).with_stride(s).with_padding(p)),
+                    PoolKind::Max => {
+                        max_pool2d(t, MaxPoolOptions::new(k).with_stride(s).with_padding(p))
+                    }
                     PoolKind::Avg => avg_pool2d(
                         t,
-                        AvgPoolOptions::new(k).with_stride(s).with_padding(p).with_count_include_pad(false),
+                        AvgPoolOptions::new(k)
+                            .with_stride(s)
+                            .with_padding(p)
+                            .with_count_include_pad(false),
                     ),
                 };
                 Val::unspatial(y, one_d)
@@ -620,7 +777,10 @@ impl Model {
             (Op::BatchNorm, Layer::BatchNorm(bn)) => each!(x, t => bn.forward(t)),
             (Op::LayerNorm, Layer::LayerNorm(ln)) => each!(x, t => ln.forward(t)),
             (Op::Act { act }, _) => each!(x, t => activate(t, *act)),
-            (Op::Linear { .. } | Op::Output { .. } | Op::RandomProjection { .. }, Layer::Linear(l)) => match x {
+            (
+                Op::Linear { .. } | Op::Output { .. } | Op::RandomProjection { .. },
+                Layer::Linear(l),
+            ) => match x {
                 Val::Rows(_) => Val::D2(x.linear(l)),
                 x => each!(x, t => l.forward(t)),
             },
@@ -643,13 +803,21 @@ impl Model {
                     let scale = (1.0 / keep) as f32;
                     // one 32-bit draw per element, compared with keep·2³²
                     let threshold = (keep * 4_294_967_296.0) as u64;
-                    let mask: Vec<f32> =
-                        (0..n).map(|_| if (rng.next_u32() as u64) < threshold { scale } else { 0.0 }).collect();
+                    let mask: Vec<f32> = (0..n)
+                        .map(|_| {
+                            if (rng.next_u32() as u64) < threshold {
+                                scale
+                            } else {
+                                0.0
+                            }
+                        })
+                        .collect();
                     if let Val::Rows(s) = &x {
                         return Val::Rows(s.scale_values(&mask));
                     }
                     let device = x.device();
-                    let m = Val::from_vec(mask, dims[0], &dims[1..], &device).expect("mask has the input's shape");
+                    let m = Val::from_vec(mask, dims[0], &dims[1..], &device)
+                        .expect("mask has the input's shape");
                     match (x, m) {
                         (Val::D2(a), Val::D2(b)) => Val::D2(a * b),
                         (Val::D3(a), Val::D3(b)) => Val::D3(a * b),
@@ -669,10 +837,15 @@ impl Model {
                 Val::D3(attention(a, t, *heads))
             }
             (Op::Gnn { kind, out, heads }, Layer::Gnn(g)) => {
-                let graph = ctx.graph.expect("graph layers need a graph (checked before training)");
+                let graph = ctx
+                    .graph
+                    .expect("graph layers need a graph (checked before training)");
                 Val::D2(gnn(g, *kind, *out, *heads, &x, graph))
             }
-            (op, layer) => panic!("node {i}: op {} does not match its layer {layer:?}", op.name()),
+            (op, layer) => panic!(
+                "node {i}: op {} does not match its layer {layer:?}",
+                op.name()
+            ),
         }
     }
 }
@@ -687,7 +860,10 @@ fn conv_opts(one_d: bool, s: usize, p: usize, d: usize, g: usize) -> ConvOptions
 
 fn concat(all: Vec<Val>, dim: usize) -> Val {
     match &all[0] {
-        Val::D2(_) | Val::Rows(_) => Val::D2(Tensor::cat(all.into_iter().map(|v| v.d2("concat")).collect(), dim)),
+        Val::D2(_) | Val::Rows(_) => Val::D2(Tensor::cat(
+            all.into_iter().map(|v| v.d2("concat")).collect(),
+            dim,
+        )),
         Val::D3(_) => Val::D3(Tensor::cat(
             all.into_iter()
                 .map(|v| match v {
@@ -733,7 +909,9 @@ fn attention(a: &Attention, x: Tensor<3>, heads: usize) -> Tensor<3> {
     let q = split(a.q.forward(x.clone()));
     let k = split(a.k.forward(x.clone()));
     let v = split(a.v.forward(x));
-    let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(1.0 / (dh as f64).sqrt());
+    let scores = q
+        .matmul(k.swap_dims(2, 3))
+        .mul_scalar(1.0 / (dh as f64).sqrt());
     let p = activation::softmax(scores, 3);
     let y = p.matmul(v).swap_dims(1, 2).reshape([b, t, d]);
     a.o.forward(y)
@@ -761,7 +939,13 @@ fn gnn(g: &Gnn, kind: GnnKind, out: usize, heads: usize, x: &Val, gt: &GraphTens
         // Kipf & Welling: Â X W + b, Â = D̂^-1/2 (A + I) D̂^-1/2
         GnnKind::Gcn => {
             let h = x.linear(&g.lins[0]);
-            bias(propagate(h, &gt.src_loop, &gt.dst_loop, Some(&gt.gcn_norm), n))
+            bias(propagate(
+                h,
+                &gt.src_loop,
+                &gt.dst_loop,
+                Some(&gt.gcn_norm),
+                n,
+            ))
         }
         GnnKind::Fc => x.linear(&g.lins[0]),
         // GIN (ε = 0): MLP(x_i + Σ_j x_j), MLP = Linear → ReLU → Linear (`GinLinear`: the first Linear alone)
@@ -780,7 +964,14 @@ fn gnn(g: &Gnn, kind: GnnKind, out: usize, heads: usize, x: &Val, gt: &GraphTens
         // Chebyshev K = 2, λ_max = 2: X W0 + L̂ X W1 + b with L̂ = -D^-1/2 A D^-1/2
         GnnKind::Cheb => {
             let t0 = x.linear(&g.lins[0]);
-            let t1 = propagate(x.linear(&g.lins[1]), &gt.src, &gt.dst, Some(&gt.sym_norm), n).neg();
+            let t1 = propagate(
+                x.linear(&g.lins[1]),
+                &gt.src,
+                &gt.dst,
+                Some(&gt.sym_norm),
+                n,
+            )
+            .neg();
             bias(t0 + t1)
         }
         // GraphSAGE (mean): W_n mean_j x_j + b + W_r x_i
@@ -805,7 +996,13 @@ fn gnn(g: &Gnn, kind: GnnKind, out: usize, heads: usize, x: &Val, gt: &GraphTens
         }
         // ARMA, one stack, one layer: ReLU(Â X W + X V + b), Â = D^-1/2 A D^-1/2
         GnnKind::Arma => {
-            let p = propagate(x.linear(&g.lins[0]), &gt.src, &gt.dst, Some(&gt.sym_norm), n);
+            let p = propagate(
+                x.linear(&g.lins[0]),
+                &gt.src,
+                &gt.dst,
+                Some(&gt.sym_norm),
+                n,
+            );
             activation::relu(bias(p + x.linear(&g.lins[1])))
         }
         // GAT: heads averaged (`GatConcat`: concatenated); attention softmax over each node's in-edges (self loop
@@ -846,7 +1043,11 @@ fn gnn(g: &Gnn, kind: GnnKind, out: usize, heads: usize, x: &Val, gt: &GraphTens
                 msg,
                 IndexingUpdateOp::Add,
             );
-            let agg = if kind == GnnKind::Gat { agg.mean_dim(1) } else { agg };
+            let agg = if kind == GnnKind::Gat {
+                agg.mean_dim(1)
+            } else {
+                agg
+            };
             bias(agg.reshape([n, out]))
         }
     }

@@ -48,8 +48,8 @@ use onnx_protobuf::tensor_proto::DataType;
 use onnx_protobuf::tensor_shape_proto::{dimension, Dimension};
 use onnx_protobuf::type_proto::{self, Value};
 use onnx_protobuf::{
-    AttributeProto, GraphProto, Message, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto,
-    TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+    AttributeProto, GraphProto, Message, ModelProto, NodeProto, OperatorSetIdProto,
+    StringStringEntryProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
 };
 use protobuf::{EnumOrUnknown, MessageField};
 use std::collections::HashMap;
@@ -69,10 +69,18 @@ const LAYER_NORM_EPS: f32 = 1e-5;
 pub enum ExportError {
     /// An IR op (or a form of it) that has no ONNX translation here. Nothing is written.
     #[error("node {node} ({op}) cannot be exported to ONNX: {msg}")]
-    Unsupported { node: usize, op: &'static str, msg: String },
+    Unsupported {
+        node: usize,
+        op: &'static str,
+        msg: String,
+    },
     /// The model's layers do not match its plan (a bug, or a model built by hand).
     #[error("node {node} ({op}): {msg}")]
-    Model { node: usize, op: &'static str, msg: String },
+    Model {
+        node: usize,
+        op: &'static str,
+        msg: String,
+    },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -98,30 +106,52 @@ pub fn export_onnx(model: &Model, path: &Path) -> Result<(), ExportError> {
 }
 
 /// [`export_onnx`] with options.
-pub fn export_onnx_with(model: &Model, path: &Path, options: &OnnxOptions) -> Result<(), ExportError> {
+pub fn export_onnx_with(
+    model: &Model,
+    path: &Path,
+    options: &OnnxOptions,
+) -> Result<(), ExportError> {
     let bytes = onnx_bytes(model, options)?;
-    std::fs::write(path, bytes).map_err(|source| ExportError::Io { path: path.to_path_buf(), source })
+    std::fs::write(path, bytes).map_err(|source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// The serialized ONNX model.
 pub fn onnx_bytes(model: &Model, options: &OnnxOptions) -> Result<Vec<u8>, ExportError> {
-    onnx_model(model, options)?.write_to_bytes().map_err(|e| ExportError::Encode(e.to_string()))
+    onnx_model(model, options)?
+        .write_to_bytes()
+        .map_err(|e| ExportError::Encode(e.to_string()))
 }
 
 /// The ONNX model as a protobuf message (for callers that want to inspect or extend it).
 pub fn onnx_model(model: &Model, options: &OnnxOptions) -> Result<ModelProto, ExportError> {
     let graph = Exporter::new(model, options).run()?;
-    let net = Network { nodes: model.plan.nodes.clone() };
-    let meta = |key: &str, value: String| StringStringEntryProto { key: key.into(), value, ..Default::default() };
+    let net = Network {
+        nodes: model.plan.nodes.clone(),
+    };
+    let meta = |key: &str, value: String| StringStringEntryProto {
+        key: key.into(),
+        value,
+        ..Default::default()
+    };
     Ok(ModelProto {
         ir_version: IR_VERSION,
-        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: OPSET, ..Default::default() }],
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: OPSET,
+            ..Default::default()
+        }],
         producer_name: "tessera".into(),
         producer_version: env!("CARGO_PKG_VERSION").into(),
         doc_string: "exported by tessera-train from the Network IR".into(),
         graph: MessageField::some(graph),
         metadata_props: vec![
-            meta("tessera.network", serde_json::to_string(&net).unwrap_or_default()),
+            meta(
+                "tessera.network",
+                serde_json::to_string(&net).unwrap_or_default(),
+            ),
             meta("tessera.input_shape", format!("{:?}", model.input_shape())),
         ],
         ..Default::default()
@@ -132,22 +162,41 @@ pub fn onnx_model(model: &Model, options: &OnnxOptions) -> Result<ModelProto, Ex
 // protobuf helpers
 
 fn attr(name: &str, ty: AttributeType) -> AttributeProto {
-    AttributeProto { name: name.into(), type_: EnumOrUnknown::new(ty), ..Default::default() }
+    AttributeProto {
+        name: name.into(),
+        type_: EnumOrUnknown::new(ty),
+        ..Default::default()
+    }
 }
 fn a_int(name: &str, v: i64) -> AttributeProto {
-    AttributeProto { i: v, ..attr(name, AttributeType::INT) }
+    AttributeProto {
+        i: v,
+        ..attr(name, AttributeType::INT)
+    }
 }
 fn a_ints(name: &str, v: &[i64]) -> AttributeProto {
-    AttributeProto { ints: v.to_vec(), ..attr(name, AttributeType::INTS) }
+    AttributeProto {
+        ints: v.to_vec(),
+        ..attr(name, AttributeType::INTS)
+    }
 }
 fn a_float(name: &str, v: f32) -> AttributeProto {
-    AttributeProto { f: v, ..attr(name, AttributeType::FLOAT) }
+    AttributeProto {
+        f: v,
+        ..attr(name, AttributeType::FLOAT)
+    }
 }
 fn a_str(name: &str, v: &str) -> AttributeProto {
-    AttributeProto { s: v.as_bytes().to_vec(), ..attr(name, AttributeType::STRING) }
+    AttributeProto {
+        s: v.as_bytes().to_vec(),
+        ..attr(name, AttributeType::STRING)
+    }
 }
 fn a_tensor(name: &str, t: TensorProto) -> AttributeProto {
-    AttributeProto { t: MessageField::some(t), ..attr(name, AttributeType::TENSOR) }
+    AttributeProto {
+        t: MessageField::some(t),
+        ..attr(name, AttributeType::TENSOR)
+    }
 }
 
 fn tensor_f32(name: &str, dims: &[usize], data: &[f32]) -> TensorProto {
@@ -183,19 +232,29 @@ fn value_info(name: &str, elem: DataType, dims: &[Result<usize, &str>]) -> Value
         .collect();
     let tensor = type_proto::Tensor {
         elem_type: elem as i32,
-        shape: MessageField::some(TensorShapeProto { dim, ..Default::default() }),
+        shape: MessageField::some(TensorShapeProto {
+            dim,
+            ..Default::default()
+        }),
         ..Default::default()
     };
     ValueInfoProto {
         name: name.into(),
-        type_: MessageField::some(TypeProto { value: Some(Value::TensorType(tensor)), ..Default::default() }),
+        type_: MessageField::some(TypeProto {
+            value: Some(Value::TensorType(tensor)),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
 
 fn values<const D: usize>(t: Tensor<D>) -> (Vec<usize>, Vec<f32>) {
     let dims = t.dims().to_vec();
-    let v = t.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 weights");
+    let v = t
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("f32 weights");
     (dims, v)
 }
 
@@ -327,7 +386,11 @@ impl<'a> Exporter<'a> {
     /// Zeros shaped like `like` (float).
     fn zeros_like(&mut self, like: &str) -> String {
         let shape = self.op("Shape", &[like], vec![]);
-        self.op("ConstantOfShape", &[&shape], vec![a_tensor("value", tensor_f32("", &[1], &[0.0]))])
+        self.op(
+            "ConstantOfShape",
+            &[&shape],
+            vec![a_tensor("value", tensor_f32("", &[1], &[0.0]))],
+        )
     }
 
     fn run(mut self) -> Result<GraphProto, ExportError> {
@@ -345,13 +408,22 @@ impl<'a> Exporter<'a> {
         dims.extend(input_shape.iter().map(|&d| Ok(d)));
         inputs.push(value_info(input_name, DataType::FLOAT, &dims));
         if has_gnn {
-            inputs.push(value_info("edge_index", DataType::INT64, &[Ok(2), Err("edges")]));
+            inputs.push(value_info(
+                "edge_index",
+                DataType::INT64,
+                &[Ok(2), Err("edges")],
+            ));
             let zero = self.int_scalar(0);
             let one = self.int_scalar(1);
             let src = self.op("Gather", &["edge_index", &zero], vec![a_int("axis", 0)]);
             let dst = self.op("Gather", &["edge_index", &one], vec![a_int("axis", 0)]);
             let n1 = self.op("Shape", &["x"], vec![a_int("start", 0), a_int("end", 1)]);
-            self.graph = Some(GraphNames { src, dst, n1, ..Default::default() });
+            self.graph = Some(GraphNames {
+                src,
+                dst,
+                n1,
+                ..Default::default()
+            });
         }
         let mut names: Vec<String> = Vec::with_capacity(plan.nodes.len());
         for (i, node) in plan.nodes.iter().enumerate() {
@@ -382,15 +454,24 @@ impl<'a> Exporter<'a> {
         let node = &plan.nodes[i];
         let layer = &model.layers[i];
         let op_name = node.op.name();
-        let in_shape = node.inputs.first().map(|&j| plan.shapes[j].clone()).unwrap_or_default();
+        let in_shape = node
+            .inputs
+            .first()
+            .map(|&j| plan.shapes[j].clone())
+            .unwrap_or_default();
         let spatial = in_shape.len().saturating_sub(1); // 1 for [C, L], 2 for [C, H, W]
         let x = ins.first().map(String::as_str).unwrap_or("");
         let mismatch = || ExportError::Model {
             node: i,
             op: op_name,
-            msg: "the model's layer does not match the op (was the model built from this network?)".into(),
+            msg: "the model's layer does not match the op (was the model built from this network?)"
+                .into(),
         };
-        let unsupported = |msg: String| ExportError::Unsupported { node: i, op: op_name, msg };
+        let unsupported = |msg: String| ExportError::Unsupported {
+            node: i,
+            op: op_name,
+            msg,
+        };
         let hint = format!("n{i}_{op_name}");
         // Conv weights are stored `[out, in/g, kh, kw]` with kh = 1 for 1-D: drop that axis for a 1-D ONNX Conv.
         let conv_w = |e: &mut Self, t: Tensor<4>, what: &str| {
@@ -402,7 +483,17 @@ impl<'a> Exporter<'a> {
         };
         let rep = |v: usize| vec![v as i64; spatial];
         Ok(match (&node.op, layer) {
-            (Op::Conv { kernel, stride, padding, dilation, groups, .. }, Layer::Conv(c)) => {
+            (
+                Op::Conv {
+                    kernel,
+                    stride,
+                    padding,
+                    dilation,
+                    groups,
+                    ..
+                },
+                Layer::Conv(c),
+            ) => {
                 if spatial != 1 && spatial != 2 {
                     return Err(unsupported(format!("input shape {in_shape:?}")));
                 }
@@ -425,8 +516,19 @@ impl<'a> Exporter<'a> {
                 )
             }
             (
-                Op::DepthwiseConv { kernel, stride, padding, dilation }
-                | Op::SepConv { kernel, stride, padding, dilation, .. },
+                Op::DepthwiseConv {
+                    kernel,
+                    stride,
+                    padding,
+                    dilation,
+                }
+                | Op::SepConv {
+                    kernel,
+                    stride,
+                    padding,
+                    dilation,
+                    ..
+                },
                 Layer::Conv(c),
             ) => {
                 let w = conv_w(self, c.weight.val(), "depthwise");
@@ -450,7 +552,15 @@ impl<'a> Exporter<'a> {
                     _ => return Err(mismatch()),
                 }
             }
-            (Op::Pool { kind, kernel, stride, padding }, _) => {
+            (
+                Op::Pool {
+                    kind,
+                    kernel,
+                    stride,
+                    padding,
+                },
+                _,
+            ) => {
                 let mut attrs = vec![
                     a_ints("kernel_shape", &rep(*kernel)),
                     a_ints("strides", &rep(*stride)),
@@ -480,7 +590,10 @@ impl<'a> Exporter<'a> {
                 self.op(
                     "BatchNormalization",
                     &[x, &scale, &bias, &mean, &var],
-                    vec![a_float("epsilon", bn.epsilon as f32), a_float("momentum", 1.0 - bn.momentum as f32)],
+                    vec![
+                        a_float("epsilon", bn.epsilon as f32),
+                        a_float("momentum", 1.0 - bn.momentum as f32),
+                    ],
                 )
             }
             (Op::LayerNorm, Layer::LayerNorm(ln)) => {
@@ -490,13 +603,18 @@ impl<'a> Exporter<'a> {
                     inputs.push(self.weight(&format!("{hint}_beta"), b.val()));
                 }
                 let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-                self.op("LayerNormalization", &refs, vec![a_int("axis", -1), a_float("epsilon", LAYER_NORM_EPS)])
+                self.op(
+                    "LayerNormalization",
+                    &refs,
+                    vec![a_int("axis", -1), a_float("epsilon", LAYER_NORM_EPS)],
+                )
             }
             (Op::Act { act }, _) => self.activation(x, *act),
             // a random projection is a fixed linear layer: its weight is in the model like any other
-            (Op::Linear { .. } | Op::Output { .. } | Op::RandomProjection { .. }, Layer::Linear(l)) => {
-                self.linear(x, l, &hint)
-            }
+            (
+                Op::Linear { .. } | Op::Output { .. } | Op::RandomProjection { .. },
+                Layer::Linear(l),
+            ) => self.linear(x, l, &hint),
             (Op::Flatten, _) => self.op("Flatten", &[x], vec![a_int("axis", 1)]),
             (Op::Dropout { .. } | Op::Identity, _) => self.op("Identity", &[x], vec![]),
             (Op::Zero, _) => self.zeros_like(x),
@@ -514,7 +632,9 @@ impl<'a> Exporter<'a> {
             }
             (Op::Attention { heads }, Layer::Attention(a)) => {
                 if in_shape.len() != 2 {
-                    return Err(unsupported(format!("attention expects [T, D], got {in_shape:?}")));
+                    return Err(unsupported(format!(
+                        "attention expects [T, D], got {in_shape:?}"
+                    )));
                 }
                 let d = in_shape[1];
                 let (h, dh) = (*heads as i64, (d / heads) as i64);
@@ -543,7 +663,8 @@ impl<'a> Exporter<'a> {
                 if self.graph.is_none() {
                     return Err(unsupported("graph layer without graph inputs".into()));
                 }
-                self.gnn(x, *kind, *out, *heads, g, &hint).ok_or_else(mismatch)?
+                self.gnn(x, *kind, *out, *heads, g, &hint)
+                    .ok_or_else(mismatch)?
             }
             (Op::Input { .. }, _) => return Err(unsupported("a second input node".into())),
             _ => return Err(mismatch()),
@@ -605,11 +726,19 @@ impl<'a> Exporter<'a> {
 
     /// Scatter indices `[E, 1]` of the targets (with or without self loops).
     fn dst_index(&mut self, with_loops: bool) -> String {
-        let cached = if with_loops { &self.g().dst_loop_idx } else { &self.g().dst_idx };
+        let cached = if with_loops {
+            &self.g().dst_loop_idx
+        } else {
+            &self.g().dst_idx
+        };
         if let Some(n) = cached {
             return n.clone();
         }
-        let dst = if with_loops { self.loops().1 } else { self.g().dst.clone() };
+        let dst = if with_loops {
+            self.loops().1
+        } else {
+            self.g().dst.clone()
+        };
         let axes = self.ints(&[1]);
         let idx = self.op("Unsqueeze", &[&dst, &axes], vec![]);
         let g = self.graph.as_mut().expect("graph");
@@ -627,10 +756,22 @@ impl<'a> Exporter<'a> {
             return d.clone();
         }
         let (n1, dst) = (self.g().n1.clone(), self.g().dst.clone());
-        let zeros = self.op("ConstantOfShape", &[&n1], vec![a_tensor("value", tensor_f32("", &[1], &[0.0]))]);
+        let zeros = self.op(
+            "ConstantOfShape",
+            &[&n1],
+            vec![a_tensor("value", tensor_f32("", &[1], &[0.0]))],
+        );
         let e1 = self.op("Shape", &[&dst], vec![]);
-        let ones = self.op("ConstantOfShape", &[&e1], vec![a_tensor("value", tensor_f32("", &[1], &[1.0]))]);
-        let deg = self.op("ScatterElements", &[&zeros, &dst, &ones], vec![a_int("axis", 0), a_str("reduction", "add")]);
+        let ones = self.op(
+            "ConstantOfShape",
+            &[&e1],
+            vec![a_tensor("value", tensor_f32("", &[1], &[1.0]))],
+        );
+        let deg = self.op(
+            "ScatterElements",
+            &[&zeros, &dst, &ones],
+            vec![a_int("axis", 0), a_str("reduction", "add")],
+        );
         self.graph.as_mut().expect("graph").deg = Some(deg.clone());
         deg
     }
@@ -687,7 +828,11 @@ impl<'a> Exporter<'a> {
 
     /// `Σ_e w_e · h[src_e]` into rows `dst_e` (zeros elsewhere), `h` `[N, …]`.
     fn propagate(&mut self, h: &str, with_loops: bool, w: Option<&str>) -> String {
-        let src = if with_loops { self.loops().0 } else { self.g().src.clone() };
+        let src = if with_loops {
+            self.loops().0
+        } else {
+            self.g().src.clone()
+        };
         let msg = self.op("Gather", &[h, &src], vec![a_int("axis", 0)]);
         let msg = match w {
             Some(w) => self.op("Mul", &[&msg, w], vec![]),
@@ -695,7 +840,11 @@ impl<'a> Exporter<'a> {
         };
         let idx = self.dst_index(with_loops);
         let zeros = self.zeros_like(h);
-        self.op("ScatterND", &[&zeros, &idx, &msg], vec![a_str("reduction", "add")])
+        self.op(
+            "ScatterND",
+            &[&zeros, &idx, &msg],
+            vec![a_str("reduction", "add")],
+        )
     }
 
     fn matmul_weight(&mut self, x: &str, l: &Linear, hint: &str) -> String {
@@ -703,7 +852,12 @@ impl<'a> Exporter<'a> {
         self.op("MatMul", &[x, &w], vec![])
     }
 
-    fn add_bias(&mut self, y: String, b: Option<&burn::module::Param<Tensor<1>>>, hint: &str) -> String {
+    fn add_bias(
+        &mut self,
+        y: String,
+        b: Option<&burn::module::Param<Tensor<1>>>,
+        hint: &str,
+    ) -> String {
         match b {
             Some(b) => {
                 let b = self.weight(hint, b.val());
@@ -785,7 +939,9 @@ impl<'a> Exporter<'a> {
                     return None;
                 }
                 let half = |from: usize| -> Vec<f32> {
-                    (0..heads).flat_map(|k| att[k * 2 * hw + from..k * 2 * hw + from + hw].to_vec()).collect()
+                    (0..heads)
+                        .flat_map(|k| att[k * 2 * hw + from..k * 2 * hw + from + hw].to_vec())
+                        .collect()
                 };
                 let a_src = self.init_f32(&format!("{hint}_att_src"), &[1, heads, hw], &half(0));
                 let a_dst = self.init_f32(&format!("{hint}_att_dst"), &[1, heads, hw], &half(hw));
@@ -805,7 +961,11 @@ impl<'a> Exporter<'a> {
                 let p = self.op("Exp", &[&e], vec![]); // [E', h]
                 let idx = self.dst_index(true);
                 let zeros = self.zeros_like(&s_src);
-                let denom = self.op("ScatterND", &[&zeros, &idx, &p], vec![a_str("reduction", "add")]);
+                let denom = self.op(
+                    "ScatterND",
+                    &[&zeros, &idx, &p],
+                    vec![a_str("reduction", "add")],
+                );
                 let dg = self.op("Gather", &[&denom, &dl], vec![a_int("axis", 0)]);
                 let eps = self.scalar(1e-16);
                 let dg = self.op("Add", &[&dg, &eps], vec![]);
@@ -814,9 +974,17 @@ impl<'a> Exporter<'a> {
                 let hs = self.op("Gather", &[&h, &sl], vec![a_int("axis", 0)]);
                 let msg = self.op("Mul", &[&hs, &alpha], vec![]);
                 let zeros = self.zeros_like(&h);
-                let agg = self.op("ScatterND", &[&zeros, &idx, &msg], vec![a_str("reduction", "add")]);
+                let agg = self.op(
+                    "ScatterND",
+                    &[&zeros, &idx, &msg],
+                    vec![a_str("reduction", "add")],
+                );
                 let y = if kind == GnnKind::Gat {
-                    self.op("ReduceMean", &[&agg], vec![a_ints("axes", &[1]), a_int("keepdims", 0)])
+                    self.op(
+                        "ReduceMean",
+                        &[&agg],
+                        vec![a_ints("axes", &[1]), a_int("keepdims", 0)],
+                    )
                 } else {
                     let flat = self.ints(&[-1, out as i64]);
                     self.op("Reshape", &[&agg, &flat], vec![])

@@ -64,7 +64,10 @@ impl SparseRows {
     pub fn from_dense(values: &[f32], n: usize, f: usize, device: &Device) -> Option<SparseRows> {
         debug_assert_eq!(values.len(), n * f);
         let nnz = values.iter().filter(|v| **v != 0.0).count();
-        if n * f == 0 || nnz as f64 > Self::MAX_DENSITY * (n * f) as f64 || n.max(nnz) > u32::MAX as usize {
+        if n * f == 0
+            || nnz as f64 > Self::MAX_DENSITY * (n * f) as f64
+            || n.max(nnz) > u32::MAX as usize
+        {
             return None;
         }
         let mut row_ptr = Vec::with_capacity(n + 1);
@@ -96,8 +99,20 @@ impl SparseRows {
                 next[j] += 1;
             }
         }
-        let pattern = Pattern { n, f, row_ptr, col, col_ptr, csc_row, csc_pos };
-        Some(SparseRows { pattern: Arc::new(pattern), vals: Arc::new(vals), device: device.clone() })
+        let pattern = Pattern {
+            n,
+            f,
+            row_ptr,
+            col,
+            col_ptr,
+            csc_row,
+            csc_pos,
+        };
+        Some(SparseRows {
+            pattern: Arc::new(pattern),
+            vals: Arc::new(vals),
+            device: device.clone(),
+        })
     }
 
     pub fn rows(&self) -> usize {
@@ -118,8 +133,18 @@ impl SparseRows {
 
     /// `X W` for `w` `[f, out]`, differentiable in `w`.
     pub fn matmul(&self, w: Tensor<2>) -> Tensor<2> {
-        assert_eq!(w.dims()[0], self.cols(), "sparse [{}, {}] × {:?}", self.rows(), self.cols(), w.dims());
-        Tensor::from_dispatch(<Dispatch as SparseBackend>::sparse_matmul(w.into_dispatch(), self.clone()))
+        assert_eq!(
+            w.dims()[0],
+            self.cols(),
+            "sparse [{}, {}] × {:?}",
+            self.rows(),
+            self.cols(),
+            w.dims()
+        );
+        Tensor::from_dispatch(<Dispatch as SparseBackend>::sparse_matmul(
+            w.into_dispatch(),
+            self.clone(),
+        ))
     }
 
     /// `X W + b`.
@@ -147,7 +172,10 @@ impl SparseRows {
     pub fn scale_values(&self, factors: &[f32]) -> SparseRows {
         assert_eq!(factors.len(), self.nnz(), "one factor per non-zero");
         let vals = self.vals.iter().zip(factors).map(|(v, m)| v * m).collect();
-        SparseRows { vals: Arc::new(vals), ..self.clone() }
+        SparseRows {
+            vals: Arc::new(vals),
+            ..self.clone()
+        }
     }
 }
 
@@ -179,14 +207,21 @@ impl Backward<Flex, 1> for SparseMatmulBackward {
             let x = ops.state;
             let o = grad.layout().shape()[1];
             let dw = csc_times(&x, &f32s(&grad), o);
-            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(dw, [x.cols(), o])));
+            grads.register::<Flex>(
+                node.id,
+                FlexTensor::from_data(TensorData::new(dw, [x.cols(), o])),
+            );
         }
     }
 }
 
 impl<C: CheckpointStrategy> SparseBackend for Autodiff<Flex, C> {
     fn sparse_matmul(w: FloatTensor<Self>, x: SparseRows) -> FloatTensor<Self> {
-        match SparseMatmulBackward.prepare::<C>([w.node()]).compute_bound().stateful() {
+        match SparseMatmulBackward
+            .prepare::<C>([w.node()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(prep) => {
                 let y = Flex::sparse_matmul(w.into_primitive(), x.clone());
                 prep.finish(x, y)
@@ -202,14 +237,17 @@ const ROWS_PER_TASK: usize = 64;
 /// `Y[i] = Σ_k vals[k] · W[col[k]]` over row `i`'s non-zeros.
 fn csr_times(x: &SparseRows, w: &[f32], o: usize) -> Vec<f32> {
     let p = &*x.pattern;
-    weighted_row_sums(p.n, o, w, |i| (p.row_ptr[i]..p.row_ptr[i + 1]).map(|k| (p.col[k] as usize, x.vals[k])))
+    weighted_row_sums(p.n, o, w, |i| {
+        (p.row_ptr[i]..p.row_ptr[i + 1]).map(|k| (p.col[k] as usize, x.vals[k]))
+    })
 }
 
 /// `∂W[j] = Σ_k vals[k] · ∂Y[row[k]]` over column `j`'s non-zeros.
 fn csc_times(x: &SparseRows, dy: &[f32], o: usize) -> Vec<f32> {
     let p = &*x.pattern;
     weighted_row_sums(p.f, o, dy, |j| {
-        (p.col_ptr[j]..p.col_ptr[j + 1]).map(|k| (p.csc_row[k] as usize, x.vals[p.csc_pos[k] as usize]))
+        (p.col_ptr[j]..p.col_ptr[j + 1])
+            .map(|k| (p.csc_row[k] as usize, x.vals[p.csc_pos[k] as usize]))
     })
 }
 
@@ -220,11 +258,18 @@ where
     I: Iterator<Item = (usize, f32)>,
 {
     let mut y = vec![0.0f32; rows * o];
-    y.par_chunks_mut(ROWS_PER_TASK * o).enumerate().for_each(|(t, out)| {
-        let first = t * ROWS_PER_TASK;
-        let terms = |r: usize| terms(first + r);
-        AutoArch::new().dispatch(Axpys { out, o, w, terms: &terms });
-    });
+    y.par_chunks_mut(ROWS_PER_TASK * o)
+        .enumerate()
+        .for_each(|(t, out)| {
+            let first = t * ROWS_PER_TASK;
+            let terms = |r: usize| terms(first + r);
+            AutoArch::new().dispatch(Axpys {
+                out,
+                o,
+                w,
+                terms: &terms,
+            });
+        });
     y
 }
 
@@ -263,7 +308,15 @@ mod tests {
 
     fn sample(n: usize, f: usize) -> Vec<f32> {
         // about 7 % non-zero, deterministic, with empty rows and columns
-        (0..n * f).map(|k| if (k * 7919) % 97 < 7 && k % f != 3 && k / f != 5 { 0.25 + (k % 5) as f32 } else { 0.0 }).collect()
+        (0..n * f)
+            .map(|k| {
+                if (k * 7919) % 97 < 7 && k % f != 3 && k / f != 5 {
+                    0.25 + (k % 5) as f32
+                } else {
+                    0.0
+                }
+            })
+            .collect()
     }
 
     #[test]
@@ -274,13 +327,17 @@ mod tests {
         let x = sample(n, f);
         let sp = SparseRows::from_dense(&x, n, f, &device).expect("sparse enough");
         assert_eq!(sp.nnz(), x.iter().filter(|v| **v != 0.0).count());
-        let w0: Vec<f32> = (0..f * o).map(|k| ((k * 31) % 17) as f32 / 17.0 - 0.5).collect();
+        let w0: Vec<f32> = (0..f * o)
+            .map(|k| ((k * 31) % 17) as f32 / 17.0 - 0.5)
+            .collect();
         let run = |sparse: bool| {
-            let w = Tensor::<2>::from_data(TensorData::new(w0.clone(), [f, o]), &device).require_grad();
+            let w =
+                Tensor::<2>::from_data(TensorData::new(w0.clone(), [f, o]), &device).require_grad();
             let y = if sparse {
                 sp.linear(w.clone(), None)
             } else {
-                Tensor::<2>::from_data(TensorData::new(x.clone(), [n, f]), &device).matmul(w.clone())
+                Tensor::<2>::from_data(TensorData::new(x.clone(), [n, f]), &device)
+                    .matmul(w.clone())
             };
             let loss = (y.clone() * y.clone()).sum();
             let g = w.grad(&loss.backward()).expect("weight gradient");
@@ -290,14 +347,21 @@ mod tests {
         let (yd, gd) = run(false);
         ys.assert_approx_eq::<f32>(&yd, Tolerance::absolute(1e-4));
         gs.assert_approx_eq::<f32>(&gd, Tolerance::absolute(1e-3));
-        sp.dense().into_data().assert_approx_eq::<f32>(&TensorData::new(x.clone(), [n, f]), Tolerance::absolute(0.0));
+        sp.dense().into_data().assert_approx_eq::<f32>(
+            &TensorData::new(x.clone(), [n, f]),
+            Tolerance::absolute(0.0),
+        );
 
         // without autodiff, and with rescaled values (dropout)
         let plain = SparseRows::from_dense(&x, n, f, &Device::flex()).expect("sparse enough");
         let half = plain.scale_values(&vec![0.5; plain.nnz()]);
         let w = Tensor::<2>::from_data(TensorData::new(w0.clone(), [f, o]), &Device::flex());
-        let expect = Tensor::<2>::from_data(TensorData::new(x, [n, f]), &Device::flex()).matmul(w.clone()) * 0.5;
-        half.matmul(w).into_data().assert_approx_eq::<f32>(&expect.into_data(), Tolerance::absolute(1e-4));
+        let expect = Tensor::<2>::from_data(TensorData::new(x, [n, f]), &Device::flex())
+            .matmul(w.clone())
+            * 0.5;
+        half.matmul(w)
+            .into_data()
+            .assert_approx_eq::<f32>(&expect.into_data(), Tolerance::absolute(1e-4));
     }
 
     #[test]

@@ -38,9 +38,20 @@ pub enum Optimizer {
 }
 
 impl Optimizer {
-    pub const SGD: Optimizer = Optimizer::Sgd { momentum: 0.9, nesterov: false };
-    pub const ADAM: Optimizer = Optimizer::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8 };
-    pub const ADAMW: Optimizer = Optimizer::AdamW { beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+    pub const SGD: Optimizer = Optimizer::Sgd {
+        momentum: 0.9,
+        nesterov: false,
+    };
+    pub const ADAM: Optimizer = Optimizer::Adam {
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+    };
+    pub const ADAMW: Optimizer = Optimizer::AdamW {
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+    };
 }
 
 /// Learning-rate schedule, evaluated every step.
@@ -267,7 +278,9 @@ pub fn train(
         for report in from_trainer.iter() {
             let _ = to_trainer.send(on_epoch(&report));
         }
-        trainer.join().unwrap_or_else(|_| Err(TrainError::Backend("the training thread panicked".into())))
+        trainer
+            .join()
+            .unwrap_or_else(|_| Err(TrainError::Backend("the training thread panicked".into())))
     })
 }
 
@@ -311,9 +324,15 @@ pub fn check_fit(net: &Network, data: &Dataset) -> Result<(), TrainError> {
             data.classes
         )));
     }
-    let gnn = net.nodes.iter().any(|n| matches!(n.op, tessera_core::Op::Gnn { .. }));
+    let gnn = net
+        .nodes
+        .iter()
+        .any(|n| matches!(n.op, tessera_core::Op::Gnn { .. }));
     if gnn && data.graph.is_none() {
-        return Err(TrainError::Incompatible(format!("the network has graph layers but {} has no graph", data.name)));
+        return Err(TrainError::Incompatible(format!(
+            "the network has graph layers but {} has no graph",
+            data.name
+        )));
     }
     Ok(())
 }
@@ -323,14 +342,21 @@ fn lr_at(cfg: &TrainConfig, step: u64, epoch: u32, steps_per_epoch: u64) -> f64 
     let total = cfg.max_steps.map_or(total, |m| m.min(total)).max(1);
     match cfg.schedule {
         Schedule::Constant => cfg.lr,
-        Schedule::Step { every_epochs, gamma } => cfg.lr * gamma.powi((epoch / every_epochs.max(1)) as i32),
-        Schedule::Cosine { warmup_epochs, min_factor } => {
+        Schedule::Step {
+            every_epochs,
+            gamma,
+        } => cfg.lr * gamma.powi((epoch / every_epochs.max(1)) as i32),
+        Schedule::Cosine {
+            warmup_epochs,
+            min_factor,
+        } => {
             let warm = (warmup_epochs * steps_per_epoch as f64).round() as u64;
             if step < warm {
                 cfg.lr * (step + 1) as f64 / warm as f64
             } else {
                 let t = (step - warm) as f64 / (total.saturating_sub(warm)).max(1) as f64;
-                let f = min_factor + (1.0 - min_factor) * 0.5 * (1.0 + (std::f64::consts::PI * t.min(1.0)).cos());
+                let f = min_factor
+                    + (1.0 - min_factor) * 0.5 * (1.0 + (std::f64::consts::PI * t.min(1.0)).cos());
                 cfg.lr * f
             }
         }
@@ -342,12 +368,22 @@ fn optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
     let l2 = (wd > 0.0).then(|| WeightDecayConfig::new(wd as f32));
     match cfg.optimizer {
         Optimizer::Sgd { momentum, nesterov } => {
-            let m = (momentum > 0.0).then_some(MomentumConfig { momentum, dampening: 0.0, nesterov });
-            SgdConfig::new().with_momentum(m).with_weight_decay(l2).init()
+            let m = (momentum > 0.0).then_some(MomentumConfig {
+                momentum,
+                dampening: 0.0,
+                nesterov,
+            });
+            SgdConfig::new()
+                .with_momentum(m)
+                .with_weight_decay(l2)
+                .init()
         }
-        Optimizer::Adam { beta1, beta2, eps } => {
-            AdamConfig::new().with_beta_1(beta1).with_beta_2(beta2).with_epsilon(eps).with_weight_decay(l2).init()
-        }
+        Optimizer::Adam { beta1, beta2, eps } => AdamConfig::new()
+            .with_beta_1(beta1)
+            .with_beta_2(beta2)
+            .with_epsilon(eps)
+            .with_weight_decay(l2)
+            .init(),
         Optimizer::AdamW { beta1, beta2, eps } => AdamWConfig::new()
             .with_beta_1(beta1)
             .with_beta_2(beta2)
@@ -392,7 +428,9 @@ impl ModuleVisitor for ScaleAndNoise<'_> {
             if self.noise_std > 0.0 {
                 let dims = g.dims();
                 let n: usize = dims.iter().product();
-                let noise: Vec<f32> = (0..n).map(|_| (normal(self.rng) * self.noise_std) as f32).collect();
+                let noise: Vec<f32> = (0..n)
+                    .map(|_| (normal(self.rng) * self.noise_std) as f32)
+                    .collect();
                 let device = g.device();
                 g = g + Tensor::<D>::from_data(TensorData::new(noise, dims), &device);
             }
@@ -454,7 +492,10 @@ fn batch(data: &Dataset, idx: &[usize], device: &Device) -> Result<Val, TrainErr
 }
 
 fn logits_vec(t: Tensor<2>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 logits")
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("f32 logits")
 }
 
 /// All node features of a graph dataset as one input, kept sparse when mostly zeros (see [`SparseRows`]).
@@ -484,9 +525,15 @@ pub(crate) fn evaluate(
     let labels: Vec<u32> = idx.iter().map(|&i| data.labels[i]).collect();
     let (loss, correct) = match graph {
         Some((gt, x)) => {
-            let mut ctx = Forward { graph: Some(gt), rng: None };
+            let mut ctx = Forward {
+                graph: Some(gt),
+                rng: None,
+            };
             let all = logits_vec(model.forward(x.clone(), &mut ctx).into_logits());
-            let rows: Vec<f32> = idx.iter().flat_map(|&i| all[i * k..(i + 1) * k].iter().copied()).collect();
+            let rows: Vec<f32> = idx
+                .iter()
+                .flat_map(|&i| all[i * k..(i + 1) * k].iter().copied())
+                .collect();
             score(&rows, k, &labels)
         }
         None => {
@@ -494,7 +541,10 @@ pub(crate) fn evaluate(
             let (mut loss, mut correct) = (0.0, 0);
             for (chunk, lab) in idx.chunks(eval_batch).zip(labels.chunks(eval_batch)) {
                 let x = batch(data, chunk, &device)?;
-                let mut ctx = Forward { graph: None, rng: None };
+                let mut ctx = Forward {
+                    graph: None,
+                    rng: None,
+                };
                 let l = logits_vec(model.forward(x, &mut ctx).into_logits());
                 let (a, b) = score(&l, k, lab);
                 loss += a;
@@ -503,7 +553,10 @@ pub(crate) fn evaluate(
             (loss, correct)
         }
     };
-    Ok((loss / idx.len() as f64, 100.0 * correct as f64 / idx.len() as f64))
+    Ok((
+        loss / idx.len() as f64,
+        100.0 * correct as f64 / idx.len() as f64,
+    ))
 }
 
 fn run(
@@ -515,7 +568,9 @@ fn run(
 ) -> Result<TrainReport, TrainError> {
     check_fit(net, data)?;
     if split.train.is_empty() {
-        return Err(TrainError::Incompatible("the training split is empty".into()));
+        return Err(TrainError::Incompatible(
+            "the training split is empty".into(),
+        ));
     }
     let start = Instant::now();
     let device = train_device();
@@ -538,7 +593,10 @@ fn run(
     };
     let train_sel = graph_mode.then(|| {
         let idx: Vec<i64> = split.train.iter().map(|&i| i as i64).collect();
-        Tensor::<1, burn::tensor::Int>::from_data(TensorData::new(idx, [split.train.len()]), &device)
+        Tensor::<1, burn::tensor::Int>::from_data(
+            TensorData::new(idx, [split.train.len()]),
+            &device,
+        )
     });
     let train_labels: Vec<u32> = split.train.iter().map(|&i| data.labels[i]).collect();
 
@@ -564,7 +622,11 @@ fn run(
             vec![split.train.clone()]
         } else {
             order.shuffle(&mut rng);
-            order.chunks(cfg.batch_size).take(steps_per_epoch as usize).map(|c| c.to_vec()).collect()
+            order
+                .chunks(cfg.batch_size)
+                .take(steps_per_epoch as usize)
+                .map(|c| c.to_vec())
+                .collect()
         };
         for idx in &batches {
             if cfg.max_steps.is_some_and(|m| step >= m) {
@@ -572,21 +634,36 @@ fn run(
                 break;
             }
             lr = lr_at(cfg, step, epoch - 1, steps_per_epoch);
-            let labels: Vec<u32> =
-                if graph_mode { train_labels.clone() } else { idx.iter().map(|&i| data.labels[i]).collect() };
+            let labels: Vec<u32> = if graph_mode {
+                train_labels.clone()
+            } else {
+                idx.iter().map(|&i| data.labels[i]).collect()
+            };
             let logits: Tensor<2> = if graph_mode {
-                let mut ctx = Forward { graph: g_train.as_ref(), rng: Some(&mut rng) };
-                let all = model.forward(x_train.clone().expect("graph input"), &mut ctx).into_logits();
+                let mut ctx = Forward {
+                    graph: g_train.as_ref(),
+                    rng: Some(&mut rng),
+                };
+                let all = model
+                    .forward(x_train.clone().expect("graph input"), &mut ctx)
+                    .into_logits();
                 all.select(0, train_sel.clone().expect("train index"))
             } else {
                 let x = batch(data, idx, &device)?;
-                let mut ctx = Forward { graph: None, rng: Some(&mut rng) };
+                let mut ctx = Forward {
+                    graph: None,
+                    rng: Some(&mut rng),
+                };
                 model.forward(x, &mut ctx).into_logits()
             };
             let loss = loss_fn(logits.clone(), &labels, cfg.label_smoothing);
             let loss_value = loss.clone().into_scalar::<f32>() as f64;
             if !loss_value.is_finite() || cfg.max_loss.is_some_and(|m| loss_value > m) {
-                return Err(TrainError::Diverged { epoch, step, loss: loss_value });
+                return Err(TrainError::Diverged {
+                    epoch,
+                    step,
+                    loss: loss_value,
+                });
             }
             let (_, c) = score(&logits_vec(logits.detach()), k, &labels);
             correct += c;
@@ -596,25 +673,44 @@ fn run(
             if cfg.grad_clip_norm.is_some() || cfg.grad_noise.is_some_and(|e| e > 0.0) {
                 let mut scale = 1.0f32;
                 if let Some(c) = cfg.grad_clip_norm {
-                    let mut v = SquaredNorm { grads: &grads, total: None };
+                    let mut v = SquaredNorm {
+                        grads: &grads,
+                        total: None,
+                    };
                     model.visit(&mut v);
                     let norm = v.total.map_or(0.0, |t| t.into_scalar::<f32>().sqrt());
                     if norm.is_finite() && norm > c {
                         scale = c / (norm + 1e-6);
                     }
                 }
-                let noise_std = cfg.grad_noise.map_or(0.0, |eta| (eta / (1.0 + step as f64).powf(0.55)).sqrt());
-                let mut v = ScaleAndNoise { grads: &mut grads, scale, noise_std, rng: &mut rng };
+                let noise_std = cfg
+                    .grad_noise
+                    .map_or(0.0, |eta| (eta / (1.0 + step as f64).powf(0.55)).sqrt());
+                let mut v = ScaleAndNoise {
+                    grads: &mut grads,
+                    scale,
+                    noise_std,
+                    rng: &mut rng,
+                };
                 model.visit(&mut v);
             }
             model = optim.step(lr, model, grads);
             step += 1;
         }
-        let train_loss = if seen > 0 { loss_sum / seen as f64 } else { f64::NAN };
-        let train_accuracy = if seen > 0 { 100.0 * correct as f64 / seen as f64 } else { f64::NAN };
+        let train_loss = if seen > 0 {
+            loss_sum / seen as f64
+        } else {
+            f64::NAN
+        };
+        let train_accuracy = if seen > 0 {
+            100.0 * correct as f64 / seen as f64
+        } else {
+            f64::NAN
+        };
         let valid = model.valid();
         let graph = g_eval.as_ref().zip(x_eval.as_ref());
-        let (val_loss, val_accuracy) = evaluate(&valid, data, &split.val, cfg.eval_batch_size, graph)?;
+        let (val_loss, val_accuracy) =
+            evaluate(&valid, data, &split.val, cfg.eval_batch_size, graph)?;
         let report = EpochReport {
             epoch,
             steps: step,
@@ -626,7 +722,11 @@ fn run(
             seconds: start.elapsed().as_secs_f64(),
         };
         // without a validation split the last epoch counts as best
-        let score_now = if val_accuracy.is_nan() { epoch as f64 } else { val_accuracy };
+        let score_now = if val_accuracy.is_nan() {
+            epoch as f64
+        } else {
+            val_accuracy
+        };
         let min_delta = cfg.early_stopping.map_or(0.0, |e| e.min_delta);
         match &best {
             Some((b, _, _)) if score_now <= b + min_delta => since_best += 1,
@@ -657,8 +757,12 @@ fn run(
     let final_model = if cfg.restore_best { best_model } else { model };
     let final_model = final_model.valid();
     let graph = g_eval.as_ref().zip(x_eval.as_ref());
-    let (test_loss, test_accuracy) = evaluate(&final_model, data, &split.test, cfg.eval_batch_size, graph)?;
-    let best_val_accuracy = reports.iter().find(|r| r.epoch == best_epoch).map_or(best_val, |r| r.val_accuracy);
+    let (test_loss, test_accuracy) =
+        evaluate(&final_model, data, &split.test, cfg.eval_batch_size, graph)?;
+    let best_val_accuracy = reports
+        .iter()
+        .find(|r| r.epoch == best_epoch)
+        .map_or(best_val, |r| r.val_accuracy);
     Ok(TrainReport {
         train_loss: reports.last().map_or(f64::NAN, |r| r.train_loss),
         epochs: reports,

@@ -14,8 +14,14 @@ use tessera_train::{train, Control, Normalization, Optimizer, TrainConfig};
 fn cora_two_layer_gcn_reaches_80_percent() {
     let mut data = planetoid(common::shared_data().join("planetoid"), "cora").unwrap();
     let split = data.split.clone().unwrap();
-    assert_eq!((data.len(), data.shape.clone(), data.classes), (2708, vec![1433], 7));
-    assert_eq!((split.train.len(), split.val.len(), split.test.len()), (140, 500, 1000));
+    assert_eq!(
+        (data.len(), data.shape.clone(), data.classes),
+        (2708, vec![1433], 7)
+    );
+    assert_eq!(
+        (split.train.len(), split.val.len(), split.test.len()),
+        (140, 500, 1000)
+    );
     assert_eq!(data.graph.as_ref().unwrap().edges.len(), 10556);
     data.normalize(Normalization::RowL1, &split.train);
     let net = common::gcn(1433, 7);
@@ -44,6 +50,12 @@ fn cora_two_layer_gcn_reaches_80_percent() {
 fn citeseer_reads_with_its_test_index_gaps() {
     let data = planetoid(common::shared_data().join("planetoid"), "citeseer").unwrap();
     let split = data.split.clone().unwrap();
-    assert_eq!((data.len(), data.shape.clone(), data.classes), (3327, vec![3703], 6));
-    assert_eq!((split.train.len(), split.val.len(), split.test.len()), (120, 500, 1000));
+    assert_eq!(
+        (data.len(), data.shape.clone(), data.classes),
+        (3327, vec![3703], 6)
+    );
+    assert_eq!(
+        (split.train.len(), split.val.len(), split.test.len()),
+        (120, 500, 1000)
+    );
 }

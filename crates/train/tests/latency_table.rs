@@ -7,10 +7,15 @@ use tessera_spaces::Options;
 use tessera_train::latency_table::{self, BuildOptions, LatencyTable, TableConfig};
 
 fn space() -> Mlp {
-    let o: Options = [("features", "64"), ("widths", "16,32,48"), ("depths", "1,2"), ("acts", "relu,tanh")]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let o: Options = [
+        ("features", "64"),
+        ("widths", "16,32,48"),
+        ("depths", "1,2"),
+        ("acts", "relu,tanh"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
     Mlp::from_options(&o).unwrap()
 }
 
@@ -22,7 +27,13 @@ fn builds_caches_predicts_and_survives_a_corrupt_cache() {
         samples: 4,
         train: 4,
         seed: 3,
-        config: TableConfig { batch_size: 1, threads: 1, warmup: 1, runs: 3, rounds: 1 },
+        config: TableConfig {
+            batch_size: 1,
+            threads: 1,
+            warmup: 1,
+            runs: 3,
+            rounds: 1,
+        },
         table_path: Some(path.clone()),
         lambda: 1.0,
     };
@@ -32,7 +43,10 @@ fn builds_caches_predicts_and_survives_a_corrupt_cache() {
     assert!(ticks > 0);
     assert!(first.warnings.is_empty(), "{:?}", first.warnings);
     assert!(first.entries_measured > 0);
-    assert_eq!(first.entries_measured + first.entries_reused, first.layer_configs);
+    assert_eq!(
+        first.entries_measured + first.entries_reused,
+        first.layer_configs
+    );
     assert!(path.exists());
 
     // predictions of the table and the predictor: positive and finite, for the build's networks and new ones
@@ -60,10 +74,17 @@ fn builds_caches_predicts_and_survives_a_corrupt_cache() {
     // a corrupt cache: a clear error when read directly, a warning and a rebuild in a build
     std::fs::write(&path, "{ not json").unwrap();
     let e = LatencyTable::load(&path).unwrap_err().to_string();
-    assert!(e.contains("table.json") && e.contains("not a latency table"), "{e}");
+    assert!(
+        e.contains("table.json") && e.contains("not a latency table"),
+        "{e}"
+    );
     let third = latency_table::build(&space, &opts, &mut |_, _, _| {}).unwrap();
     assert_eq!(third.warnings.len(), 1, "{:?}", third.warnings);
-    assert!(third.warnings[0].contains("rebuilding"), "{}", third.warnings[0]);
+    assert!(
+        third.warnings[0].contains("rebuilding"),
+        "{}",
+        third.warnings[0]
+    );
     assert_eq!(third.entries_measured, third.layer_configs);
     assert!(path.with_extension("json.corrupt").exists());
     assert!(LatencyTable::load(&path).is_ok());
@@ -72,8 +93,13 @@ fn builds_caches_predicts_and_survives_a_corrupt_cache() {
 #[test]
 fn unknown_layers_predict_nan_and_name_the_layer() {
     let table = LatencyTable::new(latency_table::MachineKey::detect(1, 1));
-    let net = space().lower(&space().sample(&mut tessera_core::rng_for(0, 0))).unwrap();
+    let net = space()
+        .lower(&space().sample(&mut tessera_core::rng_for(0, 0)))
+        .unwrap();
     assert!(table.predict(&net).is_nan());
     let e = table.try_predict(&net).unwrap_err().to_string();
-    assert!(e.contains("linear") && e.contains("not in the latency table"), "{e}");
+    assert!(
+        e.contains("linear") && e.contains("not in the latency table"),
+        "{e}"
+    );
 }

@@ -13,7 +13,15 @@ use tessera_train::{train, Control, Dataset, Normalization, Optimizer, Schedule,
 fn cnn1d() -> Network {
     let mut n = Network::new();
     let x = n.add(Op::Input { shape: vec![1, 40] }, &[]);
-    let conv = |out, stride| Op::Conv { out, kernel: 5, stride, padding: 2, dilation: 1, groups: 1, bias: false };
+    let conv = |out, stride| Op::Conv {
+        out,
+        kernel: 5,
+        stride,
+        padding: 2,
+        dilation: 1,
+        groups: 1,
+        bias: false,
+    };
     let x = n.chain(
         x,
         [
@@ -26,7 +34,12 @@ fn cnn1d() -> Network {
             conv(64, 2),
             Op::BatchNorm,
             Op::act(Activation::Relu),
-            Op::Pool { kind: PoolKind::Max, kernel: 2, stride: 2, padding: 0 },
+            Op::Pool {
+                kind: PoolKind::Max,
+                kernel: 2,
+                stride: 2,
+                padding: 0,
+            },
             Op::Flatten,
         ],
     );
@@ -43,7 +56,10 @@ fn fit(mut data: Dataset, seed: u64) -> (f64, f64) {
         optimizer: Optimizer::ADAMW,
         lr: 3e-3,
         weight_decay: 1e-3,
-        schedule: Schedule::Cosine { warmup_epochs: 1.0, min_factor: 0.0 },
+        schedule: Schedule::Cosine {
+            warmup_epochs: 1.0,
+            min_factor: 0.0,
+        },
         seed,
         ..TrainConfig::default()
     };
@@ -54,7 +70,10 @@ fn fit(mut data: Dataset, seed: u64) -> (f64, f64) {
 #[test]
 fn mnist1d_reference_and_generated_data_train_a_1d_cnn() {
     let reference = read_mnist1d(common::shared_data().join("images/mnist1d_data.pkl")).unwrap();
-    assert_eq!((reference.len(), reference.shape.clone(), reference.classes), (5000, vec![1, 40], 10));
+    assert_eq!(
+        (reference.len(), reference.shape.clone(), reference.classes),
+        (5000, vec![1, 40], 10)
+    );
     let s = reference.split.clone().unwrap();
     assert_eq!((s.train.len(), s.test.len()), (4000, 1000));
     let generated = generate(&Mnist1dConfig::default()).unwrap();

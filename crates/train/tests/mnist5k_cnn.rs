@@ -11,7 +11,10 @@ use tessera_train::{train, Control, Normalization, Optimizer, Schedule, TrainCon
 #[test]
 fn mnist_5k_small_cnn_reaches_95_percent() {
     let mut data = mnist_5k(common::shared_data().join("images/mnist_5k.csv.gz")).unwrap();
-    assert_eq!((data.len(), data.shape.clone(), data.classes), (5000, vec![1, 28, 28], 10));
+    assert_eq!(
+        (data.len(), data.shape.clone(), data.classes),
+        (5000, vec![1, 28, 28], 10)
+    );
     let split = data.split_or_stratified(0.1, 0.2, 0).unwrap();
     data.normalize(Normalization::Global, &split.train);
     let net = common::small_cnn(10);
@@ -23,7 +26,10 @@ fn mnist_5k_small_cnn_reaches_95_percent() {
             optimizer: Optimizer::ADAMW,
             lr: 3e-3,
             weight_decay: 1e-4,
-            schedule: Schedule::Cosine { warmup_epochs: 0.5, min_factor: 0.01 },
+            schedule: Schedule::Cosine {
+                warmup_epochs: 0.5,
+                min_factor: 0.01,
+            },
             seed,
             ..TrainConfig::default()
         };

@@ -16,7 +16,9 @@ fn digits_batch(size: usize, seed: u64) -> (ProxyBatch, tessera_train::Dataset) 
 }
 
 fn cell(text: &str) -> Network {
-    Nb201::new(4, 1, [1, 8, 8], 10).lower(&Nb201::parse_str(text).unwrap()).unwrap()
+    Nb201::new(4, 1, [1, 8, 8], 10)
+        .lower(&Nb201::parse_str(text).unwrap())
+        .unwrap()
 }
 
 const GOOD: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
@@ -30,10 +32,20 @@ fn every_proxy_scores_an_nb201_cell_on_digits_and_is_deterministic() {
         let a = score(&net, p, &batch, 7).unwrap_or_else(|e| panic!("{p}: {e}"));
         let b = score(&net, p, &batch, 7).unwrap();
         assert!(a.is_finite(), "{p}: {a}");
-        assert_eq!(a.to_bits(), b.to_bits(), "{p} differs between two runs with one seed: {a} vs {b}");
+        assert_eq!(
+            a.to_bits(),
+            b.to_bits(),
+            "{p} differs between two runs with one seed: {a} vs {b}"
+        );
     }
-    assert_eq!(score(&net, Proxy::Params, &batch, 0).unwrap(), net.params().unwrap() as f64);
-    assert_eq!(score(&net, Proxy::Flops, &batch, 0).unwrap(), net.flops().unwrap() as f64);
+    assert_eq!(
+        score(&net, Proxy::Params, &batch, 0).unwrap(),
+        net.params().unwrap() as f64
+    );
+    assert_eq!(
+        score(&net, Proxy::Flops, &batch, 0).unwrap(),
+        net.flops().unwrap() as f64
+    );
 }
 
 #[test]
@@ -50,8 +62,12 @@ fn a_cell_of_only_none_edges_fails_jacob_cov_with_a_clear_error() {
 
 #[test]
 fn synflow_is_larger_for_the_wider_network() {
-    let a = Nb201::new(4, 1, [1, 8, 8], 10).lower(&Nb201::parse_str(GOOD).unwrap()).unwrap();
-    let b = Nb201::new(8, 1, [1, 8, 8], 10).lower(&Nb201::parse_str(GOOD).unwrap()).unwrap();
+    let a = Nb201::new(4, 1, [1, 8, 8], 10)
+        .lower(&Nb201::parse_str(GOOD).unwrap())
+        .unwrap();
+    let b = Nb201::new(8, 1, [1, 8, 8], 10)
+        .lower(&Nb201::parse_str(GOOD).unwrap())
+        .unwrap();
     let batch = ProxyBatch::data_free(&[1, 8, 8], 10, 2);
     let sa = score(&a, Proxy::Synflow, &batch, 0).unwrap();
     let sb = score(&b, Proxy::Synflow, &batch, 0).unwrap();
@@ -70,10 +86,18 @@ fn a_network_that_does_not_fit_the_batch_is_refused() {
 
 #[test]
 fn proxy_names_parse_with_naslib_spellings_and_refuse_unknown_ones() {
-    assert_eq!(Proxy::parse_list("synflow, jacov,nwot").unwrap(), vec![Proxy::Synflow, Proxy::JacobCov, Proxy::Naswot]);
+    assert_eq!(
+        Proxy::parse_list("synflow, jacov,nwot").unwrap(),
+        vec![Proxy::Synflow, Proxy::JacobCov, Proxy::Naswot]
+    );
     let e = Proxy::parse_list("synflow,bogus").unwrap_err();
-    assert!(e.contains("unknown proxy `bogus`") && e.contains("grad_norm"), "{e}");
-    assert!(Proxy::parse_list("snip,snip").unwrap_err().contains("twice"));
+    assert!(
+        e.contains("unknown proxy `bogus`") && e.contains("grad_norm"),
+        "{e}"
+    );
+    assert!(Proxy::parse_list("snip,snip")
+        .unwrap_err()
+        .contains("twice"));
     assert!(Proxy::parse_list("").is_err());
 }
 
@@ -92,14 +116,32 @@ fn grasp_matches_the_closed_form_on_a_linear_classifier() {
     net.add(Op::Output { classes: 10 }, &[x]);
     let seed = 5;
     let m = Model::new(&net, &Device::flex(), seed).unwrap();
-    let Layer::Linear(l) = &m.layers[1] else { panic!("a linear output") };
-    let w: Vec<f64> = l.weight.val().into_data().convert::<f64>().try_into_vec::<f64>().unwrap(); // [64, 10]
-    let b: Vec<f64> = l.bias.as_ref().unwrap().val().into_data().convert::<f64>().try_into_vec::<f64>().unwrap();
+    let Layer::Linear(l) = &m.layers[1] else {
+        panic!("a linear output")
+    };
+    let w: Vec<f64> = l
+        .weight
+        .val()
+        .into_data()
+        .convert::<f64>()
+        .try_into_vec::<f64>()
+        .unwrap(); // [64, 10]
+    let b: Vec<f64> = l
+        .bias
+        .as_ref()
+        .unwrap()
+        .val()
+        .into_data()
+        .convert::<f64>()
+        .try_into_vec::<f64>()
+        .unwrap();
     let (f, k, n) = (64, 10, batch.len());
     let xs = |i: usize, j: usize| batch.values[i * f + j] as f64;
     let probs: Vec<Vec<f64>> = (0..n)
         .map(|i| {
-            let z: Vec<f64> = (0..k).map(|c| b[c] + (0..f).map(|j| xs(i, j) * w[j * k + c]).sum::<f64>()).collect();
+            let z: Vec<f64> = (0..k)
+                .map(|c| b[c] + (0..f).map(|j| xs(i, j) * w[j * k + c]).sum::<f64>())
+                .collect();
             let mx = z.iter().cloned().fold(f64::MIN, f64::max);
             let e: Vec<f64> = z.iter().map(|v| (v - mx).exp()).collect();
             let s: f64 = e.iter().sum();
@@ -111,7 +153,11 @@ fn grasp_matches_the_closed_form_on_a_linear_classifier() {
     for i in 0..n {
         for j in 0..f {
             for c in 0..k {
-                let y = if batch.labels[i] as usize == c { 1.0 } else { 0.0 };
+                let y = if batch.labels[i] as usize == c {
+                    1.0
+                } else {
+                    0.0
+                };
                 g[j * k + c] += xs(i, j) * (probs[i][c] - y) / n as f64;
             }
         }
@@ -119,7 +165,9 @@ fn grasp_matches_the_closed_form_on_a_linear_classifier() {
     // H g = (1/n) Σ x_i (J_i (gᵀ x_i))ᵀ with J_i = diag(p_i) − p_i p_iᵀ
     let mut hg = vec![0.0; f * k];
     for i in 0..n {
-        let dz: Vec<f64> = (0..k).map(|c| (0..f).map(|j| g[j * k + c] * xs(i, j)).sum()).collect();
+        let dz: Vec<f64> = (0..k)
+            .map(|c| (0..f).map(|j| g[j * k + c] * xs(i, j)).sum())
+            .collect();
         let pdz: f64 = (0..k).map(|c| probs[i][c] * dz[c]).sum();
         for c in 0..k {
             let jdz = probs[i][c] * dz[c] - probs[i][c] * pdz;
@@ -130,5 +178,8 @@ fn grasp_matches_the_closed_form_on_a_linear_classifier() {
     }
     let exact: f64 = -(0..f * k).map(|q| w[q] * hg[q]).sum::<f64>();
     let ours = score(&net, Proxy::Grasp, &batch, seed).unwrap();
-    assert!((ours - exact).abs() <= 1e-4 * exact.abs().max(1e-9), "grasp {ours} vs exact {exact}");
+    assert!(
+        (ours - exact).abs() <= 1e-4 * exact.abs().max(1e-9),
+        "grasp {ours} vs exact {exact}"
+    );
 }

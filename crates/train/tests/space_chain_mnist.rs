@@ -20,7 +20,10 @@ fn chain_space_cnn_reaches_95_percent_on_mnist_5k() {
     data.normalize(Normalization::Global, &split.train);
     // 1×28×28 in, a stride-2 stem (burn's CPU depthwise convolutions are slow: keep the maps at 14×14 and below),
     // then stages of 16/32/64 channels at strides 1/2/2
-    let options = [("stem_stride", "2")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let options = [("stem_stride", "2")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let space = Chain::from_options(&options).unwrap();
     let sample = space
         .parse(
@@ -38,12 +41,18 @@ fn chain_space_cnn_reaches_95_percent_on_mnist_5k() {
             optimizer: Optimizer::ADAMW,
             lr: 4e-3,
             weight_decay: 1e-4,
-            schedule: Schedule::Cosine { warmup_epochs: 0.5, min_factor: 0.01 },
+            schedule: Schedule::Cosine {
+                warmup_epochs: 0.5,
+                min_factor: 0.01,
+            },
             seed,
             ..TrainConfig::default()
         };
         let r = train(&net, &data, &split, &cfg, &mut |e| {
-            println!("epoch {}: train {:.3} / {:.1}%, val {:.1}% ({:.1}s)", e.epoch, e.train_loss, e.train_accuracy, e.val_accuracy, e.seconds);
+            println!(
+                "epoch {}: train {:.3} / {:.1}%, val {:.1}% ({:.1}s)",
+                e.epoch, e.train_loss, e.train_accuracy, e.val_accuracy, e.seconds
+            );
             Control::Continue
         })
         .unwrap();

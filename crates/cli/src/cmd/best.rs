@@ -1,6 +1,6 @@
 //! `tessera best STUDY`: the best complete, feasible trials.
 
-use crate::output::{bad, default_storage, num, print_json, store, Exit, outln};
+use crate::output::{bad, default_storage, num, outln, print_json, store, Exit};
 use tessera::config::open_storage_read_only;
 use tessera_core::{Direction, Objective};
 
@@ -30,7 +30,15 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     let s = open_storage_read_only(&url).map_err(store)?;
     let info = s.find_study(&a.study).map_err(store)?;
     let objective = match a.metric {
-        Some(m) => Objective { metric: m, direction: if a.min { Direction::Min } else { Direction::Max }, reference: None },
+        Some(m) => Objective {
+            metric: m,
+            direction: if a.min {
+                Direction::Min
+            } else {
+                Direction::Max
+            },
+            reference: None,
+        },
         None => {
             let cfg: serde_json::Value = serde_json::from_str(&info.config).unwrap_or_default();
             serde_json::from_value::<Vec<Objective>>(cfg["objectives"].clone())
@@ -41,13 +49,22 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     };
     let trials = tessera::rank::best_trials(s.trials(info.id).map_err(store)?, &objective, a.top);
     if trials.is_empty() {
-        return Err(bad(format!("study `{}` has no complete trial with metric `{}`", a.study, objective.metric)));
+        return Err(bad(format!(
+            "study `{}` has no complete trial with metric `{}`",
+            a.study, objective.metric
+        )));
     }
     if a.json {
         return print_json(&trials);
     }
     for (rank, t) in trials.iter().enumerate() {
-        outln!("{}. trial #{}  {} = {}", rank + 1, t.number, objective.metric, num(t.get(&objective.metric).unwrap_or(f64::NAN)));
+        outln!(
+            "{}. trial #{}  {} = {}",
+            rank + 1,
+            t.number,
+            objective.metric,
+            num(t.get(&objective.metric).unwrap_or(f64::NAN))
+        );
         outln!("   {}", t.description);
         outln!("   {}", crate::output::metrics_line(t));
     }

@@ -4,7 +4,7 @@
 //! `train` evaluator; the network from the trial's sidecar there, or else by rebuilding the study's space from the
 //! study file stored with it and lowering the trial's sample.
 
-use crate::output::{bad, default_storage, failed, store, Exit, outln};
+use crate::output::{bad, default_storage, failed, outln, store, Exit};
 use std::path::{Path, PathBuf};
 use tessera::artifacts::artifacts_dir;
 use tessera::config::{open_storage_read_only, setup_from_storage};
@@ -43,7 +43,11 @@ fn evaluator_kind(config: &str) -> Option<String> {
     let cfg: serde_json::Value = serde_json::from_str(config).ok()?;
     let table = cfg["evaluator"].as_str()?;
     table.lines().find_map(|l| {
-        let v = l.trim().strip_prefix("kind")?.trim_start().strip_prefix('=')?;
+        let v = l
+            .trim()
+            .strip_prefix("kind")?
+            .trim_start()
+            .strip_prefix('=')?;
         Some(v.trim().trim_matches('"').to_string())
     })
 }
@@ -54,10 +58,12 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     let info = s.find_study(&a.study).map_err(store)?;
     let (study, n) = (&a.study, a.trial);
     let trials = s.trials(info.id).map_err(store)?;
-    let trial = trials
-        .iter()
-        .find(|t| t.number == n)
-        .ok_or_else(|| bad(format!("study `{study}` has no trial #{n} ({} trials, numbered from 0)", trials.len())))?;
+    let trial = trials.iter().find(|t| t.number == n).ok_or_else(|| {
+        bad(format!(
+            "study `{study}` has no trial #{n} ({} trials, numbered from 0)",
+            trials.len()
+        ))
+    })?;
     if trial.state != TrialState::Complete {
         return Err(bad(format!(
             "trial #{n} of study `{study}` is {}, not complete; only complete trials can be exported",
@@ -77,7 +83,9 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     let weights = trial_weights_path(&dir, n);
     if !weights.is_file() {
         // Studies with names outside [A-Za-z0-9._-] had a flattened directory before names were escaped.
-        if let Some(old) = tessera::artifacts::legacy_artifacts_dir(&url, study).filter(|d| trial_weights_path(d, n).is_file()) {
+        if let Some(old) = tessera::artifacts::legacy_artifacts_dir(&url, study)
+            .filter(|d| trial_weights_path(d, n).is_file())
+        {
             return Err(bad(format!(
                 "no weights saved for trial #{n} of study `{study}` in {}: an older Tessera kept them in {}, a directory shared with other studies whose names flatten alike; if they are this study's, move that directory to {}",
                 dir.display(),
@@ -91,21 +99,37 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         )));
     }
     let output = a.output.unwrap_or_else(|| {
-        PathBuf::from(format!("{}-trial-{n}.{}", tessera::artifacts::safe_name(study), if a.format == Format::Onnx { "onnx" } else { "bpk" }))
+        PathBuf::from(format!(
+            "{}-trial-{n}.{}",
+            tessera::artifacts::safe_name(study),
+            if a.format == Format::Onnx {
+                "onnx"
+            } else {
+                "bpk"
+            }
+        ))
     });
     if a.format == Format::Burn {
-        std::fs::copy(&weights, &output).map_err(|e| failed(format!("{}: {e}", output.display())))?;
-        outln!("wrote {} (burnpack weights of trial #{n} of study `{study}`)", output.display());
+        std::fs::copy(&weights, &output)
+            .map_err(|e| failed(format!("{}: {e}", output.display())))?;
+        outln!(
+            "wrote {} (burnpack weights of trial #{n} of study `{study}`)",
+            output.display()
+        );
         return Ok(());
     }
     let (net, described) = network(s.as_ref(), study, trial, &dir)?;
-    let model = Model::load(&net, &weights, &Device::flex()).map_err(|e| bad(format!("trial #{n}: {e}")))?;
+    let model = Model::load(&net, &weights, &Device::flex())
+        .map_err(|e| bad(format!("trial #{n}: {e}")))?;
     export_onnx(&model, &output).map_err(|e| match e {
         ExportError::Io { .. } => failed(e),
         other => bad(format!("trial #{n} of study `{study}`: {other}")),
     })?;
     let inputs = if model.needs_graph() {
-        format!("x [nodes, {}] + edge_index [2, edges] (int64)", dims(model.input_shape()))
+        format!(
+            "x [nodes, {}] + edge_index [2, edges] (int64)",
+            dims(model.input_shape())
+        )
     } else {
         format!("input [batch, {}]", dims(model.input_shape()))
     };
@@ -118,7 +142,10 @@ pub fn exec(a: Args) -> Result<(), Exit> {
 }
 
 fn dims(d: &[usize]) -> String {
-    d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
+    d.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The trial's network: from its sidecar, else by lowering its sample with the study's space.
@@ -141,8 +168,14 @@ fn network(
         }
         return Ok((a.network, format!("{} `{}`", a.space, a.description)));
     }
-    let (setup, _) =
-        setup_from_storage(s, study).map_err(|e| bad(format!("rebuilding study `{study}`'s space: {e}")))?;
-    let net = setup.space.lower(&trial.sample).map_err(|e| bad(format!("lowering trial #{n}: {e}")))?;
-    Ok((net, format!("{} `{}`", setup.space.name(), trial.description)))
+    let (setup, _) = setup_from_storage(s, study)
+        .map_err(|e| bad(format!("rebuilding study `{study}`'s space: {e}")))?;
+    let net = setup
+        .space
+        .lower(&trial.sample)
+        .map_err(|e| bad(format!("lowering trial #{n}: {e}")))?;
+    Ok((
+        net,
+        format!("{} `{}`", setup.space.name(), trial.description),
+    ))
 }

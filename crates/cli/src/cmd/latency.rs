@@ -1,7 +1,7 @@
 //! `tessera latency build`: the per-layer latency table and the learned latency predictor of a space, on this
 //! machine (see `tessera_train::latency_table`).
 
-use crate::output::{bad, failed, print_json, table, Exit, outln};
+use crate::output::{bad, failed, outln, print_json, table, Exit};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use tessera_train::latency_table::{self, BuildOptions, LatencyTableError, Stage, TableConfig};
@@ -65,19 +65,32 @@ pub fn exec(c: Command) -> Result<(), Exit> {
 fn build(a: BuildArgs) -> Result<(), Exit> {
     let mut options = tessera_spaces::Options::new();
     for o in &a.options {
-        let (k, v) = o.split_once('=').ok_or_else(|| bad(format!("--option `{o}`: expected NAME=VALUE")))?;
+        let (k, v) = o
+            .split_once('=')
+            .ok_or_else(|| bad(format!("--option `{o}`: expected NAME=VALUE")))?;
         options.insert(k.trim().to_string(), v.trim().to_string());
     }
-    let space = tessera_spaces::build(&a.space, &options).map_err(|e| bad(format!("--space: {e}")))?;
+    let space =
+        tessera_spaces::build(&a.space, &options).map_err(|e| bad(format!("--space: {e}")))?;
     let opts = BuildOptions {
         samples: a.samples,
         train: a.train.unwrap_or(a.samples),
         seed: a.seed,
-        config: TableConfig { batch_size: a.batch, threads: a.threads, warmup: 2, runs: a.runs, rounds: a.rounds },
+        config: TableConfig {
+            batch_size: a.batch,
+            threads: a.threads,
+            warmup: 2,
+            runs: a.runs,
+            rounds: a.rounds,
+        },
         table_path: a.table.clone(),
         lambda: a.lambda,
     };
-    let bar = if a.quiet || a.json { ProgressBar::hidden() } else { ProgressBar::new(0) };
+    let bar = if a.quiet || a.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
             .expect("valid template"),
@@ -108,11 +121,18 @@ fn build(a: BuildArgs) -> Result<(), Exit> {
     let r = &report;
     outln!(
         "space {}: {} training + {} held-out networks, measured at batch {} on {} thread(s) ({})",
-        r.space, r.train_networks, r.test_networks, r.machine.batch_size, r.machine.threads, r.machine.cpu
+        r.space,
+        r.train_networks,
+        r.test_networks,
+        r.machine.batch_size,
+        r.machine.threads,
+        r.machine.cpu
     );
     outln!(
         "held-out latency: median {:.3} ms (min {:.3}, max {:.3})",
-        r.median_latency_ms, r.min_latency_ms, r.max_latency_ms
+        r.median_latency_ms,
+        r.min_latency_ms,
+        r.max_latency_ms
     );
     outln!(
         "layer table {}: {} configurations, {} measured, {} reused ({} entries in the file)",
@@ -124,20 +144,36 @@ fn build(a: BuildArgs) -> Result<(), Exit> {
     );
     outln!(
         "overhead fit: latency ≈ {:.4} ms + {:.4} × Σ layers (on {} networks)",
-        r.overhead.intercept_ms, r.overhead.slope, r.overhead.networks
+        r.overhead.intercept_ms,
+        r.overhead.slope,
+        r.overhead.networks
     );
     let f = |v: f64| format!("{v:.2}");
     table(
         &["predictor", "MdAPE %", "p90 APE %"],
         &[
-            vec!["Σ layers (no overhead)".into(), f(r.mdape_layer_sum), "-".into()],
-            vec!["layer table + overhead".into(), f(r.mdape_table), f(r.p90_ape_table)],
-            vec!["ridge on features".into(), f(r.mdape_predictor), f(r.p90_ape_predictor)],
+            vec![
+                "Σ layers (no overhead)".into(),
+                f(r.mdape_layer_sum),
+                "-".into(),
+            ],
+            vec![
+                "layer table + overhead".into(),
+                f(r.mdape_table),
+                f(r.p90_ape_table),
+            ],
+            vec![
+                "ridge on features".into(),
+                f(r.mdape_predictor),
+                f(r.p90_ape_predictor),
+            ],
         ],
     );
     outln!(
         "time: networks {:.1} s, layer table {:.1} s, fits {:.2} s",
-        r.networks_seconds, r.layers_seconds, r.fit_seconds
+        r.networks_seconds,
+        r.layers_seconds,
+        r.fit_seconds
     );
     Ok(())
 }

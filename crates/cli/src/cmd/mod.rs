@@ -1,7 +1,7 @@
 //! One module per subcommand.
 
-mod best;
 mod bench;
+mod best;
 mod export;
 mod latency;
 mod pareto;

@@ -1,9 +1,9 @@
 //! `tessera pareto STUDY`: the non-dominated complete trials of a stored study and their hypervolume.
 
-use crate::output::{bad, default_storage, num, print_json, store, table, Exit, outln};
+use crate::output::{bad, default_storage, num, outln, print_json, store, table, Exit};
 use tessera::config::open_storage_read_only;
 use tessera_core::Direction;
-use tessera_report::front::{parse_reference, pareto, StudySpec};
+use tessera_report::front::{pareto, parse_reference, StudySpec};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -26,7 +26,12 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     let s = open_storage_read_only(&url).map_err(store)?;
     let info = s.find_study(&a.study).map_err(store)?;
     let spec = StudySpec::from_info(&info).map_err(bad)?;
-    let reference = a.reference.as_deref().map(parse_reference).transpose().map_err(|e| bad(format!("--ref: {e}")))?;
+    let reference = a
+        .reference
+        .as_deref()
+        .map(parse_reference)
+        .transpose()
+        .map_err(|e| bad(format!("--ref: {e}")))?;
     let trials = s.trials(info.id).map_err(store)?;
     let p = pareto(&trials, &spec.objectives, reference.as_deref()).map_err(bad)?;
     if a.json {
@@ -43,7 +48,11 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         }));
     }
     if p.front.is_empty() {
-        outln!("study `{}` has no complete trial with every objective ({}) yet", spec.name, metric_list(&spec));
+        outln!(
+            "study `{}` has no complete trial with every objective ({}) yet",
+            spec.name,
+            metric_list(&spec)
+        );
         return Ok(());
     }
     let dir = |d: Direction| if d == Direction::Max { "max" } else { "min" };
@@ -53,13 +62,25 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         p.front.len(),
         p.candidates,
         trials.len(),
-        spec.objectives.iter().map(|o| format!("{} ({})", o.metric, dir(o.direction))).collect::<Vec<_>>().join(", ")
+        spec.objectives
+            .iter()
+            .map(|o| format!("{} ({})", o.metric, dir(o.direction)))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     outln!(
         "hypervolume {} with reference point ({}){}",
         num(p.hypervolume),
-        p.reference.iter().map(|&v| num(v)).collect::<Vec<_>>().join(", "),
-        if p.reference_given { "" } else { " (default: worst values, 10% of the range further; set one with --ref)" }
+        p.reference
+            .iter()
+            .map(|&v| num(v))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if p.reference_given {
+            ""
+        } else {
+            " (default: worst values, 10% of the range further; set one with --ref)"
+        }
     );
     let mut header = vec!["#"];
     header.extend(spec.objectives.iter().map(|o| o.metric.as_str()));
@@ -70,7 +91,11 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         .map(|&i| {
             let t = &trials[i];
             let mut r = vec![t.number.to_string()];
-            r.extend(spec.objectives.iter().map(|o| t.get(&o.metric).map(num).unwrap_or_default()));
+            r.extend(
+                spec.objectives
+                    .iter()
+                    .map(|o| t.get(&o.metric).map(num).unwrap_or_default()),
+            );
             r.push(t.description.clone());
             r
         })
@@ -80,5 +105,9 @@ pub fn exec(a: Args) -> Result<(), Exit> {
 }
 
 fn metric_list(spec: &StudySpec) -> String {
-    spec.objectives.iter().map(|o| o.metric.as_str()).collect::<Vec<_>>().join(", ")
+    spec.objectives
+        .iter()
+        .map(|o| o.metric.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

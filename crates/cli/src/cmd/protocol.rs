@@ -1,6 +1,6 @@
 //! `tessera protocol`: the NAS evaluation protocol on a tabular benchmark.
 
-use crate::output::{bad, failed, print_json, table, Exit, outln};
+use crate::output::{bad, failed, outln, print_json, table, Exit};
 use std::path::PathBuf;
 use tessera::protocol::{self, ProtocolError, ProtocolOptions};
 use tessera_bench::benchmarks::DataPaths;
@@ -51,7 +51,10 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         seeds: a.seeds,
         metric: a.metric,
         report: a.report,
-        paths: DataPaths { nb201_dir: a.data, ..Default::default() },
+        paths: DataPaths {
+            nb201_dir: a.data,
+            ..Default::default()
+        },
         curves_dir: Some(a.curves.clone()),
         guide: a.guide,
     };
@@ -73,14 +76,33 @@ pub fn exec(a: Args) -> Result<(), Exit> {
             vec![
                 s.strategy.clone(),
                 format!("{:.2} ± {:.2}", s.mean, s.std),
-                s.relative_improvement_pct.map(|x| format!("{x:+.2}%")).unwrap_or_else(|| "-".into()),
+                s.relative_improvement_pct
+                    .map(|x| format!("{x:+.2}%"))
+                    .unwrap_or_else(|| "-".into()),
                 format!("{}/{}", s.optimum_hits, r.seeds),
-                s.median_queries_to_optimum.map(|m| format!("{m}")).unwrap_or_else(|| "-".into()),
+                s.median_queries_to_optimum
+                    .map(|m| format!("{m}"))
+                    .unwrap_or_else(|| "-".into()),
                 format!("{:.4}", s.wall_s),
             ]
         })
         .collect();
-    table(&["strategy", "test (mean ± std)", "vs random", "optimum hit", "median queries", "cpu s"], &rows);
-    outln!("wall {:.4} s for all runs (benchmark loaded in {:.3} s); curves in {}", r.wall_s, r.load_s, a.curves.display());
+    table(
+        &[
+            "strategy",
+            "test (mean ± std)",
+            "vs random",
+            "optimum hit",
+            "median queries",
+            "cpu s",
+        ],
+        &rows,
+    );
+    outln!(
+        "wall {:.4} s for all runs (benchmark loaded in {:.3} s); curves in {}",
+        r.wall_s,
+        r.load_s,
+        a.curves.display()
+    );
     Ok(())
 }

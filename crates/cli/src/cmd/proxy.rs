@@ -6,7 +6,6 @@ use std::io::Read as _;
 use std::path::PathBuf;
 use tessera::proxy_setup::{self, options_table, parse_archs};
 
-
 #[derive(clap::Args)]
 pub struct Args {
     /// The space the architectures belong to (nb201, chain, mlp, conv1d, …)
@@ -57,18 +56,30 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     let source = a.archs.display().to_string();
     let text = if source == "-" {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(|e| bad(format!("stdin: {e}")))?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| bad(format!("stdin: {e}")))?;
         s
     } else {
         std::fs::read_to_string(&a.archs).map_err(|e| bad(format!("{source}: {e}")))?
     };
     let archs = parse_archs(setup.space.as_ref(), &text, &source).map_err(bad)?;
-    let bar = if a.quiet { ProgressBar::hidden() } else { ProgressBar::new(archs.len() as u64) };
-    bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} archs").expect("valid template"));
+    let bar = if a.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(archs.len() as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} archs")
+            .expect("valid template"),
+    );
     let names: Vec<&str> = setup.evaluator.proxies().iter().map(|p| p.name()).collect();
     let mut rows = Vec::new();
     for (arch, sample) in &archs {
-        let result = setup.evaluator.score_each(sample).map_err(|e| bad(format!("{arch}: {e}")))?;
+        let result = setup
+            .evaluator
+            .score_each(sample)
+            .map_err(|e| bad(format!("{arch}: {e}")))?;
         bar.inc(1);
         if a.json {
             let mut o = serde_json::Map::new();
@@ -89,7 +100,10 @@ pub fn exec(a: Args) -> Result<(), Exit> {
             bar.suspend(|| outln!("{}", serde_json::Value::Object(o)));
         } else {
             let mut row = vec![arch.clone()];
-            row.extend(result.iter().map(|r| r.as_ref().map_or_else(|e| format!("failed: {e}"), |v| num(*v))));
+            row.extend(result.iter().map(|r| {
+                r.as_ref()
+                    .map_or_else(|e| format!("failed: {e}"), |v| num(*v))
+            }));
             rows.push(row);
         }
     }

@@ -1,6 +1,6 @@
 //! `tessera search STUDY.toml`: run a study, or resume it.
 
-use crate::output::{bad, failed, num, print_json, store, table, Exit, outln};
+use crate::output::{bad, failed, num, outln, print_json, store, table, Exit};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use tessera::config::{open_storage, StudyFile};
@@ -49,7 +49,8 @@ impl StudyObserver for Progress {
             self.bar.set_length(n);
         }
         if stored > 0 {
-            self.bar.println(format!("resuming: {stored} trials stored"));
+            self.bar
+                .println(format!("resuming: {stored} trials stored"));
         }
     }
     fn on_trial(&mut self, t: &Trial, _replayed: bool) {
@@ -63,7 +64,8 @@ impl StudyObserver for Progress {
                 }
             }
         }
-        self.bar.set_message(format!("best {} {}", self.metric, num(self.best)));
+        self.bar
+            .set_message(format!("best {} {}", self.metric, num(self.best)));
     }
 }
 
@@ -71,7 +73,15 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     let file = StudyFile::load(&a.study).map_err(bad)?;
     let mut setup = file.setup().map_err(bad)?;
     // --storage, then $TESSERA_STORAGE, then the study file's `storage`.
-    let url = a.storage.clone().or_else(|| std::env::var("TESSERA_STORAGE").ok().filter(|s| !s.is_empty())).unwrap_or_else(|| setup.file.study.storage.clone());
+    let url = a
+        .storage
+        .clone()
+        .or_else(|| {
+            std::env::var("TESSERA_STORAGE")
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
+        .unwrap_or_else(|| setup.file.study.storage.clone());
     let mut storage = open_storage(&url, true).map_err(store)?;
     // a study stored by an earlier Tessera (data folder by path) resumes with its stored configuration
     setup.adopt_stored_config(storage.as_ref());
@@ -85,7 +95,8 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     if let Some(n) = a.workers {
         // Workers share a study through leases, but not with a serial run of it.
         if let Ok(info) = storage.find_study(&f.study.name) {
-            tessera::lock::check_free(storage.as_ref(), info.id, &f.study.name).map_err(lock_exit)?;
+            tessera::lock::check_free(storage.as_ref(), info.id, &f.study.name)
+                .map_err(lock_exit)?;
         }
         return super::worker::search_with_workers(&setup, storage, &url, n, &a);
     }
@@ -101,45 +112,72 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         // One serial run per study: a second one would re-run the first's running trial (see `tessera::lock`).
         let lock_url = url.clone();
         let connect = move || open_storage(&lock_url, false);
-        _lock = Some(tessera::lock::StudyLock::acquire(storage.as_mut(), info.id, &f.study.name, connect).map_err(lock_exit)?);
+        _lock = Some(
+            tessera::lock::StudyLock::acquire(storage.as_mut(), info.id, &f.study.name, connect)
+                .map_err(lock_exit)?,
+        );
     }
-    let mut study = Study::new(&f.study.name, setup.space.as_ref(), setup.evaluator.as_ref(), f.objective.clone());
+    let mut study = Study::new(
+        &f.study.name,
+        setup.space.as_ref(),
+        setup.evaluator.as_ref(),
+        f.objective.clone(),
+    );
     study.config = setup.config_json.clone();
     study.constraints = f.constraint.clone();
     study.budget = f.study.budget;
     study.seed = f.study.seed;
     let mut strategy = setup.strategy();
     let obj = &f.objective[0];
-    let bar = if a.quiet || a.json { ProgressBar::hidden() } else { ProgressBar::new(0) };
+    let bar = if a.quiet || a.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} trials  {prefix}{msg}")
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} trials  {prefix}{msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     if let Some(t) = &setup.train {
         // Training trials take seconds: show the running trial's epoch and keep the clock ticking.
         let epochs = t.epochs();
         let b = bar.clone();
-        setup.set_epoch_hook(std::sync::Arc::new(move |ctx: &tessera_core::EvalContext, r: &tessera::train_setup::EpochReport| {
-            b.set_prefix(format!("trial #{} epoch {}/{epochs} val {:.1}%  ", ctx.trial, r.epoch, r.val_accuracy));
-            tessera::train_setup::Control::Continue
-        }));
+        setup.set_epoch_hook(std::sync::Arc::new(
+            move |ctx: &tessera_core::EvalContext, r: &tessera::train_setup::EpochReport| {
+                b.set_prefix(format!(
+                    "trial #{} epoch {}/{epochs} val {:.1}%  ",
+                    ctx.trial, r.epoch, r.val_accuracy
+                ));
+                tessera::train_setup::Control::Continue
+            },
+        ));
         bar.enable_steady_tick(std::time::Duration::from_millis(200));
     }
     let mut progress = Progress {
         bar,
         metric: obj.metric.clone(),
         best: f64::NAN,
-        sign: if obj.direction == tessera_core::Direction::Max { 1.0 } else { -1.0 },
+        sign: if obj.direction == tessera_core::Direction::Max {
+            1.0
+        } else {
+            -1.0
+        },
     };
     let result = study.run(strategy.as_mut(), storage.as_mut(), &mut progress);
     progress.bar.finish_and_clear();
-    setup.set_epoch_hook(std::sync::Arc::new(|_: &tessera_core::EvalContext, _: &tessera::train_setup::EpochReport| {
-        tessera::train_setup::Control::Continue
-    }));
+    setup.set_epoch_hook(std::sync::Arc::new(
+        |_: &tessera_core::EvalContext, _: &tessera::train_setup::EpochReport| {
+            tessera::train_setup::Control::Continue
+        },
+    ));
     let summary = result.map_err(|e| match e {
         CoreError::Store(s) => store(s),
-        CoreError::Diverged { .. } | CoreError::UnknownMetric { .. } | CoreError::Invalid(_) => bad(e),
+        CoreError::Diverged { .. } | CoreError::UnknownMetric { .. } | CoreError::Invalid(_) => {
+            bad(e)
+        }
         other => failed(other),
     })?;
     if a.json {
@@ -151,18 +189,31 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     }
     outln!(
         "study `{}` in {}: {} trials ({} replayed from storage), stopped: {}",
-        f.study.name, location, summary.trials, summary.replayed, summary.stop
+        f.study.name,
+        location,
+        summary.trials,
+        summary.replayed,
+        summary.stop
     );
     outln!(
         "  {} complete, {} failed, {} infeasible; this run {:.2} s wall; study {:.1} simulated s",
-        summary.complete, summary.failed, summary.infeasible, summary.wall_seconds, summary.sim_seconds
+        summary.complete,
+        summary.failed,
+        summary.infeasible,
+        summary.wall_seconds,
+        summary.sim_seconds
     );
     if setup.train.is_some() {
         return print_top(storage.as_ref(), &f.study.name, obj, a.top);
     }
     match &summary.best {
         Some(t) => {
-            outln!("best trial #{} by {} ({:?}):", t.number, obj.metric, obj.direction);
+            outln!(
+                "best trial #{} by {} ({:?}):",
+                t.number,
+                obj.metric,
+                obj.direction
+            );
             outln!("  {}", t.description);
             outln!("  {}", crate::output::metrics_line(t));
         }
@@ -181,16 +232,33 @@ fn lock_exit(e: tessera::lock::LockError) -> Exit {
 
 /// The best `top` complete trials of a training study as a table: objective first, then accuracy, size, cost and
 /// latency, and the architecture's text form.
-fn print_top(storage: &dyn tessera_core::Storage, study: &str, obj: &tessera_core::Objective, top: usize) -> Result<(), Exit> {
+fn print_top(
+    storage: &dyn tessera_core::Storage,
+    study: &str,
+    obj: &tessera_core::Objective,
+    top: usize,
+) -> Result<(), Exit> {
     let info = storage.find_study(study).map_err(store)?;
     let trials = tessera::rank::best_trials(storage.trials(info.id).map_err(store)?, obj, top);
     if trials.is_empty() {
         outln!("no complete trial yet");
         return Ok(());
     }
-    outln!("best {} architectures by {} ({:?}):", trials.len(), obj.metric, obj.direction);
+    outln!(
+        "best {} architectures by {} ({:?}):",
+        trials.len(),
+        obj.metric,
+        obj.direction
+    );
     let mut cols: Vec<&str> = vec![obj.metric.as_str()];
-    for c in ["val_accuracy", "test_accuracy", "params", "flops", "latency_ms", "train_seconds"] {
+    for c in [
+        "val_accuracy",
+        "test_accuracy",
+        "params",
+        "flops",
+        "latency_ms",
+        "train_seconds",
+    ] {
         if !cols.contains(&c) {
             cols.push(c);
         }
@@ -212,8 +280,20 @@ fn print_top(storage: &dyn tessera_core::Storage, study: &str, obj: &tessera_cor
             for c in &cols {
                 let v = t.get(c).unwrap_or(f64::NAN);
                 r.push(match *c {
-                    "val_accuracy" | "test_accuracy" | "train_seconds" => if v.is_nan() { "-".into() } else { format!("{v:.1}") },
-                    "latency_ms" => if v.is_nan() { "-".into() } else { format!("{v:.3}") },
+                    "val_accuracy" | "test_accuracy" | "train_seconds" => {
+                        if v.is_nan() {
+                            "-".into()
+                        } else {
+                            format!("{v:.1}")
+                        }
+                    }
+                    "latency_ms" => {
+                        if v.is_nan() {
+                            "-".into()
+                        } else {
+                            format!("{v:.3}")
+                        }
+                    }
                     _ => num(v),
                 });
             }

@@ -22,7 +22,10 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     if a.check {
         tessera::config::check_storage(&url).map_err(store)?;
         if !a.json {
-            println!("{}: integrity check ok", tessera_store::postgres::redact(&url));
+            println!(
+                "{}: integrity check ok",
+                tessera_store::postgres::redact(&url)
+            );
         }
     }
     let s = open_storage_read_only(&url).map_err(store)?;
@@ -34,10 +37,28 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         .iter()
         .map(|s| {
             let mut r = vec![s.name.clone(), s.total().to_string()];
-            r.extend([TrialState::Complete, TrialState::Failed, TrialState::Infeasible, TrialState::Running].map(|t| s.count(t).to_string()));
+            r.extend(
+                [
+                    TrialState::Complete,
+                    TrialState::Failed,
+                    TrialState::Infeasible,
+                    TrialState::Running,
+                ]
+                .map(|t| s.count(t).to_string()),
+            );
             r
         })
         .collect();
-    table(&["study", "trials", "complete", "failed", "infeasible", "running"], &rows);
+    table(
+        &[
+            "study",
+            "trials",
+            "complete",
+            "failed",
+            "infeasible",
+            "running",
+        ],
+        &rows,
+    );
     Ok(())
 }

@@ -28,7 +28,8 @@ pub fn exec(a: Args) -> Result<(), Exit> {
     let info = s.find_study(&a.study).map_err(store)?;
     let mut trials = s.trials(info.id).map_err(store)?;
     if let Some(st) = &a.state {
-        let st = TrialState::parse(st).ok_or_else(|| bad(format!("--state: unknown state `{st}`")))?;
+        let st =
+            TrialState::parse(st).ok_or_else(|| bad(format!("--state: unknown state `{st}`")))?;
         trials.retain(|t| t.state == st);
     }
     if let Some(n) = a.limit {
@@ -56,7 +57,11 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         .iter()
         .map(|t| {
             let mut r = vec![t.number.to_string(), t.state.to_string()];
-            r.extend(metrics.iter().map(|m| t.get(m).map(num).unwrap_or_default()));
+            r.extend(
+                metrics
+                    .iter()
+                    .map(|m| t.get(m).map(num).unwrap_or_default()),
+            );
             r.push(match &t.error {
                 Some(e) => format!("{}  ({e})", t.description),
                 None => t.description.clone(),

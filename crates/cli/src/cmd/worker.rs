@@ -1,12 +1,15 @@
 //! `tessera worker`: join a study from any machine and evaluate its trials until the budget is spent.
 
-use crate::output::{bad, default_storage, failed, num, print_json, store, Exit, outln};
+use crate::output::{bad, default_storage, failed, num, outln, print_json, store, Exit};
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tessera::config::{open_storage, setup_from_storage, Setup, StudyFile, WorkerSetupError};
-use tessera_core::worker::{checked_seconds, StopSignal, WorkerContext, WorkerLog, WorkerOptions, WorkerSummary, MAX_LEASE_SECONDS};
+use tessera_core::worker::{
+    checked_seconds, StopSignal, WorkerContext, WorkerLog, WorkerOptions, WorkerSummary,
+    MAX_LEASE_SECONDS,
+};
 use tessera_core::{CoreError, Lease, Storage, StoreError, TrialState};
 
 #[derive(clap::Args)]
@@ -43,7 +46,13 @@ pub struct Args {
 
 pub fn exec(a: Args) -> Result<(), Exit> {
     checked_seconds("--lease-seconds", a.lease_seconds, true, MAX_LEASE_SECONDS).map_err(bad)?;
-    let reconnect = checked_seconds("--reconnect-seconds", a.reconnect_seconds, false, MAX_LEASE_SECONDS).map_err(bad)?;
+    let reconnect = checked_seconds(
+        "--reconnect-seconds",
+        a.reconnect_seconds,
+        false,
+        MAX_LEASE_SECONDS,
+    )
+    .map_err(bad)?;
     let file = match &a.file {
         Some(p) => Some(StudyFile::load(p).map_err(bad)?),
         None => None,
@@ -82,8 +91,16 @@ pub fn exec(a: Args) -> Result<(), Exit> {
             }
         };
         match attempt() {
-            Ok((storage, setup, id)) => break (storage, setup.or_else(|| from_file.take()).expect("one of them"), id),
-            Err(WorkerSetupError::Store(e)) if e.is_transient() && std::time::Instant::now() < deadline => {
+            Ok((storage, setup, id)) => {
+                break (
+                    storage,
+                    setup.or_else(|| from_file.take()).expect("one of them"),
+                    id,
+                )
+            }
+            Err(WorkerSetupError::Store(e))
+                if e.is_transient() && std::time::Instant::now() < deadline =>
+            {
                 eprintln!("{e}; retrying in {:.1} s", delay.as_secs_f64());
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(Duration::from_secs(5));
@@ -118,7 +135,10 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         );
     }
     if summary.aborted {
-        return Err(Exit { code: 130, msg: "aborted; the running trial was handed back".into() });
+        return Err(Exit {
+            code: 130,
+            msg: "aborted; the running trial was handed back".into(),
+        });
     }
     Ok(())
 }
@@ -142,11 +162,24 @@ pub fn install_ctrl_c(stop: Arc<StopSignal>) {
 }
 
 /// `reconnect`: `--reconnect-seconds`, checked by the caller.
-fn run(setup: &Setup, storage: Box<dyn Storage>, id: i64, url: &str, a: &Args, reconnect: Duration, stop: &StopSignal) -> Result<WorkerSummary, Exit> {
+fn run(
+    setup: &Setup,
+    storage: Box<dyn Storage>,
+    id: i64,
+    url: &str,
+    a: &Args,
+    reconnect: Duration,
+    stop: &StopSignal,
+) -> Result<WorkerSummary, Exit> {
     let study = setup.study();
     let options = WorkerOptions {
-        lease: Lease { seconds: a.lease_seconds, max_retries: a.max_retries, ..WorkerOptions::new().lease },
-        poll: Duration::try_from_secs_f64((a.lease_seconds / 10.0).clamp(0.02, 1.0)).map_err(bad)?,
+        lease: Lease {
+            seconds: a.lease_seconds,
+            max_retries: a.max_retries,
+            ..WorkerOptions::new().lease
+        },
+        poll: Duration::try_from_secs_f64((a.lease_seconds / 10.0).clamp(0.02, 1.0))
+            .map_err(bad)?,
         reconnect_for: reconnect,
     };
     let me = options.lease.worker.clone();
@@ -154,18 +187,33 @@ fn run(setup: &Setup, storage: Box<dyn Storage>, id: i64, url: &str, a: &Args, r
     let verbose = a.verbose;
     let mut log = |l: WorkerLog<'_>| match l {
         WorkerLog::Started { trial, attempt } if verbose => {
-            eprintln!("worker {me}: trial {} started (attempt {attempt})", trial.number)
+            eprintln!(
+                "worker {me}: trial {} started (attempt {attempt})",
+                trial.number
+            )
         }
         WorkerLog::Finished { trial } if verbose => {
             let v = trial.get(&metric).map(num).unwrap_or_else(|| "-".into());
             match trial.state {
-                TrialState::Complete => eprintln!("worker {me}: trial {} complete, {metric} = {v}", trial.number),
-                s => eprintln!("worker {me}: trial {} {s}: {}", trial.number, trial.error.as_deref().unwrap_or("")),
+                TrialState::Complete => eprintln!(
+                    "worker {me}: trial {} complete, {metric} = {v}",
+                    trial.number
+                ),
+                s => eprintln!(
+                    "worker {me}: trial {} {s}: {}",
+                    trial.number,
+                    trial.error.as_deref().unwrap_or("")
+                ),
             }
         }
-        WorkerLog::LeaseLost { trial, error } => eprintln!("worker {me}: trial {trial}: result discarded: {error}"),
+        WorkerLog::LeaseLost { trial, error } => {
+            eprintln!("worker {me}: trial {trial}: result discarded: {error}")
+        }
         WorkerLog::Unavailable { error, retry_in } => {
-            eprintln!("worker {me}: {error}; retrying in {:.1} s", retry_in.as_secs_f64())
+            eprintln!(
+                "worker {me}: {error}; retrying in {:.1} s",
+                retry_in.as_secs_f64()
+            )
         }
         _ => {}
     };
@@ -188,7 +236,9 @@ fn run(setup: &Setup, storage: Box<dyn Storage>, id: i64, url: &str, a: &Args, r
     };
     study.work(storage, ctx).map_err(|e| match e {
         CoreError::Store(s) => store(s),
-        e @ (CoreError::Diverged { .. } | CoreError::UnknownMetric { .. } | CoreError::Invalid(_)) => bad(e),
+        e @ (CoreError::Diverged { .. }
+        | CoreError::UnknownMetric { .. }
+        | CoreError::Invalid(_)) => bad(e),
         other => failed(other),
     })
 }
@@ -219,7 +269,13 @@ fn with_reconnect<T>(
 /// `tessera search STUDY.toml --workers N`: registers the study, runs N `tessera worker` processes of this binary on
 /// it and shows their joint progress. Ctrl-C once: the workers finish their running trials and stop; twice: they
 /// are killed (their leases expire and the trials are re-queued when the study runs again).
-pub fn search_with_workers(setup: &Setup, mut storage: Box<dyn Storage>, url: &str, n: usize, a: &super::search::Args) -> Result<(), Exit> {
+pub fn search_with_workers(
+    setup: &Setup,
+    mut storage: Box<dyn Storage>,
+    url: &str,
+    n: usize,
+    a: &super::search::Args,
+) -> Result<(), Exit> {
     use indicatif::{ProgressBar, ProgressStyle};
     use std::process::{Command, Stdio};
     if n == 0 {
@@ -227,11 +283,15 @@ pub fn search_with_workers(setup: &Setup, mut storage: Box<dyn Storage>, url: &s
     }
     checked_seconds("--lease-seconds", a.lease_seconds, true, MAX_LEASE_SECONDS).map_err(bad)?;
     if !storage.supports_workers() {
-        return Err(bad(format!("storage {} cannot coordinate workers", storage.location())));
+        return Err(bad(format!(
+            "storage {} cannot coordinate workers",
+            storage.location()
+        )));
     }
     let f = &setup.file;
     let info = setup.register(storage.as_mut()).map_err(store)?;
-    let exe = std::env::current_exe().map_err(|e| failed(format!("cannot find the tessera executable: {e}")))?;
+    let exe = std::env::current_exe()
+        .map_err(|e| failed(format!("cannot find the tessera executable: {e}")))?;
     let mut children = Vec::with_capacity(n);
     let (tx, rx) = std::sync::mpsc::channel::<(usize, String)>();
     for i in 0..n {
@@ -264,11 +324,17 @@ pub fn search_with_workers(setup: &Setup, mut storage: Box<dyn Storage>, url: &s
     let _ = ctrlc::set_handler(move || {
         handler_stop.press();
     });
-    let bar = if a.quiet || a.json { ProgressBar::hidden() } else { ProgressBar::new(f.study.budget.trials.unwrap_or(0)) };
+    let bar = if a.quiet || a.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(f.study.budget.trials.unwrap_or(0))
+    };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} trials  {msg}")
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} trials  {msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     let mut last_line: Vec<String> = vec![String::new(); n];
     let mut said_stopping = false;
@@ -306,7 +372,9 @@ pub fn search_with_workers(setup: &Setup, mut storage: Box<dyn Storage>, url: &s
         match stop.level() {
             1 if !said_stopping => {
                 said_stopping = true;
-                bar.println("stopping: the workers finish their running trials (Ctrl-C again to abort)");
+                bar.println(
+                    "stopping: the workers finish their running trials (Ctrl-C again to abort)",
+                );
                 for c in children.iter_mut() {
                     c.1 = None; // closing stdin asks the worker to stop
                 }
@@ -319,7 +387,10 @@ pub fn search_with_workers(setup: &Setup, mut storage: Box<dyn Storage>, url: &s
                     }
                 }
                 bar.finish_and_clear();
-                return Err(Exit { code: 130, msg: "aborted; running trials are re-queued when their leases expire".into() });
+                return Err(Exit {
+                    code: 130,
+                    msg: "aborted; running trials are re-queued when their leases expire".into(),
+                });
             }
             _ => {}
         }
@@ -335,12 +406,21 @@ pub fn search_with_workers(setup: &Setup, mut storage: Box<dyn Storage>, url: &s
             }
             if let Ok(all) = polled {
                 if let Some(s) = all.iter().find(|s| s.id == info.id) {
-                    let done = [TrialState::Complete, TrialState::Failed, TrialState::Pruned, TrialState::Infeasible]
-                        .iter()
-                        .map(|&st| s.count(st))
-                        .sum::<u64>();
+                    let done = [
+                        TrialState::Complete,
+                        TrialState::Failed,
+                        TrialState::Pruned,
+                        TrialState::Infeasible,
+                    ]
+                    .iter()
+                    .map(|&st| s.count(st))
+                    .sum::<u64>();
                     bar.set_position(done);
-                    bar.set_message(format!("{} running on {} workers", s.count(TrialState::Running), children.iter().filter(|c| c.2.is_none()).count()));
+                    bar.set_message(format!(
+                        "{} running on {} workers",
+                        s.count(TrialState::Running),
+                        children.iter().filter(|c| c.2.is_none()).count()
+                    ));
                 }
             }
         }
@@ -380,20 +460,32 @@ pub fn search_with_workers(setup: &Setup, mut storage: Box<dyn Storage>, url: &s
         );
         match best {
             Some(t) => {
-                outln!("best trial #{} by {} ({:?}):", t.number, obj.metric, obj.direction);
+                outln!(
+                    "best trial #{} by {} ({:?}):",
+                    t.number,
+                    obj.metric,
+                    obj.direction
+                );
                 outln!("  {}", t.description);
                 outln!("  {}", crate::output::metrics_line(&t));
             }
             None => outln!("no complete trial yet"),
         }
     }
-    if let Some((i, st)) = children.iter().enumerate().find_map(|(i, c)| c.2.filter(|s| !s.success()).map(|s| (i, s))) {
+    if let Some((i, st)) = children
+        .iter()
+        .enumerate()
+        .find_map(|(i, c)| c.2.filter(|s| !s.success()).map(|s| (i, s)))
+    {
         // A worker killed by a signal has no exit code: still a failure, not a silent success.
         let why = match last_line[i].trim_start_matches("error: ") {
             "" => st.to_string(),
             line => line.to_string(),
         };
-        return Err(Exit { code: st.code().unwrap_or(1), msg: format!("worker {i} failed: {why}") });
+        return Err(Exit {
+            code: st.code().unwrap_or(1),
+            msg: format!("worker {i} failed: {why}"),
+        });
     }
     Ok(())
 }

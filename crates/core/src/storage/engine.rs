@@ -10,7 +10,10 @@
 //! A backend's [`Storage`] methods call the functions of this module: [`next_trial`], [`heartbeat`],
 //! [`put_leased`], [`release`] and [`put_trial`].
 
-use super::{lease_failure_message, lease_lost, AskFn, Event, Lease, NewEvents, Next, StoreError, Trial, TrialState};
+use super::{
+    lease_failure_message, lease_lost, AskFn, Event, Lease, NewEvents, Next, StoreError, Trial,
+    TrialState,
+};
 use crate::worker::MAX_LEASE_SECONDS;
 
 /// A running trial, as [`next_trial`] sees it when deciding whether its lease expired.
@@ -27,7 +30,9 @@ impl Running {
     /// Whether the lease is over at `now`. A lease beyond the longest a worker may take
     /// ([`MAX_LEASE_SECONDS`]) never ends by itself, so it counts as expired; so does a missing one.
     pub fn expired(&self, now: f64) -> bool {
-        !self.lease_until.is_some_and(|u| u >= now && u <= now + MAX_LEASE_SECONDS)
+        !self
+            .lease_until
+            .is_some_and(|u| u >= now && u <= now + MAX_LEASE_SECONDS)
     }
 }
 
@@ -85,7 +90,13 @@ pub trait Dialect: super::Storage {
 
     /// `running` → `failed` with `error` and `finished_at`, no lease, with its `tell` event; only while it is still
     /// running with the lease `r` saw. Returns whether it changed.
-    fn fail(&mut self, study: i64, r: &Running, error: &str, finished_at: f64) -> Result<bool, StoreError>;
+    fn fail(
+        &mut self,
+        study: i64,
+        r: &Running,
+        error: &str,
+        finished_at: f64,
+    ) -> Result<bool, StoreError>;
 
     /// The pending trial `number` becomes `running` under `lease` (lease end: the clock + `lease.seconds`).
     fn claim(&mut self, study: i64, number: u64, lease: &Lease) -> Result<(), StoreError>;
@@ -96,10 +107,20 @@ pub trait Dialect: super::Storage {
     /// Inserts a new trial with its `ask` event (and `tell` event when it is finished); under `lease` when given
     /// (worker and lease end), else with the trial's own worker and no lease. Returns the last event's seq. A number
     /// that exists is [`StoreError::Backend`] (`trial … exists already`).
-    fn insert(&mut self, study: i64, trial: &Trial, lease: Option<&Lease>) -> Result<u64, StoreError>;
+    fn insert(
+        &mut self,
+        study: i64,
+        trial: &Trial,
+        lease: Option<&Lease>,
+    ) -> Result<u64, StoreError>;
 
     /// [`insert`](Dialect::insert), then [`commit`](Dialect::commit). A backend may send both at once.
-    fn insert_and_commit(&mut self, study: i64, trial: &Trial, lease: Option<&Lease>) -> Result<u64, StoreError> {
+    fn insert_and_commit(
+        &mut self,
+        study: i64,
+        trial: &Trial,
+        lease: Option<&Lease>,
+    ) -> Result<u64, StoreError> {
         let seq = self.insert(study, trial, lease)?;
         self.commit()?;
         Ok(seq)
@@ -171,7 +192,11 @@ fn step<D: Dialect + ?Sized>(
     }
     let seen = view.events.last().map(|e| e.seq).unwrap_or(cursor);
     let next_number = view.next_number;
-    match ask(&NewEvents { events: &view.events, trials: &view.trials, next_number }) {
+    match ask(&NewEvents {
+        events: &view.events,
+        trials: &view.trials,
+        next_number,
+    }) {
         Some(mut t) => {
             t.number = next_number;
             t.state = TrialState::Running;
@@ -181,23 +206,37 @@ fn step<D: Dialect + ?Sized>(
         }
         None => {
             d.commit()?;
-            Ok(Next::Idle { cursor: seen, unfinished: view.unfinished })
+            Ok(Next::Idle {
+                cursor: seen,
+                unfinished: view.unfinished,
+            })
         }
     }
 }
 
 /// [`Storage::put_trial`](super::Storage::put_trial): insert, or replace an unfinished trial; a finished one is
 /// frozen.
-pub fn put_trial<D: Dialect + ?Sized>(d: &mut D, study: i64, trial: &Trial) -> Result<(), StoreError> {
+pub fn put_trial<D: Dialect + ?Sized>(
+    d: &mut D,
+    study: i64,
+    trial: &Trial,
+) -> Result<(), StoreError> {
     let name = d.begin_write(study)?;
     let r = (|| match d.state_of(study, trial.number)? {
         None => d.insert_and_commit(study, trial, None).map(|_| ()),
-        Some(state) if state.is_finished() => Err(StoreError::Frozen { study: name, trial: trial.number, state }),
+        Some(state) if state.is_finished() => Err(StoreError::Frozen {
+            study: name,
+            trial: trial.number,
+            state,
+        }),
         Some(_) => {
             if d.replace(study, trial)? {
                 d.commit()
             } else {
-                Err(StoreError::Backend { location: d.location(), msg: format!("trial {} of study #{study} was not written", trial.number) })
+                Err(StoreError::Backend {
+                    location: d.location(),
+                    msg: format!("trial {} of study #{study} was not written", trial.number),
+                })
             }
         }
     })();
@@ -208,7 +247,12 @@ pub fn put_trial<D: Dialect + ?Sized>(d: &mut D, study: i64, trial: &Trial) -> R
 }
 
 /// [`Storage::put_leased`](super::Storage::put_leased).
-pub fn put_leased<D: Dialect + ?Sized>(d: &mut D, study: i64, trial: &Trial, lease: &Lease) -> Result<(), StoreError> {
+pub fn put_leased<D: Dialect + ?Sized>(
+    d: &mut D,
+    study: i64,
+    trial: &Trial,
+    lease: &Lease,
+) -> Result<(), StoreError> {
     if d.write_held(study, trial, lease)? {
         Ok(())
     } else {
@@ -217,7 +261,12 @@ pub fn put_leased<D: Dialect + ?Sized>(d: &mut D, study: i64, trial: &Trial, lea
 }
 
 /// [`Storage::heartbeat`](super::Storage::heartbeat).
-pub fn heartbeat<D: Dialect + ?Sized>(d: &mut D, study: i64, trial: u64, lease: &Lease) -> Result<(), StoreError> {
+pub fn heartbeat<D: Dialect + ?Sized>(
+    d: &mut D,
+    study: i64,
+    trial: u64,
+    lease: &Lease,
+) -> Result<(), StoreError> {
     if d.renew(study, trial, lease)? {
         Ok(())
     } else {
@@ -226,7 +275,12 @@ pub fn heartbeat<D: Dialect + ?Sized>(d: &mut D, study: i64, trial: u64, lease: 
 }
 
 /// [`Storage::release`](super::Storage::release).
-pub fn release<D: Dialect + ?Sized>(d: &mut D, study: i64, trial: u64, lease: &Lease) -> Result<(), StoreError> {
+pub fn release<D: Dialect + ?Sized>(
+    d: &mut D,
+    study: i64,
+    trial: u64,
+    lease: &Lease,
+) -> Result<(), StoreError> {
     if d.give_back(study, trial, lease)? {
         Ok(())
     } else {
@@ -236,11 +290,23 @@ pub fn release<D: Dialect + ?Sized>(d: &mut D, study: i64, trial: u64, lease: &L
 
 /// Why a worker's write to trial `number` was refused: [`StoreError::Frozen`] when it is finished, else
 /// [`StoreError::LeaseLost`] (re-queued, or held by another worker).
-pub fn refused<D: Dialect + ?Sized>(d: &mut D, study: i64, number: u64, worker: &str) -> StoreError {
+pub fn refused<D: Dialect + ?Sized>(
+    d: &mut D,
+    study: i64,
+    number: u64,
+    worker: &str,
+) -> StoreError {
     match d.stored(study, number) {
-        Ok(Some(t)) if t.state.is_finished() => StoreError::Frozen { study: d.study_name(study), trial: number, state: t.state },
+        Ok(Some(t)) if t.state.is_finished() => StoreError::Frozen {
+            study: d.study_name(study),
+            trial: number,
+            state: t.state,
+        },
         Ok(Some(t)) => lease_lost(&d.study_name(study), &t, worker),
-        Ok(None) => StoreError::Backend { location: d.location(), msg: format!("trial {number} of study #{study} does not exist") },
+        Ok(None) => StoreError::Backend {
+            location: d.location(),
+            msg: format!("trial {number} of study #{study} does not exist"),
+        },
         Err(e) => e,
     }
 }
@@ -251,7 +317,12 @@ mod tests {
 
     #[test]
     fn leases_beyond_the_longest_allowed_count_as_expired() {
-        let r = |u: Option<f64>| Running { number: 0, retries: 0, worker: None, lease_until: u };
+        let r = |u: Option<f64>| Running {
+            number: 0,
+            retries: 0,
+            worker: None,
+            lease_until: u,
+        };
         assert!(r(None).expired(100.0));
         assert!(r(Some(99.0)).expired(100.0));
         assert!(!r(Some(100.0)).expired(100.0));

@@ -32,7 +32,10 @@ impl MemoryStorage {
         self.studies
             .iter_mut()
             .find(|s| s.info.id == study)
-            .ok_or_else(|| StoreError::Backend { location: "memory".into(), msg: format!("no study with id {study}") })
+            .ok_or_else(|| StoreError::Backend {
+                location: "memory".into(),
+                msg: format!("no study with id {study}"),
+            })
     }
 
     fn study_ref(&self, study: i64) -> Option<&MemStudy> {
@@ -47,7 +50,8 @@ impl MemStudy {
         seq
     }
     fn index(&self, number: u64) -> Result<usize, usize> {
-        self.trials.binary_search_by_key(&number, |t| t.trial.number)
+        self.trials
+            .binary_search_by_key(&number, |t| t.trial.number)
     }
     /// The index of trial `number` while it is running under `worker`.
     fn held(&self, number: u64, worker: &str) -> Option<usize> {
@@ -59,10 +63,17 @@ impl MemStudy {
     fn still(&self, r: &Running) -> Option<usize> {
         let i = self.index(r.number).ok()?;
         let mt = &self.trials[i];
-        (mt.trial.state == TrialState::Running && mt.lease_until.map(f64::to_bits) == r.lease_until.map(f64::to_bits)).then_some(i)
+        (mt.trial.state == TrialState::Running
+            && mt.lease_until.map(f64::to_bits) == r.lease_until.map(f64::to_bits))
+        .then_some(i)
     }
     fn view(&self, cursor: u64) -> View {
-        let events: Vec<Event> = self.events.iter().filter(|e| e.seq > cursor).copied().collect();
+        let events: Vec<Event> = self
+            .events
+            .iter()
+            .filter(|e| e.seq > cursor)
+            .copied()
+            .collect();
         let mut named: Vec<u64> = events.iter().map(|e| e.trial).collect();
         named.sort_unstable();
         named.dedup();
@@ -72,13 +83,29 @@ impl MemStudy {
                 .trials
                 .iter()
                 .filter(|t| t.trial.state == TrialState::Running)
-                .map(|t| Running { number: t.trial.number, retries: t.trial.retries, worker: t.trial.worker.clone(), lease_until: t.lease_until })
+                .map(|t| Running {
+                    number: t.trial.number,
+                    retries: t.trial.retries,
+                    worker: t.trial.worker.clone(),
+                    lease_until: t.lease_until,
+                })
                 .collect(),
-            pending: self.trials.iter().find(|t| t.trial.state == TrialState::Pending).map(|t| t.trial.clone()),
-            trials: named.iter().filter_map(|&n| self.index(n).ok().map(|i| self.trials[i].trial.clone())).collect(),
+            pending: self
+                .trials
+                .iter()
+                .find(|t| t.trial.state == TrialState::Pending)
+                .map(|t| t.trial.clone()),
+            trials: named
+                .iter()
+                .filter_map(|&n| self.index(n).ok().map(|i| self.trials[i].trial.clone()))
+                .collect(),
             events,
             next_number: self.trials.last().map(|t| t.trial.number + 1).unwrap_or(0),
-            unfinished: self.trials.iter().filter(|t| !t.trial.state.is_finished()).count() as u64,
+            unfinished: self
+                .trials
+                .iter()
+                .filter(|t| !t.trial.state.is_finished())
+                .count() as u64,
         }
     }
 }
@@ -87,7 +114,9 @@ impl MemStudy {
 /// and nothing fails half-way.
 impl Dialect for MemoryStorage {
     fn study_name(&mut self, study: i64) -> String {
-        self.study_ref(study).map(|s| s.info.name.clone()).unwrap_or_else(|| format!("#{study}"))
+        self.study_ref(study)
+            .map(|s| s.info.name.clone())
+            .unwrap_or_else(|| format!("#{study}"))
     }
     fn begin_view(&mut self, study: i64, cursor: u64) -> Result<View, StoreError> {
         self.view(study, cursor)
@@ -104,16 +133,26 @@ impl Dialect for MemoryStorage {
     fn rollback(&mut self) {}
     fn requeue(&mut self, study: i64, r: &Running) -> Result<bool, StoreError> {
         let s = self.study_mut(study)?;
-        let Some(i) = s.still(r) else { return Ok(false) };
+        let Some(i) = s.still(r) else {
+            return Ok(false);
+        };
         let mt = &mut s.trials[i];
         mt.lease_until = None;
         mt.trial.state = TrialState::Pending;
         mt.trial.retries += 1;
         Ok(true)
     }
-    fn fail(&mut self, study: i64, r: &Running, error: &str, finished_at: f64) -> Result<bool, StoreError> {
+    fn fail(
+        &mut self,
+        study: i64,
+        r: &Running,
+        error: &str,
+        finished_at: f64,
+    ) -> Result<bool, StoreError> {
         let s = self.study_mut(study)?;
-        let Some(i) = s.still(r) else { return Ok(false) };
+        let Some(i) = s.still(r) else {
+            return Ok(false);
+        };
         let mt = &mut s.trials[i];
         mt.lease_until = None;
         mt.trial.state = TrialState::Failed;
@@ -136,26 +175,49 @@ impl Dialect for MemoryStorage {
         let s = self.study_mut(study)?;
         Ok(s.index(number).ok().map(|i| s.trials[i].trial.state))
     }
-    fn insert(&mut self, study: i64, trial: &Trial, lease: Option<&Lease>) -> Result<u64, StoreError> {
+    fn insert(
+        &mut self,
+        study: i64,
+        trial: &Trial,
+        lease: Option<&Lease>,
+    ) -> Result<u64, StoreError> {
         let s = self.study_mut(study)?;
         let Err(i) = s.index(trial.number) else {
-            return Err(StoreError::Backend { location: "memory".into(), msg: format!("trial {} of study #{study} exists already", trial.number) });
+            return Err(StoreError::Backend {
+                location: "memory".into(),
+                msg: format!("trial {} of study #{study} exists already", trial.number),
+            });
         };
         let mut t = trial.clone();
         if let Some(l) = lease {
             t.worker = Some(l.worker.clone());
         }
-        s.trials.insert(i, MemTrial { trial: t, lease_until: lease.map(|l| now() + l.seconds) });
+        s.trials.insert(
+            i,
+            MemTrial {
+                trial: t,
+                lease_until: lease.map(|l| now() + l.seconds),
+            },
+        );
         let seq = s.push_event(EventKind::Ask, trial.number);
-        Ok(if trial.state.is_finished() { s.push_event(EventKind::Tell, trial.number) } else { seq })
+        Ok(if trial.state.is_finished() {
+            s.push_event(EventKind::Tell, trial.number)
+        } else {
+            seq
+        })
     }
     fn replace(&mut self, study: i64, trial: &Trial) -> Result<bool, StoreError> {
         let s = self.study_mut(study)?;
-        let Ok(i) = s.index(trial.number) else { return Ok(false) };
+        let Ok(i) = s.index(trial.number) else {
+            return Ok(false);
+        };
         if s.trials[i].trial.state.is_finished() {
             return Ok(false);
         }
-        s.trials[i] = MemTrial { trial: trial.clone(), lease_until: None };
+        s.trials[i] = MemTrial {
+            trial: trial.clone(),
+            lease_until: None,
+        };
         if trial.state.is_finished() {
             s.push_event(EventKind::Tell, trial.number);
         }
@@ -163,12 +225,17 @@ impl Dialect for MemoryStorage {
     }
     fn write_held(&mut self, study: i64, trial: &Trial, lease: &Lease) -> Result<bool, StoreError> {
         let s = self.study_mut(study)?;
-        let Some(i) = s.held(trial.number, &lease.worker) else { return Ok(false) };
+        let Some(i) = s.held(trial.number, &lease.worker) else {
+            return Ok(false);
+        };
         let mut t = trial.clone();
         t.worker = Some(lease.worker.clone());
         t.retries = s.trials[i].trial.retries;
         let lease_until = (t.state == TrialState::Running).then(|| now() + lease.seconds);
-        s.trials[i] = MemTrial { trial: t, lease_until };
+        s.trials[i] = MemTrial {
+            trial: t,
+            lease_until,
+        };
         if trial.state.is_finished() {
             s.push_event(EventKind::Tell, trial.number);
         }
@@ -176,13 +243,17 @@ impl Dialect for MemoryStorage {
     }
     fn renew(&mut self, study: i64, number: u64, lease: &Lease) -> Result<bool, StoreError> {
         let s = self.study_mut(study)?;
-        let Some(i) = s.held(number, &lease.worker) else { return Ok(false) };
+        let Some(i) = s.held(number, &lease.worker) else {
+            return Ok(false);
+        };
         s.trials[i].lease_until = Some(now() + lease.seconds);
         Ok(true)
     }
     fn give_back(&mut self, study: i64, number: u64, lease: &Lease) -> Result<bool, StoreError> {
         let s = self.study_mut(study)?;
-        let Some(i) = s.held(number, &lease.worker) else { return Ok(false) };
+        let Some(i) = s.held(number, &lease.worker) else {
+            return Ok(false);
+        };
         s.trials[i].trial.state = TrialState::Pending;
         s.trials[i].lease_until = None;
         Ok(true)
@@ -197,7 +268,11 @@ impl Storage for MemoryStorage {
     fn open_study(&mut self, name: &str, config: &str) -> Result<StudyInfo, StoreError> {
         if let Some(s) = self.studies.iter().find(|s| s.info.name == name) {
             if s.info.config != config {
-                return Err(StoreError::ConfigMismatch { study: name.into(), stored: s.info.config.clone(), now: config.into() });
+                return Err(StoreError::ConfigMismatch {
+                    study: name.into(),
+                    stored: s.info.config.clone(),
+                    now: config.into(),
+                });
             }
             return Ok(s.info.clone());
         }
@@ -208,7 +283,12 @@ impl Storage for MemoryStorage {
             created_at: now(),
             counts: BTreeMap::new(),
         };
-        self.studies.push(MemStudy { info: info.clone(), trials: Vec::new(), events: Vec::new(), attrs: BTreeMap::new() });
+        self.studies.push(MemStudy {
+            info: info.clone(),
+            trials: Vec::new(),
+            events: Vec::new(),
+            attrs: BTreeMap::new(),
+        });
         Ok(info)
     }
 
@@ -217,7 +297,10 @@ impl Storage for MemoryStorage {
     }
 
     fn trials(&self, study: i64) -> Result<Vec<Trial>, StoreError> {
-        Ok(self.study_ref(study).map(|s| s.trials.iter().map(|t| t.trial.clone()).collect()).unwrap_or_default())
+        Ok(self
+            .study_ref(study)
+            .map(|s| s.trials.iter().map(|t| t.trial.clone()).collect())
+            .unwrap_or_default())
     }
 
     fn studies(&self) -> Result<Vec<StudyInfo>, StoreError> {
@@ -227,7 +310,10 @@ impl Storage for MemoryStorage {
             .map(|s| {
                 let mut info = s.info.clone();
                 for t in &s.trials {
-                    *info.counts.entry(t.trial.state.as_str().into()).or_default() += 1;
+                    *info
+                        .counts
+                        .entry(t.trial.state.as_str().into())
+                        .or_default() += 1;
                 }
                 info
             })
@@ -239,14 +325,23 @@ impl Storage for MemoryStorage {
     }
 
     fn events(&self, study: i64, after: u64) -> Result<Vec<Event>, StoreError> {
-        Ok(self.study_ref(study).map(|s| s.events.iter().filter(|e| e.seq > after).copied().collect()).unwrap_or_default())
+        Ok(self
+            .study_ref(study)
+            .map(|s| s.events.iter().filter(|e| e.seq > after).copied().collect())
+            .unwrap_or_default())
     }
 
     fn supports_workers(&self) -> bool {
         true
     }
 
-    fn next_trial(&mut self, study: i64, lease: &Lease, cursor: u64, ask: &mut AskFn<'_>) -> Result<Next, StoreError> {
+    fn next_trial(
+        &mut self,
+        study: i64,
+        lease: &Lease,
+        cursor: u64,
+        ask: &mut AskFn<'_>,
+    ) -> Result<Next, StoreError> {
         engine::next_trial(self, study, lease, cursor, ask)
     }
 
@@ -263,12 +358,16 @@ impl Storage for MemoryStorage {
     }
 
     fn set_study_attr(&mut self, study: i64, key: &str, value: &str) -> Result<(), StoreError> {
-        self.study_mut(study)?.attrs.insert(key.into(), value.into());
+        self.study_mut(study)?
+            .attrs
+            .insert(key.into(), value.into());
         Ok(())
     }
 
     fn study_attr(&self, study: i64, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.study_ref(study).and_then(|s| s.attrs.get(key).cloned()))
+        Ok(self
+            .study_ref(study)
+            .and_then(|s| s.attrs.get(key).cloned()))
     }
 }
 
@@ -308,7 +407,13 @@ impl Storage for SharedMemoryStorage {
     fn supports_workers(&self) -> bool {
         true
     }
-    fn next_trial(&mut self, study: i64, lease: &Lease, cursor: u64, ask: &mut AskFn<'_>) -> Result<Next, StoreError> {
+    fn next_trial(
+        &mut self,
+        study: i64,
+        lease: &Lease,
+        cursor: u64,
+        ask: &mut AskFn<'_>,
+    ) -> Result<Next, StoreError> {
         self.lock().next_trial(study, lease, cursor, ask)
     }
     fn heartbeat(&mut self, study: i64, trial: u64, lease: &Lease) -> Result<(), StoreError> {

@@ -139,13 +139,18 @@ impl Trial {
     /// A metric from the evaluation, else from the profile.
     #[inline]
     pub fn get(&self, metric: &str) -> Option<f64> {
-        self.metrics.get(metric).or_else(|| self.profile.get(metric))
+        self.metrics
+            .get(metric)
+            .or_else(|| self.profile.get(metric))
     }
 }
 
 /// Unix time in seconds.
 pub fn now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// A study as a storage lists it.
@@ -234,7 +239,10 @@ pub struct NewEvents<'a> {
 impl NewEvents<'_> {
     /// The trial numbered `number` among [`trials`](NewEvents::trials).
     pub fn trial(&self, number: u64) -> Option<&Trial> {
-        self.trials.binary_search_by_key(&number, |t| t.number).ok().map(|i| &self.trials[i])
+        self.trials
+            .binary_search_by_key(&number, |t| t.number)
+            .ok()
+            .map(|i| &self.trials[i])
     }
 }
 
@@ -262,25 +270,46 @@ pub enum StoreError {
     #[error("cannot open storage {location}: {msg}")]
     Open { location: String, msg: String },
     #[error("storage {location} has schema version {found}, this Tessera supports up to {supported}; upgrade Tessera")]
-    SchemaTooNew { location: String, found: i64, supported: i64 },
+    SchemaTooNew {
+        location: String,
+        found: i64,
+        supported: i64,
+    },
     #[error("storage {location} is not a Tessera database: {msg}")]
     NotTessera { location: String, msg: String },
     #[error(
         "study `{study}` already exists with a different configuration (stored: {stored}; now: {now}); \
          resume it with its original study file or pick a new name"
     )]
-    ConfigMismatch { study: String, stored: String, now: String },
+    ConfigMismatch {
+        study: String,
+        stored: String,
+        now: String,
+    },
     #[error("no study named `{study}` in {location}; known studies: {known}")]
-    NoSuchStudy { study: String, location: String, known: String },
+    NoSuchStudy {
+        study: String,
+        location: String,
+        known: String,
+    },
     #[error("trial {trial} of study {study} is {state} and frozen; it cannot be changed")]
-    Frozen { study: String, trial: u64, state: TrialState },
+    Frozen {
+        study: String,
+        trial: u64,
+        state: TrialState,
+    },
     #[error("corrupt record in {location}: {msg}")]
     Corrupt { location: String, msg: String },
     #[error("storage {location}: {msg}")]
     Backend { location: String, msg: String },
     /// A worker's lease on a trial expired and the trial was re-queued (or another worker holds it now).
     #[error("worker {worker} lost its lease on trial {trial} of study {study} (now {now})")]
-    LeaseLost { study: String, trial: u64, worker: String, now: String },
+    LeaseLost {
+        study: String,
+        trial: u64,
+        worker: String,
+        now: String,
+    },
     /// The storage is temporarily unreachable (connection lost, database busy): retrying later may succeed.
     #[error("storage {location} is unavailable: {msg}")]
     Unavailable { location: String, msg: String },
@@ -333,12 +362,23 @@ pub trait Storage: Send {
     /// The study called `name`, or [`StoreError::NoSuchStudy`] listing the known ones.
     fn find_study(&self, name: &str) -> Result<StudyInfo, StoreError> {
         let all = self.studies()?;
-        let known = all.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ");
-        all.iter().find(|s| s.name == name).cloned().ok_or_else(|| StoreError::NoSuchStudy {
-            study: name.into(),
-            location: self.location(),
-            known: if known.is_empty() { "(none)".into() } else { known },
-        })
+        let known = all
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        all.iter()
+            .find(|s| s.name == name)
+            .cloned()
+            .ok_or_else(|| StoreError::NoSuchStudy {
+                study: name.into(),
+                location: self.location(),
+                known: if known.is_empty() {
+                    "(none)".into()
+                } else {
+                    known
+                },
+            })
     }
 
     /// The study's events with `seq > after`, in order. Default: derived from [`trials`](Storage::trials) as if
@@ -348,10 +388,18 @@ pub trait Storage: Send {
         let mut seq = 0;
         for t in self.trials(study)? {
             seq += 1;
-            out.push(Event { seq, kind: EventKind::Ask, trial: t.number });
+            out.push(Event {
+                seq,
+                kind: EventKind::Ask,
+                trial: t.number,
+            });
             if t.state.is_finished() {
                 seq += 1;
-                out.push(Event { seq, kind: EventKind::Tell, trial: t.number });
+                out.push(Event {
+                    seq,
+                    kind: EventKind::Tell,
+                    trial: t.number,
+                });
             }
         }
         out.retain(|e| e.seq > after);
@@ -366,7 +414,13 @@ pub trait Storage: Send {
     /// One step of a worker, atomically under the study's lock: re-queue (or fail) running trials whose lease
     /// expired; claim the lowest pending trial if there is one; otherwise read the events after `cursor` and the
     /// trials they name, call `ask` with them and store the trial it returns as `running` under `lease`.
-    fn next_trial(&mut self, _study: i64, _lease: &Lease, _cursor: u64, _ask: &mut AskFn<'_>) -> Result<Next, StoreError> {
+    fn next_trial(
+        &mut self,
+        _study: i64,
+        _lease: &Lease,
+        _cursor: u64,
+        _ask: &mut AskFn<'_>,
+    ) -> Result<Next, StoreError> {
         Err(self.unsupported("workers"))
     }
 
@@ -379,7 +433,12 @@ pub trait Storage: Send {
     /// Like [`put_trial`](Storage::put_trial) for a trial the caller holds: writes it only while it is `running`
     /// under `lease.worker` (renewing the lease if it stays running), else [`StoreError::LeaseLost`] or
     /// [`StoreError::Frozen`] and nothing changes.
-    fn put_leased(&mut self, _study: i64, _trial: &Trial, _lease: &Lease) -> Result<(), StoreError> {
+    fn put_leased(
+        &mut self,
+        _study: i64,
+        _trial: &Trial,
+        _lease: &Lease,
+    ) -> Result<(), StoreError> {
         Err(self.unsupported("workers"))
     }
 
@@ -406,7 +465,10 @@ pub trait Storage: Send {
 
     /// [`StoreError::Unsupported`] naming this storage (for default methods).
     fn unsupported(&self, what: &str) -> StoreError {
-        StoreError::Unsupported { location: self.location(), what: what.into() }
+        StoreError::Unsupported {
+            location: self.location(),
+            what: what.into(),
+        }
     }
 }
 
@@ -425,5 +487,10 @@ pub fn lease_lost(study: &str, t: &Trial, worker: &str) -> StoreError {
         (TrialState::Running, Some(w)) => format!("running under worker {w}"),
         (state, _) => state.to_string(),
     };
-    StoreError::LeaseLost { study: study.into(), trial: t.number, worker: worker.into(), now }
+    StoreError::LeaseLost {
+        study: study.into(),
+        trial: t.number,
+        worker: worker.into(),
+        now,
+    }
 }

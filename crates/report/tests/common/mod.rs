@@ -11,13 +11,21 @@ pub fn nb201_dir() -> PathBuf {
 }
 
 pub fn nb201() -> Benchmark {
-    benchmarks::open("nb201:cifar10", &DataPaths { nb201_dir: Some(nb201_dir()), ..Default::default() })
-        .unwrap_or_else(|e| panic!("NB201 data from ../shared/data: {e}"))
+    benchmarks::open(
+        "nb201:cifar10",
+        &DataPaths {
+            nb201_dir: Some(nb201_dir()),
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("NB201 data from ../shared/data: {e}"))
 }
 
 /// Sample of architecture code `c` (base 5, first edge most significant), and back.
 pub fn sample(c: usize) -> Sample {
-    Sample::new(&std::array::from_fn::<u16, 6, _>(|i| (c / 5usize.pow(5 - i as u32) % 5) as u16))
+    Sample::new(&std::array::from_fn::<u16, 6, _>(|i| {
+        (c / 5usize.pow(5 - i as u32) % 5) as u16
+    }))
 }
 
 pub fn code(s: &Sample) -> usize {
@@ -31,7 +39,13 @@ pub fn table(b: &Benchmark, device: &str) -> (Vec<f64>, Vec<f64>) {
     (0..15_625)
         .map(|c| {
             let s = sample(c);
-            let acc = b.evaluator.evaluate(&s, &ctx).unwrap().metrics.get("test_accuracy").unwrap();
+            let acc = b
+                .evaluator
+                .evaluate(&s, &ctx)
+                .unwrap()
+                .metrics
+                .get("test_accuracy")
+                .unwrap();
             (acc, b.evaluator.profile(&s).get(&metric).unwrap())
         })
         .unzip()

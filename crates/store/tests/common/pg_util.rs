@@ -15,7 +15,11 @@ impl Schemas {
         match std::env::var("TESSERA_TEST_POSTGRES") {
             Ok(u) if !u.trim().is_empty() => {
                 let nonce: u32 = rand::random();
-                Some(Schemas { base: u.trim().to_string(), names: Vec::new(), prefix: format!("t_{what}_{}_{nonce:08x}", std::process::id()) })
+                Some(Schemas {
+                    base: u.trim().to_string(),
+                    names: Vec::new(),
+                    prefix: format!("t_{what}_{}_{nonce:08x}", std::process::id()),
+                })
             }
             _ => {
                 eprintln!("skipped: TESSERA_TEST_POSTGRES not set");
@@ -38,7 +42,10 @@ impl Drop for Schemas {
         if self.names.is_empty() {
             return;
         }
-        if let Ok(mut c) = postgres::Client::connect(self.base.split('?').next().unwrap_or(&self.base), postgres::NoTls) {
+        if let Ok(mut c) = postgres::Client::connect(
+            self.base.split('?').next().unwrap_or(&self.base),
+            postgres::NoTls,
+        ) {
             for n in &self.names {
                 let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{n}\" CASCADE"));
             }

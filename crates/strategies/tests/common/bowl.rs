@@ -2,13 +2,20 @@
 //! first two choices are equal; score −‖s − [5, 0, 5, 0]‖², a smooth bowl with its single optimum at [5, 0, 5, 0].
 #![allow(dead_code)]
 
-use tessera_core::{Dim, EvalContext, EvalError, Evaluation, Evaluator, Metrics, Network, NetworkError, Op, Sample, Space};
+use tessera_core::{
+    Dim, EvalContext, EvalError, Evaluation, Evaluator, Metrics, Network, NetworkError, Op, Sample,
+    Space,
+};
 
 pub struct Bowl(pub Vec<Dim>);
 
 impl Bowl {
     pub fn new() -> Self {
-        Bowl((0..4).map(|d| Dim::new(format!("d{d}"), &["0", "1", "2", "3", "4", "5"])).collect())
+        Bowl(
+            (0..4)
+                .map(|d| Dim::new(format!("d{d}"), &["0", "1", "2", "3", "4", "5"]))
+                .collect(),
+        )
     }
 }
 
@@ -32,7 +39,11 @@ impl Space for Bowl {
 
 /// The bowl's value of a sample (0 at the optimum).
 pub fn score(s: &Sample) -> f64 {
-    -s.as_slice().iter().zip([5.0, 0.0, 5.0, 0.0]).map(|(&c, t)| (c as f64 - t).powi(2)).sum::<f64>()
+    -s.as_slice()
+        .iter()
+        .zip([5.0, 0.0, 5.0, 0.0])
+        .map(|(&c, t)| (c as f64 - t).powi(2))
+        .sum::<f64>()
 }
 
 /// Evaluates the bowl without noise: metric `score`, one simulated second per query.
@@ -40,7 +51,10 @@ pub struct BowlEval;
 
 impl Evaluator for BowlEval {
     fn evaluate(&self, s: &Sample, _: &EvalContext) -> Result<Evaluation, EvalError> {
-        Ok(Evaluation { metrics: Metrics::new().with("score", score(s)), sim_seconds: 1.0 })
+        Ok(Evaluation {
+            metrics: Metrics::new().with("score", score(s)),
+            sim_seconds: 1.0,
+        })
     }
     fn metric_names(&self) -> Vec<String> {
         vec!["score".into()]

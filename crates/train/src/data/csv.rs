@@ -38,7 +38,12 @@ pub struct CsvOptions {
 
 impl Default for CsvOptions {
     fn default() -> Self {
-        CsvOptions { label: LabelColumn::Last, header: Header::Auto, delimiter: b',', shape: None }
+        CsvOptions {
+            label: LabelColumn::Last,
+            header: Header::Auto,
+            delimiter: b',',
+            shape: None,
+        }
     }
 }
 
@@ -46,7 +51,10 @@ impl Default for CsvOptions {
 pub fn read_csv(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<Dataset, DataError> {
     let path = path.as_ref();
     let raw = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
     parse_csv(gunzip_if_needed(raw, path)?, path, &name, opts)
 }
 
@@ -54,20 +62,38 @@ pub fn read_csv(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<Dataset, Da
 /// (0–255) then the label; examples shaped `[1, 28, 28]`, values left in 0–255 (normalise with
 /// [`Normalization::Scale`](super::Normalization::Scale)`(1/255)` or `Global`).
 pub fn mnist_5k(path: impl AsRef<Path>) -> Result<Dataset, DataError> {
-    let opts = CsvOptions { header: Header::No, shape: Some(vec![1, 28, 28]), ..CsvOptions::default() };
+    let opts = CsvOptions {
+        header: Header::No,
+        shape: Some(vec![1, 28, 28]),
+        ..CsvOptions::default()
+    };
     let mut d = read_csv(path, &opts)?;
     d.name = "mnist_5k".into();
     Ok(d)
 }
 
-pub(crate) fn parse_csv(bytes: Vec<u8>, path: &Path, name: &str, opts: &CsvOptions) -> Result<Dataset, DataError> {
-    let mut reader =
-        ::csv::ReaderBuilder::new().has_headers(false).delimiter(opts.delimiter).flexible(true).from_reader(&bytes[..]);
+pub(crate) fn parse_csv(
+    bytes: Vec<u8>,
+    path: &Path,
+    name: &str,
+    opts: &CsvOptions,
+) -> Result<Dataset, DataError> {
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .delimiter(opts.delimiter)
+        .flexible(true)
+        .from_reader(&bytes[..]);
     let mut rows = reader.records();
-    let position =
-        |rec: &::csv::StringRecord| rec.position().map(|p| format!("line {}", p.line())).unwrap_or_else(|| "?".into());
+    let position = |rec: &::csv::StringRecord| {
+        rec.position()
+            .map(|p| format!("line {}", p.line()))
+            .unwrap_or_else(|| "?".into())
+    };
     let csv_err = |e: ::csv::Error| {
-        let pos = e.position().map(|p| format!("line {}", p.line())).unwrap_or_else(|| "?".into());
+        let pos = e
+            .position()
+            .map(|p| format!("line {}", p.line()))
+            .unwrap_or_else(|| "?".into());
         DataError::format(path, pos, e.to_string())
     };
     let first = match rows.next() {
@@ -92,17 +118,27 @@ pub(crate) fn parse_csv(bytes: Vec<u8>, path: &Path, name: &str, opts: &CsvOptio
     let header = match (&opts.label, opts.header) {
         (LabelColumn::Name(_), _) | (_, Header::Yes) => true,
         (_, Header::No) => false,
-        (_, Header::Auto) => first.iter().enumerate().any(|(i, f)| i != label_col_guess && !looks_numeric(f)),
+        (_, Header::Auto) => first
+            .iter()
+            .enumerate()
+            .any(|(i, f)| i != label_col_guess && !looks_numeric(f)),
     };
     let label_col = match &opts.label {
-        LabelColumn::Name(n) => first
-            .iter()
-            .position(|h| h.trim() == n)
-            .ok_or_else(|| DataError::format(path, "line 1", format!("no column named {n:?} in the header")))?,
+        LabelColumn::Name(n) => first.iter().position(|h| h.trim() == n).ok_or_else(|| {
+            DataError::format(
+                path,
+                "line 1",
+                format!("no column named {n:?} in the header"),
+            )
+        })?,
         _ => label_col_guess,
     };
     if label_col >= width {
-        return Err(DataError::format(path, "line 1", format!("label column {label_col} ≥ {width} columns")));
+        return Err(DataError::format(
+            path,
+            "line 1",
+            format!("label column {label_col} ≥ {width} columns"),
+        ));
     }
     let mut features = Vec::new();
     let mut raw_labels = Vec::new();
@@ -141,12 +177,22 @@ pub(crate) fn parse_csv(bytes: Vec<u8>, path: &Path, name: &str, opts: &CsvOptio
         handle(&rec)?;
     }
     if raw_labels.is_empty() {
-        return Err(DataError::format(path, "line 1", "the table has a header but no data rows"));
+        return Err(DataError::format(
+            path,
+            "line 1",
+            "the table has a header but no data rows",
+        ));
     }
     let (labels, names, identity) = encode_labels(&raw_labels);
     let shape = opts.shape.clone().unwrap_or_else(|| vec![width - 1]);
     if shape.iter().product::<usize>() != width - 1 {
-        return Err(DataError::invalid(name, format!("shape {shape:?} does not hold {} feature columns", width - 1)));
+        return Err(DataError::invalid(
+            name,
+            format!(
+                "shape {shape:?} does not hold {} feature columns",
+                width - 1
+            ),
+        ));
     }
     let mut d = Dataset::new(name, features, shape, labels, names.len())?;
     if !identity {
@@ -167,7 +213,10 @@ mod tests {
     fn header_and_named_label_column() {
         let d = parse(
             "a,kind,b\n1,cat,2\n3,dog,4\n5,cat,6\n",
-            &CsvOptions { label: LabelColumn::Name("kind".into()), ..Default::default() },
+            &CsvOptions {
+                label: LabelColumn::Name("kind".into()),
+                ..Default::default()
+            },
         )
         .unwrap();
         assert_eq!(d.features, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
@@ -179,9 +228,13 @@ mod tests {
 
     #[test]
     fn bad_fields_are_located() {
-        let e = parse("1,2,0\n3,x,1\n", &CsvOptions::default()).unwrap_err().to_string();
+        let e = parse("1,2,0\n3,x,1\n", &CsvOptions::default())
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "t.csv: line 2, column 2: cannot read \"x\" as a number");
-        let e = parse("1,2,0\n3,1\n", &CsvOptions::default()).unwrap_err().to_string();
+        let e = parse("1,2,0\n3,1\n", &CsvOptions::default())
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "t.csv: line 2: 2 fields, expected 3 like the first row");
     }
 }

@@ -13,7 +13,10 @@ const DIGITS_GZ: &[u8] = include_bytes!("../../data/digits.csv.gz");
 pub fn digits() -> Result<Dataset, DataError> {
     let path = Path::new("digits.csv.gz (bundled)");
     let bytes = gunzip_if_needed(DIGITS_GZ.to_vec(), path)?;
-    let opts = CsvOptions { header: Header::No, ..CsvOptions::default() };
+    let opts = CsvOptions {
+        header: Header::No,
+        ..CsvOptions::default()
+    };
     let mut d = parse_csv(bytes, path, "digits", &opts)?;
     d.name = "digits".into();
     Ok(d)

@@ -20,7 +20,8 @@ pub fn read_mnist1d(path: impl AsRef<Path>) -> Result<Dataset, DataError> {
     let path = path.as_ref();
     let v = pickle::read_file(path)?;
     let field = |k: &str| -> Result<&Value, DataError> {
-        v.get(k).ok_or_else(|| DataError::format(path, "top-level dict", format!("no key {k:?}")))
+        v.get(k)
+            .ok_or_else(|| DataError::format(path, "top-level dict", format!("no key {k:?}")))
     };
     let x = pickle::ndarray(field("x")?, path, "key 'x'")?;
     let y = pickle::ndarray(field("y")?, path, "key 'y'")?;
@@ -30,16 +31,27 @@ pub fn read_mnist1d(path: impl AsRef<Path>) -> Result<Dataset, DataError> {
         return Err(DataError::format(
             path,
             "key 'x'",
-            format!("x {:?} and x_test {:?} are not [n, L] alike", x.shape, xt.shape),
+            format!(
+                "x {:?} and x_test {:?} are not [n, L] alike",
+                x.shape, xt.shape
+            ),
         ));
     }
     if y.data.len() != x.shape[0] || yt.data.len() != xt.shape[0] {
-        return Err(DataError::format(path, "key 'y'", "label counts differ from signal counts"));
+        return Err(DataError::format(
+            path,
+            "key 'y'",
+            "label counts differ from signal counts",
+        ));
     }
     let mut labels = Vec::with_capacity(y.data.len() + yt.data.len());
     for (i, &l) in y.data.iter().chain(&yt.data).enumerate() {
         if l < 0.0 || l.fract() != 0.0 || l > 1e6 {
-            return Err(DataError::format(path, format!("label {i}"), format!("{l} is not a class index")));
+            return Err(DataError::format(
+                path,
+                format!("label {i}"),
+                format!("{l} is not a class index"),
+            ));
         }
         labels.push(l as u32);
     }
@@ -47,7 +59,11 @@ pub fn read_mnist1d(path: impl AsRef<Path>) -> Result<Dataset, DataError> {
     let features: Vec<f32> = x.data.iter().chain(&xt.data).map(|&v| v as f32).collect();
     let n = x.shape[0];
     let mut d = Dataset::new("mnist1d", features, vec![1, x.shape[1]], labels, classes)?;
-    d.split = Some(Split { train: (0..n).collect(), val: Vec::new(), test: (n..d.len()).collect() });
+    d.split = Some(Split {
+        train: (0..n).collect(),
+        val: Vec::new(),
+        test: (n..d.len()).collect(),
+    });
     Ok(d)
 }
 
@@ -114,7 +130,11 @@ fn templates() -> [[f64; TEMPLATE_LEN]; 10] {
     // about as hard as the public one
     for row in t.iter_mut() {
         for (i, v) in row.iter_mut().enumerate() {
-            let taper = if i == 0 || i == TEMPLATE_LEN - 1 { 0.0 } else { 1.0 };
+            let taper = if i == 0 || i == TEMPLATE_LEN - 1 {
+                0.0
+            } else {
+                1.0
+            };
             *v *= 0.4 * taper;
         }
     }
@@ -138,7 +158,9 @@ fn interpolate(x: &[f64], n: usize) -> Vec<f64> {
 /// 1-D Gaussian smoothing (σ in samples, kernel radius 4σ, mirror-reflected edges).
 fn gaussian_filter(x: &[f64], sigma: f64) -> Vec<f64> {
     let r = (4.0 * sigma).round() as isize;
-    let w: Vec<f64> = (-r..=r).map(|k| (-(k * k) as f64 / (2.0 * sigma * sigma)).exp()).collect();
+    let w: Vec<f64> = (-r..=r)
+        .map(|k| (-(k * k) as f64 / (2.0 * sigma * sigma)).exp())
+        .collect();
     let s: f64 = w.iter().sum();
     let n = x.len() as isize;
     let at = |mut i: isize| {
@@ -153,7 +175,9 @@ fn gaussian_filter(x: &[f64], sigma: f64) -> Vec<f64> {
             }
         }
     };
-    (0..n).map(|i| (-r..=r).zip(&w).map(|(k, wk)| wk * at(i + k)).sum::<f64>() / s).collect()
+    (0..n)
+        .map(|i| (-r..=r).zip(&w).map(|(k, wk)| wk * at(i + k)).sum::<f64>() / s)
+        .collect()
 }
 
 fn normal(rng: &mut tessera_core::Rng) -> f64 {
@@ -167,7 +191,10 @@ fn normal(rng: &mut tessera_core::Rng) -> f64 {
 /// split train (first `train_split`) / test, val empty.
 pub fn generate(cfg: &Mnist1dConfig) -> Result<Dataset, DataError> {
     if cfg.padding.0 > cfg.padding.1 || cfg.final_seq_length < 2 || cfg.num_samples < 10 {
-        return Err(DataError::invalid("mnist1d generator", "needs padding.0 ≤ padding.1, length ≥ 2, ≥ 10 samples"));
+        return Err(DataError::invalid(
+            "mnist1d generator",
+            "needs padding.0 ≤ padding.1, length ≥ 2, ≥ 10 samples",
+        ));
     }
     let t = templates();
     let mut rng = rng_for(cfg.seed, 0x1d);
@@ -186,7 +213,9 @@ pub fn generate(cfg: &Mnist1dConfig) -> Result<Dataset, DataError> {
             let k = rng.random_range(0..cfg.max_translation) % long;
             x.rotate_right(k);
         }
-        let noise: Vec<f64> = (0..long).map(|_| cfg.corr_noise_scale * normal(&mut rng)).collect();
+        let noise: Vec<f64> = (0..long)
+            .map(|_| cfg.corr_noise_scale * normal(&mut rng))
+            .collect();
         let noise = gaussian_filter(&noise, 2.0);
         for (v, n) in x.iter_mut().zip(&noise) {
             if *v == 0.0 {
@@ -200,13 +229,26 @@ pub fn generate(cfg: &Mnist1dConfig) -> Result<Dataset, DataError> {
         for (j, v) in x.iter_mut().enumerate() {
             *v -= coeff * (j as f64 / (long - 1) as f64 - 0.5);
         }
-        features.extend(interpolate(&x, cfg.final_seq_length).into_iter().map(|v| v as f32));
+        features.extend(
+            interpolate(&x, cfg.final_seq_length)
+                .into_iter()
+                .map(|v| v as f32),
+        );
         labels.push(y as u32);
     }
     let n_train = ((cfg.num_samples as f64) * cfg.train_split).round() as usize;
-    let mut d = Dataset::new("mnist1d-generated", features, vec![1, cfg.final_seq_length], labels, 10)?;
-    d.split =
-        Some(Split { train: (0..n_train).collect(), val: Vec::new(), test: (n_train..cfg.num_samples).collect() });
+    let mut d = Dataset::new(
+        "mnist1d-generated",
+        features,
+        vec![1, cfg.final_seq_length],
+        labels,
+        10,
+    )?;
+    d.split = Some(Split {
+        train: (0..n_train).collect(),
+        val: Vec::new(),
+        test: (n_train..cfg.num_samples).collect(),
+    });
     Ok(d)
 }
 
@@ -216,7 +258,10 @@ mod tests {
 
     #[test]
     fn generator_is_seeded_and_shaped() {
-        let cfg = Mnist1dConfig { num_samples: 100, ..Default::default() };
+        let cfg = Mnist1dConfig {
+            num_samples: 100,
+            ..Default::default()
+        };
         let a = generate(&cfg).unwrap();
         assert_eq!((a.len(), a.shape.clone()), (100, vec![1, 40]));
         assert_eq!(a, generate(&cfg).unwrap());

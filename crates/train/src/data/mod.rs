@@ -35,11 +35,17 @@ pub struct Graph {
 
 impl Graph {
     /// Builds a symmetric, deduplicated, loop-free graph from any edge list.
-    pub fn from_edges(nodes: usize, edges: impl IntoIterator<Item = (usize, usize)>) -> Result<Graph, DataError> {
+    pub fn from_edges(
+        nodes: usize,
+        edges: impl IntoIterator<Item = (usize, usize)>,
+    ) -> Result<Graph, DataError> {
         let mut e = Vec::new();
         for (a, b) in edges {
             if a >= nodes || b >= nodes {
-                return Err(DataError::invalid("graph", format!("edge ({a}, {b}) names a node ≥ {nodes}")));
+                return Err(DataError::invalid(
+                    "graph",
+                    format!("edge ({a}, {b}) names a node ≥ {nodes}"),
+                ));
             }
             if a != b {
                 e.push((a as u32, b as u32));
@@ -72,26 +78,51 @@ impl Split {
     /// Moves a stratified fraction of `train` into `val` (used when a dataset ships only train/test).
     pub fn carve_val(&self, labels: &[u32], fraction: f64, seed: u64) -> Split {
         let (keep, val) = stratified_take(&self.train, labels, fraction, seed);
-        Split { train: keep, val, test: self.test.clone() }
+        Split {
+            train: keep,
+            val,
+            test: self.test.clone(),
+        }
     }
 }
 
 /// Splits `0..labels.len()` into train/val/test with the given val and test fractions, per class, so every split
 /// has (up to rounding) the class proportions of the whole. Deterministic for a seed. Each class contributes
 /// `round(n_c * fraction)` examples to val and test.
-pub fn stratified_split(labels: &[u32], val: f64, test: f64, seed: u64) -> Result<Split, DataError> {
+pub fn stratified_split(
+    labels: &[u32],
+    val: f64,
+    test: f64,
+    seed: u64,
+) -> Result<Split, DataError> {
     if !(0.0..1.0).contains(&val) || !(0.0..1.0).contains(&test) || val + test >= 1.0 {
-        return Err(DataError::invalid("split", format!("fractions val {val} + test {test} must be in [0, 1)")));
+        return Err(DataError::invalid(
+            "split",
+            format!("fractions val {val} + test {test} must be in [0, 1)"),
+        ));
     }
     let all: Vec<usize> = (0..labels.len()).collect();
     let (rest, test_idx) = stratified_take(&all, labels, test, seed);
     let (train, val_idx) = stratified_take(&rest, labels, val / (1.0 - test), seed.wrapping_add(1));
-    Ok(Split { train, val: val_idx, test: test_idx })
+    Ok(Split {
+        train,
+        val: val_idx,
+        test: test_idx,
+    })
 }
 
 /// Takes `fraction` of each class of `pool` (shuffled with `seed`); returns (kept, taken), both sorted.
-fn stratified_take(pool: &[usize], labels: &[u32], fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    let classes = pool.iter().map(|&i| labels[i] as usize + 1).max().unwrap_or(0);
+fn stratified_take(
+    pool: &[usize],
+    labels: &[u32],
+    fraction: f64,
+    seed: u64,
+) -> (Vec<usize>, Vec<usize>) {
+    let classes = pool
+        .iter()
+        .map(|&i| labels[i] as usize + 1)
+        .max()
+        .unwrap_or(0);
     let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes];
     for &i in pool {
         by_class[labels[i] as usize].push(i);
@@ -182,16 +213,29 @@ impl Dataset {
             )));
         }
         if let Some(bad) = self.labels.iter().find(|&&l| l as usize >= self.classes) {
-            return Err(inv(format!("label {bad} out of range for {} classes", self.classes)));
+            return Err(inv(format!(
+                "label {bad} out of range for {} classes",
+                self.classes
+            )));
         }
         if let Some(s) = &self.split {
-            if let Some(bad) = s.train.iter().chain(&s.val).chain(&s.test).find(|&&i| i >= self.len()) {
+            if let Some(bad) = s
+                .train
+                .iter()
+                .chain(&s.val)
+                .chain(&s.test)
+                .find(|&&i| i >= self.len())
+            {
                 return Err(inv(format!("split index {bad} ≥ {} examples", self.len())));
             }
         }
         if let Some(g) = &self.graph {
             if g.nodes != self.len() {
-                return Err(inv(format!("graph has {} nodes for {} examples", g.nodes, self.len())));
+                return Err(inv(format!(
+                    "graph has {} nodes for {} examples",
+                    g.nodes,
+                    self.len()
+                )));
             }
         }
         Ok(())
@@ -217,7 +261,10 @@ impl Dataset {
         if shape.iter().product::<usize>() != self.example_len() || shape.is_empty() {
             return Err(DataError::invalid(
                 self.name.clone(),
-                format!("cannot view examples of shape {:?} as {shape:?}", self.shape),
+                format!(
+                    "cannot view examples of shape {:?} as {shape:?}",
+                    self.shape
+                ),
             ));
         }
         self.shape = shape.to_vec();
@@ -250,9 +297,15 @@ impl Dataset {
                     }
                 }
                 let mean = if cnt > 0.0 { sum / cnt } else { 0.0 };
-                let std = if cnt > 0.0 { (sq / cnt - mean * mean).max(0.0).sqrt() } else { 1.0 };
+                let std = if cnt > 0.0 {
+                    (sq / cnt - mean * mean).max(0.0).sqrt()
+                } else {
+                    1.0
+                };
                 let std = if std > 1e-12 { std } else { 1.0 };
-                self.features.iter_mut().for_each(|x| *x = ((*x as f64 - mean) / std) as f32);
+                self.features
+                    .iter_mut()
+                    .for_each(|x| *x = ((*x as f64 - mean) / std) as f32);
             }
             Normalization::PerFeature => {
                 let mut sum = vec![0f64; n];
@@ -305,8 +358,15 @@ pub(crate) fn encode_labels(raw: &[String]) -> (Vec<u32>, Vec<String>, bool) {
         None => uniq.iter().map(|s| s.to_string()).collect(),
     };
     let index = |s: &String| -> u32 {
-        let key = s.trim().parse::<i64>().map(|x| x.to_string()).unwrap_or_else(|_| s.clone());
-        names.iter().position(|n| *n == key).expect("every label is in its own set") as u32
+        let key = s
+            .trim()
+            .parse::<i64>()
+            .map(|x| x.to_string())
+            .unwrap_or_else(|_| s.clone());
+        names
+            .iter()
+            .position(|n| *n == key)
+            .expect("every label is in its own set") as u32
     };
     let labels: Vec<u32> = raw.iter().map(index).collect();
     let identity = names.iter().enumerate().all(|(i, n)| *n == i.to_string());
@@ -323,9 +383,15 @@ pub(crate) fn gunzip_if_needed(raw: Vec<u8>, path: &std::path::Path) -> Result<V
     use std::io::Read;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&raw[..]).read_to_end(&mut out).map_err(|e| {
-            DataError::format(path, format!("after {} decompressed bytes", out.len()), format!("gzip: {e}"))
-        })?;
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(|e| {
+                DataError::format(
+                    path,
+                    format!("after {} decompressed bytes", out.len()),
+                    format!("gzip: {e}"),
+                )
+            })?;
         Ok(out)
     } else {
         Ok(raw)
@@ -346,14 +412,23 @@ mod tests {
         assert_eq!(ones(&s.val), 25);
         assert_eq!(s, stratified_split(&labels, 0.1, 0.2, 7).unwrap());
         assert_ne!(s, stratified_split(&labels, 0.1, 0.2, 8).unwrap());
-        let mut all: Vec<usize> = s.train.iter().chain(&s.val).chain(&s.test).copied().collect();
+        let mut all: Vec<usize> = s
+            .train
+            .iter()
+            .chain(&s.val)
+            .chain(&s.test)
+            .copied()
+            .collect();
         all.sort_unstable();
         assert_eq!(all, (0..1000).collect::<Vec<_>>());
     }
 
     #[test]
     fn labels_are_encoded_numerically_or_lexically() {
-        let raw: Vec<String> = ["10", "2", "2", "7"].iter().map(|s| s.to_string()).collect();
+        let raw: Vec<String> = ["10", "2", "2", "7"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let (l, names, identity) = encode_labels(&raw);
         assert_eq!(l, vec![2, 0, 0, 1]);
         assert_eq!(names, vec!["2", "7", "10"]);
@@ -364,7 +439,14 @@ mod tests {
 
     #[test]
     fn per_feature_normalisation_uses_training_statistics() {
-        let mut d = Dataset::new("t", vec![0.0, 5.0, 2.0, 5.0, 100.0, 5.0], vec![2], vec![0, 1, 0], 2).unwrap();
+        let mut d = Dataset::new(
+            "t",
+            vec![0.0, 5.0, 2.0, 5.0, 100.0, 5.0],
+            vec![2],
+            vec![0, 1, 0],
+            2,
+        )
+        .unwrap();
         d.normalize(Normalization::PerFeature, &[0, 1]);
         assert_eq!(d.example(0), &[-1.0, 0.0]);
         assert_eq!(d.example(1), &[1.0, 0.0]);

@@ -69,7 +69,10 @@ impl Value {
     /// Looks `key` up in a dict (string keys, Python 2 or 3).
     pub fn get(&self, key: &str) -> Option<&Value> {
         match self {
-            Value::Dict(items) => items.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v),
+            Value::Dict(items) => items
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(_, v)| v),
             _ => None,
         }
     }
@@ -120,19 +123,34 @@ struct Machine<'a> {
 
 /// Decodes pickle bytes; `path` is only used in error messages.
 pub fn parse(data: &[u8], path: &Path) -> Result<Value, DataError> {
-    let mut m = Machine { data, pos: 0, path, stack: Vec::new(), marks: Vec::new(), memo: Vec::new() };
+    let mut m = Machine {
+        data,
+        pos: 0,
+        path,
+        stack: Vec::new(),
+        marks: Vec::new(),
+        memo: Vec::new(),
+    };
     m.run()
 }
 
 impl<'a> Machine<'a> {
     fn err(&self, at: usize, msg: impl Into<String>) -> DataError {
-        DataError::format(self.path, format!("byte {at}"), format!("pickle: {}", msg.into()))
+        DataError::format(
+            self.path,
+            format!("byte {at}"),
+            format!("pickle: {}", msg.into()),
+        )
     }
     fn take(&mut self, n: usize) -> Result<&'a [u8], DataError> {
         if n > self.data.len() - self.pos {
-            return Err(
-                self.err(self.pos, format!("truncated: needs {n} more bytes, {} left", self.data.len() - self.pos))
-            );
+            return Err(self.err(
+                self.pos,
+                format!(
+                    "truncated: needs {n} more bytes, {} left",
+                    self.data.len() - self.pos
+                ),
+            ));
         }
         let s = &self.data[self.pos..self.pos + n];
         self.pos += n;
@@ -142,13 +160,19 @@ impl<'a> Machine<'a> {
         Ok(self.take(1)?[0])
     }
     fn u16(&mut self) -> Result<u16, DataError> {
-        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("2 bytes")))
+        Ok(u16::from_le_bytes(
+            self.take(2)?.try_into().expect("2 bytes"),
+        ))
     }
     fn u32(&mut self) -> Result<u32, DataError> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
     fn u64(&mut self) -> Result<u64, DataError> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
     }
     fn line(&mut self) -> Result<&'a str, DataError> {
         let start = self.pos;
@@ -157,7 +181,8 @@ impl<'a> Machine<'a> {
             .position(|&b| b == b'\n')
             .ok_or_else(|| self.err(start, "unterminated text line"))?;
         self.pos = start + end + 1;
-        std::str::from_utf8(&self.data[start..start + end]).map_err(|_| self.err(start, "text line is not UTF-8"))
+        std::str::from_utf8(&self.data[start..start + end])
+            .map_err(|_| self.err(start, "text line is not UTF-8"))
     }
     fn push(&mut self, v: Value) {
         self.stack.push((v, None));
@@ -167,24 +192,36 @@ impl<'a> Machine<'a> {
         if self.marks.last().is_some_and(|&m| m >= self.stack.len()) {
             return Err(self.err(at, "pop across a mark"));
         }
-        self.stack.pop().map(|(v, _)| v).ok_or_else(|| self.err(at, "stack underflow"))
+        self.stack
+            .pop()
+            .map(|(v, _)| v)
+            .ok_or_else(|| self.err(at, "stack underflow"))
     }
     fn pop_mark(&mut self, at: usize) -> Result<Vec<Value>, DataError> {
-        let m = self.marks.pop().ok_or_else(|| self.err(at, "no mark on the stack"))?;
+        let m = self
+            .marks
+            .pop()
+            .ok_or_else(|| self.err(at, "no mark on the stack"))?;
         if m > self.stack.len() {
             return Err(self.err(at, "mark above the stack top"));
         }
         Ok(self.stack.drain(m..).map(|(v, _)| v).collect())
     }
     /// Changes the top item in place and refreshes its memo copy.
-    fn modify_top(&mut self, at: usize, f: impl FnOnce(&mut Value) -> Result<(), String>) -> Result<(), DataError> {
+    fn modify_top(
+        &mut self,
+        at: usize,
+        f: impl FnOnce(&mut Value) -> Result<(), String>,
+    ) -> Result<(), DataError> {
         if self.marks.last().is_some_and(|&m| m >= self.stack.len()) {
             return Err(self.err(at, "no object below the mark"));
         }
         let Some((top, slot)) = self.stack.last_mut() else {
             return Err(self.err(at, "stack underflow"));
         };
-        f(top).map_err(|msg| DataError::format(self.path, format!("byte {at}"), format!("pickle: {msg}")))?;
+        f(top).map_err(|msg| {
+            DataError::format(self.path, format!("byte {at}"), format!("pickle: {msg}"))
+        })?;
         if let Some(i) = *slot {
             let v = top.clone();
             self.memo[i] = Some(v);
@@ -207,7 +244,12 @@ impl<'a> Machine<'a> {
         Ok(())
     }
     fn get(&mut self, i: usize, at: usize) -> Result<(), DataError> {
-        let v = self.memo.get(i).cloned().flatten().ok_or_else(|| self.err(at, format!("memo slot {i} is empty")))?;
+        let v = self
+            .memo
+            .get(i)
+            .cloned()
+            .flatten()
+            .ok_or_else(|| self.err(at, format!("memo slot {i} is empty")))?;
         self.push(v);
         Ok(())
     }
@@ -216,7 +258,9 @@ impl<'a> Machine<'a> {
     }
     fn text(&mut self, n: usize, at: usize) -> Result<Value, DataError> {
         let b = self.take(n)?;
-        Ok(Value::Str(String::from_utf8(b.to_vec()).map_err(|_| self.err(at, "string is not UTF-8"))?))
+        Ok(Value::Str(
+            String::from_utf8(b.to_vec()).map_err(|_| self.err(at, "string is not UTF-8"))?,
+        ))
     }
 
     fn run(&mut self) -> Result<Value, DataError> {
@@ -242,7 +286,11 @@ impl<'a> Machine<'a> {
                     self.pop_mark(at)?;
                 }
                 b'2' => {
-                    let top = self.stack.last().cloned().ok_or_else(|| self.err(at, "DUP on an empty stack"))?;
+                    let top = self
+                        .stack
+                        .last()
+                        .cloned()
+                        .ok_or_else(|| self.err(at, "DUP on an empty stack"))?;
                     self.stack.push((top.0, None));
                 }
                 b'N' => self.push(Value::None),
@@ -261,12 +309,22 @@ impl<'a> Machine<'a> {
                     self.push(Value::Int(v as i64))
                 }
                 0x8a | 0x8b => {
-                    let n = if op == 0x8a { self.u8()? as usize } else { self.u32()? as usize };
+                    let n = if op == 0x8a {
+                        self.u8()? as usize
+                    } else {
+                        self.u32()? as usize
+                    };
                     let b = self.take(n)?;
                     if n > 8 {
-                        return Err(self.err(at, format!("integer of {n} bytes does not fit 64 bits")));
+                        return Err(
+                            self.err(at, format!("integer of {n} bytes does not fit 64 bits"))
+                        );
                     }
-                    let mut buf = if b.last().is_some_and(|&x| x & 0x80 != 0) { [0xffu8; 8] } else { [0u8; 8] };
+                    let mut buf = if b.last().is_some_and(|&x| x & 0x80 != 0) {
+                        [0xffu8; 8]
+                    } else {
+                        [0u8; 8]
+                    };
                     buf[..n].copy_from_slice(b);
                     self.push(Value::Int(i64::from_le_bytes(buf)))
                 }
@@ -275,18 +333,26 @@ impl<'a> Machine<'a> {
                     let v = match l {
                         "00" => Value::Bool(false),
                         "01" => Value::Bool(true),
-                        s => Value::Int(s.parse().map_err(|_| self.err(at, format!("bad INT {s:?}")))?),
+                        s => Value::Int(
+                            s.parse()
+                                .map_err(|_| self.err(at, format!("bad INT {s:?}")))?,
+                        ),
                     };
                     self.push(v)
                 }
                 b'L' => {
                     let l = self.line()?.trim_end_matches('L');
-                    let v = l.parse().map_err(|_| self.err(at, format!("bad LONG {l:?}")))?;
+                    let v = l
+                        .parse()
+                        .map_err(|_| self.err(at, format!("bad LONG {l:?}")))?;
                     self.push(Value::Int(v))
                 }
                 b'F' => {
                     let l = self.line()?;
-                    let v = l.trim().parse().map_err(|_| self.err(at, format!("bad FLOAT {l:?}")))?;
+                    let v = l
+                        .trim()
+                        .parse()
+                        .map_err(|_| self.err(at, format!("bad FLOAT {l:?}")))?;
                     self.push(Value::Float(v))
                 }
                 b'G' => {
@@ -404,26 +470,37 @@ impl<'a> Machine<'a> {
                     let name = self.pop(at)?;
                     let module = self.pop(at)?;
                     match (module, name) {
-                        (Value::Str(module), Value::Str(name)) => self.push(Value::Global { module, name }),
+                        (Value::Str(module), Value::Str(name)) => {
+                            self.push(Value::Global { module, name })
+                        }
                         _ => return Err(self.err(at, "STACK_GLOBAL needs two strings")),
                     }
                 }
                 b'R' | 0x81 => {
                     let args = self.pop(at)?;
                     let func = self.pop(at)?;
-                    self.push(Value::Call { func: Box::new(func), args: Box::new(args) })
+                    self.push(Value::Call {
+                        func: Box::new(func),
+                        args: Box::new(args),
+                    })
                 }
                 0x92 => {
                     let _kwargs = self.pop(at)?;
                     let args = self.pop(at)?;
                     let func = self.pop(at)?;
-                    self.push(Value::Call { func: Box::new(func), args: Box::new(args) })
+                    self.push(Value::Call {
+                        func: Box::new(func),
+                        args: Box::new(args),
+                    })
                 }
                 b'b' => {
                     let state = self.pop(at)?;
                     self.modify_top(at, |top| {
                         let obj = std::mem::replace(top, Value::None);
-                        *top = Value::Build { obj: Box::new(obj), state: Box::new(state) };
+                        *top = Value::Build {
+                            obj: Box::new(obj),
+                            state: Box::new(state),
+                        };
                         Ok(())
                     })?
                 }
@@ -441,7 +518,9 @@ impl<'a> Machine<'a> {
                 }
                 b'p' => {
                     let l = self.line()?;
-                    let i = l.parse().map_err(|_| self.err(at, format!("bad PUT {l:?}")))?;
+                    let i = l
+                        .parse()
+                        .map_err(|_| self.err(at, format!("bad PUT {l:?}")))?;
                     self.put(i, at)?
                 }
                 b'h' => {
@@ -454,7 +533,9 @@ impl<'a> Machine<'a> {
                 }
                 b'g' => {
                     let l = self.line()?;
-                    let i = l.parse().map_err(|_| self.err(at, format!("bad GET {l:?}")))?;
+                    let i = l
+                        .parse()
+                        .map_err(|_| self.err(at, format!("bad GET {l:?}")))?;
                     self.get(i, at)?
                 }
                 other => return Err(self.err(at, format!("unsupported opcode 0x{other:02x}"))),
@@ -484,7 +565,10 @@ fn set_items(top: &mut Value, items: Vec<(Value, Value)>) -> Result<(), String> 
         }
         Value::Call { .. } => {
             let obj = std::mem::replace(top, Value::None);
-            *top = Value::Build { obj: Box::new(obj), state: Box::new(Value::Dict(items)) };
+            *top = Value::Build {
+                obj: Box::new(obj),
+                state: Box::new(Value::Dict(items)),
+            };
             Ok(())
         }
         Value::Build { state, .. } => match state.as_mut() {
@@ -492,7 +576,10 @@ fn set_items(top: &mut Value, items: Vec<(Value, Value)>) -> Result<(), String> 
                 d.extend(items);
                 Ok(())
             }
-            o => Err(format!("SETITEMS on an object whose state is a {}", o.kind())),
+            o => Err(format!(
+                "SETITEMS on an object whose state is a {}",
+                o.kind()
+            )),
         },
         o => Err(format!("SETITEMS on a {}", o.kind())),
     }
@@ -515,15 +602,31 @@ fn bad(path: &Path, what: &str, msg: impl Into<String>) -> DataError {
 /// `BUILD (version, shape, dtype, is_fortran, raw_bytes)`. `what` names the array in errors (e.g. `key 'x'`).
 pub fn ndarray(v: &Value, path: &Path, what: &str) -> Result<NdArray, DataError> {
     let Value::Build { obj, state } = v else {
-        return Err(bad(path, what, format!("expected a numpy array, found a {}", v.kind())));
+        return Err(bad(
+            path,
+            what,
+            format!("expected a numpy array, found a {}", v.kind()),
+        ));
     };
     match obj.class() {
         Some((m, "_reconstruct")) if m.starts_with("numpy") => {}
-        other => return Err(bad(path, what, format!("expected a numpy array, found an object of {other:?}"))),
+        other => {
+            return Err(bad(
+                path,
+                what,
+                format!("expected a numpy array, found an object of {other:?}"),
+            ))
+        }
     }
-    let st = state.as_seq().ok_or_else(|| bad(path, what, "numpy array state is not a tuple"))?;
+    let st = state
+        .as_seq()
+        .ok_or_else(|| bad(path, what, "numpy array state is not a tuple"))?;
     if st.len() != 5 {
-        return Err(bad(path, what, format!("numpy array state has {} fields, expected 5", st.len())));
+        return Err(bad(
+            path,
+            what,
+            format!("numpy array state has {} fields, expected 5", st.len()),
+        ));
     }
     let shape: Vec<usize> = st[1]
         .as_seq()
@@ -537,11 +640,28 @@ pub fn ndarray(v: &Value, path: &Path, what: &str) -> Result<NdArray, DataError>
     let raw = match &st[4] {
         Value::Bytes(b) => b,
         Value::Str(s) => s.as_bytes(),
-        o => return Err(bad(path, what, format!("numpy data is a {} (object arrays are not supported)", o.kind()))),
+        o => {
+            return Err(bad(
+                path,
+                what,
+                format!(
+                    "numpy data is a {} (object arrays are not supported)",
+                    o.kind()
+                ),
+            ))
+        }
     };
     let n: usize = shape.iter().product();
     if raw.len() != n * size {
-        return Err(bad(path, what, format!("numpy data has {} bytes, shape {shape:?} needs {}", raw.len(), n * size)));
+        return Err(bad(
+            path,
+            what,
+            format!(
+                "numpy data has {} bytes, shape {shape:?} needs {}",
+                raw.len(),
+                n * size
+            ),
+        ));
     }
     let mut data: Vec<f64> = raw
         .chunks_exact(size)
@@ -576,9 +696,17 @@ pub fn ndarray(v: &Value, path: &Path, what: &str) -> Result<NdArray, DataError>
         }
         data = t;
     } else if fortran && shape.len() > 2 {
-        return Err(bad(path, what, "Fortran-ordered arrays of rank > 2 are not supported"));
+        return Err(bad(
+            path,
+            what,
+            "Fortran-ordered arrays of rank > 2 are not supported",
+        ));
     }
-    Ok(NdArray { shape, data, dtype: format!("{}{kind}{size}", if big { '>' } else { '<' }) })
+    Ok(NdArray {
+        shape,
+        data,
+        dtype: format!("{}{kind}{size}", if big { '>' } else { '<' }),
+    })
 }
 
 /// `numpy.dtype(spec, align, copy)` with optional BUILD state `(3, byteorder, …)`: (kind, item size, big endian).
@@ -598,12 +726,19 @@ fn dtype(v: &Value, path: &Path, what: &str) -> Result<(char, usize, bool), Data
     let mut chars = spec.trim_start_matches(['<', '>', '=', '|']).chars();
     let kind = chars.next().unwrap_or('?');
     let size: usize = chars.as_str().parse().unwrap_or(0);
-    let supported = matches!((kind, size), ('f', 4 | 8) | ('i' | 'u', 1 | 2 | 4 | 8) | ('b', 1));
+    let supported = matches!(
+        (kind, size),
+        ('f', 4 | 8) | ('i' | 'u', 1 | 2 | 4 | 8) | ('b', 1)
+    );
     if !supported {
         return Err(bad(path, what, format!("unsupported numpy dtype {spec:?}")));
     }
     let big = spec.starts_with('>')
-        || state.and_then(|s| s.as_seq()).and_then(|s| s.get(1)).and_then(Value::as_str) == Some(">");
+        || state
+            .and_then(|s| s.as_seq())
+            .and_then(|s| s.get(1))
+            .and_then(Value::as_str)
+            == Some(">");
     Ok((kind, size, big))
 }
 
@@ -633,13 +768,27 @@ impl Csr {
 /// Decodes a pickled `scipy.sparse.csr_matrix` (any scipy version: `scipy.sparse.csr` or `scipy.sparse._csr`).
 pub fn csr_matrix(v: &Value, path: &Path, what: &str) -> Result<Csr, DataError> {
     let Value::Build { obj, state } = v else {
-        return Err(bad(path, what, format!("expected a scipy sparse matrix, found a {}", v.kind())));
+        return Err(bad(
+            path,
+            what,
+            format!("expected a scipy sparse matrix, found a {}", v.kind()),
+        ));
     };
     match obj.class() {
         Some((m, n)) if m.starts_with("scipy.sparse") && n.contains("csr") => {}
-        other => return Err(bad(path, what, format!("expected a scipy CSR matrix, found an object of {other:?}"))),
+        other => {
+            return Err(bad(
+                path,
+                what,
+                format!("expected a scipy CSR matrix, found an object of {other:?}"),
+            ))
+        }
     }
-    let field = |k: &str| state.get(k).ok_or_else(|| bad(path, what, format!("CSR matrix has no `{k}`")));
+    let field = |k: &str| {
+        state
+            .get(k)
+            .ok_or_else(|| bad(path, what, format!("CSR matrix has no `{k}`")))
+    };
     let shape = field("_shape")?
         .as_seq()
         .and_then(|s| Some((s.first()?.as_int()?, s.get(1)?.as_int()?)))
@@ -648,20 +797,53 @@ pub fn csr_matrix(v: &Value, path: &Path, what: &str) -> Result<Csr, DataError> 
     let to_idx = |a: NdArray, name: &str| -> Result<Vec<usize>, DataError> {
         a.data
             .iter()
-            .map(|&x| if x >= 0.0 && x.fract() == 0.0 { Ok(x as usize) } else { Err(()) })
+            .map(|&x| {
+                if x >= 0.0 && x.fract() == 0.0 {
+                    Ok(x as usize)
+                } else {
+                    Err(())
+                }
+            })
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| bad(path, what, format!("CSR `{name}` holds a negative or fractional index")))
+            .map_err(|_| {
+                bad(
+                    path,
+                    what,
+                    format!("CSR `{name}` holds a negative or fractional index"),
+                )
+            })
     };
-    let indptr = to_idx(ndarray(field("indptr")?, path, &format!("{what} indptr"))?, "indptr")?;
-    let indices = to_idx(ndarray(field("indices")?, path, &format!("{what} indices"))?, "indices")?;
+    let indptr = to_idx(
+        ndarray(field("indptr")?, path, &format!("{what} indptr"))?,
+        "indptr",
+    )?;
+    let indices = to_idx(
+        ndarray(field("indices")?, path, &format!("{what} indices"))?,
+        "indices",
+    )?;
     let data = ndarray(field("data")?, path, &format!("{what} data"))?.data;
-    if indptr.len() != rows + 1 || indices.len() != data.len() || indptr.last() != Some(&data.len()) {
-        return Err(bad(path, what, "CSR arrays are inconsistent (indptr length or last entry)"));
+    if indptr.len() != rows + 1 || indices.len() != data.len() || indptr.last() != Some(&data.len())
+    {
+        return Err(bad(
+            path,
+            what,
+            "CSR arrays are inconsistent (indptr length or last entry)",
+        ));
     }
     if indptr.windows(2).any(|w| w[0] > w[1]) || indices.iter().any(|&c| c >= cols) {
-        return Err(bad(path, what, "CSR indptr decreases or a column index is out of range"));
+        return Err(bad(
+            path,
+            what,
+            "CSR indptr decreases or a column index is out of range",
+        ));
     }
-    Ok(Csr { rows, cols, indptr, indices, data })
+    Ok(Csr {
+        rows,
+        cols,
+        indptr,
+        indices,
+        data,
+    })
 }
 
 #[cfg(test)]
@@ -674,15 +856,25 @@ mod tests {
         let bytes: &[u8] =
             b"\x80\x02}q\x00(U\x01aq\x01]q\x02(K\x01K\x02eU\x01bq\x03G@\x0c\x00\x00\x00\x00\x00\x00N\x86q\x04u.";
         let v = parse(bytes, Path::new("mem")).unwrap();
-        assert_eq!(v.get("a"), Some(&Value::List(vec![Value::Int(1), Value::Int(2)])));
-        assert_eq!(v.get("b"), Some(&Value::Tuple(vec![Value::Float(3.5), Value::None])));
+        assert_eq!(
+            v.get("a"),
+            Some(&Value::List(vec![Value::Int(1), Value::Int(2)]))
+        );
+        assert_eq!(
+            v.get("b"),
+            Some(&Value::Tuple(vec![Value::Float(3.5), Value::None]))
+        );
     }
 
     #[test]
     fn truncated_input_names_the_byte() {
-        let e = parse(b"\x80\x02}q\x00(U\x05ab", Path::new("x.pkl")).unwrap_err().to_string();
+        let e = parse(b"\x80\x02}q\x00(U\x05ab", Path::new("x.pkl"))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("x.pkl: byte 8: pickle: truncated"), "{e}");
-        let e = parse(b"\x80\x02\xff", Path::new("x.pkl")).unwrap_err().to_string();
+        let e = parse(b"\x80\x02\xff", Path::new("x.pkl"))
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "x.pkl: byte 2: pickle: unsupported opcode 0xff");
     }
 }

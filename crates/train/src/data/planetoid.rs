@@ -55,21 +55,31 @@ pub fn planetoid(dir: impl AsRef<Path>, name: &str) -> Result<Dataset, DataError
     };
     let classes_of = |part: &str| -> Result<usize, DataError> {
         let (v, p) = read(part)?;
-        Ok(pickle::ndarray(&v, &p, "top-level object")?.shape.get(1).copied().unwrap_or(0))
+        Ok(pickle::ndarray(&v, &p, "top-level object")?
+            .shape
+            .get(1)
+            .copied()
+            .unwrap_or(0))
     };
 
     let (n_train, _, _) = dense("x")?;
     let (n_all, f_all, allx) = dense("allx")?;
     let (n_test, f_test, tx) = dense("tx")?;
     if f_all != f_test {
-        return Err(DataError::invalid(name, format!("allx has {f_all} features but tx has {f_test}")));
+        return Err(DataError::invalid(
+            name,
+            format!("allx has {f_all} features but tx has {f_test}"),
+        ));
     }
     let y = onehot("y")?;
     let ally = onehot("ally")?;
     let ty = onehot("ty")?;
     let classes = classes_of("ally")?;
     if ally.len() != n_all || ty.len() != n_test || y.len() != n_train {
-        return Err(DataError::invalid(name, "label and feature row counts differ (y/x, ally/allx or ty/tx)"));
+        return Err(DataError::invalid(
+            name,
+            "label and feature row counts differ (y/x, ally/allx or ty/tx)",
+        ));
     }
 
     let idx_path = file("test.index");
@@ -80,7 +90,11 @@ pub fn planetoid(dir: impl AsRef<Path>, name: &str) -> Result<Dataset, DataError
             continue;
         }
         let id: usize = line.trim().parse().map_err(|_| {
-            DataError::format(&idx_path, format!("line {}", ln + 1), format!("{line:?} is not a node id"))
+            DataError::format(
+                &idx_path,
+                format!("line {}", ln + 1),
+                format!("{line:?} is not a node id"),
+            )
         })?;
         test_ids.push(id);
     }
@@ -96,7 +110,11 @@ pub fn planetoid(dir: impl AsRef<Path>, name: &str) -> Result<Dataset, DataError
         _ => return Err(DataError::format(&idx_path, "line 1", "no test ids")),
     };
     if lo < n_all {
-        return Err(DataError::format(&idx_path, "?", format!("test id {lo} overlaps the {n_all} non-test nodes")));
+        return Err(DataError::format(
+            &idx_path,
+            "?",
+            format!("test id {lo} overlaps the {n_all} non-test nodes"),
+        ));
     }
     // Graph node ids are row numbers: test node `id` is row `id`, rows between `allx` and the first test id (none in
     // Cora and CiteSeer) stay empty, like the gaps of CiteSeer's test range.
@@ -117,7 +135,11 @@ pub fn planetoid(dir: impl AsRef<Path>, name: &str) -> Result<Dataset, DataError
     let mut test: Vec<usize> = test_ids.clone();
     test.sort_unstable();
     let val_end = (n_train + 500).min(n_all);
-    let split = Split { train: (0..n_train).collect(), val: (n_train..val_end).collect(), test };
+    let split = Split {
+        train: (0..n_train).collect(),
+        val: (n_train..val_end).collect(),
+        test,
+    };
     let mut d = Dataset::new(name, features, vec![f_all], labels, classes)?;
     d.graph = Some(graph);
     d.split = Some(split);
@@ -131,23 +153,44 @@ fn adjacency(v: &Value, path: &Path, nodes: usize) -> Result<Graph, DataError> {
         Value::Dict(items) => items,
         Value::Build { state, .. } => match state.as_ref() {
             Value::Dict(items) => items,
-            _ => return Err(DataError::format(path, "top-level object", "graph is not a dict of adjacency lists")),
+            _ => {
+                return Err(DataError::format(
+                    path,
+                    "top-level object",
+                    "graph is not a dict of adjacency lists",
+                ))
+            }
         },
-        _ => return Err(DataError::format(path, "top-level object", "graph is not a dict of adjacency lists")),
+        _ => {
+            return Err(DataError::format(
+                path,
+                "top-level object",
+                "graph is not a dict of adjacency lists",
+            ))
+        }
     };
     let mut edges = Vec::new();
     for (k, nb) in items {
         let a = k
             .as_int()
             .and_then(|a| usize::try_from(a).ok())
-            .ok_or_else(|| DataError::format(path, "graph keys", format!("key {k:?} is not a node id")))?;
-        let list = nb
-            .as_seq()
-            .ok_or_else(|| DataError::format(path, format!("graph node {a}"), "neighbours are not a list"))?;
-        for b in list {
-            let b = b.as_int().and_then(|b| usize::try_from(b).ok()).ok_or_else(|| {
-                DataError::format(path, format!("graph node {a}"), format!("neighbour {b:?} is not a node id"))
+            .ok_or_else(|| {
+                DataError::format(path, "graph keys", format!("key {k:?} is not a node id"))
             })?;
+        let list = nb.as_seq().ok_or_else(|| {
+            DataError::format(path, format!("graph node {a}"), "neighbours are not a list")
+        })?;
+        for b in list {
+            let b = b
+                .as_int()
+                .and_then(|b| usize::try_from(b).ok())
+                .ok_or_else(|| {
+                    DataError::format(
+                        path,
+                        format!("graph node {a}"),
+                        format!("neighbour {b:?} is not a node id"),
+                    )
+                })?;
             edges.push((a, b));
         }
     }

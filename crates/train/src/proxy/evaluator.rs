@@ -13,7 +13,9 @@ use super::{score, Proxy, ProxyBatch};
 use crate::error::TrainError;
 use std::sync::Arc;
 use std::time::Instant;
-use tessera_core::{rng_for, EvalContext, EvalError, Evaluation, Evaluator, Metrics, Sample, Space};
+use tessera_core::{
+    rng_for, EvalContext, EvalError, Evaluation, Evaluator, Metrics, Sample, Space,
+};
 
 /// How several proxies make the one `proxy` metric.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,7 +53,9 @@ impl ProxyEvaluator {
         let reference = match combine {
             Combine::None => None,
             Combine::RankVote { reference } if reference < 2 => {
-                return Err(format!("a rank vote needs a reference set of at least 2 samples, got {reference}"))
+                return Err(format!(
+                    "a rank vote needs a reference set of at least 2 samples, got {reference}"
+                ))
             }
             Combine::RankVote { reference } => {
                 let mut rng = rng_for(seed, 0x766f_7465);
@@ -69,14 +73,23 @@ impl ProxyEvaluator {
                 }
                 for (k, c) in cols.iter_mut().enumerate() {
                     if c.is_empty() {
-                        return Err(format!("proxy {} scored none of the {reference} reference samples", proxies[k]));
+                        return Err(format!(
+                            "proxy {} scored none of the {reference} reference samples",
+                            proxies[k]
+                        ));
                     }
                     c.sort_by(f64::total_cmp);
                 }
                 Some(cols)
             }
         };
-        Ok(ProxyEvaluator { space, proxies, batch, seed, reference })
+        Ok(ProxyEvaluator {
+            space,
+            proxies,
+            batch,
+            seed,
+            reference,
+        })
     }
 
     pub fn proxies(&self) -> &[Proxy] {
@@ -88,7 +101,11 @@ impl ProxyEvaluator {
     /// [`proxies`]: Self::proxies
     pub fn score_each(&self, sample: &Sample) -> Result<Vec<Result<f64, TrainError>>, TrainError> {
         let net = self.space.lower(sample)?;
-        Ok(self.proxies.iter().map(|p| score(&net, *p, &self.batch, self.seed)).collect())
+        Ok(self
+            .proxies
+            .iter()
+            .map(|p| score(&net, *p, &self.batch, self.seed))
+            .collect())
     }
 
     /// Percentile (0–100) of `v` among the sorted reference scores, ties counted half.
@@ -102,9 +119,14 @@ impl ProxyEvaluator {
 impl Evaluator for ProxyEvaluator {
     fn evaluate(&self, sample: &Sample, _ctx: &EvalContext) -> Result<Evaluation, EvalError> {
         let start = Instant::now();
-        let net = self.space.lower(sample).map_err(|e| EvalError::Other(e.to_string()))?;
+        let net = self
+            .space
+            .lower(sample)
+            .map_err(|e| EvalError::Other(e.to_string()))?;
         let (params, flops) = net.costs().map_err(|e| EvalError::Other(e.to_string()))?;
-        let mut m = Metrics::new().with("params", params as f64).with("flops", flops as f64);
+        let mut m = Metrics::new()
+            .with("params", params as f64)
+            .with("flops", flops as f64);
         let mut values = Vec::with_capacity(self.proxies.len());
         for p in &self.proxies {
             let v = score(&net, *p, &self.batch, self.seed).map_err(EvalError::from)?;
@@ -114,14 +136,21 @@ impl Evaluator for ProxyEvaluator {
         let combined = match &self.reference {
             None if values.len() == 1 => Some(values[0]),
             None => None,
-            Some(cols) => {
-                Some(cols.iter().zip(&values).map(|(c, v)| Self::percentile(c, *v)).sum::<f64>() / values.len() as f64)
-            }
+            Some(cols) => Some(
+                cols.iter()
+                    .zip(&values)
+                    .map(|(c, v)| Self::percentile(c, *v))
+                    .sum::<f64>()
+                    / values.len() as f64,
+            ),
         };
         if let Some(c) = combined {
             m.set("proxy", c);
         }
-        Ok(Evaluation { metrics: m, sim_seconds: start.elapsed().as_secs_f64() })
+        Ok(Evaluation {
+            metrics: m,
+            sim_seconds: start.elapsed().as_secs_f64(),
+        })
     }
 
     fn metric_names(&self) -> Vec<String> {
@@ -138,9 +167,15 @@ impl Evaluator for ProxyEvaluator {
     }
 
     fn profile(&self, sample: &Sample) -> Metrics {
-        let Ok(net) = self.space.lower(sample) else { return Metrics::new() };
-        let Ok((p, f)) = net.costs() else { return Metrics::new() };
-        Metrics::new().with("params", p as f64).with("flops", f as f64)
+        let Ok(net) = self.space.lower(sample) else {
+            return Metrics::new();
+        };
+        let Ok((p, f)) = net.costs() else {
+            return Metrics::new();
+        };
+        Metrics::new()
+            .with("params", p as f64)
+            .with("flops", f as f64)
     }
 }
 

@@ -15,7 +15,11 @@ pub(crate) fn fisher(net: &Network, batch: &ProxyBatch, seed: u64) -> Result<f64
     let mut tap = |_: usize, op: &Op, _: &Val, out: Val| -> Val {
         let layer = matches!(
             op,
-            Op::Conv { .. } | Op::DepthwiseConv { .. } | Op::SepConv { .. } | Op::Linear { .. } | Op::Output { .. }
+            Op::Conv { .. }
+                | Op::DepthwiseConv { .. }
+                | Op::SepConv { .. }
+                | Op::Linear { .. }
+                | Op::Output { .. }
         );
         if !layer {
             return out;
@@ -24,7 +28,16 @@ pub(crate) fn fisher(net: &Network, batch: &ProxyBatch, seed: u64) -> Result<f64
         probes.push((out.clone(), probe.clone()));
         out.add(probe)
     };
-    let logits = m.forward_tapped(x, &mut Forward { graph: None, rng: None }, &mut tap).into_logits();
+    let logits = m
+        .forward_tapped(
+            x,
+            &mut Forward {
+                graph: None,
+                rng: None,
+            },
+            &mut tap,
+        )
+        .into_logits();
     let loss = crate::train::loss_fn(logits, &batch.labels, 0.0);
     let grads = loss.backward();
     let mut total = 0.0;

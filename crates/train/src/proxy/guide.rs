@@ -19,7 +19,13 @@ pub struct ProxyGuide {
 
 impl ProxyGuide {
     pub fn new(space: Arc<dyn Space>, proxy: Proxy, batch: ProxyBatch, seed: u64) -> ProxyGuide {
-        ProxyGuide { space, proxy, batch, seed, memo: Mutex::new(HashMap::new()) }
+        ProxyGuide {
+            space,
+            proxy,
+            batch,
+            seed,
+            memo: Mutex::new(HashMap::new()),
+        }
     }
     pub fn proxy(&self) -> Proxy {
         self.proxy
@@ -36,7 +42,11 @@ impl Guide for ProxyGuide {
             return hit;
         }
         let start = Instant::now();
-        let value = self.space.lower(sample).ok().and_then(|net| score(&net, self.proxy, &self.batch, self.seed).ok());
+        let value = self
+            .space
+            .lower(sample)
+            .ok()
+            .and_then(|net| score(&net, self.proxy, &self.batch, self.seed).ok());
         let answer = (value, start.elapsed().as_secs_f64());
         if let Ok(mut m) = self.memo.lock() {
             // a concurrent first computation of the same sample keeps the first answer (both are equal)

@@ -29,7 +29,15 @@ pub(crate) fn jacob_cov(net: &Network, batch: &ProxyBatch, seed: u64) -> Result<
         }
         rows => (rows.clone(), rows),
     };
-    let out = m.forward(x, &mut Forward { graph: None, rng: None }).into_logits();
+    let out = m
+        .forward(
+            x,
+            &mut Forward {
+                graph: None,
+                rng: None,
+            },
+        )
+        .into_logits();
     let grads = out.sum().backward();
     let j = match leaf {
         Val::D2(t) => t.grad(&grads).map(values),
@@ -51,7 +59,10 @@ pub(crate) fn score(j: &[f64], b: usize) -> f64 {
             r.iter().map(|v| v - mean).collect()
         })
         .collect();
-    let norms: Vec<f64> = rows.iter().map(|r| r.iter().map(|v| v * v).sum::<f64>().sqrt()).collect();
+    let norms: Vec<f64> = rows
+        .iter()
+        .map(|r| r.iter().map(|v| v * v).sum::<f64>().sqrt())
+        .collect();
     let corr = DMatrix::from_fn(b, b, |i, k| {
         let dot: f64 = rows[i].iter().zip(&rows[k]).map(|(a, c)| a * c).sum();
         dot / (norms[i] * norms[k])
@@ -60,5 +71,10 @@ pub(crate) fn score(j: &[f64], b: usize) -> f64 {
         return f64::NAN;
     }
     let k = 1e-5;
-    -corr.symmetric_eigenvalues().iter().map(|&l| l.max(0.0) + k).map(|v| v.ln() + 1.0 / v).sum::<f64>()
+    -corr
+        .symmetric_eigenvalues()
+        .iter()
+        .map(|&l| l.max(0.0) + k)
+        .map(|v| v.ln() + 1.0 / v)
+        .sum::<f64>()
 }

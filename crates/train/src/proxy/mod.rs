@@ -93,9 +93,15 @@ impl Proxy {
             "nwot" => "naswot",
             other => other,
         };
-        Proxy::ALL.into_iter().find(|p| p.name() == alias).ok_or_else(|| {
-            format!("unknown proxy `{n}`; known: {}", Proxy::ALL.map(|p| p.name()).join(", "))
-        })
+        Proxy::ALL
+            .into_iter()
+            .find(|p| p.name() == alias)
+            .ok_or_else(|| {
+                format!(
+                    "unknown proxy `{n}`; known: {}",
+                    Proxy::ALL.map(|p| p.name()).join(", ")
+                )
+            })
     }
 
     /// Parses a comma-separated list (`synflow,jacob_cov`), refusing duplicates and an empty list.
@@ -109,14 +115,20 @@ impl Proxy {
             out.push(p);
         }
         if out.is_empty() {
-            return Err(format!("no proxy given; known: {}", Proxy::ALL.map(|p| p.name()).join(", ")));
+            return Err(format!(
+                "no proxy given; known: {}",
+                Proxy::ALL.map(|p| p.name()).join(", ")
+            ));
         }
         Ok(out)
     }
 
     /// Whether the proxy reads the batch's examples and labels (the others are data-free or read the IR only).
     pub fn needs_data(self) -> bool {
-        !matches!(self, Proxy::Synflow | Proxy::Zen | Proxy::Params | Proxy::Flops)
+        !matches!(
+            self,
+            Proxy::Synflow | Proxy::Zen | Proxy::Params | Proxy::Flops
+        )
     }
 }
 
@@ -139,7 +151,12 @@ pub struct ProxyBatch {
 
 impl ProxyBatch {
     /// `size` examples of `pool` (e.g. the training split), drawn without replacement with `seed`.
-    pub fn draw(data: &Dataset, pool: &[usize], size: usize, seed: u64) -> Result<ProxyBatch, TrainError> {
+    pub fn draw(
+        data: &Dataset,
+        pool: &[usize],
+        size: usize,
+        seed: u64,
+    ) -> Result<ProxyBatch, TrainError> {
         if data.graph.is_some() {
             return Err(TrainError::Incompatible(format!(
                 "zero-cost proxies are not implemented for graph datasets ({})",
@@ -147,7 +164,9 @@ impl ProxyBatch {
             )));
         }
         if size < 2 {
-            return Err(TrainError::Config(format!("a proxy batch needs at least 2 examples, got {size}")));
+            return Err(TrainError::Config(format!(
+                "a proxy batch needs at least 2 examples, got {size}"
+            )));
         }
         if pool.len() < size {
             return Err(TrainError::Config(format!(
@@ -174,7 +193,12 @@ impl ProxyBatch {
     /// A batch without data, for the data-free proxies: `size` zero examples of `shape`.
     pub fn data_free(shape: &[usize], classes: usize, size: usize) -> ProxyBatch {
         let n: usize = shape.iter().product();
-        ProxyBatch { values: vec![0.0; size * n], labels: vec![0; size], shape: shape.to_vec(), classes }
+        ProxyBatch {
+            values: vec![0.0; size * n],
+            labels: vec![0; size],
+            shape: shape.to_vec(),
+            classes,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -192,7 +216,12 @@ impl ProxyBatch {
 
 /// Scores `net` with `proxy` on `batch`, weights initialised from `seed`. Panics inside burn become
 /// [`TrainError::Backend`]; a NaN or infinite score becomes [`TrainError::NonFinite`].
-pub fn score(net: &Network, proxy: Proxy, batch: &ProxyBatch, seed: u64) -> Result<f64, TrainError> {
+pub fn score(
+    net: &Network,
+    proxy: Proxy,
+    batch: &ProxyBatch,
+    seed: u64,
+) -> Result<f64, TrainError> {
     check(net, batch)?;
     let value = crate::train::catch(|| match proxy {
         Proxy::Synflow => synflow::synflow(net, seed),
@@ -209,7 +238,10 @@ pub fn score(net: &Network, proxy: Proxy, batch: &ProxyBatch, seed: u64) -> Resu
     if value.is_finite() {
         Ok(value)
     } else {
-        Err(TrainError::NonFinite { proxy: proxy.name(), value })
+        Err(TrainError::NonFinite {
+            proxy: proxy.name(),
+            value,
+        })
     }
 }
 
@@ -217,9 +249,14 @@ pub fn score(net: &Network, proxy: Proxy, batch: &ProxyBatch, seed: u64) -> Resu
 fn check(net: &Network, batch: &ProxyBatch) -> Result<(), TrainError> {
     let shapes = net.shapes()?;
     if net.nodes.iter().any(|n| matches!(n.op, Op::Gnn { .. })) {
-        return Err(TrainError::Incompatible("zero-cost proxies are not implemented for graph layers".into()));
+        return Err(TrainError::Incompatible(
+            "zero-cost proxies are not implemented for graph layers".into(),
+        ));
     }
-    let input = net.nodes.iter().position(|n| matches!(n.op, Op::Input { .. }));
+    let input = net
+        .nodes
+        .iter()
+        .position(|n| matches!(n.op, Op::Input { .. }));
     match input {
         Some(i) if shapes[i].as_slice() == batch.shape.as_slice() => {}
         Some(i) => {
@@ -229,7 +266,11 @@ fn check(net: &Network, batch: &ProxyBatch) -> Result<(), TrainError> {
                 batch.shape
             )))
         }
-        None => return Err(TrainError::Incompatible("the network has no input node".into())),
+        None => {
+            return Err(TrainError::Incompatible(
+                "the network has no input node".into(),
+            ))
+        }
     }
     let classes = shapes.last().and_then(|s| s.first().copied()).unwrap_or(0);
     if classes != batch.classes {
@@ -255,7 +296,11 @@ pub(crate) fn base(net: &Network, seed: u64) -> Result<Model, TrainError> {
 
 /// A copy of `base` ready for gradients: parameters mapped by `map` (seen flat), cast to f64 with `f64s` (batch-norm
 /// running statistics too, which a training-mode forward updates), then in training mode on the autodiff device.
-pub(crate) fn ready(base: &Model, map: Option<&mut dyn FnMut(ParamId, Tensor<1>) -> Tensor<1>>, f64s: bool) -> Model {
+pub(crate) fn ready(
+    base: &Model,
+    map: Option<&mut dyn FnMut(ParamId, Tensor<1>) -> Tensor<1>>,
+    f64s: bool,
+) -> Model {
     let mut m = match map {
         Some(f) => base.clone().map(&mut Flat(f)),
         None => base.clone(),
@@ -312,8 +357,12 @@ impl Weight {
     /// The gradient, flat (zeros when the weight took no part in the loss, as PyTorch's `None` grads count).
     pub(crate) fn grad(&self, grads: &burn::tensor::Gradients) -> Tensor<1> {
         let g = match self {
-            Weight::D2(t) => t.grad(grads).map(|g| g.reshape([t.dims().iter().product::<usize>()])),
-            Weight::D4(t) => t.grad(grads).map(|g| g.reshape([t.dims().iter().product::<usize>()])),
+            Weight::D2(t) => t
+                .grad(grads)
+                .map(|g| g.reshape([t.dims().iter().product::<usize>()])),
+            Weight::D4(t) => t
+                .grad(grads)
+                .map(|g| g.reshape([t.dims().iter().product::<usize>()])),
         };
         g.unwrap_or_else(|| self.flat().zeros_like())
     }
@@ -330,7 +379,9 @@ pub(crate) fn weights(m: &Model) -> Vec<(ParamId, Weight)> {
                 out.push(d4(&c.weight));
                 out.extend(c.pointwise.as_ref().map(d4));
             }
-            Layer::Linear(l) if !matches!(node.op, Op::RandomProjection { .. }) => out.push(d2(&l.weight)),
+            Layer::Linear(l) if !matches!(node.op, Op::RandomProjection { .. }) => {
+                out.push(d2(&l.weight))
+            }
             Layer::Attention(a) => out.extend([&a.q, &a.k, &a.v, &a.o].map(|l| d2(&l.weight))),
             Layer::Gnn(g) => out.extend(g.lins.iter().map(|l| d2(&l.weight))),
             _ => {}
@@ -345,17 +396,25 @@ pub(crate) fn sum_over(
     grads: &burn::tensor::Gradients,
     f: impl Fn(Tensor<1>, Tensor<1>) -> Tensor<1>,
 ) -> f64 {
-    ws.iter().map(|(_, w)| scalar(f(w.flat(), w.grad(grads)))).sum()
+    ws.iter()
+        .map(|(_, w)| scalar(f(w.flat(), w.grad(grads))))
+        .sum()
 }
 
 /// A one-element tensor's value as f64 (any float dtype).
 pub(crate) fn scalar(t: Tensor<1>) -> f64 {
-    t.into_data().convert::<f64>().try_into_vec::<f64>().map_or(f64::NAN, |v| v.first().copied().unwrap_or(f64::NAN))
+    t.into_data()
+        .convert::<f64>()
+        .try_into_vec::<f64>()
+        .map_or(f64::NAN, |v| v.first().copied().unwrap_or(f64::NAN))
 }
 
 /// The values of a tensor as f64, row-major.
 pub(crate) fn values<const D: usize>(t: Tensor<D>) -> Vec<f64> {
-    t.into_data().convert::<f64>().try_into_vec::<f64>().unwrap_or_default()
+    t.into_data()
+        .convert::<f64>()
+        .try_into_vec::<f64>()
+        .unwrap_or_default()
 }
 
 /// Parameter ids of the biases of layers (zeroed by Zen-NAS's Gaussian initialisation).
@@ -365,8 +424,14 @@ pub(crate) fn bias_ids(m: &Model) -> Vec<ParamId> {
         match layer {
             Layer::Conv(c) => out.extend(c.bias.as_ref().map(|b| b.id)),
             Layer::Linear(l) => out.extend(l.bias.as_ref().map(|b| b.id)),
-            Layer::Attention(a) => out.extend([&a.q, &a.k, &a.v, &a.o].iter().filter_map(|l| l.bias.as_ref().map(|b| b.id))),
-            Layer::Gnn(g) => out.extend(g.lins.iter().filter_map(|l| l.bias.as_ref().map(|b| b.id))),
+            Layer::Attention(a) => out.extend(
+                [&a.q, &a.k, &a.v, &a.o]
+                    .iter()
+                    .filter_map(|l| l.bias.as_ref().map(|b| b.id)),
+            ),
+            Layer::Gnn(g) => {
+                out.extend(g.lins.iter().filter_map(|l| l.bias.as_ref().map(|b| b.id)))
+            }
             _ => {}
         }
     }

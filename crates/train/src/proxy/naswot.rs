@@ -16,7 +16,12 @@ pub(crate) fn naswot(net: &Network, batch: &ProxyBatch, seed: u64) -> Result<f64
     let b = batch.len();
     let mut k: Option<Tensor<2>> = None;
     let mut tap = |_: usize, op: &Op, input: &Val, out: Val| -> Val {
-        if !matches!(op, Op::Act { act: Activation::Relu }) {
+        if !matches!(
+            op,
+            Op::Act {
+                act: Activation::Relu
+            }
+        ) {
             return out;
         }
         let flat: Tensor<2> = match input {
@@ -34,8 +39,17 @@ pub(crate) fn naswot(net: &Network, batch: &ProxyBatch, seed: u64) -> Result<f64
         });
         out
     };
-    m.forward_tapped(x, &mut Forward { graph: None, rng: None }, &mut tap);
-    let Some(k) = k else { return Ok(f64::NEG_INFINITY) };
+    m.forward_tapped(
+        x,
+        &mut Forward {
+            graph: None,
+            rng: None,
+        },
+        &mut tap,
+    );
+    let Some(k) = k else {
+        return Ok(f64::NEG_INFINITY);
+    };
     Ok(log_abs_det(&values(k), b))
 }
 

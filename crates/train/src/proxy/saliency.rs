@@ -15,12 +15,24 @@ use std::collections::HashMap;
 use tessera_core::Network;
 
 /// Forward + cross-entropy + backward on the batch.
-pub(crate) fn loss_grads(m: &Model, batch: &ProxyBatch, f64s: bool) -> Result<Gradients, TrainError> {
+pub(crate) fn loss_grads(
+    m: &Model,
+    batch: &ProxyBatch,
+    f64s: bool,
+) -> Result<Gradients, TrainError> {
     let mut x = batch.input(&super::device())?;
     if f64s {
         x = cast64(x);
     }
-    let logits = m.forward(x, &mut Forward { graph: None, rng: None }).into_logits();
+    let logits = m
+        .forward(
+            x,
+            &mut Forward {
+                graph: None,
+                rng: None,
+            },
+        )
+        .into_logits();
     let loss = crate::train::loss_fn(logits, &batch.labels, 0.0);
     Ok(loss.backward())
 }
@@ -53,15 +65,29 @@ pub(crate) fn grasp(net: &Network, batch: &ProxyBatch, seed: u64) -> Result<f64,
     let m = ready(&b, None, true);
     let ws = weights(&m);
     let grads = loss_grads(&m, batch, true)?;
-    let g: Vec<(ParamId, Weight, Tensor<1>)> = ws.iter().map(|(id, w)| (*id, w.clone(), w.grad(&grads))).collect();
-    let g_norm = g.iter().map(|(_, _, g)| scalar(g.clone().square().sum())).sum::<f64>().sqrt();
+    let g: Vec<(ParamId, Weight, Tensor<1>)> = ws
+        .iter()
+        .map(|(id, w)| (*id, w.clone(), w.grad(&grads)))
+        .collect();
+    let g_norm = g
+        .iter()
+        .map(|(_, _, g)| scalar(g.clone().square().sum()))
+        .sum::<f64>()
+        .sqrt();
     if g_norm == 0.0 || !g_norm.is_finite() {
         // No gradient reaches the weights (or it is not finite): H g is zero (or undefined).
         return Ok(if g_norm == 0.0 { 0.0 } else { f64::NAN });
     }
-    let w_norm = g.iter().map(|(_, w, _)| scalar(w.flat().square().sum())).sum::<f64>().sqrt();
+    let w_norm = g
+        .iter()
+        .map(|(_, w, _)| scalar(w.flat().square().sum()))
+        .sum::<f64>()
+        .sqrt();
     let eps = 1e-4 * w_norm.max(1e-12);
-    let unit: HashMap<ParamId, Tensor<1>> = g.iter().map(|(id, _, g)| (*id, g.clone().div_scalar(g_norm))).collect();
+    let unit: HashMap<ParamId, Tensor<1>> = g
+        .iter()
+        .map(|(id, _, g)| (*id, g.clone().div_scalar(g_norm)))
+        .collect();
     let grad_at = |sign: f64| -> Result<Vec<Tensor<1>>, TrainError> {
         // the shift is f64 and so is the copy: the parameters are cast first, then shifted
         let mut shift = shifted(&unit, sign * eps);

@@ -25,8 +25,15 @@ pub(crate) fn synflow(net: &Network, seed: u64) -> Result<f64, TrainError> {
     let n: usize = shape.iter().product();
     let x = super::saliency::cast64(Val::from_vec(vec![1.0; n], 1, &shape, &device)?);
     let ws = weights(&m);
-    let out = m.forward(x, &mut Forward { graph: None, rng: None }).into_logits();
+    let out = m
+        .forward(
+            x,
+            &mut Forward {
+                graph: None,
+                rng: None,
+            },
+        )
+        .into_logits();
     let grads = out.sum().backward();
     Ok(sum_over(&ws, &grads, |w, g| (w * g).abs().sum()))
 }
-

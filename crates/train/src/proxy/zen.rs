@@ -24,7 +24,9 @@ pub(crate) fn zen(net: &Network, batch: &ProxyBatch, seed: u64) -> Result<f64, T
     let mut gauss = |id: ParamId, t: Tensor<1>| -> Tensor<1> {
         if ws.contains(&id) {
             let n = t.dims()[0];
-            let v: Vec<f32> = (0..n).map(|_| crate::train::normal(&mut rng) as f32).collect();
+            let v: Vec<f32> = (0..n)
+                .map(|_| crate::train::normal(&mut rng) as f32)
+                .collect();
             Tensor::from_data(burn::tensor::TensorData::new(v, [n]), &t.device())
         } else if bs.contains(&id) {
             t.zeros_like()
@@ -37,8 +39,13 @@ pub(crate) fn zen(net: &Network, batch: &ProxyBatch, seed: u64) -> Result<f64, T
     let b = batch.len();
     let n: usize = batch.shape.iter().product();
     let device = super::device();
-    let x: Vec<f32> = (0..b * n).map(|_| crate::train::normal(&mut rng) as f32).collect();
-    let x2: Vec<f32> = x.iter().map(|&v| v + (MIXUP * crate::train::normal(&mut rng)) as f32).collect();
+    let x: Vec<f32> = (0..b * n)
+        .map(|_| crate::train::normal(&mut rng) as f32)
+        .collect();
+    let x2: Vec<f32> = x
+        .iter()
+        .map(|&v| v + (MIXUP * crate::train::normal(&mut rng)) as f32)
+        .collect();
     let features = |x: Vec<f32>, bn_log: Option<&mut f64>| -> Result<Tensor<2>, TrainError> {
         let mut feat: Option<Tensor<2>> = None;
         let mut bn_acc = 0.0;
@@ -57,11 +64,20 @@ pub(crate) fn zen(net: &Network, batch: &ProxyBatch, seed: u64) -> Result<f64, T
             out
         };
         let input = Val::from_vec(x, b, &batch.shape, &device)?;
-        m.forward_tapped(input, &mut Forward { graph: None, rng: None }, &mut tap);
+        m.forward_tapped(
+            input,
+            &mut Forward {
+                graph: None,
+                rng: None,
+            },
+            &mut tap,
+        );
         if let Some(acc) = bn_log {
             *acc = bn_acc;
         }
-        feat.ok_or_else(|| TrainError::Backend("the pre-pooling feature map was not computed".into()))
+        feat.ok_or_else(|| {
+            TrainError::Backend("the pre-pooling feature map was not computed".into())
+        })
     };
     let mut bn_log = 0.0;
     let f1 = features(x, Some(&mut bn_log))?;
@@ -73,7 +89,12 @@ pub(crate) fn zen(net: &Network, batch: &ProxyBatch, seed: u64) -> Result<f64, T
 /// The node whose output is the feature map Zen-NAS measures: the input of the first global pooling, else of the
 /// classifier.
 fn pre_pool(net: &Network) -> usize {
-    let find = |pred: &dyn Fn(&Op) -> bool| net.nodes.iter().find(|n| pred(&n.op)).and_then(|n| n.inputs.first().copied());
+    let find = |pred: &dyn Fn(&Op) -> bool| {
+        net.nodes
+            .iter()
+            .find(|n| pred(&n.op))
+            .and_then(|n| n.inputs.first().copied())
+    };
     find(&|op| matches!(op, Op::GlobalPool { .. }))
         .or_else(|| find(&|op| matches!(op, Op::Output { .. })))
         .unwrap_or(net.nodes.len().saturating_sub(1))
