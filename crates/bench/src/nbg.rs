@@ -180,14 +180,16 @@ impl NbgTable {
                 {
                     x as u32
                 }
-                _ => return Err(format_err(
-                    path,
-                    entry,
-                    format!(
+                _ => {
+                    return Err(format_err(
+                        path,
+                        entry,
+                        format!(
                         "key {} is not a NAS-Bench-Graph hash (link_idx*10^4 + 4 op digits < 9)",
                         show(&p, k)
                     ),
-                )),
+                    ))
+                }
             };
             let rec =
                 record(&p, v).map_err(|d| format_err(path, entry, format!("record {key}: {d}")))?;

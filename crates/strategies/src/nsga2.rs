@@ -164,14 +164,15 @@ impl Nsga2Options {
         let mutation = prob(o, "mutation")?;
         let init = crate::take_usize(o, "init", population)?;
         let archive = crate::take_bool(o, "archive", d.archive)?;
-        let variation =
-            match o.remove("variation").as_deref() {
-                None | Some("uniform") => Variation::Uniform,
-                Some("neighbour") | Some("neighbor") => Variation::Neighbour,
-                Some(v) => return Err(format!(
+        let variation = match o.remove("variation").as_deref() {
+            None | Some("uniform") => Variation::Uniform,
+            Some("neighbour") | Some("neighbor") => Variation::Neighbour,
+            Some(v) => {
+                return Err(format!(
                     "strategy `nsga2`: option `variation` must be uniform or neighbour, got `{v}`"
-                )),
-            };
+                ))
+            }
+        };
         let surrogate = crate::take_bool(o, "surrogate", d.surrogate)?;
         let screen = crate::take_usize(o, "screen", d.screen)?;
         let model = match o.remove("model").as_deref() {

@@ -117,6 +117,9 @@ pub struct StudyFile {
     pub objective: Vec<Objective>,
     #[serde(default)]
     pub constraint: Vec<Constraint>,
+    /// `[guide]`: a zero-cost proxy the strategy may rank candidates with (see [`crate::proxy_setup::guide`]).
+    #[serde(default)]
+    pub guide: Option<toml::Table>,
     /// Where the file was read from (for messages and relative data paths).
     #[serde(skip)]
     pub path: PathBuf,
@@ -143,6 +146,8 @@ pub struct Setup {
     pub train: Option<crate::train_setup::TrainSetup>,
     /// With `kind = "predictor"`: the model, its source and its validation error (see [`crate::predictor_setup`]).
     pub predictor: Option<crate::predictor_setup::PredictorReport>,
+    /// With `[guide]`: the proxy [`Setup::study`] offers the strategy.
+    pub guide: Option<Arc<tessera_train::ProxyGuide>>,
 }
 
 impl StudyFile {
@@ -397,12 +402,14 @@ impl StudyFile {
                     }
                     (b.space, b.evaluator, Some(b.name))
                 }
-                other => return Err(err(
-                    "evaluator.kind",
-                    format!(
+                other => {
+                    return Err(err(
+                        "evaluator.kind",
+                        format!(
                         "unknown evaluator `{other}`; known: benchmark, train, proxy, predictor"
                     ),
-                )),
+                    ))
+                }
             };
         let mut st = options(&self.strategy);
         let strategy_kind = st.remove("kind").ok_or_else(|| {
@@ -416,6 +423,25 @@ impl StudyFile {
             .map_err(|e| err("strategy", e))?;
         tessera_strategies::enqueue::Enqueued::new(s, space.as_ref(), &self.study.enqueue)
             .map_err(|e| err("study", e))?;
+        let guided = ["warmup", "guided"]
+            .into_iter()
+            .find(|k| st.contains_key(*k));
+        let guide = match (&self.guide, guided) {
+            (None, None) => None,
+            (None, Some(k)) => {
+                return Err(err(&format!("strategy.{k}"), "needs a [guide] table (e.g. [guide] proxy = \"synflow\") to score samples with".into()))
+            }
+            (Some(_), None) => {
+                return Err(err("guide", format!("strategy `{strategy_kind}` does not use it: give evolution's warmup = N and/or guided = p")))
+            }
+            (Some(g), Some(_)) => {
+                // the space the proxy lowers samples in: the study's own, or the benchmark's default network
+                let own = self.space.as_ref().filter(|_| kind != "benchmark").filter(|t| t.keys().any(|k| k != "kind"));
+                let space_t = own.cloned().unwrap_or_else(|| toml::Table::from_iter([("kind".to_string(), toml::Value::String(space.name().to_string()))]));
+                let base = self.path.parent().unwrap_or(Path::new("."));
+                Some(Arc::new(crate::proxy_setup::guide(g, &space_t, base, &file, self.study.seed)?))
+            }
+        };
         let known = evaluator.metric_names();
         let profile_known = |m: &str| m == "params" || m == "flops";
         for (i, o) in self.objective.iter().enumerate() {
@@ -465,6 +491,10 @@ impl StudyFile {
             "seed": self.study.seed,
             "enqueue": self.study.enqueue,
         });
+        if let Some(g) = &self.guide {
+            // stored only when given, so studies stored before guides existed keep their configuration
+            config["guide"] = serde_json::Value::String(g.to_string());
+        }
         if let (true, Some(sp)) = (kind != "benchmark", &self.space) {
             // A trained or scored space's options (sizes, input, classes) change what every trial means.
             config["space_options"] = serde_json::Value::String(sp.to_string());
@@ -485,6 +515,7 @@ impl StudyFile {
             benchmark: bench_name,
             train,
             predictor,
+            guide,
         })
     }
 }
@@ -594,6 +625,7 @@ impl Setup {
         study.constraints = f.constraint.clone();
         study.budget = f.study.budget;
         study.seed = f.study.seed;
+        study.guide = self.guide.as_deref().map(|g| g as &dyn tessera_core::Guide);
         study
     }
 

@@ -155,24 +155,24 @@ fn parse_strategy(spec: &str) -> (String, std::collections::BTreeMap<String, Str
     (name.trim().to_string(), o)
 }
 
-/// A data-free proxy on the benchmark's space (built anew with its default options: the benchmark's own network).
+/// A data-free proxy on the benchmark's space (built anew with its default options: the benchmark's own network),
+/// as a study file's `[guide] proxy = NAME` builds it.
 fn build_guide(bench: &Benchmark, name: &str) -> Result<tessera_train::ProxyGuide, String> {
     let proxy = tessera_train::Proxy::parse(name).map_err(|e| format!("--guide: {e}"))?;
     if proxy.needs_data() {
         return Err(format!("--guide: {proxy} needs examples; a benchmark guide takes a data-free proxy (synflow, zen, params, flops)"));
     }
-    let space: std::sync::Arc<dyn tessera_core::Space> = std::sync::Arc::from(
-        tessera_spaces::build(bench.space.name(), &Default::default())
-            .map_err(|e| format!("--guide: {e}"))?,
-    );
-    let (_, input, classes) = crate::train_setup::io_of(space.as_ref())
-        .map_err(|e| format!("--guide: `{}` {e}", space.name()))?;
-    Ok(tessera_train::ProxyGuide::new(
-        space,
-        proxy,
-        tessera_train::ProxyBatch::data_free(&input, classes, 1),
+    let table = |k: &str, v: &str| {
+        toml::Table::from_iter([(k.to_string(), toml::Value::String(v.to_string()))])
+    };
+    crate::proxy_setup::guide(
+        &table("proxy", name),
+        &table("kind", bench.space.name()),
+        Path::new("."),
+        "--guide",
         0,
-    ))
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// Loads the benchmark and runs the protocol.

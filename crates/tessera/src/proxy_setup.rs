@@ -113,33 +113,16 @@ pub fn build(
     };
     let batch_size = o.int("batch_size", 2)?.map_or(64, |b| b as usize);
     let seed = o.int("seed", 0)?.unwrap_or(study_seed);
-    let needs_data = proxies.iter().any(|p| p.needs_data());
-    let batch = if o.get("dataset").is_some() {
-        let (data, split, spec) = dataset(&mut o, base)?;
-        o.finish(&spec)?;
-        let data = fit_to_space(data, space.as_ref(), &space_kind, file)?;
-        ProxyBatch::draw(&data, &split.train, batch_size, seed)
-            .map_err(|e| o.err("batch_size", e.to_string()))?
-    } else if needs_data {
-        let which: Vec<&str> = proxies
-            .iter()
-            .filter(|p| p.needs_data())
-            .map(|p| p.name())
-            .collect();
-        return Err(o.err(
-            "dataset",
-            format!(
-                "missing: {} need(s) examples; one of {}",
-                which.join(", "),
-                crate::train_setup::DATASETS
-            ),
-        ));
-    } else {
-        o.finish("(none)")?;
-        let (_, shape, classes) = crate::train_setup::io_of(space.as_ref())
-            .map_err(|e| o.err("proxy", format!("`{space_kind}` {e}")))?;
-        ProxyBatch::data_free(&shape, classes, batch_size)
-    };
+    let batch = batch(
+        &mut o,
+        &proxies,
+        space.as_ref(),
+        &space_kind,
+        base,
+        file,
+        batch_size,
+        seed,
+    )?;
     let ev = ProxyEvaluator::new(space.clone(), proxies, batch, seed, combine, &mut |_, _| {})
         .map_err(|e| o.err("combine", e))?;
     Ok(ProxySetup {
@@ -148,6 +131,104 @@ pub fn build(
         space,
         evaluator: Arc::new(ev),
     })
+}
+
+/// The batch the proxies score on: drawn from the dataset options of `o` when given (fitted to `space`), else
+/// data-free from the space's input shape, which only data-free proxies accept. Finishes `o` (unknown options).
+#[allow(clippy::too_many_arguments)]
+fn batch(
+    o: &mut Opts,
+    proxies: &[Proxy],
+    space: &dyn Space,
+    space_kind: &str,
+    base: &Path,
+    file: &str,
+    batch_size: usize,
+    seed: u64,
+) -> Result<ProxyBatch, ConfigError> {
+    if o.get("dataset").is_some() {
+        let (data, split, spec) = dataset(o, base)?;
+        o.finish(&spec)?;
+        let data = fit_to_space(data, space, space_kind, file)?;
+        return ProxyBatch::draw(&data, &split.train, batch_size, seed)
+            .map_err(|e| o.err("batch_size", e.to_string()));
+    }
+    let which: Vec<&str> = proxies
+        .iter()
+        .filter(|p| p.needs_data())
+        .map(|p| p.name())
+        .collect();
+    if !which.is_empty() {
+        return Err(o.err(
+            "dataset",
+            format!(
+                "missing: {} need(s) examples; one of {}",
+                which.join(", "),
+                crate::train_setup::DATASETS
+            ),
+        ));
+    }
+    o.finish("(none)")?;
+    let (_, shape, classes) = crate::train_setup::io_of(space)
+        .map_err(|e| o.err("proxy", format!("`{space_kind}` {e}")))?;
+    Ok(ProxyBatch::data_free(&shape, classes, batch_size))
+}
+
+/// Every option of `[guide]`: the proxy options of one proxy (no combination).
+pub const GUIDE_OPTIONS: &[&str] = &[
+    "proxy",
+    "batch_size",
+    "seed",
+    "dataset",
+    "samples",
+    "length",
+    "data_seed",
+    "label",
+    "header",
+    "val",
+    "test",
+    "split_seed",
+    "normalize",
+];
+
+/// `[guide]`: one zero-cost proxy offered to the study's strategy as its guide (evolution's `warmup` and `guided`
+/// options), its cost added to the simulated seconds of the trials it was computed for.
+///
+/// ```toml
+/// [guide]
+/// proxy = "synflow"      # one proxy; data proxies take the dataset options of kind = "train"
+/// batch_size = 64        # seed = … (default: the study's seed)
+/// ```
+///
+/// `space` is the space the proxy lowers samples in: the study's `[space]` for trainable spaces, or the benchmark's
+/// space with its default options (the benchmark's own network: NB201 at C=16, N=5 on 3×32×32).
+pub fn guide(
+    table: &toml::Table,
+    space: &toml::Table,
+    base: &Path,
+    file: &str,
+    study_seed: u64,
+) -> Result<tessera_train::ProxyGuide, ConfigError> {
+    debug_assert!(DATASET_OPTIONS.iter().all(|k| GUIDE_OPTIONS.contains(k)));
+    let mut o = Opts::new(table, file, "guide", GUIDE_OPTIONS);
+    let (space_kind, _, space) = space_from(Some(space), file, "[guide]")?;
+    let proxy = match o.string("proxy")? {
+        None => return Err(o.err("proxy", format!("missing; one of {}", names()))),
+        Some(p) => Proxy::parse(&p).map_err(|e| o.err("proxy", e))?,
+    };
+    let batch_size = o.int("batch_size", 2)?.map_or(64, |b| b as usize);
+    let seed = o.int("seed", 0)?.unwrap_or(study_seed);
+    let batch = batch(
+        &mut o,
+        &[proxy],
+        space.as_ref(),
+        &space_kind,
+        base,
+        file,
+        batch_size,
+        seed,
+    )?;
+    Ok(tessera_train::ProxyGuide::new(space, proxy, batch, seed))
 }
 
 fn names() -> String {

@@ -602,23 +602,24 @@ pub(crate) fn dataset(
             ),
         ));
     }
-    let norm =
-        match o.string("normalize")?.as_deref() {
-            None | Some("auto") => default_norm,
-            Some("none") => Normalization::None,
-            Some("global") => Normalization::Global,
-            Some("per-feature") => Normalization::PerFeature,
-            Some("row-l1") => Normalization::RowL1,
-            Some(s) => match s.strip_prefix("scale:").and_then(|x| x.parse::<f32>().ok()) {
-                Some(x) if x.is_finite() && x != 0.0 => Normalization::Scale(x),
-                _ => return Err(o.err(
+    let norm = match o.string("normalize")?.as_deref() {
+        None | Some("auto") => default_norm,
+        Some("none") => Normalization::None,
+        Some("global") => Normalization::Global,
+        Some("per-feature") => Normalization::PerFeature,
+        Some("row-l1") => Normalization::RowL1,
+        Some(s) => match s.strip_prefix("scale:").and_then(|x| x.parse::<f32>().ok()) {
+            Some(x) if x.is_finite() && x != 0.0 => Normalization::Scale(x),
+            _ => {
+                return Err(o.err(
                     "normalize",
                     format!(
                         "unknown `{s}`; one of auto, none, global, per-feature, row-l1, scale:X"
                     ),
-                )),
-            },
-        };
+                ))
+            }
+        },
+    };
     data.normalize(norm, &split.train);
     Ok((data, split, spec))
 }

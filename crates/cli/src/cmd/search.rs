@@ -4,7 +4,7 @@ use crate::output::{bad, failed, num, outln, print_json, store, table, Exit};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use tessera::config::{open_storage, StudyFile};
-use tessera_core::{Budget, CoreError, Study, StudyObserver, Trial, TrialState};
+use tessera_core::{Budget, CoreError, StudyObserver, Trial, TrialState};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -117,16 +117,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
                 .map_err(lock_exit)?,
         );
     }
-    let mut study = Study::new(
-        &f.study.name,
-        setup.space.as_ref(),
-        setup.evaluator.as_ref(),
-        f.objective.clone(),
-    );
-    study.config = setup.config_json.clone();
-    study.constraints = f.constraint.clone();
-    study.budget = f.study.budget;
-    study.seed = f.study.seed;
+    let study = setup.study();
     let mut strategy = setup.strategy();
     let obj = &f.objective[0];
     let bar = if a.quiet || a.json {
