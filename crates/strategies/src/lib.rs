@@ -85,8 +85,15 @@ pub fn build(
         }
         "local" | "local-search" => {
             let first = take_bool(&mut o, "first_improvement", false)?;
+            let warmup = take_usize(&mut o, "warmup", 0)?;
+            let guided = take_f64(&mut o, "guided", 0.0)?;
             no_more(&o, kind)?;
-            Box::new(local::LocalSearch::new(seed, first))
+            if !(0.0..=1.0).contains(&guided) {
+                return Err(format!(
+                    "strategy `local`: guided must be a probability in [0, 1], got {guided}"
+                ));
+            }
+            Box::new(local::LocalSearch::new(seed, first).with_guide_options(warmup, guided))
         }
         "evolution" | "regularized-evolution" | "rea" => {
             let population = take_usize(&mut o, "population", 20)?;

@@ -6,10 +6,17 @@
 //! first improvement move as soon as one does. At a local optimum, restart from a new random sample. Failed and
 //! infeasible trials count as the worst score. For batch asks, when the neighbourhood is used up but results are
 //! still outstanding, random samples fill the batch.
+//!
+//! With the study's [guide](tessera_core::Guide) (a zero-cost proxy) two options make it proxy-assisted, as in
+//! evolution: `warmup = N` starts (and restarts) from the best-scored of N fresh random samples, and `guided = p`
+//! takes, with probability p, the best-scored remaining neighbour as the next one to evaluate instead of the next in
+//! random order (with first improvement the climb follows the proxy). Without a guide both fall back to the plain
+//! algorithm; their randomness comes from streams of their own, so plain runs ask exactly what they asked before.
 
 use rand::seq::SliceRandom;
+use rand::Rng as _;
 use std::collections::{HashSet, VecDeque};
-use tessera_core::{rng_for, Rng, Sample, Space, Strategy, Told};
+use tessera_core::{rng_for, Foresight, NoForesight, Rng, Sample, Space, Strategy, Told};
 
 pub struct LocalSearch {
     rng: Rng,
@@ -22,6 +29,12 @@ pub struct LocalSearch {
     best_neighbour: Option<(Sample, f64)>,
     seen: HashSet<Sample>,
     outstanding: usize,
+    /// Random samples scored by the guide per (re)start (0: a plain random start).
+    warmup: usize,
+    /// Probability of evaluating the guide's best remaining neighbour next.
+    guided: f64,
+    /// The guide options' own stream.
+    guide_rng: Rng,
 }
 
 impl LocalSearch {
@@ -35,7 +48,56 @@ impl LocalSearch {
             best_neighbour: None,
             seen: HashSet::new(),
             outstanding: 0,
+            warmup: 0,
+            guided: 0.0,
+            guide_rng: rng_for(seed, 2),
         }
+    }
+
+    /// Proxy assistance (see the module docs).
+    pub fn with_guide_options(mut self, warmup: usize, guided: f64) -> Self {
+        self.warmup = warmup;
+        self.guided = guided.clamp(0.0, 1.0);
+        self
+    }
+
+    /// A (re)start: the best of `warmup` fresh samples by the guide, or a fresh random sample.
+    fn start_sample(&mut self, space: &dyn Space, fore: &dyn Foresight) -> Sample {
+        let mut best: Option<(f64, Sample)> = None;
+        for _ in 0..self.warmup {
+            let s = space.sample(&mut self.guide_rng);
+            if self.seen.contains(&s) {
+                continue;
+            }
+            if let Some(v) = fore.guide(&s) {
+                if best.as_ref().is_none_or(|(b, _)| v > *b) {
+                    best = Some((v, s));
+                }
+            }
+        }
+        match best {
+            Some((_, s)) => s,
+            None => self.fresh_sample(space),
+        }
+    }
+
+    /// The next neighbour to evaluate: with probability `guided` the best-scored one left, else the next in order.
+    fn next_neighbour(&mut self, fore: &dyn Foresight) -> Option<Sample> {
+        self.queue.retain(|s| !self.seen.contains(s));
+        if self.guided > 0.0 && !self.queue.is_empty() && self.guide_rng.random_bool(self.guided) {
+            let scores: Vec<Option<f64>> = self.queue.iter().map(|s| fore.guide(s)).collect();
+            let best = (0..scores.len())
+                .filter(|&i| scores[i].is_some())
+                .max_by(|&a, &b| {
+                    scores[a]
+                        .partial_cmp(&scores[b])
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                });
+            if let Some(i) = best {
+                return self.queue.remove(i);
+            }
+        }
+        self.queue.pop_front()
     }
 
     fn fresh_sample(&mut self, space: &dyn Space) -> Sample {
@@ -69,20 +131,22 @@ impl LocalSearch {
 
 impl Strategy for LocalSearch {
     fn ask(&mut self, space: &dyn Space) -> Option<Sample> {
+        self.ask_informed(space, &NoForesight)
+    }
+
+    fn ask_informed(&mut self, space: &dyn Space, fore: &dyn Foresight) -> Option<Sample> {
         if self.current.is_none() {
             if self.start.is_some() {
                 // Still waiting for the start point's result (batch ask): explore meanwhile.
                 let s = self.fresh_sample(space);
                 return self.propose(s);
             }
-            let s = self.fresh_sample(space);
+            let s = self.start_sample(space, fore);
             self.start = Some(s.clone());
             return self.propose(s);
         }
-        while let Some(s) = self.queue.pop_front() {
-            if !self.seen.contains(&s) {
-                return self.propose(s);
-            }
+        if let Some(s) = self.next_neighbour(fore) {
+            return self.propose(s);
         }
         if self.outstanding > 0 {
             let s = self.fresh_sample(space);
@@ -97,11 +161,11 @@ impl Strategy for LocalSearch {
         match self.best_neighbour.take() {
             Some(b) if b.1 > cur => {
                 self.move_to(space, b);
-                self.ask(space)
+                self.ask_informed(space, fore)
             }
             _ => {
                 self.current = None;
-                self.ask(space)
+                self.ask_informed(space, fore)
             }
         }
     }

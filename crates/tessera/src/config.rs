@@ -432,7 +432,7 @@ impl StudyFile {
                 return Err(err(&format!("strategy.{k}"), "needs a [guide] table (e.g. [guide] proxy = \"synflow\") to score samples with".into()))
             }
             (Some(_), None) => {
-                return Err(err("guide", format!("strategy `{strategy_kind}` does not use it: give evolution's warmup = N and/or guided = p")))
+                return Err(err("guide", format!("strategy `{strategy_kind}` does not use it: give warmup = N and/or guided = p (evolution, local)")))
             }
             (Some(g), Some(_)) => {
                 // the space the proxy lowers samples in: the study's own, or the benchmark's default network

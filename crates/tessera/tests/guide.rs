@@ -67,6 +67,39 @@ fn a_synflow_guide_in_the_study_file_seeds_evolution_with_better_cells_and_count
     );
 }
 
+/// Local search with the guide: each (re)start is the best of 100 cells by synflow, so over 6 seeds its start
+/// cells beat plain local search's random starts (92.9 vs 90.9 % mean test accuracy with these seeds; over all
+/// NB201 cells the median is 90.7 %, the mean 87.1 %).
+#[test]
+fn a_guided_local_search_starts_from_the_proxys_best_cell() {
+    let start = |strategy: &str, guide: &str, seed: u64| {
+        let text = study(strategy, guide)
+            .replace("seed = 3", &format!("seed = {seed}"))
+            .replace("trials = 10", "trials = 1");
+        run(&text).0[0].metrics.get("test_accuracy").unwrap()
+    };
+    let seeds = 0..6;
+    let plain: f64 = seeds
+        .clone()
+        .map(|s| start("kind = \"local\"", "", s))
+        .sum::<f64>()
+        / 6.0;
+    let guided: f64 = seeds
+        .map(|s| {
+            start(
+                "kind = \"local\"\nwarmup = 100\nguided = 1.0",
+                "\n[guide]\nproxy = \"synflow\"\n",
+                s,
+            )
+        })
+        .sum::<f64>()
+        / 6.0;
+    assert!(
+        guided > plain + 1.0 && guided > 92.0,
+        "guided starts {guided:.2} vs random starts {plain:.2}"
+    );
+}
+
 #[test]
 fn a_guide_on_a_trainable_space_scores_the_studys_own_networks() {
     let text = "[study]\nname = \"g\"\nbudget = { trials = 3 }\n\n[space]\nkind = \"mlp\"\nfeatures = 64\n\n[evaluator]\nkind = \"proxy\"\nproxy = \"params\"\ndataset = \"digits\"\n\n[strategy]\nkind = \"evolution\"\npopulation = 3\nsample = 2\nwarmup = 20\nguided = 0.5\n\n[[objective]]\nmetric = \"proxy\"\ndirection = \"max\"\n\n[guide]\nproxy = \"naswot\"\ndataset = \"digits\"\nbatch_size = 16\n";
