@@ -61,6 +61,7 @@ pub(crate) struct Accounting {
     infeasible_total: u64,
     complete: u64,
     failed: u64,
+    pruned: u64,
     wall_seconds: f64,
     sim_seconds: f64,
 }
@@ -75,6 +76,8 @@ pub struct RunSummary {
     pub complete: u64,
     pub failed: u64,
     pub infeasible: u64,
+    /// Trials a pruner stopped early.
+    pub pruned: u64,
     /// Wall seconds of this run (replay included).
     pub wall_seconds: f64,
     /// Simulated seconds of the whole study.
@@ -403,6 +406,7 @@ impl<'a> Study<'a> {
         summary.infeasible = r.acc.infeasible_total;
         summary.complete = r.acc.complete;
         summary.failed = r.acc.failed;
+        summary.pruned = r.acc.pruned;
         summary.best = r.best.map(|(_, t)| t);
         Ok(summary)
     }
@@ -564,6 +568,7 @@ impl<'a> Study<'a> {
                 acc.infeasible_total += u64::from(state == TrialState::Infeasible);
                 acc.complete += u64::from(state == TrialState::Complete);
                 acc.failed += u64::from(state == TrialState::Failed);
+                acc.pruned += u64::from(state == TrialState::Pruned);
             }
         }
         acc.wall_seconds += t.wall_seconds;

@@ -120,6 +120,10 @@ pub struct StudyFile {
     /// `[guide]`: a zero-cost proxy the strategy may rank candidates with (see [`crate::proxy_setup::guide`]).
     #[serde(default)]
     pub guide: Option<toml::Table>,
+    /// `[pruner]`: stops unpromising training trials after an epoch (`kind` = median, successive-halving,
+    /// hyperband; `tessera_strategies::hyperband::build_pruner`'s options).
+    #[serde(default)]
+    pub pruner: Option<toml::Table>,
     /// Where the file was read from (for messages and relative data paths).
     #[serde(skip)]
     pub path: PathBuf,
@@ -148,6 +152,8 @@ pub struct Setup {
     pub predictor: Option<crate::predictor_setup::PredictorReport>,
     /// With `[guide]`: the proxy [`Setup::study`] offers the strategy.
     pub guide: Option<Arc<tessera_train::ProxyGuide>>,
+    /// With `[pruner]`: the pruner [`Setup::study`] runs trials under.
+    pub pruner: Option<Arc<dyn tessera_core::Pruner>>,
 }
 
 impl StudyFile {
@@ -442,6 +448,43 @@ impl StudyFile {
                 Some(Arc::new(crate::proxy_setup::guide(g, &space_t, base, &file, self.study.seed)?))
             }
         };
+        let pruner = match &self.pruner {
+            None => None,
+            Some(t) => {
+                let Some(tr) = &train else {
+                    return Err(err("pruner", format!("evaluator `{kind}` reports no intermediate values (epochs); a pruner needs kind = \"train\"")));
+                };
+                let mut o = options(t);
+                let Some(pk) = o.remove("kind") else {
+                    return Err(err(
+                        "pruner.kind",
+                        format!(
+                            "missing; one of {}",
+                            tessera_strategies::hyperband::PRUNERS.join(", ")
+                        ),
+                    ));
+                };
+                if pk == "hyperband" && !o.contains_key("max_steps") {
+                    // a full evaluation is the training's epochs
+                    o.insert("max_steps".into(), tr.epochs().to_string());
+                }
+                let field = |e: &str| {
+                    e.starts_with("unknown pruner")
+                        .then(|| "pruner.kind".to_string())
+                        .or_else(|| {
+                            e.split('`')
+                                .nth(1)
+                                .filter(|k| t.contains_key(*k))
+                                .map(|k| format!("pruner.{k}"))
+                        })
+                        .unwrap_or_else(|| "pruner".into())
+                };
+                Some(Arc::from(
+                    tessera_strategies::hyperband::build_pruner(&pk, &o)
+                        .map_err(|e| err(&field(&e), e))?,
+                ))
+            }
+        };
         let known = evaluator.metric_names();
         let profile_known = |m: &str| m == "params" || m == "flops";
         for (i, o) in self.objective.iter().enumerate() {
@@ -491,9 +534,12 @@ impl StudyFile {
             "seed": self.study.seed,
             "enqueue": self.study.enqueue,
         });
+        // stored only when given, so studies stored before guides and pruners existed keep their configuration
         if let Some(g) = &self.guide {
-            // stored only when given, so studies stored before guides existed keep their configuration
             config["guide"] = serde_json::Value::String(g.to_string());
+        }
+        if let Some(p) = &self.pruner {
+            config["pruner"] = serde_json::Value::String(p.to_string());
         }
         if let (true, Some(sp)) = (kind != "benchmark", &self.space) {
             // A trained or scored space's options (sizes, input, classes) change what every trial means.
@@ -516,6 +562,7 @@ impl StudyFile {
             train,
             predictor,
             guide,
+            pruner,
         })
     }
 }
@@ -626,6 +673,7 @@ impl Setup {
         study.budget = f.study.budget;
         study.seed = f.study.seed;
         study.guide = self.guide.as_deref().map(|g| g as &dyn tessera_core::Guide);
+        study.pruner = self.pruner.as_deref();
         study
     }
 

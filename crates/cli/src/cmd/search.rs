@@ -186,8 +186,13 @@ pub fn exec(a: Args) -> Result<(), Exit> {
         summary.replayed,
         summary.stop
     );
+    let pruned = if summary.pruned > 0 {
+        format!(", {} pruned", summary.pruned)
+    } else {
+        String::new()
+    };
     outln!(
-        "  {} complete, {} failed, {} infeasible; this run {:.2} s wall; study {:.1} simulated s",
+        "  {} complete, {} failed, {} infeasible{pruned}; this run {:.2} s wall; study {:.1} simulated s",
         summary.complete,
         summary.failed,
         summary.infeasible,
