@@ -13,8 +13,10 @@
 //!
 //! Contract: `should_prune` is called from the study's loop in trial order; a pruner keeps its state behind a
 //! `Mutex` (it is shared as `&dyn Pruner`). Decisions may depend only on the values reported so far, so a study that
-//! runs sequentially is deterministic. Limitation: intermediate values are not stored, so a resumed study starts its
-//! pruner empty; resumed runs with a pruner may prune differently from an uninterrupted one.
+//! runs sequentially is deterministic. The values a pruner saw are stored with each trial
+//! ([`Trial::intermediate`](crate::Trial::intermediate)), and a resumed study feeds them to its fresh pruner in the
+//! order of the stored tells, which is the order an uninterrupted serial run fed them: the resumed study prunes as
+//! the uninterrupted one would. Workers evaluate without a pruner (a study file with `[pruner]` is refused there).
 
 /// Decides after each intermediate report whether a trial should stop.
 ///

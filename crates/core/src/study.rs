@@ -542,6 +542,7 @@ impl<'a> Study<'a> {
                     r.in_flight.remove(&t.number);
                     r.told += 1;
                     observer.on_trial(t, true);
+                    self.replay_pruner(t);
                     self.tell(strategy, r, t);
                 }
             }
@@ -621,7 +622,8 @@ impl<'a> Study<'a> {
         }
         let timed = self.describe || self.budget.seconds.is_some();
         let t = timed.then(Instant::now);
-        let (result, pruned_at) = self.evaluate_pruned(&trial.sample, trial.number);
+        let (result, pruned_at, intermediate) = self.evaluate_pruned(&trial.sample, trial.number);
+        trial.intermediate = intermediate;
         trial.wall_seconds = t.map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0);
         let (mut state, mut error) = self.conclude(trial, result);
         if let (Some(step), TrialState::Complete) = (pruned_at, state) {
@@ -631,32 +633,44 @@ impl<'a> Study<'a> {
     }
 
     /// Evaluates, through [`Evaluator::evaluate_reporting`] and the pruner when the study has one; also returns
-    /// the step at which the pruner stopped the trial.
+    /// the step at which the pruner stopped the trial and the first objective's intermediate values `(step, value)`
+    /// the pruner saw (stored with the trial, see [`Trial::intermediate`]).
     pub(crate) fn evaluate_pruned(
         &self,
         sample: &Sample,
         number: u64,
-    ) -> (Result<Evaluation, EvalError>, Option<u64>) {
+    ) -> (Result<Evaluation, EvalError>, Option<u64>, Vec<(u64, f64)>) {
         let ctx = self.context(number);
         let Some(pruner) = self.pruner else {
-            return (self.evaluator.evaluate(sample, &ctx), None);
+            return (self.evaluator.evaluate(sample, &ctx), None, Vec::new());
         };
         let objective = &self.objectives[0];
         let mut pruned_at = None;
+        let mut seen = Vec::new();
         let result = self
             .evaluator
             .evaluate_reporting(sample, &ctx, &mut |step, m| {
-                let v = m
-                    .get(&objective.metric)
-                    .map(|v| objective.oriented(v))
-                    .filter(|v| !v.is_nan());
-                let stop = v.is_some_and(|v| pruner.should_prune(number, step, v));
+                let Some(v) = m.get(&objective.metric).filter(|v| !v.is_nan()) else {
+                    return true;
+                };
+                seen.push((step, v));
+                let stop = pruner.should_prune(number, step, objective.oriented(v));
                 if stop {
                     pruned_at = Some(step);
                 }
                 !stop
             });
-        (result, pruned_at)
+        (result, pruned_at, seen)
+    }
+
+    /// Feeds the pruner a stored trial's intermediate values, as it saw them when the trial ran (resume).
+    fn replay_pruner(&self, t: &Trial) {
+        if let Some(p) = self.pruner {
+            let objective = &self.objectives[0];
+            for &(step, v) in &t.intermediate {
+                p.should_prune(t.number, step, objective.oriented(v));
+            }
+        }
     }
 
     /// The evaluation context of trial `number` (its seed derives from the study's).

@@ -243,6 +243,10 @@ fn full_trial(number: u64, state: TrialState) -> Trial {
         t.finished_at = Some(1_700_000_010.5 + number as f64);
         t.wall_seconds = 10.25;
         t.sim_seconds = 1.0 / 3.0;
+        // every other finished trial as a pruned study stores it: the values its pruner saw, step by step
+        if number % 2 == 0 {
+            t.intermediate = vec![(1, 0.5), (2, 0.625 + number as f64), (3, f64::MIN_POSITIVE)];
+        }
     }
     if matches!(state, TrialState::Failed | TrialState::Infeasible) {
         t.error = Some(format!("trial {number} went wrong"));
@@ -296,6 +300,8 @@ fn assert_same_trial(got: &Trial, want: &Trial, context: &str) {
         "wall_seconds"
     } else if !same_f64(got.sim_seconds, want.sim_seconds) {
         "sim_seconds"
+    } else if got.intermediate != want.intermediate {
+        "intermediate"
     } else {
         return;
     };

@@ -112,13 +112,18 @@ pub const MIGRATIONS: &[Migration] = &[
             UPDATE studies SET event_seq = (SELECT COALESCE(MAX(seq), 0) FROM events WHERE events.study_id = studies.id);
         ",
     },
+    Migration {
+        version: 3,
+        description: "intermediate values of pruned studies",
+        sql: "ALTER TABLE trials ADD COLUMN intermediate TEXT;   -- JSON [[step, value], ...]; NULL: none",
+    },
 ];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 
 const TRIAL_COLUMNS: &str = "number, sample, key, description, state, metrics, profile, error, \
-                             started_at, finished_at, wall_seconds, sim_seconds, worker, retries";
+                             started_at, finished_at, wall_seconds, sim_seconds, worker, retries, intermediate";
 
 /// Server time in Unix seconds, inside SQL.
 const SERVER_NOW: &str = "extract(epoch from clock_timestamp())::float8";
@@ -761,7 +766,12 @@ impl PostgresStorage {
             )
         })?;
         let retries: i32 = r.get(13);
+        let intermediate: Vec<(u64, f64)> = match r.get::<_, Option<&str>>(14) {
+            None => Vec::new(),
+            Some(text) => serde_json::from_str(text).map_err(|e| json_err("intermediate", e))?,
+        };
         Ok(Trial {
+            intermediate,
             number: u64::try_from(number)
                 .map_err(|_| self.corrupt(study, number, "number", "negative trial number"))?,
             sample,
@@ -823,7 +833,7 @@ impl PostgresStorage {
         trial: &'a Trial,
         lease: Option<&'a Lease>,
         enc: &'a Encoded,
-    ) -> (&'static str, [&'a (dyn ToSql + Sync); 17]) {
+    ) -> (&'static str, [&'a (dyn ToSql + Sync); 18]) {
         (
             INSERT_TRIAL,
             [
@@ -850,6 +860,7 @@ impl PostgresStorage {
                 },
                 &enc.retries,
                 &enc.tell,
+                &enc.intermediate,
             ],
         )
     }
@@ -874,6 +885,7 @@ impl PostgresStorage {
             sample,
             metrics,
             profile,
+            intermediate: intermediate_json(trial)?,
             state: trial.state.as_str(),
             retries: i32::try_from(trial.retries).unwrap_or(i32::MAX),
             tell: i32::from(trial.state.is_finished()),
@@ -1138,6 +1150,7 @@ impl Storage for PostgresStorage {
                     c.sim_seconds.push(t.sim_seconds);
                     c.worker.push(t.worker.clone());
                     c.retries.push(i32::try_from(t.retries).unwrap_or(i32::MAX));
+                    c.intermediate.push(intermediate_json(t)?);
                     seq += 1;
                     c.ev_seq.push(seq);
                     c.ev_kind.push("ask".into());
@@ -1151,13 +1164,14 @@ impl Storage for PostgresStorage {
                 }
                 s.exec(
                     "INSERT INTO trials (study_id, number, sample, key, description, state, metrics, profile, error,
-                                         started_at, finished_at, wall_seconds, sim_seconds, worker, retries)
+                                         started_at, finished_at, wall_seconds, sim_seconds, worker, retries, intermediate)
                      SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                                               $8::text[], $9::text[], $10::float8[], $11::float8[], $12::float8[],
-                                              $13::float8[], $14::text[], $15::int[])",
+                                              $13::float8[], $14::text[], $15::int[], $16::text[])",
                     &[
                         &study, &c.number, &c.sample, &c.key, &c.description, &c.state, &c.metrics, &c.profile, &c.error,
                         &c.started_at, &c.finished_at, &c.wall_seconds, &c.sim_seconds, &c.worker, &c.retries,
+                        &c.intermediate,
                     ],
                 )?;
                 s.exec(
@@ -1327,7 +1341,7 @@ impl Dialect for PostgresStorage {
         self.counted(
             "WITH u AS (UPDATE trials SET sample = $3, key = $4, description = $5, state = $6, metrics = $7, profile = $8,
                                error = $9, started_at = $10, finished_at = $11, wall_seconds = $12, sim_seconds = $13,
-                               worker = $14, retries = $15, lease_until = NULL
+                               worker = $14, retries = $15, lease_until = NULL, intermediate = $17
                         WHERE study_id = $1 AND number = $2 AND state IN ('pending', 'running')
                         RETURNING number),
                   s AS (UPDATE studies SET event_seq = event_seq + 1 WHERE id = $1 AND $16::int = 1 AND EXISTS (SELECT 1 FROM u)
@@ -1337,7 +1351,7 @@ impl Dialect for PostgresStorage {
             &[
                 &study, &enc.number, &enc.sample, &trial.key, &trial.description, &enc.state, &enc.metrics, &enc.profile,
                 &trial.error, &trial.started_at, &trial.finished_at, &trial.wall_seconds, &trial.sim_seconds, &trial.worker,
-                &enc.retries, &enc.tell,
+                &enc.retries, &enc.tell, &enc.intermediate,
             ],
         )
     }
@@ -1352,7 +1366,7 @@ impl Dialect for PostgresStorage {
                 "WITH l AS (SELECT id FROM studies WHERE id = $1 AND $16::int = 1 FOR UPDATE),
                       u AS (UPDATE trials SET sample = $3, key = $4, description = $5, state = $6, metrics = $7,
                                    profile = $8, error = $9, started_at = $10, finished_at = $11, wall_seconds = $12,
-                                   sim_seconds = $13, lease_until = {SERVER_NOW} + $15::float8
+                                   sim_seconds = $13, lease_until = {SERVER_NOW} + $15::float8, intermediate = $17
                             WHERE study_id = $1 AND number = $2 AND state = 'running' AND worker = $14
                               AND ($16::int = 0 OR EXISTS (SELECT 1 FROM l))
                             RETURNING number),
@@ -1364,7 +1378,7 @@ impl Dialect for PostgresStorage {
             &[
                 &study, &enc.number, &enc.sample, &trial.key, &trial.description, &enc.state, &enc.metrics, &enc.profile,
                 &trial.error, &trial.started_at, &trial.finished_at, &trial.wall_seconds, &trial.sim_seconds, &lease.worker,
-                &secs, &enc.tell,
+                &secs, &enc.tell, &enc.intermediate,
             ],
         )
     }
@@ -1401,6 +1415,8 @@ struct Encoded {
     sample: String,
     metrics: String,
     profile: String,
+    /// JSON of the intermediate values; `None` when there are none.
+    intermediate: Option<String>,
     state: &'static str,
     retries: i32,
     /// 1 when the trial is finished (a tell event follows its ask event), else 0.
@@ -1408,6 +1424,22 @@ struct Encoded {
 }
 
 static NO_LEASE: Option<f64> = None;
+
+/// The `intermediate` column of a trial: `None` (NULL) when it has no intermediate values.
+fn intermediate_json(trial: &Trial) -> Result<Option<String>, StoreError> {
+    if trial.intermediate.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(&trial.intermediate)
+        .map(Some)
+        .map_err(|e| StoreError::Backend {
+            location: String::new(),
+            msg: format!(
+                "cannot serialise column `intermediate` of trial {}: {e}",
+                trial.number
+            ),
+        })
+}
 
 /// `BEGIN` and the study's row lock: the statements before a write under the lock.
 const BEGIN: &str = "BEGIN";
@@ -1418,14 +1450,14 @@ const LOCK_STUDY: &str = "SELECT name FROM studies WHERE id = $1 FOR UPDATE";
 const VIEW_RUNNING: &str = "SELECT number, retries, worker, lease_until FROM trials
                             WHERE study_id = $1 AND state = 'running' ORDER BY number";
 const VIEW_PENDING: &str = "SELECT number, sample, key, description, state, metrics, profile, error,
-                                   started_at, finished_at, wall_seconds, sim_seconds, worker, retries
+                                   started_at, finished_at, wall_seconds, sim_seconds, worker, retries, intermediate
                             FROM trials WHERE study_id = $1 AND state = 'pending' ORDER BY number LIMIT 1";
 const VIEW_EVENTS: &str =
     "SELECT seq, kind, trial FROM events WHERE study_id = $1 AND seq > $2 ORDER BY seq";
 /// The named trials: `= ANY(ARRAY(…))` makes the event scan an init plan and the trials a primary-key probe per
 /// number, whatever the generic plan guesses (`IN (SELECT …)` could scan the whole study).
 const VIEW_NAMED: &str = "SELECT number, sample, key, description, state, metrics, profile, error,
-                                 started_at, finished_at, wall_seconds, sim_seconds, worker, retries
+                                 started_at, finished_at, wall_seconds, sim_seconds, worker, retries, intermediate
                           FROM trials WHERE study_id = $1
                           AND number = ANY(ARRAY(SELECT trial FROM events WHERE study_id = $1 AND seq > $2))
                           ORDER BY number";
@@ -1438,9 +1470,10 @@ const VIEW_COUNTS: &str = "SELECT (SELECT COALESCE(MAX(number) + 1, 0) FROM tria
 const INSERT_TRIAL: &str = "
     WITH t AS (
         INSERT INTO trials (study_id, number, sample, key, description, state, metrics, profile, error,
-                            started_at, finished_at, wall_seconds, sim_seconds, worker, lease_until, retries)
+                            started_at, finished_at, wall_seconds, sim_seconds, worker, lease_until, retries,
+                            intermediate)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                extract(epoch from clock_timestamp())::float8 + $15::float8, $16)
+                extract(epoch from clock_timestamp())::float8 + $15::float8, $16, $18)
         RETURNING number),
     s AS (UPDATE studies SET event_seq = event_seq + 1 + $17::int WHERE id = $1 AND EXISTS (SELECT 1 FROM t)
           RETURNING event_seq),
@@ -1465,6 +1498,7 @@ struct ImportColumns {
     sim_seconds: Vec<f64>,
     worker: Vec<Option<String>>,
     retries: Vec<i32>,
+    intermediate: Vec<Option<String>>,
     ev_seq: Vec<i64>,
     ev_kind: Vec<String>,
     ev_trial: Vec<i64>,

@@ -94,6 +94,12 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             WHERE state NOT IN ('pending', 'running');
         UPDATE studies SET event_seq = (SELECT COALESCE(MAX(seq), 0) FROM events WHERE events.study_id = studies.id);
     ",
+}, Migration {
+    version: 3,
+    description: "intermediate values of pruned studies",
+    sql: "
+        ALTER TABLE trials ADD COLUMN intermediate TEXT;    -- JSON [[step, value], …]; NULL: none
+    ",
 }];
 
 /// The schema version this build writes and understands (the last migration's).
@@ -434,7 +440,8 @@ impl SqliteStorage {
 
     fn trial_from_row(&self, study: i64, r: &Row) -> Result<Trial, StoreError> {
         // Columns: 0 number, 1 sample, 2 key, 3 description, 4 state, 5 metrics, 6 profile, 7 error,
-        // 8 started_at, 9 finished_at, 10 wall_seconds, 11 sim_seconds, 12 worker, 13 retries (see TRIAL_COLUMNS).
+        // 8 started_at, 9 finished_at, 10 wall_seconds, 11 sim_seconds, 12 worker, 13 retries, 14 intermediate
+        // (see TRIAL_COLUMNS).
         let number: i64 = r.get(0).map_err(|e| self.err(e))?;
         let text = |i: usize, col: &str| -> Result<&str, StoreError> {
             r.get_ref(i)
@@ -463,9 +470,21 @@ impl SqliteStorage {
                 format!("unknown state `{state_text}`"),
             )
         })?;
+        let intermediate: Vec<(u64, f64)> = match r
+            .get_ref(14)
+            .map_err(|e| self.corrupt(study, number, "intermediate", e))?
+        {
+            rusqlite::types::ValueRef::Null => Vec::new(),
+            v => serde_json::from_str(
+                v.as_str()
+                    .map_err(|e| self.corrupt(study, number, "intermediate", e))?,
+            )
+            .map_err(|e| json_err("intermediate", e))?,
+        };
         let number = u64::try_from(number)
             .map_err(|_| self.corrupt(study, number, "number", "negative trial number"))?;
         Ok(Trial {
+            intermediate,
             number,
             sample,
             key: text(2, "key")?.to_owned(),
@@ -501,7 +520,7 @@ impl SqliteStorage {
 
 /// The trial columns in the order `trial_from_row` reads them.
 const TRIAL_COLUMNS: &str = "number, sample, key, description, state, metrics, profile, error,
-                             started_at, finished_at, wall_seconds, sim_seconds, worker, retries";
+                             started_at, finished_at, wall_seconds, sim_seconds, worker, retries, intermediate";
 
 /// A trial's columns as SQL values (JSON text for sample, metrics and profile).
 struct Row13 {
@@ -509,6 +528,8 @@ struct Row13 {
     sample: String,
     metrics: String,
     profile: String,
+    /// `None` when the trial has no intermediate values.
+    intermediate: Option<String>,
 }
 
 impl SqliteStorage {
@@ -583,6 +604,13 @@ impl SqliteStorage {
             sample: json(serde_json::to_string(&trial.sample), "sample")?,
             metrics: json(serde_json::to_string(&trial.metrics), "metrics")?,
             profile: json(serde_json::to_string(&trial.profile), "profile")?,
+            intermediate: match trial.intermediate.is_empty() {
+                true => None,
+                false => Some(json(
+                    serde_json::to_string(&trial.intermediate),
+                    "intermediate",
+                )?),
+            },
         })
     }
 
@@ -635,9 +663,11 @@ impl SqliteStorage {
             .conn
             .prepare_cached(
                 "INSERT INTO trials (study_id, number, sample, key, description, state, metrics, profile, error,
-                                     started_at, finished_at, wall_seconds, sim_seconds, worker, lease_until, retries)
+                                     started_at, finished_at, wall_seconds, sim_seconds, worker, lease_until, retries,
+                                     intermediate)
                  VALUES (:study, :number, :sample, :key, :description, :state, :metrics, :profile, :error,
-                         :started_at, :finished_at, :wall_seconds, :sim_seconds, :worker, :lease_until, :retries)",
+                         :started_at, :finished_at, :wall_seconds, :sim_seconds, :worker, :lease_until, :retries,
+                         :intermediate)",
             )
             .and_then(|mut st| {
                 st.execute(named_params! {
@@ -657,6 +687,7 @@ impl SqliteStorage {
                     ":worker": lease.map(|l| l.0).or(trial.worker.as_deref()),
                     ":lease_until": lease.map(|l| l.1),
                     ":retries": trial.retries,
+                    ":intermediate": enc.intermediate,
                 })
             });
         match r {
@@ -698,13 +729,13 @@ impl SqliteStorage {
             "UPDATE trials SET sample = :sample, key = :key, description = :description, state = :state,
                     metrics = :metrics, profile = :profile, error = :error, started_at = :started_at,
                     finished_at = :finished_at, wall_seconds = :wall_seconds, sim_seconds = :sim_seconds,
-                    lease_until = :lease_until
+                    lease_until = :lease_until, intermediate = :intermediate
              WHERE study_id = :study AND number = :number AND state = 'running' AND worker = :worker"
         } else {
             "UPDATE trials SET sample = :sample, key = :key, description = :description, state = :state,
                     metrics = :metrics, profile = :profile, error = :error, started_at = :started_at,
                     finished_at = :finished_at, wall_seconds = :wall_seconds, sim_seconds = :sim_seconds,
-                    lease_until = :lease_until, worker = :worker, retries = :retries
+                    lease_until = :lease_until, worker = :worker, retries = :retries, intermediate = :intermediate
              WHERE study_id = :study AND number = :number AND state IN ('pending', 'running')"
         };
         let changed = self
@@ -729,6 +760,7 @@ impl SqliteStorage {
                     (":sim_seconds", &trial.sim_seconds),
                     (":lease_until", &lease_until),
                     (":worker", &worker_param),
+                    (":intermediate", &enc.intermediate),
                 ];
                 if worker.is_none() {
                     params.push((":retries", &trial.retries));

@@ -123,3 +123,56 @@ fn pruner_mistakes_are_one_line_naming_the_field() {
         );
     }
 }
+
+/// A resumed pruned study equals an uninterrupted one: the stored intermediate values rebuild the pruner's rungs, so
+/// the trials after the interruption are pruned (or kept) exactly as without it. (Before intermediate values were
+/// stored, the resumed run's pruner started empty and kept trials the uninterrupted run pruned.)
+#[test]
+fn a_resumed_pruned_study_prunes_exactly_as_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let pruner = "\n[pruner]\nkind = \"successive-halving\"\nmin_steps = 1\neta = 3\n";
+    let run_in = |db: &str, trials: u32| {
+        let text = study(pruner, TRAIN).replace("trials = 12", &format!("trials = {trials}"));
+        let setup = StudyFile::parse(&text, Path::new("p.toml"))
+            .unwrap()
+            .setup()
+            .unwrap();
+        let url = dir.path().join(db).display().to_string();
+        let mut store = tessera::config::open_storage(&url, true).unwrap();
+        setup
+            .study()
+            .run(setup.strategy().as_mut(), store.as_mut(), &mut ())
+            .unwrap();
+        store.trials(store.find_study("p").unwrap().id).unwrap()
+    };
+    let whole = run_in("whole.db", 12);
+    run_in("split.db", 5);
+    let resumed = run_in("split.db", 12);
+    let summary = |ts: &[Trial]| -> Vec<(u64, TrialState, Vec<u64>)> {
+        ts.iter()
+            .map(|t| {
+                (
+                    t.number,
+                    t.state,
+                    t.intermediate.iter().map(|(s, _)| *s).collect(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(summary(&resumed), summary(&whole));
+    assert!(
+        whole
+            .iter()
+            .any(|t| t.state == TrialState::Pruned && t.number >= 5),
+        "{:?}",
+        summary(&whole)
+    );
+    for (a, b) in resumed.iter().zip(&whole) {
+        assert_eq!(
+            a.metrics.get("val_accuracy"),
+            b.metrics.get("val_accuracy"),
+            "trial {}",
+            a.number
+        );
+    }
+}

@@ -161,6 +161,19 @@ pub fn install_ctrl_c(stop: Arc<StopSignal>) {
     });
 }
 
+/// Workers evaluate on a thread of their own, without intermediate reports: a study with a pruner would run unpruned,
+/// so it is refused instead.
+fn refuse_pruner(setup: &Setup) -> Result<(), Exit> {
+    match setup.pruner {
+        Some(_) => Err(bad(format!(
+            "{}: pruner: study `{}` has a [pruner]; pruners run in serial searches only (`tessera search FILE` without --workers)",
+            setup.file.path.display(),
+            setup.file.study.name
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// `reconnect`: `--reconnect-seconds`, checked by the caller.
 fn run(
     setup: &Setup,
@@ -171,6 +184,7 @@ fn run(
     reconnect: Duration,
     stop: &StopSignal,
 ) -> Result<WorkerSummary, Exit> {
+    refuse_pruner(setup)?;
     let study = setup.study();
     let options = WorkerOptions {
         lease: Lease {
@@ -281,6 +295,7 @@ pub fn search_with_workers(
     if n == 0 {
         return Err(bad("--workers must be at least 1"));
     }
+    refuse_pruner(setup)?;
     checked_seconds("--lease-seconds", a.lease_seconds, true, MAX_LEASE_SECONDS).map_err(bad)?;
     if !storage.supports_workers() {
         return Err(bad(format!(

@@ -97,6 +97,11 @@ pub struct Trial {
     /// is one more evaluation of the same trial.
     #[serde(default)]
     pub retries: u32,
+    /// The first objective's intermediate values `(step, value)` (as evaluated, not oriented) that a pruner saw,
+    /// in step order; empty without a pruner. Stored so a resumed study, or another worker, feeds its pruner the
+    /// same history.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intermediate: Vec<(u64, f64)>,
 }
 
 impl Trial {
@@ -116,6 +121,7 @@ impl Trial {
             sim_seconds: 0.0,
             worker: None,
             retries: 0,
+            intermediate: Vec::new(),
         }
     }
     /// Makes this a fresh pending trial, keeping allocations (for loops that reuse one trial).
@@ -134,6 +140,7 @@ impl Trial {
         self.sim_seconds = 0.0;
         self.worker = None;
         self.retries = 0;
+        self.intermediate.clear();
     }
 
     /// A metric from the evaluation, else from the profile.
