@@ -9,7 +9,8 @@ use serde::Serialize;
 use tessera_core::pareto::{front, hypervolume, hypervolume_curve};
 use tessera_core::{Constraint, Objective, StudyInfo, Trial, TrialState};
 
-/// What a stored study optimises, read from its configuration.
+/// What a stored study optimises and how it was evaluated, read once, typed, from the configuration JSON it was stored
+/// with (`tessera best`, `export`, `report`, `pareto` and the predictor's study source all read it here).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StudySpec {
     pub name: String,
@@ -20,6 +21,8 @@ pub struct StudySpec {
     /// The space's options as the study file gave them (recorded for trained spaces, whose options change the
     /// dimensions: `hourglass = true` has other dimensions than a plain MLP); empty when not recorded.
     pub space_options: tessera_spaces::Options,
+    /// The `[evaluator]` table's `kind` (`train`, `benchmark`, …) when recorded.
+    pub evaluator_kind: Option<String>,
 }
 
 impl StudySpec {
@@ -50,13 +53,28 @@ impl StudySpec {
                 msg: format!("recorded space options are not readable: {e}"),
             })?,
         };
+        let evaluator_kind = evaluator_kind(&cfg);
         Ok(StudySpec {
             name: info.name.clone(),
             objectives,
             constraints,
             space,
             space_options,
+            evaluator_kind,
         })
+    }
+}
+
+/// The `kind` of the `[evaluator]` table (TOML text) in a stored configuration.
+fn evaluator_kind(cfg: &serde_json::Value) -> Option<String> {
+    let table: toml::Table = toml::from_str(cfg["evaluator"].as_str()?).ok()?;
+    table.get("kind")?.as_str().map(str::to_owned)
+}
+
+impl StudySpec {
+    /// Only the evaluator's kind, from a configuration that need not be complete (no objectives, say).
+    pub fn evaluator_kind_of(info: &StudyInfo) -> Option<String> {
+        evaluator_kind(&serde_json::from_str(&info.config).ok()?)
     }
 }
 

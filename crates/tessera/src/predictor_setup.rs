@@ -240,34 +240,13 @@ pub fn study_pairs(
     let (kind, options) = match space {
         Some(s) => s,
         None => {
-            let cfg: serde_json::Value = serde_json::from_str(&info.config).unwrap_or_default();
-            let kind = cfg["space"].as_str().ok_or((
+            let spec = tessera_report::front::StudySpec::from_info(&info)
+                .map_err(|e| ("study", e.to_string()))?;
+            let kind = spec.space.ok_or((
                 "study",
                 format!("study `{name}` records no space: give a [space] table"),
             ))?;
-            let options: tessera_spaces::Options = match cfg["space_options"].as_str() {
-                Some(t) => t
-                    .parse::<toml::Table>()
-                    .map_err(|e| {
-                        (
-                            "study",
-                            format!("study `{name}`: stored space options do not parse: {e}"),
-                        )
-                    })?
-                    .into_iter()
-                    .filter(|(k, _)| k != "kind")
-                    .map(|(k, v)| {
-                        (
-                            k,
-                            v.as_str()
-                                .map(String::from)
-                                .unwrap_or_else(|| v.to_string()),
-                        )
-                    })
-                    .collect(),
-                None => Default::default(),
-            };
-            (kind.to_string(), options)
+            (kind, spec.space_options)
         }
     };
     let space = tessera_spaces::build(&kind, &options).map_err(|e| {

@@ -39,13 +39,10 @@ pub fn exec(a: Args) -> Result<(), Exit> {
             },
             reference: None,
         },
-        None => {
-            let cfg: serde_json::Value = serde_json::from_str(&info.config).unwrap_or_default();
-            serde_json::from_value::<Vec<Objective>>(cfg["objectives"].clone())
-                .ok()
-                .and_then(|v| v.into_iter().next())
-                .ok_or_else(|| bad("the study records no objective; pass --metric"))?
-        }
+        None => tessera_report::front::StudySpec::from_info(&info)
+            .ok()
+            .and_then(|spec| spec.objectives.into_iter().next())
+            .ok_or_else(|| bad("the study records no objective; pass --metric"))?,
     };
     let trials = tessera::rank::best_trials(s.trials(info.id).map_err(store)?, &objective, a.top);
     if trials.is_empty() {

@@ -38,20 +38,6 @@ pub struct Args {
     pub storage: Option<String>,
 }
 
-/// The `kind` of the study's `[evaluator]` table, from the configuration stored with the study.
-fn evaluator_kind(config: &str) -> Option<String> {
-    let cfg: serde_json::Value = serde_json::from_str(config).ok()?;
-    let table = cfg["evaluator"].as_str()?;
-    table.lines().find_map(|l| {
-        let v = l
-            .trim()
-            .strip_prefix("kind")?
-            .trim_start()
-            .strip_prefix('=')?;
-        Some(v.trim().trim_matches('"').to_string())
-    })
-}
-
 pub fn exec(a: Args) -> Result<(), Exit> {
     let url = a.storage.unwrap_or_else(default_storage);
     let s = open_storage_read_only(&url).map_err(store)?;
@@ -70,7 +56,7 @@ pub fn exec(a: Args) -> Result<(), Exit> {
             trial.state.as_str()
         )));
     }
-    let kind = evaluator_kind(&info.config).unwrap_or_default();
+    let kind = tessera_report::front::StudySpec::evaluator_kind_of(&info).unwrap_or_default();
     if kind != "train" {
         return Err(bad(format!(
             "study `{study}` was evaluated by `{}`, which trains nothing: only trained studies ([evaluator] kind = \"train\") have weights to export",
