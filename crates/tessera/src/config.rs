@@ -230,6 +230,12 @@ impl StudyFile {
                 let p = crate::proxy_setup::build(&self.evaluator, self.space.as_ref(), base, &file, self.study.seed)?;
                 (p.boxed_space(), p.evaluator.clone() as Arc<dyn Evaluator>, None)
             }
+            "supernet" => {
+                let base = self.path.parent().unwrap_or(Path::new("."));
+                let study = crate::supernet_setup::StudyRef { name: &self.study.name, storage: &self.study.storage, seed: self.study.seed };
+                let s = crate::supernet_setup::build(&self.evaluator, self.space.as_ref(), base, &file, study)?;
+                (s.boxed_space(), s.evaluator.clone() as Arc<dyn Evaluator>, None)
+            }
             "predictor" => {
                 let base = self.path.parent().unwrap_or(Path::new("."));
                 let p = crate::predictor_setup::build(&self.evaluator, self.space.as_ref(), base, &file, &self.study.storage, self.study.seed)?;
@@ -286,7 +292,7 @@ impl StudyFile {
                 }
                 (b.space, b.evaluator, Some(b.name))
             }
-            other => return Err(err("evaluator.kind", format!("unknown evaluator `{other}`; known: benchmark, train, proxy, predictor"))),
+            other => return Err(err("evaluator.kind", format!("unknown evaluator `{other}`; known: benchmark, train, proxy, predictor, supernet"))),
         };
         let mut st = options(&self.strategy);
         let strategy_kind = st.remove("kind").ok_or_else(|| err("strategy.kind", "missing (e.g. kind = \"evolution\")".into()))?;
