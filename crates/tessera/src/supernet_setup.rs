@@ -37,15 +37,34 @@ use std::sync::Arc;
 use tessera_core::Space;
 use tessera_train::supernet::checkpoint::Checkpoint;
 use tessera_train::{
-    train_supernet, Control, Optimizer, Rule, Schedule, Scorer, SupernetConfig, SupernetEvaluator, SupernetSpace,
-    TrainConfig,
+    train_supernet, Control, Optimizer, Rule, Schedule, Scorer, SupernetConfig, SupernetEvaluator,
+    SupernetSpace, TrainConfig,
 };
 
 /// Every option of `[evaluator] kind = "supernet"`.
 pub const OPTIONS: &[&str] = &[
-    "dataset", "samples", "length", "data_seed", "label", "header", "val", "test", "split_seed", "normalize", "rule",
-    "epochs", "batch_size", "lr", "weight_decay", "schedule", "seed", "checkpoint", "recalibrate_batches",
-    "recalibrate_batch_size", "kernel_transform", "threads",
+    "dataset",
+    "samples",
+    "length",
+    "data_seed",
+    "label",
+    "header",
+    "val",
+    "test",
+    "split_seed",
+    "normalize",
+    "rule",
+    "epochs",
+    "batch_size",
+    "lr",
+    "weight_decay",
+    "schedule",
+    "seed",
+    "checkpoint",
+    "recalibrate_batches",
+    "recalibrate_batch_size",
+    "kernel_transform",
+    "threads",
 ];
 
 /// The supernet evaluator and the space it scores.
@@ -86,13 +105,21 @@ pub fn build(
     study: StudyRef<'_>,
 ) -> Result<SupernetSetup, ConfigError> {
     debug_assert!(DATASET_OPTIONS.iter().all(|k| OPTIONS.contains(k)));
-    let field = |f: &str, msg: String| ConfigError::Field { file: file.to_string(), field: f.into(), msg };
+    let field = |f: &str, msg: String| ConfigError::Field {
+        file: file.to_string(),
+        field: f.into(),
+        msg,
+    };
     let mut o = Opts::new(evaluator, file, "evaluator", OPTIONS);
     let (space_kind, space_options, space) = space_from(space, file, "kind = \"supernet\"")?;
     let kernel_transform = o.bool("kernel_transform")?.unwrap_or(true);
-    let ss = SupernetSpace::from_kind(&space_kind, &space_options, kernel_transform).map_err(|e| {
-        field("space.kind", format!("{e} (evaluator.kind = \"supernet\" needs one)"))
-    })?;
+    let ss =
+        SupernetSpace::from_kind(&space_kind, &space_options, kernel_transform).map_err(|e| {
+            field(
+                "space.kind",
+                format!("{e} (evaluator.kind = \"supernet\" needs one)"),
+            )
+        })?;
     if !matches!(ss, SupernetSpace::Chain { .. }) && evaluator.contains_key("kernel_transform") {
         return Err(o.err("kernel_transform", "only for space kind = \"chain\""));
     }
@@ -102,13 +129,25 @@ pub fn build(
     };
     let def = TrainConfig::default();
     let schedule = match o.string("schedule")?.as_deref() {
-        None | Some("cosine") => Schedule::Cosine { warmup_epochs: 0.0, min_factor: 0.0 },
+        None | Some("cosine") => Schedule::Cosine {
+            warmup_epochs: 0.0,
+            min_factor: 0.0,
+        },
         Some("constant") => Schedule::Constant,
-        Some(s) => return Err(o.err("schedule", format!("unknown schedule `{s}`; one of cosine, constant"))),
+        Some(s) => {
+            return Err(o.err(
+                "schedule",
+                format!("unknown schedule `{s}`; one of cosine, constant"),
+            ))
+        }
     };
     let train = TrainConfig {
-        epochs: o.int("epochs", 1)?.map_or(def.epochs, |v| v.min(u32::MAX as u64) as u32),
-        batch_size: o.int("batch_size", 2)?.map_or(def.batch_size, |v| v as usize),
+        epochs: o
+            .int("epochs", 1)?
+            .map_or(def.epochs, |v| v.min(u32::MAX as u64) as u32),
+        batch_size: o
+            .int("batch_size", 2)?
+            .map_or(def.batch_size, |v| v as usize),
         optimizer: Optimizer::ADAMW,
         lr: o.ranged("lr", 0.0, true, None)?.unwrap_or(3e-3),
         weight_decay: o.ranged("weight_decay", 0.0, false, None)?.unwrap_or(0.0),
@@ -117,9 +156,13 @@ pub fn build(
         threads: o.int("threads", 1)?.map(|t| t as usize),
         ..def
     };
-    train.validate().map_err(|e| field("evaluator", e.to_string()))?;
+    train
+        .validate()
+        .map_err(|e| field("evaluator", e.to_string()))?;
     let recal_batches = o.int("recalibrate_batches", 1)?.map_or(4, |v| v as usize);
-    let recal_size = o.int("recalibrate_batch_size", 2)?.map_or(64, |v| v as usize);
+    let recal_size = o
+        .int("recalibrate_batch_size", 2)?
+        .map_or(64, |v| v as usize);
     let checkpoint = match o.string("checkpoint")? {
         Some(d) if Path::new(&d).is_absolute() => PathBuf::from(d),
         Some(d) => base.join(d),
@@ -131,15 +174,23 @@ pub fn build(
     o.finish(&spec)?;
     let data = fit_to_space(data, space.as_ref(), &space_kind, file)?;
     let cfg = SupernetConfig { rule, train };
-    let scorer = Scorer::new(&split, &split.val, recal_batches, recal_size, cfg.train.seed)
-        .map_err(|e| field("evaluator.recalibrate_batches", e.to_string()))?;
+    let scorer = Scorer::new(
+        &split,
+        &split.val,
+        recal_batches,
+        recal_size,
+        cfg.train.seed,
+    )
+    .map_err(|e| field("evaluator.recalibrate_batches", e.to_string()))?;
 
     let ck = Checkpoint::new(&checkpoint);
     let bar = indicatif::ProgressBar::new(cfg.train.epochs as u64);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("supernet {msg} [{bar:30}] epoch {pos}/{len} {elapsed_precise}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template(
+            "supernet {msg} [{bar:30}] epoch {pos}/{len} {elapsed_precise}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     bar.set_message(format!("{} ({})", space_kind, rule.name()));
     let trained = {

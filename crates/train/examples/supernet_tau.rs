@@ -18,17 +18,21 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 use tessera_core::stats::{kendall_tau, spearman};
-use tessera_core::{rng_for, Sample, Space};
+use tessera_core::{rng_for, Sample};
 use tessera_spaces::chain::Chain;
 use tessera_spaces::nb201::Nb201;
 use tessera_train::data::csv::mnist_5k;
 use tessera_train::{
-    train, train_supernet, Control, Normalization, Rule, Schedule, Scorer, SupernetConfig, SupernetSpace, TrainConfig,
+    train, train_supernet, Control, Normalization, Rule, Schedule, Scorer, SupernetConfig,
+    SupernetSpace, TrainConfig,
 };
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
     match args.iter().position(|a| a == name) {
-        Some(i) => args.get(i + 1).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{name} needs a value")),
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} needs a value")),
         None => default,
     }
 }
@@ -38,7 +42,10 @@ fn recipe(epochs: u32, lr: f64, seed: u64, threads: usize) -> TrainConfig {
         epochs,
         batch_size: 64,
         lr,
-        schedule: Schedule::Cosine { warmup_epochs: 0.0, min_factor: 0.0 },
+        schedule: Schedule::Cosine {
+            warmup_epochs: 0.0,
+            min_factor: 0.0,
+        },
         seed,
         threads: Some(threads),
         ..TrainConfig::default()
@@ -58,7 +65,11 @@ fn main() {
     let jobs: usize = arg(&args, "--jobs", 2).max(1);
     let seed: u64 = arg(&args, "--seed", 0);
     let root = env!("CARGO_MANIFEST_DIR");
-    let path: String = arg(&args, "--data", format!("{root}/../../../shared/data/images/mnist_5k.csv.gz"));
+    let path: String = arg(
+        &args,
+        "--data",
+        format!("{root}/../../../shared/data/images/mnist_5k.csv.gz"),
+    );
 
     let mut data = mnist_5k(&path).unwrap_or_else(|e| panic!("{e}"));
     let split = data.split_or_stratified(0.1, 0.2, 0).expect("split");
@@ -68,8 +79,14 @@ fn main() {
     for kind in spaces.split(',') {
         let ss = match kind {
             "chain" => {
-                let o = [("stem_stride", "2")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-                SupernetSpace::Chain { space: Chain::from_options(&o).expect("chain options"), kernel_transform: true }
+                let o = [("stem_stride", "2")]
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                SupernetSpace::Chain {
+                    space: Chain::from_options(&o).expect("chain options"),
+                    kernel_transform: true,
+                }
             }
             "nb201" => SupernetSpace::Nb201(Nb201::new(8, 1, [1, 28, 28], 10)),
             other => panic!("unknown space {other}"),
@@ -97,8 +114,14 @@ fn main() {
                         break;
                     }
                     let net = space.lower(&archs[i]).expect("lowers");
-                    let r = train(&net, &data, &split, &cfg, &mut |_| Control::Continue).expect("trains");
-                    eprintln!("[{:>5.0}s] {kind} stand-alone {i:>3} test {:>6.2}  {}", start.elapsed().as_secs_f64(), r.test_accuracy, space.describe(&archs[i]));
+                    let r = train(&net, &data, &split, &cfg, &mut |_| Control::Continue)
+                        .expect("trains");
+                    eprintln!(
+                        "[{:>5.0}s] {kind} stand-alone {i:>3} test {:>6.2}  {}",
+                        start.elapsed().as_secs_f64(),
+                        r.test_accuracy,
+                        space.describe(&archs[i])
+                    );
                     accs.lock().unwrap().push((i, r.test_accuracy));
                 });
             }
@@ -109,18 +132,34 @@ fn main() {
         let alone_secs = t0.elapsed().as_secs_f64();
         for rule in rules.split(',') {
             let rule = Rule::parse(rule).expect("rule");
-            let cfg = SupernetConfig { rule, train: recipe(sn_epochs, sn_lr, seed, jobs) };
+            let cfg = SupernetConfig {
+                rule,
+                train: recipe(sn_epochs, sn_lr, seed, jobs),
+            };
             let t = Instant::now();
             let trained = train_supernet(&ss, &data, &split, &cfg, None, &mut |e| {
-                eprintln!("[{:>5.0}s] {kind} {} epoch {} loss {:.3}", start.elapsed().as_secs_f64(), rule.name(), e.epoch, e.train_loss);
+                eprintln!(
+                    "[{:>5.0}s] {kind} {} epoch {} loss {:.3}",
+                    start.elapsed().as_secs_f64(),
+                    rule.name(),
+                    e.epoch,
+                    e.train_loss
+                );
                 Control::Continue
             })
             .expect("supernet trains");
             let train_secs = t.elapsed().as_secs_f64();
             let scorer = Scorer::new(&split, &split.val, 4, 64, seed).expect("scorer");
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().expect("pool");
-            let inherited: Vec<f64> =
-                pool.install(|| archs.iter().map(|s| scorer.accuracy(&trained.net, &data, s).expect("scores")).collect());
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(jobs)
+                .build()
+                .expect("pool");
+            let inherited: Vec<f64> = pool.install(|| {
+                archs
+                    .iter()
+                    .map(|s| scorer.accuracy(&trained.net, &data, s).expect("scores"))
+                    .collect()
+            });
             let tau = kendall_tau(&inherited, &alone);
             let rho = spearman(&inherited, &alone);
             let mut rng = rng_for(seed, 0x5c0e);
@@ -133,7 +172,11 @@ fn main() {
             });
             let score_secs = t.elapsed().as_secs_f64();
             for (s, (a, b)) in archs.iter().zip(inherited.iter().zip(&alone)) {
-                eprintln!("  {kind} {} inherited {a:>6.2} alone {b:>6.2}  {}", rule.name(), space.describe(s));
+                eprintln!(
+                    "  {kind} {} inherited {a:>6.2} alone {b:>6.2}  {}",
+                    rule.name(),
+                    space.describe(s)
+                );
             }
             let line = format!(
                 "{kind:<6} {:<9} {:>3} archs  τ {tau:>6.3}  ρ {rho:>6.3}  supernet {sn_epochs} ep {train_secs:>6.0} s  score {n_score} subnets {score_secs:>6.1} s  (stand-alone {n} × {sa_epochs} ep {alone_secs:.0} s, acc {:.1}–{:.1} %)",

@@ -78,7 +78,9 @@ pub(crate) fn extreme(space: &Chain, largest: bool) -> Sample {
 }
 
 fn max_of<T: PartialOrd + Copy>(v: &[T]) -> T {
-    v.iter().copied().fold(v[0], |a, b| if b > a { b } else { a })
+    v.iter()
+        .copied()
+        .fold(v[0], |a, b| if b > a { b } else { a })
 }
 
 impl ChainSupernet {
@@ -99,14 +101,26 @@ impl ChainSupernet {
             for j in 0..d_max {
                 let bin = if j == 0 { cin } else { cout };
                 let hidden = bin * e_max;
-                let expand = space.expansions.iter().any(|&e| e != 1).then(|| ConvBn::new(init, hidden, bin, 1));
+                let expand = space
+                    .expansions
+                    .iter()
+                    .any(|&e| e != 1)
+                    .then(|| ConvBn::new(init, hidden, bin, 1));
                 let mut depthwise = ConvBn::new(init, hidden, 1, k_max);
                 // fan-in of a depthwise filter is its own k²
                 depthwise.weight = init.uniform([hidden, 1, k_max, k_max], k_max * k_max);
-                let transforms =
-                    if kernel_transform { kernels[1..].iter().map(|&k| init.identity(k * k)).collect() } else { Vec::new() };
+                let transforms = if kernel_transform {
+                    kernels[1..].iter().map(|&k| init.identity(k * k)).collect()
+                } else {
+                    Vec::new()
+                };
                 let project = ConvBn::new(init, cout, hidden, 1);
-                blocks.push(Block { expand, depthwise, transforms, project });
+                blocks.push(Block {
+                    expand,
+                    depthwise,
+                    transforms,
+                    project,
+                });
             }
             cin = cout;
         }
@@ -131,7 +145,11 @@ impl ChainSupernet {
     /// each through its transform matrix.
     fn kernel(&self, block: &Block, hidden: usize, k: usize) -> Tensor<4> {
         let [_, _, kmax, _] = block.depthwise.weight.dims();
-        let mut w = block.depthwise.weight.val().slice([0..hidden, 0..1, 0..kmax, 0..kmax]);
+        let mut w = block
+            .depthwise
+            .weight
+            .val()
+            .slice([0..hidden, 0..1, 0..kmax, 0..kmax]);
         let mut sizes = self.space.kernels.clone();
         sizes.sort_unstable_by(|a, b| b.cmp(a));
         sizes.dedup();
@@ -143,7 +161,10 @@ impl ChainSupernet {
             let off = (cur - next) / 2;
             w = w.slice([0..hidden, 0..1, off..off + next, off..off + next]);
             if let Some(t) = block.transforms.get(step) {
-                w = w.reshape([hidden, next * next]).matmul(t.val()).reshape([hidden, 1, next, next]);
+                w = w
+                    .reshape([hidden, next * next])
+                    .matmul(t.val())
+                    .reshape([hidden, 1, next, next]);
             }
             cur = next;
         }
@@ -165,13 +186,20 @@ impl ChainSupernet {
                 let hidden = cin * e;
                 let mut y = h.clone();
                 if e != 1 {
-                    let ex = b.expand.as_ref().expect("an expansion layer whenever some expansion is not 1");
+                    let ex = b
+                        .expand
+                        .as_ref()
+                        .expect("an expansion layer whenever some expansion is not 1");
                     y = activate(ex.forward(y, hidden, 1, p), act);
                 }
                 let dw = self.kernel(b, hidden, k);
                 let y = p.conv(y, dw, stride, true);
                 let y = activate(
-                    p.bn(y, b.depthwise.gamma.val().slice([0..hidden]), b.depthwise.beta.val().slice([0..hidden])),
+                    p.bn(
+                        y,
+                        b.depthwise.gamma.val().slice([0..hidden]),
+                        b.depthwise.beta.val().slice([0..hidden]),
+                    ),
                     act,
                 );
                 let y = b.project.forward(y, cout, 1, p);

@@ -48,7 +48,10 @@ pub struct Checkpoint {
 }
 
 fn weights_err(path: &Path, msg: impl std::fmt::Display) -> TrainError {
-    TrainError::Weights { path: path.to_path_buf(), msg: msg.to_string() }
+    TrainError::Weights {
+        path: path.to_path_buf(),
+        msg: msg.to_string(),
+    }
 }
 
 impl Checkpoint {
@@ -73,18 +76,36 @@ impl Checkpoint {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(weights_err(&path, e)),
         };
-        let meta: Meta = serde_json::from_str(&text).map_err(|e| weights_err(&path, format!("not a checkpoint: {e}")))?;
+        let meta: Meta = serde_json::from_str(&text)
+            .map_err(|e| weights_err(&path, format!("not a checkpoint: {e}")))?;
         if meta.version != VERSION {
-            return Err(weights_err(&path, format!("checkpoint version {} (this Tessera reads {VERSION})", meta.version)));
+            return Err(weights_err(
+                &path,
+                format!(
+                    "checkpoint version {} (this Tessera reads {VERSION})",
+                    meta.version
+                ),
+            ));
         }
         Ok(Some(meta))
     }
 
     /// Saves the state after `meta.epoch` and then drops the previous epoch's files.
-    pub fn save(&self, net: &Supernet, optim: &ModuleOptimizer, meta: &Meta) -> Result<(), TrainError> {
+    pub fn save(
+        &self,
+        net: &Supernet,
+        optim: &ModuleOptimizer,
+        meta: &Meta,
+    ) -> Result<(), TrainError> {
         std::fs::create_dir_all(&self.dir).map_err(|e| weights_err(&self.dir, e))?;
-        let (w, o) = (self.weights_path(meta.epoch), self.optimizer_path(meta.epoch));
-        net.clone().valid().save_file(&w).map_err(|e| weights_err(&w, e))?;
+        let (w, o) = (
+            self.weights_path(meta.epoch),
+            self.optimizer_path(meta.epoch),
+        );
+        net.clone()
+            .valid()
+            .save_file(&w)
+            .map_err(|e| weights_err(&w, e))?;
         optim.save(&o).map_err(|e| weights_err(&o, e))?;
         let path = self.meta_path();
         let tmp = self.dir.join("checkpoint.json.tmp");
@@ -106,7 +127,11 @@ impl Checkpoint {
     }
 
     /// Loads the optimizer state of `meta.epoch` into `fresh`.
-    pub fn load_optimizer(&self, fresh: ModuleOptimizer, meta: &Meta) -> Result<ModuleOptimizer, TrainError> {
+    pub fn load_optimizer(
+        &self,
+        fresh: ModuleOptimizer,
+        meta: &Meta,
+    ) -> Result<ModuleOptimizer, TrainError> {
         let o = self.optimizer_path(meta.epoch);
         if !o.is_file() {
             return Err(weights_err(&o, "missing (the checkpoint is incomplete)"));

@@ -22,11 +22,18 @@ pub struct SupernetEvaluator {
 impl SupernetEvaluator {
     /// `net` in inference mode (as `train_supernet` returns it).
     pub fn new(net: Supernet, data: Arc<Dataset>, scorer: Scorer) -> Self {
-        SupernetEvaluator { net: Mutex::new(net), data, scorer }
+        SupernetEvaluator {
+            net: Mutex::new(net),
+            data,
+            scorer,
+        }
     }
 
     fn costs(&self, net: &Supernet, sample: &Sample) -> Result<(u64, u64), EvalError> {
-        let lowered = net.space().lower(sample).map_err(|e| EvalError::Other(e.to_string()))?;
+        let lowered = net
+            .space()
+            .lower(sample)
+            .map_err(|e| EvalError::Other(e.to_string()))?;
         lowered.costs().map_err(|e| EvalError::Other(e.to_string()))
     }
 }
@@ -34,27 +41,48 @@ impl SupernetEvaluator {
 impl Evaluator for SupernetEvaluator {
     fn evaluate(&self, sample: &Sample, _ctx: &EvalContext) -> Result<Evaluation, EvalError> {
         let start = Instant::now();
-        let net = self.net.lock().map_err(|_| EvalError::Other("the supernet lock is poisoned".into()))?;
+        let net = self
+            .net
+            .lock()
+            .map_err(|_| EvalError::Other("the supernet lock is poisoned".into()))?;
         check_sample(net.space(), sample).map_err(EvalError::from)?;
         let (params, flops) = self.costs(&net, sample)?;
-        let acc = self.scorer.accuracy(&net, &self.data, sample).map_err(EvalError::from)?;
-        let metrics = Metrics::new().with("val_accuracy", acc).with("params", params as f64).with("flops", flops as f64);
-        Ok(Evaluation { metrics, sim_seconds: start.elapsed().as_secs_f64() })
+        let acc = self
+            .scorer
+            .accuracy(&net, &self.data, sample)
+            .map_err(EvalError::from)?;
+        let metrics = Metrics::new()
+            .with("val_accuracy", acc)
+            .with("params", params as f64)
+            .with("flops", flops as f64);
+        Ok(Evaluation {
+            metrics,
+            sim_seconds: start.elapsed().as_secs_f64(),
+        })
     }
 
     fn metric_names(&self) -> Vec<String> {
-        ["val_accuracy", "params", "flops"].map(String::from).to_vec()
+        ["val_accuracy", "params", "flops"]
+            .map(String::from)
+            .to_vec()
     }
 
     fn profile(&self, sample: &Sample) -> Metrics {
-        let Ok(net) = self.net.lock() else { return Metrics::new() };
+        let Ok(net) = self.net.lock() else {
+            return Metrics::new();
+        };
         match self.costs(&net, sample) {
-            Ok((p, f)) => Metrics::new().with("params", p as f64).with("flops", f as f64),
+            Ok((p, f)) => Metrics::new()
+                .with("params", p as f64)
+                .with("flops", f as f64),
             Err(_) => Metrics::new(),
         }
     }
 
     fn contains(&self, sample: &Sample) -> bool {
-        self.net.lock().map(|n| n.space().is_valid(sample)).unwrap_or(false)
+        self.net
+            .lock()
+            .map(|n| n.space().is_valid(sample))
+            .unwrap_or(false)
     }
 }

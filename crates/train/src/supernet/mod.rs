@@ -70,17 +70,33 @@ pub struct Pass<'a> {
 
 impl<'a> Pass<'a> {
     pub fn new(norm: Norm<'a>) -> Self {
-        Pass { norm, bn_calls: 0, params: 0, macs: 0 }
+        Pass {
+            norm,
+            bn_calls: 0,
+            params: 0,
+            macs: 0,
+        }
     }
     pub fn train() -> Pass<'static> {
         Pass::new(Norm::Batch)
     }
 
     /// Convolution without bias, same padding (`k / 2`), `groups` 1 or depthwise (`depthwise = true`).
-    pub(crate) fn conv(&mut self, x: Tensor<4>, w: Tensor<4>, stride: usize, depthwise: bool) -> Tensor<4> {
+    pub(crate) fn conv(
+        &mut self,
+        x: Tensor<4>,
+        w: Tensor<4>,
+        stride: usize,
+        depthwise: bool,
+    ) -> Tensor<4> {
         let [co, ci, kh, kw] = w.dims();
         let groups = if depthwise { x.dims()[1] } else { 1 };
-        let y = conv(x, w, None, ConvOptions::new([stride; 2], [kh / 2, kw / 2], [1, 1], groups));
+        let y = conv(
+            x,
+            w,
+            None,
+            ConvOptions::new([stride; 2], [kh / 2, kw / 2], [1, 1], groups),
+        );
         let [_, _, ho, wo] = y.dims();
         let n = (co * ci * kh * kw) as u64;
         self.params += n;
@@ -96,7 +112,9 @@ impl<'a> Pass<'a> {
         self.bn_calls += 1;
         let (mean, var) = match &mut self.norm {
             Norm::Stats(s) => {
-                let (m, v) = s.get(i).expect("recalibrated statistics for every batch-norm layer of the subnet");
+                let (m, v) = s
+                    .get(i)
+                    .expect("recalibrated statistics for every batch-norm layer of the subnet");
                 (m.clone(), v.clone())
             }
             norm => {
@@ -137,7 +155,13 @@ pub(crate) fn global_pool(x: Tensor<4>) -> Tensor<2> {
 
 /// Average pooling as the IR's `Pool` (padding not counted).
 pub(crate) fn avg_pool(x: Tensor<4>, k: usize, s: usize, p: usize) -> Tensor<4> {
-    avg_pool2d(x, AvgPoolOptions::new([k, k]).with_stride([s, s]).with_padding([p, p]).with_count_include_pad(false))
+    avg_pool2d(
+        x,
+        AvgPoolOptions::new([k, k])
+            .with_stride([s, s])
+            .with_padding([p, p])
+            .with_count_include_pad(false),
+    )
 }
 
 /// Draws a supernet's initial weights from the crate's own ChaCha8 stream (never burn's global RNG) and gives every
@@ -154,7 +178,11 @@ const PARAM_ID_BASE: u64 = 0x5afe_0000_0000_0000;
 
 impl<'a> Init<'a> {
     pub(crate) fn new(seed: u64, device: &'a Device) -> Self {
-        Init { rng: rng_for(seed, 0x5e9e), next_id: PARAM_ID_BASE, device }
+        Init {
+            rng: rng_for(seed, 0x5e9e),
+            next_id: PARAM_ID_BASE,
+            device,
+        }
     }
     fn param<const D: usize>(&mut self, values: Vec<f32>, shape: [usize; D]) -> Param<Tensor<D>> {
         let mut p = Param::from_data(TensorData::new(values, shape), self.device);
@@ -163,12 +191,20 @@ impl<'a> Init<'a> {
         p
     }
     /// PyTorch's default for convolutions and linear layers: U(±1/√fan_in) (of the largest choice).
-    pub(crate) fn uniform<const D: usize>(&mut self, shape: [usize; D], fan_in: usize) -> Param<Tensor<D>> {
+    pub(crate) fn uniform<const D: usize>(
+        &mut self,
+        shape: [usize; D],
+        fan_in: usize,
+    ) -> Param<Tensor<D>> {
         let n = shape.iter().product();
         let v = crate::model::uniform(&mut self.rng, n, 1.0 / (fan_in.max(1) as f64).sqrt());
         self.param(v, shape)
     }
-    pub(crate) fn constant<const D: usize>(&mut self, shape: [usize; D], value: f32) -> Param<Tensor<D>> {
+    pub(crate) fn constant<const D: usize>(
+        &mut self,
+        shape: [usize; D],
+        value: f32,
+    ) -> Param<Tensor<D>> {
         self.param(vec![value; shape.iter().product()], shape)
     }
     pub(crate) fn identity(&mut self, n: usize) -> Param<Tensor<2>> {
@@ -198,12 +234,22 @@ impl ConvBn {
         }
     }
     /// The first `out` output and `cin` input channels of the full kernel, stride `stride`, then batch norm.
-    pub(crate) fn forward(&self, x: Tensor<4>, out: usize, stride: usize, p: &mut Pass<'_>) -> Tensor<4> {
+    pub(crate) fn forward(
+        &self,
+        x: Tensor<4>,
+        out: usize,
+        stride: usize,
+        p: &mut Pass<'_>,
+    ) -> Tensor<4> {
         let cin = x.dims()[1];
         let [_, _, k, _] = self.weight.dims();
         let w = self.weight.val().slice([0..out, 0..cin, 0..k, 0..k]);
         let y = p.conv(x, w, stride, false);
-        p.bn(y, self.gamma.val().slice([0..out]), self.beta.val().slice([0..out]))
+        p.bn(
+            y,
+            self.gamma.val().slice([0..out]),
+            self.beta.val().slice([0..out]),
+        )
     }
 }
 
@@ -221,7 +267,10 @@ pub enum SupernetSpace {
     Nb201(Nb201),
     /// The chain space; `kernel_transform`: OFA's learned kernel transform matrices between kernel sizes (else a
     /// plain centre crop).
-    Chain { space: Chain, kernel_transform: bool },
+    Chain {
+        space: Chain,
+        kernel_transform: bool,
+    },
 }
 
 /// The space kinds that have a supernet, for messages.
@@ -229,11 +278,20 @@ pub const SUPERNET_SPACES: &str = "chain, nb201";
 
 impl SupernetSpace {
     /// The supernet space of a `[space]` kind and its options, or why there is none.
-    pub fn from_kind(kind: &str, options: &tessera_spaces::Options, kernel_transform: bool) -> Result<Self, String> {
+    pub fn from_kind(
+        kind: &str,
+        options: &tessera_spaces::Options,
+        kernel_transform: bool,
+    ) -> Result<Self, String> {
         match kind {
             "nb201" => Ok(SupernetSpace::Nb201(Nb201::from_options(options)?)),
-            "chain" => Ok(SupernetSpace::Chain { space: Chain::from_options(options)?, kernel_transform }),
-            other => Err(format!("space `{other}` has no supernet; spaces with one: {SUPERNET_SPACES}")),
+            "chain" => Ok(SupernetSpace::Chain {
+                space: Chain::from_options(options)?,
+                kernel_transform,
+            }),
+            other => Err(format!(
+                "space `{other}` has no supernet; spaces with one: {SUPERNET_SPACES}"
+            )),
         }
     }
     pub fn space(&self) -> &dyn Space {
@@ -294,10 +352,17 @@ impl Supernet {
     pub fn new(space: &SupernetSpace, device: &Device, seed: u64) -> Supernet {
         let mut init = Init::new(seed, device);
         match space {
-            SupernetSpace::Nb201(s) => Supernet::Nb201(nb201::Nb201Supernet::new(Arc::new(s.clone()), &mut init)),
-            SupernetSpace::Chain { space, kernel_transform } => {
-                Supernet::Chain(chain::ChainSupernet::new(Arc::new(space.clone()), *kernel_transform, &mut init))
+            SupernetSpace::Nb201(s) => {
+                Supernet::Nb201(nb201::Nb201Supernet::new(Arc::new(s.clone()), &mut init))
             }
+            SupernetSpace::Chain {
+                space,
+                kernel_transform,
+            } => Supernet::Chain(chain::ChainSupernet::new(
+                Arc::new(space.clone()),
+                *kernel_transform,
+                &mut init,
+            )),
         }
     }
 
@@ -326,17 +391,29 @@ pub fn check_sample(space: &dyn Space, sample: &Sample) -> Result<(), TrainError
     }
     let dims = space.dims();
     let why = if sample.len() != dims.len() {
-        format!("it has {} choices, the space has {} dimensions", sample.len(), dims.len())
+        format!(
+            "it has {} choices, the space has {} dimensions",
+            sample.len(),
+            dims.len()
+        )
     } else {
         let (d, c) = dims
             .iter()
             .zip(sample.as_slice())
             .find(|(d, c)| **c as usize >= d.choices.len())
-            .map(|(d, c)| (d.name.clone(), format!("choice {c} of {} options", d.choices.len())))
+            .map(|(d, c)| {
+                (
+                    d.name.clone(),
+                    format!("choice {c} of {} options", d.choices.len()),
+                )
+            })
             .unwrap_or_else(|| ("?".into(), "invalid".into()));
         format!("dimension `{d}` has {c}")
     };
-    Err(TrainError::Incompatible(format!("sample {sample} is outside the {} supernet: {why}", space.name())))
+    Err(TrainError::Incompatible(format!(
+        "sample {sample} is outside the {} supernet: {why}",
+        space.name()
+    )))
 }
 
 /// The stand-alone network of a subnet (what its parameters and FLOPs are counted on).

@@ -59,7 +59,10 @@ impl Nb201Supernet {
                 });
             }
             for _ in 0..space.cells * 6 {
-                edges.push(Edge { conv1: ConvBn::new(init, ch, ch, 1), conv3: ConvBn::new(init, ch, ch, 3) });
+                edges.push(Edge {
+                    conv1: ConvBn::new(init, ch, ch, 1),
+                    conv3: ConvBn::new(init, ch, ch, 3),
+                });
             }
         }
         let top = c << 2;
@@ -94,11 +97,22 @@ impl Nb201Supernet {
         }
         let c4 = c << 2;
         let h = relu(p.bn(h, self.last_gamma.val(), self.last_beta.val()));
-        p.linear(global_pool(h), self.out_w.val().slice([0..c4, 0..self.space.classes]), self.out_b.val())
+        p.linear(
+            global_pool(h),
+            self.out_w.val().slice([0..c4, 0..self.space.classes]),
+            self.out_b.val(),
+        )
     }
 
     /// One cell: node `j` sums the ops of its edges from every earlier node; a node without a term is zeros.
-    fn cell(&self, x: Tensor<4>, s: &Sample, edges: &[Edge], ch: usize, p: &mut Pass<'_>) -> Tensor<4> {
+    fn cell(
+        &self,
+        x: Tensor<4>,
+        s: &Sample,
+        edges: &[Edge],
+        ch: usize,
+        p: &mut Pass<'_>,
+    ) -> Tensor<4> {
         let mut nodes = vec![x];
         let mut e = 0;
         for j in 1..4 {

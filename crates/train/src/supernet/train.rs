@@ -17,7 +17,9 @@ use super::{Pass, Supernet, SupernetSpace};
 use crate::data::{Dataset, Split};
 use crate::error::TrainError;
 use crate::model::Val;
-use crate::train::{batch, catch, keep_freed_memory, loss_fn, lr_at, optimizer, train_device, Control, TrainConfig};
+use crate::train::{
+    batch, catch, keep_freed_memory, loss_fn, lr_at, optimizer, train_device, Control, TrainConfig,
+};
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{activation, Device, Tensor};
@@ -83,7 +85,12 @@ pub struct TrainedSupernet {
 }
 
 /// A text that changes whenever the supernet, the training configuration or the data changes.
-pub fn fingerprint(space: &SupernetSpace, data: &Dataset, split: &Split, cfg: &SupernetConfig) -> String {
+pub fn fingerprint(
+    space: &SupernetSpace,
+    data: &Dataset,
+    split: &Split,
+    cfg: &SupernetConfig,
+) -> String {
     let t = &cfg.train;
     format!(
         "{} | rule={} epochs={} batch={} optimizer={:?} lr={} wd={} schedule={:?} smoothing={} seed={} | data={} n={} train={} first={:?}",
@@ -150,16 +157,26 @@ pub fn check_data(space: &SupernetSpace, data: &Dataset) -> Result<(), TrainErro
 }
 
 /// A batch of images `[B, C, H, W]`.
-pub(crate) fn images(data: &Dataset, idx: &[usize], device: &Device) -> Result<Tensor<4>, TrainError> {
+pub(crate) fn images(
+    data: &Dataset,
+    idx: &[usize],
+    device: &Device,
+) -> Result<Tensor<4>, TrainError> {
     match batch(data, idx, device)? {
         Val::D4(t) => Ok(t),
-        other => Err(TrainError::Incompatible(format!("supernets take image batches, got {:?}", other.dims()))),
+        other => Err(TrainError::Incompatible(format!(
+            "supernets take image batches, got {:?}",
+            other.dims()
+        ))),
     }
 }
 
 /// Cross-entropy against soft targets (in-place distillation).
 fn distill(logits: Tensor<2>, soft: Tensor<2>) -> Tensor<1> {
-    (activation::log_softmax(logits, 1) * soft).sum_dim(1).mean().neg()
+    (activation::log_softmax(logits, 1) * soft)
+        .sum_dim(1)
+        .mean()
+        .neg()
 }
 
 fn run(
@@ -172,7 +189,9 @@ fn run(
 ) -> Result<TrainedSupernet, TrainError> {
     check_data(space, data)?;
     if split.train.is_empty() {
-        return Err(TrainError::Incompatible("the training split is empty".into()));
+        return Err(TrainError::Incompatible(
+            "the training split is empty".into(),
+        ));
     }
     let t = &cfg.train;
     let fp = fingerprint(space, data, split, cfg);
@@ -199,7 +218,15 @@ fn run(
             (net, optim, m, Some(from))
         }
         _ => {
-            let meta = Meta { version: VERSION, fingerprint: fp, epoch: 0, epochs: t.epochs, steps: 0, seconds: 0.0, losses: Vec::new() };
+            let meta = Meta {
+                version: VERSION,
+                fingerprint: fp,
+                epoch: 0,
+                epochs: t.epochs,
+                steps: 0,
+                seconds: 0.0,
+                losses: Vec::new(),
+            };
             (fresh, fresh_optim, meta, None)
         }
     };
@@ -221,7 +248,11 @@ fn run(
             let loss = match cfg.rule {
                 Rule::Spos => {
                     let s = sp.sample(&mut rng);
-                    loss_fn(net.forward(x, &s, &mut Pass::train()), &labels, t.label_smoothing)
+                    loss_fn(
+                        net.forward(x, &s, &mut Pass::train()),
+                        &labels,
+                        t.label_smoothing,
+                    )
                 }
                 Rule::Sandwich => {
                     let big = net.forward(x.clone(), &largest, &mut Pass::train());
@@ -229,14 +260,19 @@ fn run(
                     let mut total = loss_fn(big, &labels, t.label_smoothing);
                     let subnets = [sp.sample(&mut rng), sp.sample(&mut rng), smallest.clone()];
                     for s in &subnets {
-                        total = total + distill(net.forward(x.clone(), s, &mut Pass::train()), soft.clone());
+                        total = total
+                            + distill(net.forward(x.clone(), s, &mut Pass::train()), soft.clone());
                     }
                     total
                 }
             };
             let value = loss.clone().into_scalar::<f32>() as f64;
             if !value.is_finite() || t.max_loss.is_some_and(|m| value > m) {
-                return Err(TrainError::Diverged { epoch, step: meta.steps, loss: value });
+                return Err(TrainError::Diverged {
+                    epoch,
+                    step: meta.steps,
+                    loss: value,
+                });
             }
             loss_sum += value * idx.len() as f64;
             seen += idx.len();
@@ -251,10 +287,20 @@ fn run(
         if let Some(ck) = checkpoint {
             ck.save(&net, &optim, &meta)?;
         }
-        let report = SupernetEpoch { epoch, epochs: t.epochs, steps: meta.steps, train_loss, seconds: meta.seconds };
+        let report = SupernetEpoch {
+            epoch,
+            epochs: t.epochs,
+            steps: meta.steps,
+            train_loss,
+            seconds: meta.seconds,
+        };
         if on_epoch(&report) == Control::Stop {
             break;
         }
     }
-    Ok(TrainedSupernet { net: net.valid(), meta, resumed_from })
+    Ok(TrainedSupernet {
+        net: net.valid(),
+        meta,
+        resumed_from,
+    })
 }
