@@ -197,8 +197,8 @@ impl ChainSupernet {
                 let y = activate(
                     p.bn(
                         y,
-                        b.depthwise.gamma.val().slice([0..hidden]),
-                        b.depthwise.beta.val().slice([0..hidden]),
+                        b.depthwise.gamma.val().narrow(0, 0, hidden),
+                        b.depthwise.beta.val().narrow(0, 0, hidden),
                     ),
                     act,
                 );

@@ -247,8 +247,8 @@ impl ConvBn {
         let y = p.conv(x, w, stride, false);
         p.bn(
             y,
-            self.gamma.val().slice([0..out]),
-            self.beta.val().slice([0..out]),
+            self.gamma.val().narrow(0, 0, out),
+            self.beta.val().narrow(0, 0, out),
         )
     }
 }

@@ -117,8 +117,9 @@ impl Nb201Supernet {
         let mut e = 0;
         for j in 1..4 {
             let mut sum: Option<Tensor<4>> = None;
-            for i in 0..j {
-                let inp = nodes[i].clone();
+            // node j reads every earlier node, in order (`nodes` holds exactly nodes 0..j here)
+            for inp in nodes.iter().take(j) {
+                let inp = inp.clone();
                 let term = match s[e] {
                     0 => None,
                     1 => Some(inp),
