@@ -314,6 +314,16 @@ impl StudyFile {
                         None,
                     )
                 }
+                "supernet" => {
+                    let base = self.path.parent().unwrap_or(Path::new("."));
+                    let study = crate::supernet_setup::StudyRef {
+                        name: &self.study.name,
+                        storage: &self.study.storage,
+                        seed: self.study.seed,
+                    };
+                    let s = crate::supernet_setup::build(&self.evaluator, self.space.as_ref(), base, &file, study)?;
+                    (s.boxed_space(), s.evaluator.clone() as Arc<dyn Evaluator>, None)
+                }
                 "predictor" => {
                     let base = self.path.parent().unwrap_or(Path::new("."));
                     let p = crate::predictor_setup::build(
@@ -412,7 +422,7 @@ impl StudyFile {
                     return Err(err(
                         "evaluator.kind",
                         format!(
-                        "unknown evaluator `{other}`; known: benchmark, train, proxy, predictor"
+                        "unknown evaluator `{other}`; known: benchmark, train, proxy, predictor, supernet"
                     ),
                     ))
                 }

@@ -12,6 +12,8 @@
 //! * [`predictor_setup`]: `[evaluator] kind = "predictor"`: a model (MLP ensemble, GP, gradient-boosted trees)
 //!   fitted on a benchmark's or a study's (architecture, metric) pairs predicts every sampled architecture's metric;
 //!   its validation error is in [`Setup::predictor`].
+//! * [`supernet_setup`]: `[evaluator] kind = "supernet"`: a weight-sharing supernet (chain or NB201) trained once
+//!   (checkpointed beside the study, resumed after a kill) scores every sampled network with inherited weights.
 //! * [`rank`]: a study's best trials by one objective ([`rank::best_trials`]).
 //! * [`lock`]: one serial `tessera search` per study at a time (a lock in the storage, stale once its process died).
 //! * [`protocol`]: the evaluation protocol of the NAS benchmark papers: many seeds of many strategies on a
@@ -28,6 +30,7 @@ pub mod predictor_setup;
 pub mod protocol;
 pub mod proxy_setup;
 pub mod rank;
+pub mod supernet_setup;
 pub mod train_setup;
 
 #[cfg(test)]

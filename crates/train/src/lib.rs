@@ -29,6 +29,8 @@
 //!   overhead ([`LatencyTable::predict`]) and a ridge-regression [`Predictor`] on network features.
 //! * [`evaluator`]: [`TrainEvaluator`], lowering + training + latency as a `tessera_core::Evaluator`; with
 //!   [`TrainEvaluator::with_artifacts`] it keeps each trial's trained weights (`trial-N.bpk` + `trial-N.json`).
+//! * [`supernet`]: weight-sharing supernets (NB201 SPOS cells, OFA-style elastic chain) trained once by the SPOS or
+//!   BigNAS sandwich rule, checkpointed per epoch; [`SupernetEvaluator`] scores subnets with inherited weights.
 //! * [`onnx`]: [`export_onnx`] writes any lowered model as an ONNX file (opset 17, dynamic batch), from the IR;
 //!   [`Model::save`] / [`Model::load`] keep weights in burn's own burnpack format.
 //!
@@ -48,6 +50,7 @@ pub mod model;
 pub mod onnx;
 pub mod proxy;
 pub mod sparse;
+pub mod supernet;
 pub mod train;
 
 pub use data::{Dataset, Graph, Normalization, Split};
@@ -62,6 +65,10 @@ pub use onnx::{export_onnx, ExportError};
 pub use proxy::evaluator::{Combine, ProxyEvaluator};
 pub use proxy::guide::ProxyGuide;
 pub use proxy::{Proxy, ProxyBatch};
+pub use supernet::evaluator::SupernetEvaluator;
+pub use supernet::score::Scorer;
+pub use supernet::train::{train_supernet, Rule, SupernetConfig, SupernetEpoch, TrainedSupernet};
+pub use supernet::{Supernet, SupernetSpace};
 pub use train::{
     keep_freed_memory, train, Control, EarlyStopping, EpochReport, Optimizer, Schedule, StopReason,
     TrainConfig, TrainReport,

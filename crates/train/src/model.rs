@@ -319,7 +319,7 @@ fn propagate(
     Tensor::<2>::zeros([n, f], &device).select_assign(0, dst.clone(), msg, IndexingUpdateOp::Add)
 }
 
-fn uniform(rng: &mut Rng, n: usize, bound: f64) -> Vec<f32> {
+pub(crate) fn uniform(rng: &mut Rng, n: usize, bound: f64) -> Vec<f32> {
     (0..n)
         .map(|_| ((rng.random::<f64>() * 2.0 - 1.0) * bound) as f32)
         .collect()
@@ -885,7 +885,7 @@ fn concat(all: Vec<Val>, dim: usize) -> Val {
     }
 }
 
-fn activate<const D: usize>(t: Tensor<D>, act: Activation) -> Tensor<D> {
+pub(crate) fn activate<const D: usize>(t: Tensor<D>, act: Activation) -> Tensor<D> {
     match act {
         Activation::Relu => activation::relu(t),
         // relu(x) − relu(x − 6) is relu6 exactly (values and gradient), from SIMD relu kernels: burn's `relu6` is a

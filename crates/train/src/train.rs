@@ -337,7 +337,7 @@ pub fn check_fit(net: &Network, data: &Dataset) -> Result<(), TrainError> {
     Ok(())
 }
 
-fn lr_at(cfg: &TrainConfig, step: u64, epoch: u32, steps_per_epoch: u64) -> f64 {
+pub(crate) fn lr_at(cfg: &TrainConfig, step: u64, epoch: u32, steps_per_epoch: u64) -> f64 {
     let total = (cfg.epochs as u64 * steps_per_epoch).max(1);
     let total = cfg.max_steps.map_or(total, |m| m.min(total)).max(1);
     match cfg.schedule {
@@ -363,7 +363,7 @@ fn lr_at(cfg: &TrainConfig, step: u64, epoch: u32, steps_per_epoch: u64) -> f64 
     }
 }
 
-fn optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
+pub(crate) fn optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
     let wd = cfg.weight_decay;
     let l2 = (wd > 0.0).then(|| WeightDecayConfig::new(wd as f32));
     match cfg.optimizer {
@@ -463,7 +463,7 @@ pub(crate) fn loss_fn(logits: Tensor<2>, labels: &[u32], smoothing: f32) -> Tens
 }
 
 /// (summed cross-entropy, correct count) of logits read back to the CPU.
-fn score(logits: &[f32], k: usize, labels: &[u32]) -> (f64, usize) {
+pub(crate) fn score(logits: &[f32], k: usize, labels: &[u32]) -> (f64, usize) {
     let mut loss = 0.0;
     let mut correct = 0;
     for (row, &y) in logits.chunks(k).zip(labels) {
@@ -482,7 +482,7 @@ fn score(logits: &[f32], k: usize, labels: &[u32]) -> (f64, usize) {
 }
 
 /// Gathers examples `idx` into one batch tensor.
-fn batch(data: &Dataset, idx: &[usize], device: &Device) -> Result<Val, TrainError> {
+pub(crate) fn batch(data: &Dataset, idx: &[usize], device: &Device) -> Result<Val, TrainError> {
     let n = data.example_len();
     let mut v = Vec::with_capacity(idx.len() * n);
     for &i in idx {
@@ -491,7 +491,7 @@ fn batch(data: &Dataset, idx: &[usize], device: &Device) -> Result<Val, TrainErr
     Val::from_vec(v, idx.len(), &data.shape, device)
 }
 
-fn logits_vec(t: Tensor<2>) -> Vec<f32> {
+pub(crate) fn logits_vec(t: Tensor<2>) -> Vec<f32> {
     t.into_data()
         .convert::<f32>()
         .try_into_vec::<f32>()
