@@ -39,7 +39,6 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tessera_bench::benchmarks::{self, Benchmark, DataPaths};
 use tessera_core::{Budget, Constraint, Evaluator, Objective, Space, Storage, Strategy};
 use thiserror::Error;
 
@@ -271,162 +270,48 @@ impl StudyFile {
             field: field.into(),
             msg,
         };
-        let mut ev = options(&self.evaluator);
-        let kind = ev.remove("kind").ok_or_else(|| {
-            err(
-                "evaluator.kind",
-                "missing (e.g. kind = \"benchmark\")".into(),
-            )
-        })?;
-        let mut train = None;
-        let mut predictor = None;
-        let mut data_dir: Option<PathBuf> = None;
-        let (space, evaluator, bench_name): (Box<dyn Space>, Arc<dyn Evaluator>, Option<String>) =
-            match kind.as_str() {
-                "train" => {
-                    let base = self.path.parent().unwrap_or(Path::new("."));
-                    let t = crate::train_setup::build(
-                        &self.evaluator,
-                        self.space.as_ref(),
-                        base,
-                        &file,
-                    )?;
-                    let parts = (
-                        t.boxed_space(),
-                        Arc::new(t.evaluator()) as Arc<dyn Evaluator>,
-                        None,
-                    );
-                    train = Some(t);
-                    parts
-                }
-                "proxy" => {
-                    let base = self.path.parent().unwrap_or(Path::new("."));
-                    let p = crate::proxy_setup::build(
-                        &self.evaluator,
-                        self.space.as_ref(),
-                        base,
-                        &file,
-                        self.study.seed,
-                    )?;
-                    (
-                        p.boxed_space(),
-                        p.evaluator.clone() as Arc<dyn Evaluator>,
-                        None,
-                    )
-                }
-                "supernet" => {
-                    let base = self.path.parent().unwrap_or(Path::new("."));
-                    let study = crate::supernet_setup::StudyRef {
-                        name: &self.study.name,
-                        storage: &self.study.storage,
-                        seed: self.study.seed,
-                    };
-                    let s = crate::supernet_setup::build(&self.evaluator, self.space.as_ref(), base, &file, study)?;
-                    (s.boxed_space(), s.evaluator.clone() as Arc<dyn Evaluator>, None)
-                }
-                "predictor" => {
-                    let base = self.path.parent().unwrap_or(Path::new("."));
-                    let p = crate::predictor_setup::build(
-                        &self.evaluator,
-                        self.space.as_ref(),
-                        base,
-                        &file,
-                        &self.study.storage,
-                        self.study.seed,
-                    )?;
-                    data_dir = p.data_dir.clone();
-                    predictor = Some(p.report);
-                    (p.space, p.evaluator as Arc<dyn Evaluator>, None)
-                }
-                "benchmark" => {
-                    let spec = ev.remove("benchmark").ok_or_else(|| {
-                        err(
-                            "evaluator.benchmark",
-                            format!("missing; one of {}", benchmarks::BENCHMARKS.join(", ")),
-                        )
-                    })?;
-                    let base = self.path.parent().unwrap_or(Path::new("."));
-                    let flag = |name: &str| -> Result<bool, ConfigError> {
-                        match self.evaluator.get(name) {
-                            None => Ok(false),
-                            Some(toml::Value::Boolean(b)) => Ok(*b),
-                            Some(v) => Err(err(
-                                &format!("evaluator.{name}"),
-                                format!("must be true or false, got {v}"),
-                            )),
-                        }
-                    };
-                    let (analog, fetch) = (flag("analog")?, flag("fetch")?);
-                    ev.remove("analog");
-                    ev.remove("fetch");
-                    let paths = DataPaths {
-                        nb201_dir: ev.remove("data").map(|d| resolve(base, &d)),
-                        cache_dir: None,
-                        analog,
-                        fetch,
-                    };
-                    data_dir = paths.nb201_dir.clone();
-                    let delay_ms = match ev.remove("delay_ms") {
-                    None => 0,
-                    Some(v) => v
-                        .parse::<u64>()
-                        .ok()
-                        .filter(|&ms| ms <= 86_400_000)
-                        .ok_or_else(|| err("evaluator.delay_ms", format!("must be an integer number of milliseconds in [0, 86400000], got `{v}`")))?,
-                };
-                    if let Some(k) = ev.keys().next() {
-                        return Err(err(
-                            &format!("evaluator.{k}"),
-                            "unknown option; known: benchmark, data, analog, fetch, delay_ms"
-                                .into(),
-                        ));
-                    }
-                    if let Some(sp) = &self.space {
-                        let want = sp.get("kind").and_then(|v| v.as_str()).unwrap_or("");
-                        if !tessera_spaces::KINDS.contains(&want)
-                            && want != "nas-bench-201"
-                            && want != "nbg"
-                        {
-                            return Err(err(
-                                "space.kind",
-                                format!(
-                                    "unknown space `{want}`; known spaces: {}",
-                                    tessera_spaces::KINDS.join(", ")
-                                ),
-                            ));
-                        }
-                        if let Some(k) = sp.keys().find(|k| *k != "kind") {
-                            return Err(err(&format!("space.{k}"), "a benchmark fixes its space: only `kind` may be given with a benchmark evaluator".into()));
-                        }
-                    }
-                    let mut b: Benchmark = benchmarks::open(&spec, &paths)
-                        .map_err(|e| err("evaluator.benchmark", e.to_string()))?;
-                    if delay_ms > 0 {
-                        b.evaluator = Arc::new(tessera_core::evaluator::Delayed {
-                            delay: std::time::Duration::from_millis(delay_ms),
-                            inner: b.evaluator,
-                        });
-                    }
-                    if let Some(sp) = &self.space {
-                        let want = sp.get("kind").and_then(|v| v.as_str()).unwrap_or("");
-                        if !b.space.name().starts_with(want)
-                            && !(want == "nas-bench-201" && b.space.name() == "nb201")
-                            && !(want == "nbg" && b.space.name() == "nas-bench-graph")
-                        {
-                            return Err(err("space.kind", format!("`{want}` does not match benchmark `{spec}`, whose space is `{}`", b.space.name())));
-                        }
-                    }
-                    (b.space, b.evaluator, Some(b.name))
-                }
-                other => {
-                    return Err(err(
-                        "evaluator.kind",
-                        format!(
-                        "unknown evaluator `{other}`; known: benchmark, train, proxy, predictor, supernet"
+        let kind = match self.evaluator.get("kind") {
+            Some(toml::Value::String(k)) => k.clone(),
+            Some(v) => {
+                return Err(err(
+                    "evaluator.kind",
+                    format!("must be a string, got `{v}`"),
+                ))
+            }
+            None => {
+                return Err(err(
+                    "evaluator.kind",
+                    "missing (e.g. kind = \"benchmark\")".into(),
+                ))
+            }
+        };
+        let entry = crate::evaluators::EVALUATORS
+            .iter()
+            .find(|e| e.name == kind)
+            .ok_or_else(|| {
+                err(
+                    "evaluator.kind",
+                    format!(
+                        "unknown evaluator `{kind}`; known: {}",
+                        crate::evaluators::names()
                     ),
-                    ))
-                }
-            };
+                )
+            })?;
+        let built = (entry.build)(&crate::evaluators::Ctx {
+            evaluator: &self.evaluator,
+            space: self.space.as_ref(),
+            base: self.path.parent().unwrap_or(Path::new(".")),
+            file: &file,
+            study: &self.study,
+        })?;
+        let crate::evaluators::Built {
+            space,
+            evaluator,
+            benchmark: bench_name,
+            data_dir,
+            train,
+            predictor,
+        } = built;
         let mut st = options(&self.strategy);
         let strategy_kind = st.remove("kind").ok_or_else(|| {
             err(
@@ -901,7 +786,7 @@ pub(crate) fn resolve(base: &Path, p: &str) -> PathBuf {
 }
 
 /// A TOML table as `name -> value` strings (strings unquoted).
-fn options(t: &toml::Table) -> BTreeMap<String, String> {
+pub(crate) fn options(t: &toml::Table) -> BTreeMap<String, String> {
     t.iter()
         .map(|(k, v)| {
             (

@@ -25,6 +25,7 @@
 
 pub mod artifacts;
 pub mod config;
+pub mod evaluators;
 pub mod lock;
 pub mod predictor_setup;
 pub mod protocol;
