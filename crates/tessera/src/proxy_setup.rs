@@ -31,22 +31,12 @@ use tessera_core::Space;
 use tessera_train::{Combine, Proxy, ProxyBatch, ProxyEvaluator};
 
 /// Every option of `[evaluator] kind = "proxy"`.
-pub const OPTIONS: &[&str] = &[
+pub const OPTIONS: &[&str] = crate::train_setup::with_dataset_options![
     "proxy",
     "combine",
     "reference",
     "batch_size",
     "seed",
-    "dataset",
-    "samples",
-    "length",
-    "data_seed",
-    "label",
-    "header",
-    "val",
-    "test",
-    "split_seed",
-    "normalize",
 ];
 
 /// The proxy evaluator and the space it scores.
@@ -175,21 +165,8 @@ fn batch(
 }
 
 /// Every option of `[guide]`: the proxy options of one proxy (no combination).
-pub const GUIDE_OPTIONS: &[&str] = &[
-    "proxy",
-    "batch_size",
-    "seed",
-    "dataset",
-    "samples",
-    "length",
-    "data_seed",
-    "label",
-    "header",
-    "val",
-    "test",
-    "split_seed",
-    "normalize",
-];
+pub const GUIDE_OPTIONS: &[&str] =
+    crate::train_setup::with_dataset_options!["proxy", "batch_size", "seed"];
 
 /// `[guide]`: one zero-cost proxy offered to the study's strategy as its guide (evolution's `warmup` and `guided`
 /// options), its cost added to the simulated seconds of the trials it was computed for.

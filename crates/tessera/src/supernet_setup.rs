@@ -42,17 +42,7 @@ use tessera_train::{
 };
 
 /// Every option of `[evaluator] kind = "supernet"`.
-pub const OPTIONS: &[&str] = &[
-    "dataset",
-    "samples",
-    "length",
-    "data_seed",
-    "label",
-    "header",
-    "val",
-    "test",
-    "split_seed",
-    "normalize",
+pub const OPTIONS: &[&str] = crate::train_setup::with_dataset_options![
     "rule",
     "epochs",
     "batch_size",

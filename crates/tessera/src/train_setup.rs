@@ -60,32 +60,23 @@ pub use tessera_train::{Control, EpochHook, EpochReport};
 pub const DATASETS: &str =
     "digits, mnist1d, mnist1d-pkl:PATH, csv:PATH, idx:IMAGES,LABELS, mnist-idx:DIR, planetoid:DIR:NAME";
 
+/// An option list: the given options, then the dataset options shared by every evaluator that reads examples (see
+/// [`dataset`]), so each evaluator kind lists only its own.
+macro_rules! with_dataset_options {
+    ($($k:literal),* $(,)?) => {
+        &[
+            $($k,)*
+            "dataset", "samples", "length", "data_seed", "label", "header", "val", "test", "split_seed", "normalize",
+        ]
+    };
+}
+pub(crate) use with_dataset_options;
+
 /// The dataset options shared by every evaluator that reads examples (see [`dataset`]).
-pub const DATASET_OPTIONS: &[&str] = &[
-    "dataset",
-    "samples",
-    "length",
-    "data_seed",
-    "label",
-    "header",
-    "val",
-    "test",
-    "split_seed",
-    "normalize",
-];
+pub const DATASET_OPTIONS: &[&str] = with_dataset_options![];
 
 /// Every option of `[evaluator] kind = "train"`.
-pub const OPTIONS: &[&str] = &[
-    "dataset",
-    "samples",
-    "length",
-    "data_seed",
-    "label",
-    "header",
-    "val",
-    "test",
-    "split_seed",
-    "normalize",
+pub const OPTIONS: &[&str] = with_dataset_options![
     "optimizer",
     "lr",
     "momentum",

@@ -1180,7 +1180,7 @@ fn unknown_names_in_train_options_list_the_known_ones() {
             r#""zscore""#,
             "unknown `zscore`; one of auto, none, global, per-feature, row-l1, scale:X",
         ),
-        ("epoch", "3", "unknown option; known: dataset, samples"),
+        ("epoch", "3", "unknown option; known: optimizer, lr"),
     ];
     for (key, value, words) in cases {
         let doc = Doc::train().set("evaluator", key, value);
