@@ -83,21 +83,27 @@ impl LocalSearch {
 
     /// The next neighbour to evaluate: with probability `guided` the best-scored one left, else the next in order.
     fn next_neighbour(&mut self, fore: &dyn Foresight) -> Option<Sample> {
-        self.queue.retain(|s| !self.seen.contains(s));
-        if self.guided > 0.0 && !self.queue.is_empty() && self.guide_rng.random_bool(self.guided) {
-            let scores: Vec<Option<f64>> = self.queue.iter().map(|s| fore.guide(s)).collect();
-            let best = (0..scores.len())
-                .filter(|&i| scores[i].is_some())
-                .max_by(|&a, &b| {
-                    scores[a]
-                        .partial_cmp(&scores[b])
-                        .unwrap_or(std::cmp::Ordering::Equal)
-                });
-            if let Some(i) = best {
-                return self.queue.remove(i);
+        if self.guided > 0.0 {
+            self.queue.retain(|s| !self.seen.contains(s));
+            if !self.queue.is_empty() && self.guide_rng.random_bool(self.guided) {
+                let best = self
+                    .queue
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, s)| fore.guide(s).map(|v| (i, v)))
+                    .max_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal));
+                if let Some((i, _)) = best {
+                    return self.queue.remove(i);
+                }
             }
         }
-        self.queue.pop_front()
+        // plain order: skip what was evaluated meanwhile (no pass over the queue on the hot path)
+        while let Some(s) = self.queue.pop_front() {
+            if !self.seen.contains(&s) {
+                return Some(s);
+            }
+        }
+        None
     }
 
     fn fresh_sample(&mut self, space: &dyn Space) -> Sample {
