@@ -363,16 +363,11 @@ impl StudyFile {
                     // a full evaluation is the training's epochs
                     o.insert("max_steps".into(), tr.epochs().to_string());
                 }
-                let field = |e: &str| {
-                    e.starts_with("unknown pruner")
-                        .then(|| "pruner.kind".to_string())
-                        .or_else(|| {
-                            e.split('`')
-                                .nth(1)
-                                .filter(|k| t.contains_key(*k))
-                                .map(|k| format!("pruner.{k}"))
-                        })
-                        .unwrap_or_else(|| "pruner".into())
+                // the field a build_pruner message is about: the kind, else the option it quotes
+                let field = |e: &str| match t.keys().find(|k| e.contains(&format!("`{k}`"))) {
+                    _ if e.starts_with("unknown pruner") => "pruner.kind".to_string(),
+                    Some(k) => format!("pruner.{k}"),
+                    None => "pruner".to_string(),
                 };
                 Some(Arc::from(
                     tessera_strategies::hyperband::build_pruner(&pk, &o)
